@@ -1,0 +1,166 @@
+/* zoo/graph.h: tensors, the computation graph and the differentiable op builders.
+ * A graph is built once per run, planned once (all memory allocated), then executed
+ * every step without allocation. Builders only record nodes and check shapes. */
+#ifndef ZOO_GRAPH_H
+#define ZOO_GRAPH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zoo/error.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZOO_MAX_DIMS 4
+
+typedef struct zoo_graph zoo_graph;
+typedef struct zoo_tensor zoo_tensor;
+typedef struct zoo_rng zoo_rng;
+
+typedef enum zoo_backend { ZOO_BACKEND_CPU = 0, ZOO_BACKEND_CUDA = 1, ZOO_BACKEND_COUNT } zoo_backend;
+typedef enum zoo_dtype { ZOO_F32 = 0, ZOO_I32 = 1 } zoo_dtype;
+
+/* ---- parameter initialisation ------------------------------------------------ */
+typedef enum zoo_init_kind {
+    ZOO_INIT_ZEROS = 0,
+    ZOO_INIT_CONST,   /* every element = a */
+    ZOO_INIT_NORMAL,  /* N(a, b^2): mean a, std b */
+    ZOO_INIT_UNIFORM, /* U(a, b) */
+    ZOO_INIT_FN,      /* fill(x, n, shape, ndim, rng, ctx) */
+} zoo_init_kind;
+
+typedef void (*zoo_init_fill_fn)(float *x, int64_t n, const int64_t *shape, int ndim,
+                                 zoo_rng *rng, const void *ctx);
+
+typedef struct zoo_init {
+    zoo_init_kind kind;
+    float a, b;
+    zoo_init_fill_fn fill; /* ZOO_INIT_FN only */
+    const void *ctx;       /* passed to fill; must outlive zoo_graph_plan */
+} zoo_init;
+
+static inline zoo_init zoo_init_zeros(void) { zoo_init i = {ZOO_INIT_ZEROS, 0, 0, 0, 0}; return i; }
+static inline zoo_init zoo_init_const(float v) { zoo_init i = {ZOO_INIT_CONST, v, 0, 0, 0}; return i; }
+static inline zoo_init zoo_init_normal(float mean, float std) { zoo_init i = {ZOO_INIT_NORMAL, mean, std, 0, 0}; return i; }
+static inline zoo_init zoo_init_uniform(float lo, float hi) { zoo_init i = {ZOO_INIT_UNIFORM, lo, hi, 0, 0}; return i; }
+static inline zoo_init zoo_init_fn(zoo_init_fill_fn f, const void *ctx) { zoo_init i = {ZOO_INIT_FN, 0, 0, f, ctx}; return i; }
+
+/* Deterministic counter-based random numbers (same numbers whatever the thread count). */
+double zoo_rng_uniform(zoo_rng *r);  /* [0, 1) */
+double zoo_rng_normal(zoo_rng *r);   /* N(0, 1) */
+
+/* ---- graph lifetime ------------------------------------------------------------ */
+/* A new empty graph for `backend`. NULL only when out of memory. */
+zoo_graph *zoo_graph_new(zoo_backend backend);
+/* Frees the graph, its nodes and all planned memory. Accepts NULL and half-built graphs. */
+void zoo_graph_free(zoo_graph *g);
+
+/* Sticky status: 0, or the code of the first failing builder call (its message is in
+ * zoo_error_last() of the building thread and in zoo_graph_error()). Builders given a
+ * NULL input or called on a failed graph return NULL without touching the graph. */
+int zoo_graph_status(const zoo_graph *g);
+const char *zoo_graph_error(const zoo_graph *g);
+/* Record a failure on the graph (first one wins); returns `code`. For plugins that
+ * reject their knobs: return zoo_graph_fail(g, ZOO_ERR_INVALID, "feature_dim must be >= 1"). */
+int zoo_graph_fail(zoo_graph *g, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Parameter names get this prefix ("backbone.layers.0.sequence_mixer."). Copied. */
+void zoo_graph_set_prefix(zoo_graph *g, const char *prefix);
+
+/* ---- leaves -------------------------------------------------------------------- */
+/* Inputs are filled by the caller after planning (zoo_tensor_data / zoo_tensor_idata). */
+zoo_tensor *zoo_input(zoo_graph *g, const char *name, zoo_dtype dtype, int ndim, const int64_t *shape);
+/* A trainable parameter, named prefix+name, shaped like its PyTorch counterpart. */
+zoo_tensor *zoo_param(zoo_graph *g, const char *name, int ndim, const int64_t *shape, zoo_init init);
+/* A fixed buffer (saved in checkpoints, never trained, no weight decay, no gradient). */
+zoo_tensor *zoo_buffer(zoo_graph *g, const char *name, int ndim, const int64_t *shape, zoo_init init);
+/* Look up an existing parameter or buffer by full name (e.g. the tied embedding). */
+zoo_tensor *zoo_graph_find_param(const zoo_graph *g, const char *full_name);
+
+/* ---- op builders: all activations are f32, row-major, last dim fastest ------------ */
+/* Shapes: "(..., D)" means any leading dims. b broadcasts over leading dims of a
+ * (b's shape must equal a trailing part of a's shape). */
+zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b);
+zoo_tensor *zoo_scale(zoo_graph *g, zoo_tensor *x, float c);
+/* y = x W^T + b. x: (..., in), W: (out, in) as PyTorch stores it, b: (out) or NULL. */
+zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b);
+/* LayerNorm over the last dim with affine w, b: (D). */
+zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *b, float eps);
+/* Exact (erf) GELU. */
+zoo_tensor *zoo_gelu(zoo_graph *g, zoo_tensor *x);
+/* Inverted dropout with probability p, active only in training mode; seeded per step. */
+zoo_tensor *zoo_dropout(zoo_graph *g, zoo_tensor *x, float p);
+/* Gather rows of E: tokens (B, L) int32, E (V, D) -> (B, L, D). */
+zoo_tensor *zoo_embedding(zoo_graph *g, zoo_tensor *tokens, zoo_tensor *E);
+/* Causal softmax attention. q, k, v: (B, L, H*dh), heads contiguous in the last dim.
+ * S = q k^T * scale + M, M = -10000 where s > t (or s < t - window when window >= 0,
+ * so a query sees window+1 keys); softmax over s; dropout p on the probabilities in
+ * training; out (B, L, H*dh). */
+zoo_tensor *zoo_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v,
+                          int heads, int window, float scale, float dropout);
+/* Tied-head cross entropy at supervised positions only.
+ * h: (B, L, D) final hidden states; E: (V, D) the word embedding (the tied head);
+ * pos: (M) int32 flat row indices b*L+t; labels: (M) int32 targets, -100 = ignore.
+ * Returns the scalar (1) mean CE over entries whose label != -100. Because only the
+ * supervised rows reach the head, this costs M*V*D instead of B*L*V*D flops and gives
+ * exactly the loss and gradients of the full head with ignore_index=-100.
+ * Callers put valid entries first; trailing -100 entries are skipped entirely. */
+zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *pos, zoo_tensor *labels);
+/* After forward: valid entries counted and how many argmax(logits) == label. */
+int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct);
+/* After forward: logits of the first m (valid-prefix) entries, (m, V) row-major. */
+const float *zoo_ce_head_logits(const zoo_tensor *ce, int64_t *m, int64_t *V);
+
+/* ---- execution ------------------------------------------------------------------- */
+/* Allocate parameters (one flat buffer), gradients, both AdamW moments, and one arena
+ * each for activations and their gradients; initialise parameters from `seed`.
+ * After this, no allocation happens in forward/backward. */
+int zoo_graph_plan(zoo_graph *g, uint64_t seed);
+/* Training mode turns dropout on. `step` seeds dropout masks for this step. */
+void zoo_graph_set_training(zoo_graph *g, int training, uint64_t step);
+int zoo_graph_forward(zoo_graph *g);
+/* Zero all gradients (parameter and activation), seed d(loss)=1, run the backward of
+ * every node in reverse order. Backward kernels accumulate (+=) into gradients. */
+int zoo_graph_backward(zoo_graph *g, zoo_tensor *loss);
+/* The same from any node with a given output gradient dout (numel floats, copied):
+ * for tests that check the vector-Jacobian product of one op. */
+int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout);
+
+/* ---- tensor and parameter access ------------------------------------------------ */
+int zoo_tensor_ndim(const zoo_tensor *t);
+int64_t zoo_tensor_dim(const zoo_tensor *t, int i); /* i < 0 counts from the end */
+int64_t zoo_tensor_numel(const zoo_tensor *t);
+const char *zoo_tensor_name(const zoo_tensor *t);   /* full name for params, "" otherwise */
+float *zoo_tensor_data(zoo_tensor *t);    /* f32 data after planning, else NULL */
+float *zoo_tensor_grad(zoo_tensor *t);    /* gradient after planning (NULL if none) */
+int32_t *zoo_tensor_idata(zoo_tensor *t); /* int32 data for ZOO_I32 inputs */
+int zoo_tensor_is_trainable(const zoo_tensor *t);
+
+/* Parameters and buffers in creation order. */
+int zoo_graph_nparams(const zoo_graph *g);
+zoo_tensor *zoo_graph_param(const zoo_graph *g, int i);
+/* Count of trainable scalars (buffers excluded). */
+int64_t zoo_graph_count_trainable(const zoo_graph *g);
+/* Flat buffers (valid after plan): all parameters and buffers back to back, their
+ * gradients, AdamW first and second moments; *n = total floats. */
+float *zoo_graph_params_flat(zoo_graph *g, int64_t *n);
+float *zoo_graph_grads_flat(zoo_graph *g, int64_t *n);
+float *zoo_graph_adam_m(zoo_graph *g);
+float *zoo_graph_adam_v(zoo_graph *g);
+/* Per flat element: 1 when it belongs to a trainable parameter (AdamW skips buffers). */
+const uint8_t *zoo_graph_trainable_mask(zoo_graph *g);
+/* Re-draw a parameter after build (used for the out_proj rule of ZOOLOGY.md §2.5). */
+int zoo_graph_reinit_param(zoo_graph *g, zoo_tensor *p, zoo_init init, uint64_t seed);
+
+/* Bytes in the activation arenas (values + gradients) after planning. */
+size_t zoo_graph_arena_bytes(const zoo_graph *g);
+
+/* Threads for OpenMP regions and BLAS (0 = leave as is). */
+void zoo_set_threads(int n);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,154 @@
+/* zoo/run.h: one run (task + model + training recipe) as a flat, hashable spec, the
+ * model it builds and the training loop of ZOOLOGY.md §4. Used by `zoo train` and
+ * by the sweep driver alike. */
+#ifndef ZOO_RUN_H
+#define ZOO_RUN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "zoo/graph.h"
+#include "zoo/plugin.h"
+#include "zoo/task.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ZOO_MAX_PATTERN 8 /* mixers in a per-layer pattern (layer l uses entry l mod n) */
+#define ZOO_MAX_KNOBS 16
+
+typedef struct zoo_knob {
+    char name[64];
+    char value[128]; /* as written in the sweep/run file */
+} zoo_knob;
+
+typedef struct zoo_mixer_ref {
+    char name[64];
+    int n_knobs;
+    zoo_knob knobs[ZOO_MAX_KNOBS];
+} zoo_mixer_ref;
+
+typedef enum zoo_state_mixer { ZOO_STATE_IDENTITY = 0, ZOO_STATE_MLP = 1 } zoo_state_mixer;
+
+typedef struct zoo_run_spec {
+    /* task (MQAR) */
+    char task[32];            /* "mqar" */
+    int64_t vocab, seq_len, kv_pairs;
+    int64_t train_examples, test_examples;
+    double power_a;
+    int random_non_queries;
+    uint64_t data_seed;       /* train set seed; the test set uses data_seed + 10 */
+    /* model */
+    int64_t d_model;
+    int n_layers;
+    int n_mixers;             /* pattern length */
+    zoo_mixer_ref mixers[ZOO_MAX_PATTERN];
+    zoo_state_mixer state_mixer;
+    int pos_emb;              /* -1: auto (learned positions only when a layer is attention), 0 off, 1 on */
+    float embed_dropout;      /* 0.1 */
+    /* training */
+    double lr, weight_decay, beta1, beta2, adam_eps;
+    int epochs;
+    int64_t batch_size, eval_batch_size;
+    double early_stop;        /* stop when test accuracy > this (0.99); > 1 disables */
+    uint64_t seed;            /* model init, dropout, shuffling (123) */
+    int threads;              /* 0: OMP_NUM_THREADS / SLURM_CPUS_PER_TASK / all */
+    zoo_backend backend;
+} zoo_run_spec;
+
+/* The paper defaults (ZOOLOGY.md §5.1 at L=64): attention, D=64, 2 layers, ... */
+void zoo_run_spec_default(zoo_run_spec *s);
+/* Everything checkable without building: MQAR constraints, sizes, known state mixer.
+ * 0 or ZOO_ERR_INVALID with a one-line message. (Plugin knobs are checked at build.) */
+int zoo_run_spec_check(const zoo_run_spec *s);
+/* Stable 16-hex-digit hash of every field that changes results (threads excluded). */
+void zoo_run_spec_hash(const zoo_run_spec *s, char out[17]);
+/* "key=value" lines, one per field, stable order (for HDF5 attributes and logs). */
+int zoo_run_spec_format(const zoo_run_spec *s, char *buf, size_t n);
+/* Set one field from "key" and "value" text (the same keys zoo_run_spec_format writes,
+ * plus "mixer" = "attention" or "[base_conv, based]" and "mixer.<i>.<knob>" / "<mixer>.<knob>"). */
+int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value);
+
+/* ---- the model ------------------------------------------------------------------- */
+typedef struct zoo_model {
+    zoo_graph *g;
+    zoo_tensor *tokens;  /* (B, L) int32 */
+    zoo_tensor *sup_pos; /* (M) int32 rows b*L+t of supervised positions */
+    zoo_tensor *sup_lab; /* (M) int32 labels, -100 padding at the end */
+    zoo_tensor *loss;    /* scalar */
+    zoo_tensor *embed;   /* backbone.embeddings.word_embeddings.weight (tied head) */
+    int64_t B, L, M;
+    zoo_plugin *plugins[ZOO_MAX_PATTERN];
+    zoo_hvals *hvals[ZOO_MAX_PATTERN];
+    int n_plugins;
+    double state_size;   /* floats, summed over layers at L */
+} zoo_model;
+
+/* Build the ZOOLOGY.md §2 model for `spec` with batch B and at most M supervised
+ * positions per batch, plan it and initialise it (§2.5) from spec->seed. */
+int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out);
+void zoo_model_free(zoo_model *m); /* accepts NULL */
+
+/* Load batch rows [first, first+count) of `d` (count <= B; the rest is padded with
+ * ignored rows, which changes neither loss nor gradients) in the order `order` gives
+ * (NULL = identity). */
+int zoo_model_load_batch(zoo_model *m, const zoo_dataset *d, const int64_t *order, int64_t first, int64_t count);
+
+/* ---- training ---------------------------------------------------------------------- */
+typedef struct zoo_epoch_stats {
+    int epoch, epochs;
+    double train_loss;  /* mean over the epoch's steps */
+    double test_loss, test_acc, lr;
+    double tokens_per_s, elapsed_s, eta_s;
+} zoo_epoch_stats;
+
+typedef struct zoo_run_hooks {
+    void (*on_epoch)(const zoo_epoch_stats *st, void *ud);
+    int (*should_stop)(void *ud); /* polled between steps; nonzero aborts with ZOO_ERR_INTERRUPTED */
+    void *ud;
+} zoo_run_hooks;
+
+typedef struct zoo_run_result {
+    int status;              /* 0 ok, else a ZOO_ERR_* code */
+    char message[1024];
+    int64_t params;          /* trainable */
+    double state_size;       /* floats at L, summed over layers */
+    double flops_per_step;   /* estimate: forward+backward */
+    int epochs_run;
+    double final_acc, best_acc, final_loss;
+    double tokens_per_s, wall_s;
+    size_t peak_bytes;
+    /* curves, malloc'd: n_steps per-step training losses, n_epochs per-epoch values */
+    int64_t n_steps;
+    float *step_loss;
+    int n_epochs;
+    float *epoch_test_loss, *epoch_test_acc, *epoch_lr, *epoch_train_loss;
+} zoo_run_result;
+
+/* Generate the data, build the model, train with AdamW + cosine per epoch, evaluate
+ * each epoch, early-stop. If `model_out` is not NULL the trained model is handed back
+ * (for checkpoints). Fills `res` even on failure (status, message). */
+int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result *res, zoo_model **model_out);
+void zoo_run_result_free(zoo_run_result *r); /* frees the curves; accepts NULL */
+
+/* Evaluate a model on a dataset: per-token accuracy (ZOOLOGY.md §1.4, iclr24) and mean
+ * batch loss. If logits_cb is given it receives each batch's supervised logits. */
+int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double *acc,
+                       void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
+                       void *ud);
+
+/* One AdamW step over the flat buffers (decay on all trainable params, PyTorch order). */
+void zoo_adamw_step(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t);
+
+/* Estimated training FLOPs per step of a spec (for cost ordering and reports). */
+double zoo_run_spec_flops_per_step(const zoo_run_spec *s);
+
+/* Library version and git revision strings. */
+const char *zoo_version(void);
+const char *zoo_git_rev(void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,106 @@
+/* internal.h: the graph and tensor structs and the op table, shared by core sources
+ * only. Plugins never see this (they use zoo/graph.h accessors). */
+#ifndef ZOO_INTERNAL_H
+#define ZOO_INTERNAL_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+#include "zoo/graph.h"
+
+#define ZOO_MAX_SRC 4
+#define ZOO_MAX_OPARAMS 8
+
+typedef void (*zoo_kernel_fn)(zoo_graph *g, zoo_tensor *t);
+
+/* One differentiable op: its kernels per backend. A NULL slot means the backend does
+ * not implement it (execution returns ZOO_ERR_UNSUPPORTED). Each op file defines one. */
+typedef struct zoo_op_def {
+    const char *name;
+    zoo_kernel_fn forward[ZOO_BACKEND_COUNT];
+    zoo_kernel_fn backward[ZOO_BACKEND_COUNT];
+} zoo_op_def;
+
+typedef enum { ZOO_T_INPUT = 0, ZOO_T_PARAM, ZOO_T_BUFFER, ZOO_T_ACT } zoo_tensor_kind;
+
+struct zoo_rng {
+    uint64_t key;
+    uint64_t ctr;
+    int have_spare;
+    double spare;
+};
+
+struct zoo_tensor {
+    int id;                      /* creation index in the graph */
+    zoo_tensor_kind kind;
+    zoo_dtype dtype;
+    const zoo_op_def *op;        /* NULL for leaves */
+    int ndim;
+    int64_t shape[ZOO_MAX_DIMS];
+    int64_t n;                   /* element count */
+    zoo_tensor *src[ZOO_MAX_SRC];
+    int nsrc;
+    int requires_grad;
+    int64_t ip[ZOO_MAX_OPARAMS]; /* integer op parameters */
+    float fp[ZOO_MAX_OPARAMS];   /* float op parameters */
+    int64_t aux_n;               /* floats of scratch saved between forward and backward */
+    float *aux;
+    float *data;                 /* f32 values (NULL for I32 inputs) */
+    int32_t *idata;              /* I32 inputs */
+    float *grad;                 /* NULL when !requires_grad */
+    /* parameters and buffers */
+    char *name;
+    zoo_init init;
+    int64_t poff;                /* offset in the flat parameter buffer */
+};
+
+struct zoo_graph {
+    zoo_backend backend;
+    zoo_tensor **nodes;
+    int n_nodes, cap_nodes;
+    zoo_tensor **params;         /* parameters and buffers, creation order */
+    int n_params, cap_params;
+    int status;
+    char errmsg[1024];
+    char prefix[256];
+    int planned;
+    int training;
+    uint64_t seed, step;
+    /* planned memory */
+    float *pflat, *gflat, *adam_m, *adam_v;
+    uint8_t *tmask;
+    int64_t pflat_n;
+    float *arena, *garena;
+    int32_t *iarena;
+    size_t arena_n, garena_n, iarena_n;
+};
+
+/* Builder helper: a new activation node of `op` with sources; checks g->status and
+ * NULL sources (returns NULL). Shape copied; requires_grad from the sources. */
+zoo_tensor *zoo_node_new(zoo_graph *g, const zoo_op_def *op, int ndim, const int64_t *shape,
+                         zoo_tensor *const *src, int nsrc);
+/* Shape-check failure from a builder: records it on the graph, returns NULL. */
+zoo_tensor *zoo_node_fail(zoo_graph *g, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* "(2, 3, 4)" for messages; returns buf. */
+const char *zoo_shape_str(const zoo_tensor *t, char *buf, size_t n);
+/* Rows = product of all dims but the last. */
+static inline int64_t zoo_rows(const zoo_tensor *t) { return t->n / t->shape[t->ndim - 1]; }
+static inline int64_t zoo_cols(const zoo_tensor *t) { return t->shape[t->ndim - 1]; }
+
+/* Counter-based hash -> uniform [0,1): same value for the same (key, i) on any thread. */
+static inline uint64_t zoo_mix64(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+static inline double zoo_hash_uniform(uint64_t key, uint64_t i)
+{
+    return (double)(zoo_mix64(key ^ zoo_mix64(i)) >> 11) * (1.0 / 9007199254740992.0);
+}
+void zoo_rng_init(zoo_rng *r, uint64_t key);
+/* Key for node t's dropout masks at the graph's current step. */
+uint64_t zoo_node_step_key(const zoo_graph *g, const zoo_tensor *t);
+
+#endif

@@ -1,0 +1,60 @@
+/* add.c: y = a + b, b broadcast over the leading dims of a (bias, positions, residuals).
+ * No other broadcasting: b's shape must be a trailing part of a's. */
+#include <string.h>
+
+#include "../internal.h"
+
+static void add_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    const float *a = t->src[0]->data, *b = t->src[1]->data; /* a: (..., S), b: (S) */
+    float *y = t->data;
+    int64_t nb = t->src[1]->n, reps = t->n / nb;
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < reps; r++)
+        for (int64_t i = 0; i < nb; i++)
+            y[r * nb + i] = a[r * nb + i] + b[i];
+}
+
+static void add_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *A = t->src[0], *B = t->src[1];
+    const float *dy = t->grad;
+    int64_t nb = B->n, reps = t->n / nb;
+    if (A->grad) {
+        float *da = A->grad;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < t->n; i++)
+            da[i] += dy[i];
+    }
+    if (B->grad) {
+        float *db = B->grad;
+        /* sum over the broadcast rows; parallel over b's elements keeps it deterministic */
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < nb; i++) {
+            float s = 0;
+            for (int64_t r = 0; r < reps; r++)
+                s += dy[r * nb + i];
+            db[i] += s;
+        }
+    }
+}
+
+static const zoo_op_def op = {"add", {add_fwd_cpu, NULL}, {add_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
+{
+    if (!g || g->status || !a || !b)
+        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){a, b}, 2);
+    char sa[64], sb[64];
+    int off = a->ndim - b->ndim;
+    if (off < 0)
+        return zoo_node_fail(g, ZOO_ERR_SHAPE, "add: %s cannot broadcast to %s", zoo_shape_str(b, sb, 64),
+                             zoo_shape_str(a, sa, 64));
+    for (int i = 0; i < b->ndim; i++)
+        if (b->shape[i] != a->shape[off + i])
+            return zoo_node_fail(g, ZOO_ERR_SHAPE, "add: %s cannot broadcast to %s", zoo_shape_str(b, sb, 64),
+                                 zoo_shape_str(a, sa, 64));
+    return zoo_node_new(g, &op, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
+}

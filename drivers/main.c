@@ -1,0 +1,52 @@
+/* main.c: `zoo <command> ...` dispatch. Parsing and wiring only; work lives in the
+ * libraries. The only place (with the other drivers) allowed to exit. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "zoo/error.h"
+#include "zoo/run.h"
+
+static const struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} commands[] = {
+    {"train", zoo_cmd_train, "train one run from flags or a YAML run file"},
+    {"eval", zoo_cmd_eval, "evaluate a checkpoint on a dataset"},
+    {"data", zoo_cmd_data, "generate a synthetic dataset into HDF5 (zoo data mqar ...)"},
+    {"plugins", zoo_cmd_plugins, "list the mixer plugins found, their knobs and files"},
+    {"info", zoo_cmd_info, "version, build options, search paths"},
+    {"sweep", zoo_cmd_sweep, "run a sweep file (under mpirun for many ranks) into HDF5"},
+};
+
+void zoo_cli_report(const char *cmd)
+{
+    const zoo_error *e = zoo_error_last();
+    fprintf(stderr, "zoo %s: %s\n", cmd, e->msg[0] ? e->msg : zoo_strerror(e->code));
+}
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: zoo <command> [options]   (zoo <command> --help for its options)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
+        usage(argc < 2 ? stderr : stdout);
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "--version")) {
+        printf("zoo %s (%s)\n", zoo_version(), zoo_git_rev());
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
+        if (!strcmp(argv[1], commands[i].name))
+            return commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "zoo: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,1 @@
+int zoo_testlib_placeholder;
