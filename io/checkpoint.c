@@ -1,0 +1,596 @@
+/* checkpoint.c: model parameters and the run spec to and from HDF5 (layout in
+ * zoo/checkpoint.h). Strict on load: every tensor present, every shape exact, nothing
+ * extra. It does not save optimizer moments or training progress. */
+#define _POSIX_C_SOURCE 200809L
+#include "zoo/checkpoint.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zoo/error.h"
+#include "zoo/h5util.h"
+
+#define HEAD_NAME "lm_head.weight"
+
+/* Root attributes that are not spec keys. */
+static const char *const reserved_attrs[] = {"format", "format_version", "zoo_version", "zoo_git_rev", "spec_hash", NULL};
+
+static int is_reserved(const char *name)
+{
+    for (int i = 0; reserved_attrs[i]; i++)
+        if (!strcmp(name, reserved_attrs[i]))
+            return 1;
+    return 0;
+}
+
+static void shape_str(char *buf, size_t n, int ndim, const hsize_t *dims)
+{
+    size_t k = (size_t)snprintf(buf, n, "(");
+    for (int i = 0; i < ndim && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
+    if (ndim == 1 && k < n)
+        k += (size_t)snprintf(buf + k, n - k, ",");
+    if (k < n)
+        snprintf(buf + k, n - k, ")");
+}
+
+static int tensor_dims(const zoo_tensor *t, hsize_t *dims)
+{
+    int nd = zoo_tensor_ndim(t);
+    for (int i = 0; i < nd; i++)
+        dims[i] = (hsize_t)zoo_tensor_dim(t, i);
+    return nd;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+static int write_str_attr(hid_t loc, const char *path, const char *name, const char *value)
+{
+    int rc = 0;
+    hid_t ty = H5Tcopy(H5T_C_S1), sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
+    if (ty < 0 || H5Tset_size(ty, H5T_VARIABLE) < 0 || H5Tset_cset(ty, H5T_CSET_UTF8) < 0 ||
+        (sp = H5Screate(H5S_SCALAR)) < 0 || (a = H5Acreate2(loc, name, ty, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(a, ty, &value) < 0) {
+        char what[160];
+        snprintf(what, sizeof what, "writing attribute '%s'", name);
+        rc = ZOO_H5_FAIL(path, what);
+    }
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (ty >= 0)
+        H5Tclose(ty);
+    return rc;
+}
+
+static int write_int_attr(hid_t loc, const char *path, const char *name, int value)
+{
+    int rc = 0;
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(a, H5T_NATIVE_INT, &value) < 0) {
+        char what[160];
+        snprintf(what, sizeof what, "writing attribute '%s'", name);
+        rc = ZOO_H5_FAIL(path, what);
+    }
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+/* The spec as "key=value" lines; malloc'd. */
+static char *format_spec(const zoo_run_spec *spec)
+{
+    size_t n = 1 << 14;
+    for (;;) {
+        char *buf = malloc(n);
+        if (!buf)
+            return NULL;
+        int w = zoo_run_spec_format(spec, buf, n);
+        if (w >= 0 && (size_t)w < n - 1 && strlen(buf) < n - 1)
+            return buf;
+        free(buf);
+        if (w < 0 || n >= (1u << 24))
+            return NULL;
+        n *= 4;
+    }
+}
+
+static int write_spec_attrs(hid_t f, const char *path, const zoo_run_spec *spec)
+{
+    char *text = format_spec(spec);
+    if (!text)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "%s: cannot format the run spec", path);
+    int rc = 0;
+    for (char *line = text, *next; line && *line && !rc; line = next) {
+        next = strchr(line, '\n');
+        if (next)
+            *next++ = '\0';
+        if (!*line)
+            continue;
+        char *eq = strchr(line, '=');
+        if (!eq) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: run spec line '%s' has no '='", path, line);
+            break;
+        }
+        *eq = '\0';
+        if (is_reserved(line)) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: run spec key '%s' clashes with a checkpoint attribute", path, line);
+            break;
+        }
+        rc = write_str_attr(f, path, line, eq + 1);
+    }
+    free(text);
+    if (rc)
+        return rc;
+    char hash[17];
+    zoo_run_spec_hash(spec, hash);
+    if ((rc = write_str_attr(f, path, "format", ZOO_CHECKPOINT_FORMAT)) ||
+        (rc = write_int_attr(f, path, "format_version", ZOO_CHECKPOINT_VERSION)) ||
+        (rc = write_str_attr(f, path, "zoo_version", zoo_version())) ||
+        (rc = write_str_attr(f, path, "zoo_git_rev", zoo_git_rev())) || (rc = write_str_attr(f, path, "spec_hash", hash)))
+        return rc;
+    return 0;
+}
+
+static int write_tensor(hid_t f, const char *path, zoo_tensor *t)
+{
+    const char *name = zoo_tensor_name(t);
+    const float *x = zoo_tensor_data(t); /* x: the tensor's shape, row-major */
+    if (!name || !*name || strchr(name, '/'))
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: parameter name '%s' cannot be a dataset name", path, name ? name : "");
+    if (!x)
+        return ZOO_FAIL(ZOO_ERR_STATE, "%s: parameter '%s' has no data (model not planned)", path, name);
+    hsize_t dims[ZOO_MAX_DIMS];
+    int nd = tensor_dims(t, dims);
+    int rc = 0;
+    hid_t sp = nd ? H5Screate_simple(nd, dims, NULL) : H5Screate(H5S_SCALAR), d = H5I_INVALID_HID;
+    if (sp < 0 || (d = H5Dcreate2(f, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0) {
+        char what[400];
+        snprintf(what, sizeof what, "writing dataset '%s'", name);
+        rc = ZOO_H5_FAIL(path, what);
+    }
+    if (d >= 0)
+        H5Dclose(d);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+int zoo_checkpoint_save(const zoo_model *m, const zoo_run_spec *spec, const char *path)
+{
+    if (!m || !m->g || !spec || !path || !*path)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_checkpoint_save: model, spec and path are required");
+    zoo_h5_quiet();
+    char tmp[4096];
+    zoo_h5_tmpname(path, tmp, sizeof tmp);
+    int rc = 0;
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), f = H5I_INVALID_HID;
+    /* Creation order: spec attributes are replayed in the order they were written
+     * ("mixer" before its knobs), and h5dump lists tensors in model order. */
+    if (fcpl < 0 || H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
+        H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        rc = ZOO_H5_FAIL(path, "creating file properties");
+        goto fail;
+    }
+    if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT)) < 0) {
+        rc = ZOO_H5_FAIL(tmp, "creating the checkpoint file (is the folder writable?)");
+        goto fail;
+    }
+    zoo_graph *g = m->g;
+    int has_head = 0;
+    for (int i = 0; i < zoo_graph_nparams(g); i++) {
+        zoo_tensor *t = zoo_graph_param(g, i);
+        if (!strcmp(zoo_tensor_name(t), HEAD_NAME))
+            has_head = 1;
+        if ((rc = write_tensor(f, path, t)))
+            goto fail;
+    }
+    if (!has_head) { /* tied head: the same data under its state_dict name */
+        if (!m->embed) {
+            rc = ZOO_FAIL(ZOO_ERR_STATE, "%s: model has no word embedding to tie '%s' to", path, HEAD_NAME);
+            goto fail;
+        }
+        if (H5Lcreate_hard(f, zoo_tensor_name(m->embed), f, HEAD_NAME, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+            rc = ZOO_H5_FAIL(path, "linking " HEAD_NAME " to the word embedding");
+            goto fail;
+        }
+    }
+    if ((rc = write_spec_attrs(f, path, spec)))
+        goto fail;
+    herr_t e = H5Fclose(f);
+    f = H5I_INVALID_HID;
+    if (e < 0) {
+        rc = ZOO_H5_FAIL(tmp, "closing (disk full?)");
+        goto fail;
+    }
+    H5Pclose(fcpl);
+    return zoo_h5_commit(tmp, path);
+fail:
+    if (f >= 0)
+        H5Fclose(f);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    unlink(tmp);
+    return rc;
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+static int open_checkpoint(const char *path, hid_t *out)
+{
+    *out = H5I_INVALID_HID;
+    if (!path || !*path)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "no checkpoint file given");
+    zoo_h5_quiet();
+    if (access(path, R_OK) != 0)
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot read checkpoint: %s", path, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: not an HDF5 file (expected a checkpoint written by zoo train --save)", path);
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        ZOO_H5_FAIL(path, "opening the checkpoint");
+        return ZOO_FAIL(ZOO_ERR_IO, "%s", zoo_error_last()->msg);
+    }
+    *out = f;
+    return 0;
+}
+
+/* A string attribute (fixed or variable length) into a malloc'd C string. */
+static int read_str_attr(hid_t a, const char *path, const char *name, char **out)
+{
+    *out = NULL;
+    int rc = 0;
+    hid_t ft = H5Aget_type(a), mt = H5I_INVALID_HID, sp = H5Aget_space(a);
+    if (ft < 0 || sp < 0) {
+        rc = ZOO_H5_FAIL(path, "reading an attribute's type");
+        goto done;
+    }
+    if (H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' should be one string", path, name);
+        goto done;
+    }
+    mt = H5Tcopy(H5T_C_S1);
+    if (H5Tis_variable_str(ft) > 0) {
+        char *s = NULL;
+        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0 || H5Aread(a, mt, &s) < 0) {
+            rc = ZOO_H5_FAIL(path, "reading a string attribute");
+            goto done;
+        }
+        *out = strdup(s ? s : "");
+        H5free_memory(s);
+    } else {
+        size_t n = H5Tget_size(ft);
+        char *s = calloc(n + 1, 1);
+        if (!s || H5Tset_size(mt, n + 1) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Aread(a, mt, s) < 0) {
+            free(s);
+            rc = ZOO_H5_FAIL(path, "reading a string attribute");
+            goto done;
+        }
+        *out = s;
+    }
+    if (!*out)
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory reading attribute '%s'", path, name);
+done:
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static int check_format(hid_t f, const char *path)
+{
+    if (H5Aexists(f, "format") <= 0)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: not a zoo checkpoint (no 'format' attribute; write one with zoo train --save)", path);
+    hid_t a = H5Aopen(f, "format", H5P_DEFAULT);
+    char *fmt = NULL;
+    int rc = a < 0 ? ZOO_H5_FAIL(path, "opening attribute 'format'") : read_str_attr(a, path, "format", &fmt);
+    if (a >= 0)
+        H5Aclose(a);
+    if (rc)
+        return rc;
+    if (strcmp(fmt, ZOO_CHECKPOINT_FORMAT) != 0) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: format is '%s', not '%s'; this is not a zoo checkpoint", path, fmt,
+                      ZOO_CHECKPOINT_FORMAT);
+        free(fmt);
+        return rc;
+    }
+    free(fmt);
+    int ver = -1;
+    if (H5Aexists(f, "format_version") > 0) {
+        a = H5Aopen(f, "format_version", H5P_DEFAULT);
+        if (a < 0 || H5Aread(a, H5T_NATIVE_INT, &ver) < 0)
+            ver = -1;
+        if (a >= 0)
+            H5Aclose(a);
+        H5Eclear2(H5E_DEFAULT);
+    }
+    if (ver < 1)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: missing or unreadable 'format_version'", path);
+    if (ver > ZOO_CHECKPOINT_VERSION)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: checkpoint format_version %d is newer than this zoo reads (%d); upgrade zoo",
+                        path, ver, ZOO_CHECKPOINT_VERSION);
+    return 0;
+}
+
+typedef struct spec_ctx {
+    const char *path;
+    zoo_run_spec *spec;
+    int rc;
+} spec_ctx;
+
+static herr_t spec_attr_cb(hid_t loc, const char *name, const H5A_info_t *info, void *ud)
+{
+    (void)info;
+    spec_ctx *c = ud;
+    if (is_reserved(name))
+        return 0;
+    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+    char *val = NULL;
+    c->rc = a < 0 ? ZOO_H5_FAIL(c->path, "opening a spec attribute") : read_str_attr(a, c->path, name, &val);
+    if (a >= 0)
+        H5Aclose(a);
+    if (c->rc)
+        return -1;
+    c->rc = zoo_run_spec_set(c->spec, name, val);
+    if (c->rc) {
+        zoo_error_prefix("%s: spec attribute '%s' = '%s': ", c->path, name, val);
+        c->rc = ZOO_ERR_INVALID;
+    }
+    free(val);
+    return c->rc ? -1 : 0;
+}
+
+static int read_spec_open(hid_t f, const char *path, zoo_run_spec *spec)
+{
+    int rc = check_format(f, path);
+    if (rc)
+        return rc;
+    zoo_run_spec_default(spec);
+    spec_ctx c = {path, spec, 0};
+    hsize_t idx = 0;
+    herr_t e = H5Aiterate2(f, H5_INDEX_CRT_ORDER, H5_ITER_INC, &idx, spec_attr_cb, &c);
+    if (e < 0 && !c.rc) {
+        /* written without creation order (another tool): fall back to name order */
+        H5Eclear2(H5E_DEFAULT);
+        zoo_run_spec_default(spec);
+        idx = 0;
+        e = H5Aiterate2(f, H5_INDEX_NAME, H5_ITER_INC, &idx, spec_attr_cb, &c);
+    }
+    if (c.rc)
+        return c.rc;
+    if (e < 0)
+        return ZOO_H5_FAIL(path, "reading the spec attributes");
+    return 0;
+}
+
+int zoo_checkpoint_read_spec(const char *path, zoo_run_spec *spec)
+{
+    hid_t f;
+    int rc = open_checkpoint(path, &f);
+    if (rc)
+        return rc;
+    rc = read_spec_open(f, path, spec);
+    H5Fclose(f);
+    return rc;
+}
+
+/* Shape of dataset `name` in f; *nd = -1 when it is not a dataset. */
+static int dataset_shape(hid_t f, const char *path, const char *name, int *nd, hsize_t *dims)
+{
+    *nd = -1;
+    hid_t o = H5Oopen(f, name, H5P_DEFAULT); /* any object kind, across HDF5 1.10-1.14 */
+    if (o < 0) {
+        char what[400];
+        snprintf(what, sizeof what, "opening '%s'", name);
+        return ZOO_H5_FAIL(path, what);
+    }
+    int is_dataset = H5Iget_type(o) == H5I_DATASET;
+    H5Oclose(o);
+    if (!is_dataset)
+        return 0;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), sp = d < 0 ? H5I_INVALID_HID : H5Dget_space(d);
+    int n = sp < 0 ? -1 : H5Sget_simple_extent_ndims(sp);
+    if (n > ZOO_MAX_DIMS) {
+        hsize_t big[32];
+        n = H5Sget_simple_extent_dims(sp, big, NULL);
+        for (int i = 0; i < ZOO_MAX_DIMS; i++)
+            dims[i] = big[i];
+    } else if (n >= 0) {
+        n = H5Sget_simple_extent_dims(sp, dims, NULL);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (d >= 0)
+        H5Dclose(d);
+    if (n < 0) {
+        char what[400];
+        snprintf(what, sizeof what, "reading the shape of '%s'", name);
+        return ZOO_H5_FAIL(path, what);
+    }
+    *nd = n;
+    return 0;
+}
+
+static int same_shape(int nd, const hsize_t *a, int nd2, const hsize_t *b)
+{
+    if (nd != nd2)
+        return 0;
+    for (int i = 0; i < nd; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
+static int mismatch(const char *path, const char *name, int end, const hsize_t *edims, int fnd, const hsize_t *fdims)
+{
+    char es[128], fs[128];
+    shape_str(es, sizeof es, end, edims);
+    if (fnd > ZOO_MAX_DIMS)
+        snprintf(fs, sizeof fs, "rank %d", fnd);
+    else
+        shape_str(fs, sizeof fs, fnd, fdims);
+    return ZOO_FAIL(ZOO_ERR_INVALID,
+                    "%s: dataset '%s' has shape %s but this model expects %s; the checkpoint was written for a different "
+                    "model (check d_model, vocab, seq_len, mixer knobs)",
+                    path, name, fs, es);
+}
+
+static int load_tensor(hid_t f, const char *path, zoo_tensor *t)
+{
+    const char *name = zoo_tensor_name(t);
+    hsize_t edims[ZOO_MAX_DIMS], fdims[ZOO_MAX_DIMS];
+    int end = tensor_dims(t, edims);
+    htri_t ex = H5Lexists(f, name, H5P_DEFAULT);
+    if (ex <= 0) {
+        char es[128];
+        shape_str(es, sizeof es, end, edims);
+        H5Eclear2(H5E_DEFAULT);
+        return ZOO_FAIL(ZOO_ERR_INVALID,
+                        "%s: dataset '%s' (expected shape %s) is missing, found nothing; the checkpoint was written for a "
+                        "different model (mixer, n_layers, state_mixer, pos_emb)",
+                        path, name, es);
+    }
+    int fnd, rc = dataset_shape(f, path, name, &fnd, fdims);
+    if (rc)
+        return rc;
+    if (fnd < 0)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: '%s' is not a dataset", path, name);
+    if (!same_shape(end, edims, fnd, fdims))
+        return mismatch(path, name, end, edims, fnd, fdims);
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), ty = d < 0 ? H5I_INVALID_HID : H5Dget_type(d);
+    if (ty >= 0 && H5Tget_class(ty) != H5T_FLOAT) {
+        H5Tclose(ty);
+        H5Dclose(d);
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: dataset '%s' is not floating point", path, name);
+    }
+    float *x = zoo_tensor_data(t); /* x: the tensor's shape */
+    if (d < 0 || ty < 0 || !x || H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0) {
+        char what[400];
+        snprintf(what, sizeof what, "reading dataset '%s'", name);
+        rc = x ? ZOO_H5_FAIL(path, what) : ZOO_FAIL(ZOO_ERR_STATE, "%s: model tensor '%s' has no data (not planned)", path, name);
+    }
+    if (ty >= 0)
+        H5Tclose(ty);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+typedef struct extra_ctx {
+    const char *path;
+    zoo_model *m;
+    int rc;
+} extra_ctx;
+
+/* Every root entry must be a model tensor or the tied head. */
+static int check_extra(hid_t f, const char *name, extra_ctx *c)
+{
+    if (zoo_graph_find_param(c->m->g, name))
+        return 0;
+    hsize_t fdims[ZOO_MAX_DIMS], edims[ZOO_MAX_DIMS];
+    int fnd;
+    if ((c->rc = dataset_shape(f, c->path, name, &fnd, fdims)))
+        return -1;
+    if (!strcmp(name, HEAD_NAME) && c->m->embed) {
+        int end = tensor_dims(c->m->embed, edims);
+        if (fnd >= 0 && same_shape(end, edims, fnd, fdims))
+            return 0;
+        c->rc = mismatch(c->path, name, end, edims, fnd, fdims);
+        return -1;
+    }
+    char fs[128];
+    if (fnd < 0)
+        snprintf(fs, sizeof fs, "a group");
+    else if (fnd > ZOO_MAX_DIMS)
+        snprintf(fs, sizeof fs, "rank %d", fnd);
+    else
+        shape_str(fs, sizeof fs, fnd, fdims);
+    c->rc = ZOO_FAIL(ZOO_ERR_INVALID,
+                     "%s: unexpected dataset '%s' (found %s, expected none: this model has no such tensor); the checkpoint "
+                     "was written for a different model",
+                     c->path, name, fs);
+    return -1;
+}
+
+static int load_into_open(hid_t f, const char *path, zoo_model *m)
+{
+    zoo_graph *g = m->g;
+    for (int i = 0; i < zoo_graph_nparams(g); i++) {
+        int rc = load_tensor(f, path, zoo_graph_param(g, i));
+        if (rc)
+            return rc;
+    }
+    extra_ctx c = {path, m, 0};
+    H5G_info_t gi;
+    if (H5Gget_info(f, &gi) < 0)
+        return ZOO_H5_FAIL(path, "listing the checkpoint's datasets");
+    for (hsize_t i = 0; i < gi.nlinks; i++) {
+        char name[1024];
+        ssize_t n = H5Lget_name_by_idx(f, ".", H5_INDEX_NAME, H5_ITER_INC, i, name, sizeof name, H5P_DEFAULT);
+        if (n < 0)
+            return ZOO_H5_FAIL(path, "listing the checkpoint's datasets");
+        if ((size_t)n >= sizeof name)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s: unexpected entry with a %zd-character name", path, n);
+        if (check_extra(f, name, &c) < 0)
+            return c.rc;
+    }
+    return 0;
+}
+
+int zoo_checkpoint_load_into(const char *path, zoo_model *m)
+{
+    if (!m || !m->g)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_checkpoint_load_into: no model");
+    hid_t f;
+    int rc = open_checkpoint(path, &f);
+    if (rc)
+        return rc;
+    rc = check_format(f, path);
+    if (!rc)
+        rc = load_into_open(f, path, m);
+    H5Fclose(f);
+    return rc;
+}
+
+int zoo_checkpoint_load(const char *path, int64_t B, int64_t M, zoo_run_spec *spec_out, zoo_model **out)
+{
+    *out = NULL;
+    zoo_run_spec spec;
+    hid_t f;
+    int rc = open_checkpoint(path, &f);
+    if (rc)
+        return rc;
+    rc = read_spec_open(f, path, &spec);
+    zoo_model *m = NULL;
+    if (!rc) {
+        rc = zoo_model_build(&spec, B, M, &m);
+        if (rc) {
+            zoo_error_prefix("%s: building its model: ", path);
+            m = NULL;
+        }
+    }
+    if (!rc)
+        rc = load_into_open(f, path, m);
+    H5Fclose(f);
+    if (rc) {
+        zoo_model_free(m);
+        return rc;
+    }
+    if (spec_out)
+        *spec_out = spec;
+    *out = m;
+    return 0;
+}
