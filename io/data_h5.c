@@ -1,0 +1,501 @@
+/* data_h5.c: synthetic datasets <-> HDF5 (int32 `inputs`/`labels` (n, L) + spec
+ * attributes). Writes go through a temporary file; reads validate everything a
+ * trainer relies on. Does not generate data (core/src/tasks) or pick seeds. */
+#define _POSIX_C_SOURCE 200809L
+#include "zoo/data_h5.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "zoo/error.h"
+#include "zoo/h5util.h"
+#include "zoo/run.h"
+
+/* About 256 KiB of int32 per chunk: large enough for deflate, small enough to read a
+ * few rows cheaply. */
+#define CHUNK_ELEMS 65536
+
+/* ---------------------------------------------------------------- writing */
+
+static int put_i64(hid_t loc, const char *path, const char *name, int64_t v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    int rc = 0;
+    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(a, H5T_NATIVE_INT64, &v) < 0)
+        rc = ZOO_H5_FAIL(path, name);
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static int put_u64(hid_t loc, const char *path, const char *name, uint64_t v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    int rc = 0;
+    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(a, H5T_NATIVE_UINT64, &v) < 0)
+        rc = ZOO_H5_FAIL(path, name);
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static int put_f64(hid_t loc, const char *path, const char *name, double v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    int rc = 0;
+    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
+        H5Awrite(a, H5T_NATIVE_DOUBLE, &v) < 0)
+        rc = ZOO_H5_FAIL(path, name);
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+/* Variable-length UTF-8 string: h5py reads it back as str, not bytes. */
+static int put_str(hid_t loc, const char *path, const char *name, const char *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), t = H5Tcopy(H5T_C_S1), a = H5I_INVALID_HID;
+    int rc = 0;
+    if (sp < 0 || t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
+        (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 || H5Awrite(a, t, &v) < 0)
+        rc = ZOO_H5_FAIL(path, name);
+    if (a >= 0)
+        H5Aclose(a);
+    if (t >= 0)
+        H5Tclose(t);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+static int put_dataset(hid_t f, const char *path, const char *name, int64_t n, int64_t L, const int32_t *x)
+{
+    hsize_t dims[2] = {(hsize_t)n, (hsize_t)L};
+    hsize_t rows = (hsize_t)(L >= CHUNK_ELEMS ? 1 : CHUNK_ELEMS / L);
+    hsize_t chunk[2] = {rows < dims[0] ? rows : dims[0], dims[1]};
+    hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = H5I_INVALID_HID;
+    int rc = 0;
+    if (sp < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0) {
+        rc = ZOO_H5_FAIL(path, "setting up dataset layout");
+        goto done;
+    }
+    /* Light compression only where the filter exists: files stay readable everywhere. */
+    if (H5Zfilter_avail(H5Z_FILTER_DEFLATE) > 0 && (H5Pset_shuffle(dcpl) < 0 || H5Pset_deflate(dcpl, 1) < 0)) {
+        rc = ZOO_H5_FAIL(path, "setting up compression");
+        goto done;
+    }
+    if ((d = H5Dcreate2(f, name, H5T_STD_I32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT)) < 0 ||
+        H5Dwrite(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0) {
+        char what[96];
+        snprintf(what, sizeof what, "writing dataset '%s'", name);
+        rc = ZOO_H5_FAIL(path, what);
+    }
+done:
+    if (d >= 0)
+        H5Dclose(d);
+    if (dcpl >= 0)
+        H5Pclose(dcpl);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spec *spec)
+{
+    if (!path || !path[0])
+        return ZOO_FAIL(ZOO_ERR_INVALID, "data file: no output path given");
+    if (!d || d->n < 1 || d->L < 1 || d->vocab < 1 || !d->inputs || !d->labels)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: nothing to write (empty or unallocated dataset)", path);
+    if (spec && (spec->num_examples != d->n || spec->seq_len != d->L || spec->vocab != d->vocab))
+        return ZOO_FAIL(ZOO_ERR_INVALID,
+                        "%s: spec (%lld x %lld, vocab %lld) does not describe the dataset (%lld x %lld, vocab %lld)",
+                        path, (long long)spec->num_examples, (long long)spec->seq_len, (long long)spec->vocab,
+                        (long long)d->n, (long long)d->L, (long long)d->vocab);
+    zoo_h5_quiet();
+    char tmp[4096];
+    zoo_h5_tmpname(path, tmp, sizeof tmp);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), f = H5I_INVALID_HID;
+    int rc = 0;
+    /* No timestamps on the root group either: same data, same bytes. */
+    if (fcpl < 0 || H5Pset_obj_track_times(fcpl, 0) < 0) {
+        rc = ZOO_H5_FAIL(path, "file creation properties");
+        goto fail;
+    }
+    errno = 0;
+    f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    if (f < 0) {
+        int e = errno;
+        H5Eclear2(H5E_DEFAULT);
+        rc = ZOO_FAIL(ZOO_ERR_IO, "%s: cannot create %s: %s; check that the directory exists and is writable",
+                      path, tmp, e ? strerror(e) : "HDF5 refused");
+        goto fail;
+    }
+    if ((rc = put_dataset(f, path, "inputs", d->n, d->L, d->inputs)) ||
+        (rc = put_dataset(f, path, "labels", d->n, d->L, d->labels)))
+        goto fail;
+    if ((spec && (rc = put_str(f, path, "task", "mqar"))) || (rc = put_i64(f, path, "vocab", d->vocab)) ||
+        (rc = put_i64(f, path, "seq_len", d->L)) || (rc = put_i64(f, path, "num_examples", d->n)) ||
+        (rc = put_str(f, path, "zoo_version", zoo_version())))
+        goto fail;
+    if (spec && ((rc = put_i64(f, path, "kv_pairs", spec->kv_pairs)) ||
+                 (rc = put_f64(f, path, "power_a", spec->power_a)) ||
+                 (rc = put_i64(f, path, "random_non_queries", spec->random_non_queries ? 1 : 0)) ||
+                 (rc = put_u64(f, path, "seed", spec->seed))))
+        goto fail;
+    H5Pclose(fcpl);
+    fcpl = H5I_INVALID_HID;
+    herr_t cl = H5Fclose(f);
+    f = H5I_INVALID_HID;
+    if (cl < 0) {
+        rc = ZOO_H5_FAIL(path, "closing (flushing) the file");
+        goto fail;
+    }
+    return zoo_h5_commit(tmp, path);
+fail:
+    if (f >= 0)
+        H5Fclose(f);
+    if (fcpl >= 0)
+        H5Pclose(fcpl);
+    unlink(tmp);
+    return rc;
+}
+
+/* ---------------------------------------------------------------- reading */
+
+/* Scalar integer attribute read as memtype: 1 and *v when present, 0 when absent, <0 on error. */
+static int get_int(hid_t f, const char *path, const char *name, hid_t memtype, void *v)
+{
+    htri_t ex = H5Aexists(f, name);
+    if (ex < 0)
+        return ZOO_H5_FAIL(path, name);
+    if (ex == 0)
+        return 0;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    int rc = 1;
+    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0) {
+        rc = ZOO_H5_FAIL(path, name);
+        goto done;
+    }
+    if (H5Tget_class(t) != H5T_INTEGER || H5Sget_simple_extent_npoints(sp) != 1) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be one integer", path, name);
+        goto done;
+    }
+    if (H5Aread(a, memtype, v) < 0)
+        rc = ZOO_H5_FAIL(path, name);
+done:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
+static int get_i64(hid_t f, const char *path, const char *name, int64_t *v)
+{
+    return get_int(f, path, name, H5T_NATIVE_INT64, v);
+}
+
+static int get_f64(hid_t f, const char *path, const char *name, double *v)
+{
+    htri_t ex = H5Aexists(f, name);
+    if (ex < 0)
+        return ZOO_H5_FAIL(path, name);
+    if (ex == 0)
+        return 0;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    int rc = 1;
+    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0) {
+        rc = ZOO_H5_FAIL(path, name);
+        goto done;
+    }
+    H5T_class_t c = H5Tget_class(t);
+    if ((c != H5T_FLOAT && c != H5T_INTEGER) || H5Sget_simple_extent_npoints(sp) != 1) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be one number", path, name);
+        goto done;
+    }
+    if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0)
+        rc = ZOO_H5_FAIL(path, name);
+done:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
+/* String attribute (variable or fixed length) into buf: 1 present, 0 absent, <0 error. */
+static int get_str(hid_t f, const char *path, const char *name, char *buf, size_t n)
+{
+    htri_t ex = H5Aexists(f, name);
+    if (ex < 0)
+        return ZOO_H5_FAIL(path, name);
+    if (ex == 0)
+        return 0;
+    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    int rc = 1;
+    if (a < 0 || (t = H5Aget_type(a)) < 0) {
+        rc = ZOO_H5_FAIL(path, name);
+        goto done;
+    }
+    if (H5Tget_class(t) != H5T_STRING) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be a string", path, name);
+        goto done;
+    }
+    if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        mt = H5Tcopy(H5T_C_S1);
+        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &s) < 0) {
+            rc = ZOO_H5_FAIL(path, name);
+            goto done;
+        }
+        snprintf(buf, n, "%s", s ? s : "");
+        H5free_memory(s);
+    } else {
+        size_t sz = H5Tget_size(t);
+        char *s = calloc(sz + 1, 1);
+        mt = H5Tcopy(H5T_C_S1);
+        if (!s || mt < 0 || H5Tset_size(mt, sz) < 0 || H5Aread(a, mt, s) < 0) {
+            free(s);
+            rc = s ? ZOO_H5_FAIL(path, name) : ZOO_FAIL(ZOO_ERR_NOMEM, "%s: attribute '%s'", path, name);
+            goto done;
+        }
+        snprintf(buf, n, "%s", s);
+        free(s);
+    }
+done:
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    return rc;
+}
+
+static hid_t open_file(const char *path)
+{
+    zoo_h5_quiet();
+    if (!path || !path[0]) {
+        ZOO_FAIL(ZOO_ERR_INVALID, "data file: no path given");
+        return H5I_INVALID_HID;
+    }
+    if (access(path, R_OK) != 0) {
+        ZOO_FAIL(ZOO_ERR_IO, "%s: cannot read the data file: %s", path, strerror(errno));
+        return H5I_INVALID_HID;
+    }
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        ZOO_FAIL(ZOO_ERR_IO, "%s: not an HDF5 file; make one with `zoo data mqar ... -o FILE`", path);
+        return H5I_INVALID_HID;
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        ZOO_H5_FAIL(path, "opening");
+    return f;
+}
+
+/* Open dataset `name`, check it is a 2-D integer array, return its dims. */
+static hid_t open_tokens(hid_t f, const char *path, const char *name, hsize_t dims[2])
+{
+    htri_t ex = H5Lexists(f, name, H5P_DEFAULT);
+    if (ex <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        ZOO_FAIL(ZOO_ERR_INVALID, "%s: no dataset '%s' (a data file holds int32 'inputs' and 'labels', (n, L))",
+                 path, name);
+        return H5I_INVALID_HID;
+    }
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    if (d < 0) {
+        ZOO_H5_FAIL(path, name);
+        return H5I_INVALID_HID;
+    }
+    int ok = 0;
+    if ((t = H5Dget_type(d)) < 0 || (sp = H5Dget_space(d)) < 0) {
+        ZOO_H5_FAIL(path, name);
+        goto done;
+    }
+    if (H5Tget_class(t) != H5T_INTEGER || H5Tget_size(t) > 8) {
+        ZOO_FAIL(ZOO_ERR_INVALID, "%s: dataset '%s' is not integer-typed; store tokens as int32", path, name);
+        goto done;
+    }
+    int rank = H5Sget_simple_extent_ndims(sp);
+    if (rank != 2) {
+        ZOO_FAIL(ZOO_ERR_INVALID, "%s: dataset '%s' has rank %d; expected 2 (num_examples, seq_len)", path, name,
+                 rank);
+        goto done;
+    }
+    H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (dims[0] < 1 || dims[1] < 1) {
+        ZOO_FAIL(ZOO_ERR_INVALID, "%s: dataset '%s' is empty (%llu, %llu)", path, name,
+                 (unsigned long long)dims[0], (unsigned long long)dims[1]);
+        goto done;
+    }
+    ok = 1;
+done:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (!ok) {
+        H5Dclose(d);
+        return H5I_INVALID_HID;
+    }
+    return d;
+}
+
+int zoo_data_h5_read(const char *path, zoo_dataset *out)
+{
+    if (!out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "data file: no output dataset given");
+    memset(out, 0, sizeof *out);
+    hid_t f = open_file(path), di = H5I_INVALID_HID, dl = H5I_INVALID_HID;
+    if (f < 0)
+        return zoo_error_last()->code;
+    int rc = 0;
+    int32_t *x = NULL, *y = NULL;
+    hsize_t di_dims[2], dl_dims[2];
+    if ((di = open_tokens(f, path, "inputs", di_dims)) < 0 || (dl = open_tokens(f, path, "labels", dl_dims)) < 0) {
+        rc = zoo_error_last()->code;
+        goto fail;
+    }
+    if (di_dims[0] != dl_dims[0] || di_dims[1] != dl_dims[1]) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: 'inputs' is (%llu, %llu) but 'labels' is (%llu, %llu); they must match",
+                      path, (unsigned long long)di_dims[0], (unsigned long long)di_dims[1],
+                      (unsigned long long)dl_dims[0], (unsigned long long)dl_dims[1]);
+        goto fail;
+    }
+    int64_t n = (int64_t)di_dims[0], L = (int64_t)di_dims[1], V = 0, a = 0;
+    int got = get_i64(f, path, "vocab", &V);
+    if (got < 0) {
+        rc = got;
+        goto fail;
+    }
+    if (got == 0 || V < 1 || V > INT32_MAX) {
+        rc = got == 0 ? ZOO_FAIL(ZOO_ERR_INVALID, "%s: no 'vocab' attribute; add it (the vocab size) to the file root",
+                                 path)
+                      : ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute vocab = %lld is out of range [1, 2^31)", path,
+                                 (long long)V);
+        goto fail;
+    }
+    static const char *const dim_attr[2] = {"num_examples", "seq_len"};
+    for (int k = 0; k < 2; k++) {
+        int64_t want = k == 0 ? n : L;
+        if ((got = get_i64(f, path, dim_attr[k], &a)) < 0) {
+            rc = got;
+            goto fail;
+        }
+        if (got && a != want) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute %s = %lld but the datasets are (%lld, %lld)", path,
+                          dim_attr[k], (long long)a, (long long)n, (long long)L);
+            goto fail;
+        }
+    }
+    if ((uint64_t)n > (uint64_t)(SIZE_MAX / sizeof(int32_t)) / (uint64_t)L) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: (%lld, %lld) does not fit in memory", path, (long long)n, (long long)L);
+        goto fail;
+    }
+    x = malloc((size_t)(n * L) * sizeof *x); /* (n, L) */
+    y = malloc((size_t)(n * L) * sizeof *y); /* (n, L) */
+    if (!x || !y) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: cannot allocate (%lld, %lld) tokens", path, (long long)n, (long long)L);
+        goto fail;
+    }
+    if (H5Dread(di, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0) {
+        rc = ZOO_H5_FAIL(path, "reading 'inputs'");
+        goto fail;
+    }
+    if (H5Dread(dl, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, y) < 0) {
+        rc = ZOO_H5_FAIL(path, "reading 'labels'");
+        goto fail;
+    }
+    /* Wider integers are clipped to int32 on read, which lands outside the range too. */
+    for (int64_t i = 0; i < n * L; i++) {
+        if (x[i] < 0 || x[i] >= V) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: inputs[%lld, %lld] = %d is outside [0, vocab=%lld)", path,
+                          (long long)(i / L), (long long)(i % L), x[i], (long long)V);
+            goto fail;
+        }
+        if (y[i] != ZOO_IGNORE_LABEL && (y[i] < 0 || y[i] >= V)) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: labels[%lld, %lld] = %d is neither %d nor in [0, vocab=%lld)", path,
+                          (long long)(i / L), (long long)(i % L), y[i], ZOO_IGNORE_LABEL, (long long)V);
+            goto fail;
+        }
+    }
+    H5Dclose(di);
+    H5Dclose(dl);
+    H5Fclose(f);
+    out->n = n;
+    out->L = L;
+    out->vocab = V;
+    out->inputs = x;
+    out->labels = y;
+    return 0;
+fail:
+    free(x);
+    free(y);
+    if (di >= 0)
+        H5Dclose(di);
+    if (dl >= 0)
+        H5Dclose(dl);
+    H5Fclose(f);
+    return rc ? rc : ZOO_ERR_HDF5;
+}
+
+int zoo_data_h5_read_spec(const char *path, zoo_mqar_spec *spec)
+{
+    if (!spec)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "data file: no spec given");
+    memset(spec, 0, sizeof *spec);
+    spec->power_a = 0.01;
+    hid_t f = open_file(path);
+    if (f < 0)
+        return zoo_error_last()->code;
+    char task[64] = "";
+    int64_t v = 0;
+    int rc = get_str(f, path, "task", task, sizeof task);
+    if (rc < 0)
+        goto done;
+    if (rc == 0 || strcmp(task, "mqar") != 0) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute task = '%s'; expected 'mqar'", path, rc ? task : "(absent)");
+        goto done;
+    }
+    static const char *const need[3] = {"vocab", "seq_len", "kv_pairs"};
+    int64_t *dst[3] = {&spec->vocab, &spec->seq_len, &spec->kv_pairs};
+    for (int k = 0; k < 3; k++) {
+        if ((rc = get_i64(f, path, need[k], dst[k])) < 0)
+            goto done;
+        if (rc == 0) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: no '%s' attribute; the file was not written by `zoo data`", path,
+                          need[k]);
+            goto done;
+        }
+    }
+    if ((rc = get_i64(f, path, "num_examples", &spec->num_examples)) < 0 ||
+        (rc = get_f64(f, path, "power_a", &spec->power_a)) < 0 ||
+        (rc = get_i64(f, path, "random_non_queries", &v)) < 0)
+        goto done;
+    spec->random_non_queries = v != 0;
+    if ((rc = get_int(f, path, "seed", H5T_NATIVE_UINT64, &spec->seed)) < 0)
+        goto done;
+    rc = 0;
+done:
+    H5Fclose(f);
+    return rc;
+}
