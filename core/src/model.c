@@ -1,0 +1,260 @@
+/* model.c: builds the ZOOLOGY.md §2 language model (embeddings, pre-norm blocks with
+ * a plugin sequence mixer and an identity/MLP state mixer, final norm, tied head with
+ * CE at supervised positions), initialises it (§2.5), and loads batches into it.
+ * Training and evaluation loops live in train.c; the mixers live in plugins. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "run_internal.h"
+#include "zoo/run.h"
+
+#define LN_EPS 1e-5f
+#define INIT_STD 0.02f
+
+void zoo_model_free(zoo_model *m)
+{
+    if (!m)
+        return;
+    /* The graph goes first: it may point at plugin code (init callbacks). */
+    zoo_graph_free(m->g);
+    for (int i = 0; i < m->n_plugins; i++) {
+        zoo_hvals_free(m->hvals[i]);
+        zoo_plugin_close(m->plugins[i]);
+    }
+    free(m);
+}
+
+static zoo_tensor *norm(zoo_graph *g, zoo_tensor *x, const char *name, int64_t D)
+{
+    char nw[128], nb[128];
+    snprintf(nw, sizeof nw, "%s.weight", name);
+    snprintf(nb, sizeof nb, "%s.bias", name);
+    zoo_tensor *w = zoo_param(g, nw, 1, (int64_t[]){D}, zoo_init_const(1.0f));
+    zoo_tensor *b = zoo_param(g, nb, 1, (int64_t[]){D}, zoo_init_zeros());
+    return zoo_layernorm(g, x, w, b, LN_EPS);
+}
+
+/* Open the pattern's plugins and set their knobs (text from the spec, checked by the
+ * plugin's knob table here). */
+static int load_mixers(const zoo_run_spec *spec, zoo_model *m)
+{
+    for (int i = 0; i < spec->n_mixers; i++) {
+        const zoo_mixer_ref *r = &spec->mixers[i];
+        int rc = zoo_plugin_find(r->name, &m->plugins[i]);
+        if (rc)
+            return rc;
+        m->n_plugins = i + 1;
+        const zoo_mixer *mx = m->plugins[i]->mixer;
+        if (mx->backends && !(mx->backends & ZOO_BACKEND_BIT(spec->backend)))
+            return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "mixer '%s' (%s) has no %s implementation: use backend cpu", r->name,
+                            m->plugins[i]->path, spec->backend == ZOO_BACKEND_CUDA ? "CUDA" : "CPU");
+        if ((rc = zoo_hvals_new(mx, &m->hvals[i])))
+            return rc;
+        for (int k = 0; k < r->n_knobs; k++)
+            if ((rc = zoo_hvals_set(m->hvals[i], r->knobs[k].name, r->knobs[k].value))) {
+                zoo_error_prefix("mixer %d (%s): ", i, r->name);
+                return rc;
+            }
+    }
+    return 0;
+}
+
+/* §2.5: after the global N(0, 0.02) init, output projections are re-drawn with a
+ * depth-scaled std. Matched by name like the Zoology code does. */
+static int rescale_out_projections(zoo_graph *g, int n_layers, uint64_t seed)
+{
+    static const char *const pats[] = {"out_proj.weight", "fc2.weight", "output_linear.0.weight"};
+    float std = (float)(INIT_STD / sqrt(2.0 * n_layers));
+    for (int i = 0; i < zoo_graph_nparams(g); i++) {
+        zoo_tensor *p = zoo_graph_param(g, i);
+        if (!zoo_tensor_is_trainable(p))
+            continue;
+        for (int k = 0; k < 3; k++)
+            if (strstr(zoo_tensor_name(p), pats[k])) {
+                int rc = zoo_graph_reinit_param(g, p, zoo_init_normal(0.0f, std), seed);
+                if (rc)
+                    return rc;
+                break;
+            }
+    }
+    return 0;
+}
+
+int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out)
+{
+    if (!out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_build: no output pointer");
+    *out = NULL;
+    int rc = zoo_run_spec_check(spec);
+    if (rc)
+        return rc;
+    if (B < 1 || M < 1)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "model batch B=%lld and supervised slots M=%lld must both be >= 1",
+                        (long long)B, (long long)M);
+    zoo_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    const int64_t V = spec->vocab, L = spec->seq_len, D = spec->d_model;
+    const int nl = spec->n_layers;
+    m->B = B;
+    m->L = L;
+    m->M = M;
+    zoo_layer_info *li = NULL;
+    if ((rc = load_mixers(spec, m)))
+        goto fail;
+
+    /* Learned positions: "auto" means only when some layer's mixer is attention
+     * (Zoology Figure 2 gives them to attention only; Lmax = L). */
+    int use_pos = spec->pos_emb;
+    if (use_pos < 0) {
+        use_pos = 0;
+        for (int l = 0; l < nl; l++)
+            if (!strcmp(m->plugins[l % spec->n_mixers]->mixer->family, "attention"))
+                use_pos = 1;
+    }
+
+    li = calloc((size_t)nl, sizeof *li);
+    if (!li) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int l = 0; l < nl; l++) {
+        li[l] = (zoo_layer_info){l, nl, D, L, L, B};
+        const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
+        const zoo_hvals *hv = m->hvals[l % spec->n_mixers];
+        if (mx->validate) {
+            char msg[512] = "";
+            int v = mx->validate(hv, &li[l], msg, sizeof msg);
+            if (v) {
+                rc = ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d mixer '%s': %s", l, mx->name,
+                              msg[0] ? msg : "knobs rejected");
+                goto fail;
+            }
+        }
+        if (mx->state_size)
+            m->state_size += mx->state_size(hv, &li[l]);
+    }
+
+    zoo_graph *g = m->g = zoo_graph_new(spec->backend);
+    if (!g) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    m->tokens = zoo_input(g, "tokens", ZOO_I32, 2, (int64_t[]){B, L});
+    m->sup_pos = zoo_input(g, "sup_pos", ZOO_I32, 1, (int64_t[]){M});
+    m->sup_lab = zoo_input(g, "sup_lab", ZOO_I32, 1, (int64_t[]){M});
+    m->embed = zoo_param(g, "backbone.embeddings.word_embeddings.weight", 2, (int64_t[]){V, D},
+                         zoo_init_normal(0.0f, INIT_STD));
+    zoo_tensor *h = zoo_embedding(g, m->tokens, m->embed); /* (B, L, D) */
+    if (use_pos) {
+        zoo_tensor *P = zoo_param(g, "backbone.embeddings.position_embeddings.weight", 2, (int64_t[]){L, D},
+                                  zoo_init_normal(0.0f, INIT_STD));
+        h = zoo_add(g, h, P); /* P (L, D) broadcast over the batch */
+    }
+    zoo_tensor *r = NULL; /* the residual stream, (B, L, D) */
+    for (int l = 0; l < nl; l++) {
+        char name[128];
+        /* dropout1: embed_dropout in block 0 only (resid_dropout = 0 elsewhere). */
+        zoo_tensor *a = (l == 0 && spec->embed_dropout > 0) ? zoo_dropout(g, h, spec->embed_dropout) : h;
+        r = r ? zoo_add(g, a, r) : a;
+        snprintf(name, sizeof name, "backbone.layers.%d.norm1", l);
+        zoo_tensor *x = norm(g, r, name, D);
+        snprintf(name, sizeof name, "backbone.layers.%d.sequence_mixer.", l);
+        zoo_graph_set_prefix(g, name);
+        const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
+        zoo_tensor *y = NULL;
+        int brc = zoo_graph_status(g) ? zoo_graph_status(g) : mx->build(g, m->hvals[l % spec->n_mixers], &li[l], x, &y);
+        zoo_graph_set_prefix(g, "");
+        if (brc || zoo_graph_status(g) || !y) {
+            const char *why = zoo_graph_status(g) ? zoo_graph_error(g) : "it returned no output";
+            rc = ZOO_FAIL(ZOO_ERR_PLUGIN_BUILD, "layer %d mixer '%s' (%s): %s", l, mx->name,
+                          m->plugins[l % spec->n_mixers]->path, why);
+            goto fail;
+        }
+        if (zoo_tensor_ndim(y) != 3 || zoo_tensor_dim(y, 0) != B || zoo_tensor_dim(y, 1) != L ||
+            zoo_tensor_dim(y, 2) != D) {
+            rc = ZOO_FAIL(ZOO_ERR_PLUGIN_BUILD, "layer %d mixer '%s' returned a %d-dim output, not (B, L, D) = (%lld, %lld, %lld)",
+                          l, mx->name, zoo_tensor_ndim(y), (long long)B, (long long)L, (long long)D);
+            goto fail;
+        }
+        r = zoo_add(g, y, r);
+        snprintf(name, sizeof name, "backbone.layers.%d.norm2", l);
+        h = norm(g, r, name, D); /* Identity state mixer: h = LN2(r) (ZOOLOGY.md T5) */
+        if (spec->state_mixer == ZOO_STATE_MLP) {
+            char fc[128];
+            snprintf(fc, sizeof fc, "backbone.layers.%d.state_mixer.fc1", l);
+            h = zoo_nn_linear(g, h, fc, 4 * D, 1);
+            h = zoo_gelu(g, h);
+            snprintf(fc, sizeof fc, "backbone.layers.%d.state_mixer.fc2", l);
+            h = zoo_nn_linear(g, h, fc, D, 1);
+        }
+    }
+    r = zoo_add(g, h, r);
+    zoo_tensor *o = norm(g, r, "backbone.ln_f", D);
+    m->loss = zoo_ce_head(g, o, m->embed, m->sup_pos, m->sup_lab);
+    if (zoo_graph_status(g)) {
+        rc = ZOO_FAIL(zoo_graph_status(g), "building the model: %s", zoo_graph_error(g));
+        goto fail;
+    }
+    if ((rc = zoo_graph_plan(g, spec->seed)) || (rc = rescale_out_projections(g, nl, spec->seed)))
+        goto fail;
+    free(li);
+    *out = m;
+    return 0;
+fail:
+    free(li);
+    zoo_model_free(m);
+    return rc;
+}
+
+int zoo_model_load_batch(zoo_model *m, const zoo_dataset *d, const int64_t *order, int64_t first, int64_t count)
+{
+    if (!m || !d || !m->g)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_load_batch: no model or dataset");
+    if (d->L != m->L)
+        return ZOO_FAIL(ZOO_ERR_SHAPE, "dataset sequences have length %lld but the model was built for L=%lld",
+                        (long long)d->L, (long long)m->L);
+    if (count < 0 || count > m->B || first < 0 || first + count > d->n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "batch rows [%lld, %lld) of a %lld-example dataset with model batch %lld",
+                        (long long)first, (long long)(first + count), (long long)d->n, (long long)m->B);
+    const int64_t L = m->L, V = zoo_tensor_dim(m->embed, 0);
+    int32_t *tok = zoo_tensor_idata(m->tokens); /* (B, L) */
+    int32_t *pos = zoo_tensor_idata(m->sup_pos); /* (M) */
+    int32_t *lab = zoo_tensor_idata(m->sup_lab); /* (M) */
+    int64_t ns = 0;
+    for (int64_t b = 0; b < count; b++) {
+        int64_t row = order ? order[first + b] : first + b;
+        if (row < 0 || row >= d->n)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "batch order names row %lld of a %lld-example dataset", (long long)row,
+                            (long long)d->n);
+        const int32_t *in = d->inputs + row * L, *lb = d->labels + row * L;
+        for (int64_t t = 0; t < L; t++) {
+            if (in[t] < 0 || in[t] >= V)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "example %lld position %lld holds token %d outside the vocabulary [0, %lld)",
+                                (long long)row, (long long)t, in[t], (long long)V);
+            tok[b * L + t] = in[t];
+            if (lb[t] == ZOO_IGNORE_LABEL)
+                continue;
+            if (lb[t] < 0 || lb[t] >= V)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "example %lld position %lld has label %d outside [0, %lld)",
+                                (long long)row, (long long)t, lb[t], (long long)V);
+            if (ns == m->M)
+                return ZOO_FAIL(ZOO_ERR_SHAPE,
+                                "this batch has more than M=%lld supervised positions: build the model with a larger M",
+                                (long long)m->M);
+            pos[ns] = (int32_t)(b * L + t);
+            lab[ns] = lb[t];
+            ns++;
+        }
+    }
+    /* Padding rows: blank tokens and no supervised entries, so they change nothing. */
+    memset(tok + count * L, 0, (size_t)((m->B - count) * L) * sizeof *tok);
+    for (int64_t i = ns; i < m->M; i++) {
+        pos[i] = 0;
+        lab[i] = ZOO_IGNORE_LABEL;
+    }
+    return 0;
+}
