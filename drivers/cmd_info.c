@@ -1,12 +1,104 @@
-/* cmd_info.c: `zoo info` (being built; see the open issues). */
+/* cmd_info.c: `zoo info`: version, git revision, build type, CUDA on/off, threads, the
+ * BLAS (and FFTW) actually loaded, and the plugin search path. Reports; changes nothing.
+ * The libraries are asked at run time through the dynamic linker, so this shows what
+ * this process really uses, not what the build expected. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "commands.h"
+#include "zoo/mixer.h"
+#include "zoo/plugin.h"
+#include "zoo/run.h"
+
+#ifndef ZOO_BUILD_TYPE
+#define ZOO_BUILD_TYPE "unknown"
+#endif
+#ifndef ZOO_CUDA_ENABLED
+#define ZOO_CUDA_ENABLED 0
+#endif
+
+static void usage(FILE *f)
+{
+    fprintf(f, "usage: zoo info\n\n"
+               "Print the version, git revision, build type, whether CUDA is built in, the\n"
+               "thread count, the BLAS and FFTW libraries in use and the plugin search path.\n\n"
+               "options:\n  -h, --help   this text\n");
+}
+
+/* The file a symbol was loaded from, or NULL. */
+static const char *lib_of(void *sym)
+{
+    Dl_info di;
+    return sym && dladdr(sym, &di) && di.dli_fname ? di.dli_fname : NULL;
+}
+
+static void print_blas(void)
+{
+    char *(*config)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_config");
+    char *(*core)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
+    int (*nthreads)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+    if (config) {
+        printf("blas:          %s", config());
+        if (core)
+            printf(" (core %s)", core());
+        if (nthreads)
+            printf(", %d threads", nthreads());
+        const char *f = lib_of((void *)config);
+        printf("%s%s\n", f ? " from " : "", f ? f : "");
+        return;
+    }
+    void *sgemm = dlsym(RTLD_DEFAULT, "cblas_sgemm");
+    const char *f = lib_of(sgemm);
+    printf("blas:          %s%s\n", sgemm ? "not OpenBLAS, cblas_sgemm from " : "none found",
+           sgemm ? (f ? f : "?") : "");
+}
 
 int zoo_cmd_info(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    fprintf(stderr, "zoo info: not available in this build yet\n");
-    return 2;
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+            usage(stdout);
+            return 0;
+        }
+        fprintf(stderr, "zoo info: unexpected argument '%s'\n", argv[i]);
+        usage(stderr);
+        return 2;
+    }
+    printf("zoo:           %s\n", zoo_version());
+    printf("git revision:  %s\n", zoo_git_rev());
+    printf("build type:    %s\n", ZOO_BUILD_TYPE);
+    printf("cuda:          %s\n", ZOO_CUDA_ENABLED ? "on" : "off (not built in)");
+    printf("plugin abi:    %u.%u\n", ZOO_ABI_MAJOR, ZOO_ABI_MINOR);
+#ifdef _OPENMP
+    printf("threads:       %d (OpenMP; OMP_NUM_THREADS changes it)\n", omp_get_max_threads());
+#else
+    printf("threads:       1 (built without OpenMP)\n");
+#endif
+    print_blas();
+    const char *fftw = dlsym(RTLD_DEFAULT, "fftwf_version"); /* a char array in libfftw3f */
+    if (fftw) {
+        const char *f = lib_of((void *)fftw);
+        printf("fftw:          %s%s%s\n", fftw, f ? " from " : "", f ? f : "");
+    } else {
+        printf("fftw:          not loaded\n");
+    }
+    const char *zf = lib_of((void *)zoo_version);
+    printf("libzoo:        %s\n", zf ? zf : "?");
+    char dirs[64][1024];
+    int nd = zoo_plugin_search_path(dirs, 64);
+    printf("plugin path:   (build dir, install dir, then ZOO_PLUGIN_PATH)\n");
+    for (int i = 0; i < nd; i++) {
+        struct stat st;
+        int there = stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode);
+        printf("  %s%s\n", dirs[i], there ? "" : "  (missing)");
+    }
+    return 0;
 }

@@ -86,6 +86,9 @@ zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b);
 zoo_tensor *zoo_scale(zoo_graph *g, zoo_tensor *x, float c);
 /* y = x W^T + b. x: (..., in), W: (out, in) as PyTorch stores it, b: (out) or NULL. */
 zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b);
+/* y = x[..., start:start+len]: a copy of part of the last dim (e.g. q, k, v out of one
+ * fused Wqkv projection). x: (..., N) -> (..., len); 0 <= start, start + len <= N. */
+zoo_tensor *zoo_slice(zoo_graph *g, zoo_tensor *x, int64_t start, int64_t len);
 /* LayerNorm over the last dim with affine w, b: (D). */
 zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *b, float eps);
 /* Exact (erf) GELU. */

@@ -1,0 +1,60 @@
+/* slice.c: y = x[..., start:start+len], a copy of a range of the last dim (splitting a
+ * fused projection such as Wqkv into q, k, v). Backward adds dy into that range of dx.
+ * No strides or views: the engine's tensors are always contiguous. */
+#include <string.h>
+
+#include "../internal.h"
+
+static void slice_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *X = t->src[0];
+    int64_t rows = zoo_rows(X), in = zoo_cols(X), start = t->ip[0], len = t->ip[1];
+    const float *x = X->data; /* x: (rows, in) */
+    float *y = t->data;       /* y: (rows, len) */
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+        memcpy(y + r * len, x + r * in + start, (size_t)len * sizeof *y);
+}
+
+static void slice_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *X = t->src[0];
+    if (!X->grad)
+        return;
+    int64_t rows = zoo_rows(X), in = zoo_cols(X), start = t->ip[0], len = t->ip[1];
+    const float *dy = t->grad; /* dy: (rows, len) */
+    float *dx = X->grad;       /* dx: (rows, in); other slices of x add their own ranges */
+#pragma omp parallel for schedule(static)
+    for (int64_t r = 0; r < rows; r++)
+        for (int64_t i = 0; i < len; i++)
+            dx[r * in + start + i] += dy[r * len + i];
+}
+
+static const zoo_op_def op = {"slice", {slice_fwd_cpu, NULL}, {slice_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_slice(zoo_graph *g, zoo_tensor *x, int64_t start, int64_t len)
+{
+    if (!g || g->status || !x)
+        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+    char s[64];
+    if (x->dtype != ZOO_F32)
+        return zoo_node_fail(g, ZOO_ERR_INVALID, "slice: input must be f32");
+    if (start < 0 || len < 1 || start + len > zoo_cols(x))
+        return zoo_node_fail(g, ZOO_ERR_SHAPE,
+                             "slice: range [%lld, %lld) is outside the last dim of %s (need 0 <= start, "
+                             "len >= 1, start + len <= %lld)",
+                             (long long)start, (long long)(start + len), zoo_shape_str(x, s, 64),
+                             (long long)zoo_cols(x));
+    int64_t shape[ZOO_MAX_DIMS];
+    for (int i = 0; i < x->ndim; i++)
+        shape[i] = x->shape[i];
+    shape[x->ndim - 1] = len;
+    zoo_tensor *t = zoo_node_new(g, &op, x->ndim, shape, (zoo_tensor *[]){x}, 1);
+    if (t) {
+        t->ip[0] = start;
+        t->ip[1] = len;
+    }
+    return t;
+}

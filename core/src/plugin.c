@@ -1,0 +1,405 @@
+/* plugin.c: finding, loading and checking mixer plugins (dlopen). Every check runs on
+ * the descriptor's bytes before any plugin function is called; the core keeps its own
+ * zero-padded copy so it never reads past the plugin's declared struct size.
+ * Does not build models or parse knob values (hparams.c). */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <dlfcn.h>
+#include <errno.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "suggest.h"
+#include "zoo/plugin.h"
+
+#ifndef ZOO_PLUGIN_BUILD_DIR
+#define ZOO_PLUGIN_BUILD_DIR ""
+#endif
+#ifndef ZOO_PLUGIN_INSTALL_DIR
+#define ZOO_PLUGIN_INSTALL_DIR ""
+#endif
+
+#define MAX_DIRS 64
+#define PATH_LEN 1024
+
+/* The smallest descriptor ABI 1.0 accepts: everything up to and including `backends`.
+ * Fields appended in later minors sit after it. */
+#define ABI_1_0_SIZE (offsetof(zoo_mixer, backends) + sizeof(uint32_t))
+
+/* The public record plus the core's copy of the descriptor. */
+typedef struct plugin_impl {
+    zoo_plugin pub;
+    zoo_mixer copy; /* min(plugin size, sizeof(zoo_mixer)) bytes of the plugin's, rest zero */
+} plugin_impl;
+
+/* File name without folders and without the last extension: ".../hyena.so" -> "hyena". */
+static void file_stem(const char *path, char *out, size_t n)
+{
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    size_t len = dot && dot != base ? (size_t)(dot - base) : strlen(base);
+    if (len >= n)
+        len = n - 1;
+    memcpy(out, base, len);
+    out[len] = 0;
+}
+
+static int fail_close(void *handle, int code)
+{
+    if (handle)
+        dlclose(handle);
+    return code;
+}
+
+int zoo_plugin_open(const char *path, zoo_plugin **out)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !*path || !out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_open: need a file path and an output pointer");
+    /* dlopen searches the library path for a bare name; a plugin is always a file. */
+    char full[PATH_LEN];
+    if (snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path) >= (int)sizeof full)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "plugin path too long (%zu characters): %.200s...", strlen(path), path);
+
+    /* 1. dlopen, every symbol resolved now so a missing core function shows here. */
+    dlerror();
+    void *h = dlopen(full, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *why = dlerror();
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_OPEN,
+                        "%s: cannot load plugin (%s): it must be a shared object built for this machine against "
+                        "libzoo, e.g. with zoo_add_mixer() from the zoo CMake package",
+                        path, why ? why : "unknown dlopen error");
+    }
+    /* 2. the descriptor symbol */
+    dlerror();
+    const void *sym = dlsym(h, ZOO_MIXER_SYMBOL);
+    const char *serr = dlerror();
+    if (serr || !sym)
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SYMBOL,
+                                      "%s: no '%s' symbol exported: define 'ZOO_PLUGIN_EXPORT const zoo_mixer "
+                                      "%s = {ZOO_MIXER_HEADER, ...};' (zoo/mixer.h) and build with hidden visibility",
+                                      path, ZOO_MIXER_SYMBOL, ZOO_MIXER_SYMBOL));
+    /* The ELF symbol size, when known, bounds what we may read. */
+    size_t symsize = 0;
+    Dl_info info;
+    const ElfW(Sym) *es = NULL;
+    if (dladdr1(sym, &info, (void **)&es, RTLD_DL_SYMENT) && es)
+        symsize = (size_t)es->st_size;
+    /* 3. magic */
+    if (symsize && symsize < sizeof(zoo_abi_header))
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
+                                      "%s: '%s' is %zu bytes, not a zoo plugin descriptor (which starts with a "
+                                      "%zu-byte header): declare it as 'const zoo_mixer %s' with ZOO_MIXER_HEADER",
+                                      path, ZOO_MIXER_SYMBOL, symsize, sizeof(zoo_abi_header), ZOO_MIXER_SYMBOL));
+    zoo_abi_header hdr;
+    memcpy(&hdr, sym, sizeof hdr);
+    if (hdr.magic != ZOO_ABI_MAGIC)
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
+                                      "%s: bad magic 0x%08x in '%s' (a zoo plugin has 0x%08x): start the "
+                                      "descriptor with ZOO_MIXER_HEADER from zoo/mixer.h",
+                                      path, (unsigned)hdr.magic, ZOO_MIXER_SYMBOL, (unsigned)ZOO_ABI_MAGIC));
+    /* 4. ABI major */
+    if (hdr.abi_major != ZOO_ABI_MAJOR)
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_MAJOR,
+                                      "%s: plugin ABI %u.%u, this zoo has ABI %u.%u: rebuild the plugin against "
+                                      "this zoo's headers (ABI %u.x)",
+                                      path, (unsigned)hdr.abi_major, (unsigned)hdr.abi_minor, ZOO_ABI_MAJOR,
+                                      ZOO_ABI_MINOR, ZOO_ABI_MAJOR));
+    /* 5. size: at least ABI 1.0's struct, and no more than the symbol really holds */
+    if (hdr.size < ABI_1_0_SIZE)
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SIZE,
+                                      "%s: descriptor is %u bytes (plugin ABI %u.%u), ABI %u.0 needs at least %zu "
+                                      "(this zoo: ABI %u.%u, %zu bytes): rebuild the plugin against this zoo's "
+                                      "headers and set the header with ZOO_MIXER_HEADER",
+                                      path, (unsigned)hdr.size, (unsigned)hdr.abi_major, (unsigned)hdr.abi_minor,
+                                      ZOO_ABI_MAJOR, ABI_1_0_SIZE, ZOO_ABI_MAJOR, ZOO_ABI_MINOR, sizeof(zoo_mixer)));
+    if (symsize && hdr.size > symsize)
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SIZE,
+                                      "%s: descriptor claims %u bytes but '%s' is only %zu bytes: set the header "
+                                      "with ZOO_MIXER_HEADER and rebuild",
+                                      path, (unsigned)hdr.size, ZOO_MIXER_SYMBOL, symsize));
+    plugin_impl *p = calloc(1, sizeof *p);
+    if (!p)
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory", path));
+    /* Newer (larger) descriptors are fine: read only the part this zoo knows. */
+    size_t n = hdr.size < sizeof(zoo_mixer) ? hdr.size : sizeof(zoo_mixer);
+    memcpy(&p->copy, sym, n);
+    const zoo_mixer *m = &p->copy;
+    int rc = 0;
+    /* 6. the name must be the file's name: a sweep file names mixers by file */
+    char stem[256];
+    file_stem(path, stem, sizeof stem);
+    if (m->name && strcmp(m->name, stem)) {
+        rc = ZOO_FAIL(ZOO_ERR_PLUGIN_NAME,
+                      "%s: descriptor name '%.100s' does not match the file name '%s': rename the file to "
+                      "'%.100s.so' or set .name = \"%s\"",
+                      path, m->name, stem, m->name, stem);
+        goto fail;
+    }
+    /* 7. required slots */
+    const char *missing = !m->name ? "name" : !m->family ? "family" : !m->build ? "build" : NULL;
+    if (missing) {
+        rc = ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "%s: required slot '%s' is NULL: set .%s in the descriptor and rebuild",
+                      path, missing, missing);
+        goto fail;
+    }
+    /* The knob table is data too: reject a malformed one here, not at the first sweep. */
+    zoo_hvals *hv = NULL;
+    if ((rc = zoo_hvals_new(m, &hv))) {
+        zoo_error_prefix("%s: ", path);
+        goto fail;
+    }
+    zoo_hvals_free(hv);
+    p->pub.mixer = m;
+    p->pub.handle = h;
+    if (!(p->pub.path = strdup(path))) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory", path);
+        goto fail;
+    }
+    *out = &p->pub;
+    return 0;
+fail:
+    free(p);
+    dlclose(h);
+    return rc;
+}
+
+void zoo_plugin_close(zoo_plugin *pub)
+{
+    if (!pub)
+        return;
+    plugin_impl *p = (plugin_impl *)pub; /* pub is the first member */
+    if (p->pub.handle)
+        dlclose(p->pub.handle);
+    free(p->pub.path);
+    free(p);
+}
+
+/* Append dir unless empty or already present. */
+static void add_dir(char dirs[][PATH_LEN], int max_dirs, int *n, const char *dir, size_t len)
+{
+    if (!len || len >= PATH_LEN || *n >= max_dirs)
+        return;
+    while (len > 1 && dir[len - 1] == '/')
+        len--; /* "a/b/" and "a/b" are the same folder */
+    for (int i = 0; i < *n; i++)
+        if (strlen(dirs[i]) == len && !strncmp(dirs[i], dir, len))
+            return;
+    memcpy(dirs[*n], dir, len);
+    dirs[*n][len] = 0;
+    (*n)++;
+}
+
+int zoo_plugin_search_path(char dirs[][1024], int max_dirs)
+{
+    if (!dirs || max_dirs <= 0)
+        return 0;
+    int n = 0;
+    add_dir(dirs, max_dirs, &n, ZOO_PLUGIN_BUILD_DIR, strlen(ZOO_PLUGIN_BUILD_DIR));
+    add_dir(dirs, max_dirs, &n, ZOO_PLUGIN_INSTALL_DIR, strlen(ZOO_PLUGIN_INSTALL_DIR));
+    const char *env = getenv("ZOO_PLUGIN_PATH");
+    while (env && *env) {
+        const char *colon = strchr(env, ':');
+        size_t len = colon ? (size_t)(colon - env) : strlen(env);
+        add_dir(dirs, max_dirs, &n, env, len);
+        env = colon ? colon + 1 : NULL;
+    }
+    return n;
+}
+
+static void path_string(char dirs[][PATH_LEN], int nd, char *buf, size_t n)
+{
+    size_t k = 0;
+    buf[0] = 0;
+    for (int i = 0; i < nd && k < n; i++)
+        k += (size_t)snprintf(buf + k, n - k, "%s%s", i ? ":" : "", dirs[i]);
+}
+
+static int is_file(const char *path)
+{
+    struct stat st;
+    return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* A mixer name is a plain identifier: it becomes a file name. */
+static int valid_name(const char *s)
+{
+    if (!s || !*s || strlen(s) > 200)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_' ||
+              *s == '-'))
+            return 0;
+    return 1;
+}
+
+int zoo_plugin_find(const char *name, zoo_plugin **out)
+{
+    if (out)
+        *out = NULL;
+    if (!out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_find: no output pointer");
+    if (!valid_name(name))
+        return ZOO_FAIL(ZOO_ERR_INVALID,
+                        "mixer name '%.200s' is not a plain name: use letters, digits, '_' and '-' (the plugin "
+                        "file is <name>.so)",
+                        name ? name : "(null)");
+    char dirs[MAX_DIRS][PATH_LEN];
+    int nd = zoo_plugin_search_path(dirs, MAX_DIRS);
+    /* The first file of that name decides, as in zoo_plugin_list: a broken one is
+     * reported, not silently skipped for another. */
+    for (int i = 0; i < nd; i++) {
+        char path[PATH_LEN + 256];
+        if (snprintf(path, sizeof path, "%s/%.200s.so", dirs[i], name) < (int)sizeof path && is_file(path))
+            return zoo_plugin_open(path, out);
+    }
+    /* Not found: name the mixers that do load, the nearest one, and where we looked. */
+    zoo_plugin **all = NULL;
+    int na = 0;
+    zoo_plugin_list(&all, &na, NULL, NULL);
+    const char *names[256];
+    int nn = 0;
+    char known[600] = "";
+    size_t k = 0;
+    for (int i = 0; i < na; i++) {
+        if (nn < 256)
+            names[nn++] = all[i]->mixer->name;
+        if (k < sizeof known)
+            k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "", all[i]->mixer->name);
+    }
+    char sp[700];
+    path_string(dirs, nd, sp, sizeof sp);
+    const char *near = zoo_suggest_nearest(name, names, nn);
+    char hint[300] = "";
+    if (near)
+        snprintf(hint, sizeof hint, "did you mean '%s'? ", near);
+    int rc = ZOO_FAIL(ZOO_ERR_PLUGIN_NOT_FOUND,
+                      "unknown mixer '%s' (%sknown: %s; searched %s): put %s.so in one of those folders or add "
+                      "its folder to ZOO_PLUGIN_PATH",
+                      name, hint, na ? known : "none", nd ? sp : "nothing", name);
+    for (int i = 0; i < na; i++)
+        zoo_plugin_close(all[i]);
+    free(all);
+    return rc;
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+/* Names of the *.so files in dir, sorted (readdir order is arbitrary). */
+static int list_so(const char *dir, char ***names, int *n)
+{
+    *names = NULL;
+    *n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0; /* a folder on the path that does not exist is not an error */
+    int cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        size_t len = strlen(e->d_name);
+        if (len < 4 || strcmp(e->d_name + len - 3, ".so"))
+            continue;
+        if (*n == cap) {
+            cap = cap ? 2 * cap : 16;
+            char **nn = realloc(*names, (size_t)cap * sizeof *nn);
+            if (!nn)
+                goto nomem;
+            *names = nn;
+        }
+        if (!((*names)[*n] = strdup(e->d_name)))
+            goto nomem;
+        (*n)++;
+    }
+    closedir(d);
+    if (*n)
+        qsort(*names, (size_t)*n, sizeof **names, cmp_str);
+    return 0;
+nomem:
+    closedir(d);
+    return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory listing %s", dir);
+}
+
+int zoo_plugin_list(zoo_plugin ***out, int *n,
+                    void (*on_error)(const char *path, int code, const char *msg, void *ud), void *ud)
+{
+    if (!out || !n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_list: no output pointers");
+    *out = NULL;
+    *n = 0;
+    char dirs[MAX_DIRS][PATH_LEN];
+    int nd = zoo_plugin_search_path(dirs, MAX_DIRS);
+    zoo_plugin **arr = NULL;
+    int cap = 0, rc = 0;
+    char **seen = NULL; /* stems already decided (loaded or broken): first of a name wins */
+    int nseen = 0, capseen = 0;
+    for (int i = 0; i < nd && !rc; i++) {
+        char **files;
+        int nf;
+        if ((rc = list_so(dirs[i], &files, &nf)))
+            break;
+        for (int j = 0; j < nf; j++) {
+            char stem[256], path[PATH_LEN + 256];
+            file_stem(files[j], stem, sizeof stem);
+            int dup = 0;
+            for (int s = 0; s < nseen && !dup; s++)
+                dup = !strcmp(seen[s], stem);
+            if (dup || rc)
+                continue;
+            if (nseen == capseen) {
+                capseen = capseen ? 2 * capseen : 16;
+                char **ns = realloc(seen, (size_t)capseen * sizeof *ns);
+                if (!ns) {
+                    rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory listing plugins");
+                    continue;
+                }
+                seen = ns;
+            }
+            if (!(seen[nseen] = strdup(stem))) {
+                rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory listing plugins");
+                continue;
+            }
+            nseen++;
+            if (snprintf(path, sizeof path, "%s/%s", dirs[i], files[j]) >= (int)sizeof path)
+                continue; /* cannot be opened by name anyway */
+            zoo_plugin *p = NULL;
+            int prc = zoo_plugin_open(path, &p);
+            if (prc) {
+                if (on_error)
+                    on_error(path, prc, zoo_error_last()->msg, ud);
+                continue;
+            }
+            if (*n == cap) {
+                cap = cap ? 2 * cap : 16;
+                zoo_plugin **na = realloc(arr, (size_t)cap * sizeof *na);
+                if (!na) {
+                    zoo_plugin_close(p);
+                    rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory listing plugins");
+                    continue;
+                }
+                arr = na;
+            }
+            arr[(*n)++] = p;
+        }
+        for (int j = 0; j < nf; j++)
+            free(files[j]);
+        free(files);
+    }
+    for (int s = 0; s < nseen; s++)
+        free(seen[s]);
+    free(seen);
+    if (rc) {
+        for (int i = 0; i < *n; i++)
+            zoo_plugin_close(arr[i]);
+        free(arr);
+        *n = 0;
+        return rc;
+    }
+    *out = arr;
+    return 0;
+}
