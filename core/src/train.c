@@ -1,0 +1,309 @@
+/* train.c: one run end to end (ZOOLOGY.md §4): data, model, AdamW with a per-epoch
+ * cosine schedule, shuffled batches, evaluation on the test set every epoch, strict
+ * early stopping, curves and cost figures. Printing and files belong to the callers. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "run_internal.h"
+#include "zoo/run.h"
+#include "zoo/task.h"
+
+#define PI 3.14159265358979323846
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
+}
+
+static int env_threads(const char *name)
+{
+    const char *v = getenv(name);
+    if (!v || !*v)
+        return 0;
+    char *end;
+    long n = strtol(v, &end, 10);
+    return (*end == 0 || *end == ',') && n > 0 && n < 65536 ? (int)n : 0;
+}
+
+/* Spec value, else OMP_NUM_THREADS, else SLURM_CPUS_PER_TASK, else every core. */
+static int resolve_threads(int spec_threads)
+{
+    if (spec_threads > 0)
+        return spec_threads;
+    int n = env_threads("OMP_NUM_THREADS");
+    if (!n)
+        n = env_threads("SLURM_CPUS_PER_TASK");
+#ifdef _OPENMP
+    if (!n)
+        n = omp_get_num_procs();
+#endif
+    return n > 0 ? n : 1;
+}
+
+static int64_t max_labels_per_row(const zoo_dataset *d)
+{
+    int64_t best = 0;
+    for (int64_t r = 0; r < d->n; r++) {
+        int64_t c = 0;
+        for (int64_t t = 0; t < d->L; t++)
+            c += d->labels[r * d->L + t] != ZOO_IGNORE_LABEL;
+        if (c > best)
+            best = c;
+    }
+    return best;
+}
+
+static uint64_t mix64(uint64_t z)
+{
+    z += 0x9E3779B97F4A7C15ull;
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+/* Fisher-Yates with a stream keyed by (seed, epoch): the DataLoader's shuffle=True of
+ * iclr24, reproducible from the run seed alone. */
+static void shuffle(int64_t *order, int64_t n, uint64_t seed, int epoch)
+{
+    uint64_t key = mix64(seed ^ mix64(0x5348554646ull + (uint64_t)epoch));
+    for (int64_t i = 0; i < n; i++)
+        order[i] = i;
+    for (int64_t i = n - 1; i > 0; i--) {
+        double u = (double)(mix64(key ^ mix64((uint64_t)i)) >> 11) * (1.0 / 9007199254740992.0);
+        int64_t j = (int64_t)(u * (double)(i + 1));
+        int64_t t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+}
+
+int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double *acc,
+                       void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
+                       void *ud)
+{
+    if (!m || !d)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_evaluate: no model or dataset");
+    zoo_graph_set_training(m->g, 0, 0);
+    int64_t total = 0, correct = 0, nb = 0;
+    double lsum = 0;
+    for (int64_t first = 0; first < d->n; first += m->B) {
+        int64_t count = d->n - first < m->B ? d->n - first : m->B;
+        int rc = zoo_model_load_batch(m, d, NULL, first, count);
+        if (!rc)
+            rc = zoo_graph_forward(m->g);
+        int64_t nv = 0, nc = 0;
+        if (!rc)
+            rc = zoo_ce_head_stats(m->loss, &nv, &nc);
+        if (rc)
+            return rc;
+        if (nv == 0)
+            continue; /* no supervised token: contributes to neither the loss nor the accuracy */
+        float bl = zoo_tensor_data(m->loss)[0];
+        if (!isfinite(bl))
+            return ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged",
+                            (double)bl, (long long)first, (long long)(first + count));
+        lsum += bl; /* mean over batches of the batch-mean CE, as valid/loss (§1.4) */
+        nb++;
+        total += nv;
+        correct += nc;
+        if (logits_cb) {
+            int64_t mm = 0, V = 0;
+            const float *lg = zoo_ce_head_logits(m->loss, &mm, &V);
+            if (lg)
+                logits_cb(lg, mm, V, zoo_tensor_idata(m->sup_lab), ud);
+        }
+    }
+    /* Per-token micro accuracy over the whole set (iclr24, §1.4). */
+    if (acc)
+        *acc = total ? (double)correct / (double)total : 0.0;
+    if (loss)
+        *loss = nb ? lsum / (double)nb : 0.0;
+    return 0;
+}
+
+void zoo_run_result_free(zoo_run_result *r)
+{
+    if (!r)
+        return;
+    free(r->step_loss);
+    free(r->epoch_test_loss);
+    free(r->epoch_test_acc);
+    free(r->epoch_lr);
+    free(r->epoch_train_loss);
+    r->step_loss = r->epoch_test_loss = r->epoch_test_acc = r->epoch_lr = r->epoch_train_loss = NULL;
+    r->n_steps = 0;
+    r->n_epochs = 0;
+}
+
+static size_t peak_rss_bytes(void)
+{
+    struct rusage ru;
+    if (getrusage(RUSAGE_SELF, &ru))
+        return 0;
+    return (size_t)ru.ru_maxrss * 1024u; /* Linux reports KiB */
+}
+
+/* Copy the trained weights into the evaluation model (same spec, so the same
+ * parameters in the same flat layout; only the batch differs). */
+static int sync_params(zoo_model *dst, zoo_model *src)
+{
+    int64_t nd = 0, ns = 0;
+    float *pd = zoo_graph_params_flat(dst->g, &nd), *ps = zoo_graph_params_flat(src->g, &ns);
+    if (nd != ns)
+        return ZOO_FAIL(ZOO_ERR_STATE, "evaluation model has %lld parameter floats, the trained one %lld",
+                        (long long)nd, (long long)ns);
+    memcpy(pd, ps, (size_t)ns * sizeof *ps);
+    return 0;
+}
+
+int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result *res, zoo_model **model_out)
+{
+    zoo_run_result local;
+    if (!res)
+        res = &local;
+    memset(res, 0, sizeof *res);
+    if (model_out)
+        *model_out = NULL;
+    double t_start = now_s();
+    zoo_dataset train = {0}, test = {0};
+    zoo_model *m = NULL, *me = NULL;
+    int64_t *order = NULL;
+    int rc = zoo_run_spec_check(spec);
+    if (rc)
+        goto done;
+    zoo_set_threads(resolve_threads(spec->threads));
+
+    zoo_mqar_spec ts = {spec->vocab, spec->seq_len, spec->kv_pairs, spec->train_examples, spec->power_a,
+                        spec->random_non_queries, spec->data_seed};
+    zoo_mqar_spec vs = ts;
+    vs.num_examples = spec->test_examples;
+    vs.seed = spec->data_seed + 10;
+    if ((rc = zoo_mqar_generate(&ts, &train)) || (rc = zoo_mqar_generate(&vs, &test)))
+        goto done;
+
+    const int64_t B = zoo_run_spec_batch(spec), Be = zoo_run_spec_eval_batch(spec), L = spec->seq_len;
+    int64_t K = max_labels_per_row(&train), Kt = max_labels_per_row(&test);
+    if (Kt > K)
+        K = Kt;
+    if (K < 1) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "the data has no supervised positions: check kv_pairs");
+        goto done;
+    }
+    if ((rc = zoo_model_build(spec, B, K * B, &m)))
+        goto done;
+    if (Be != B && (rc = zoo_model_build(spec, Be, K * Be, &me)))
+        goto done;
+    zoo_model *em = me ? me : m;
+    res->params = zoo_graph_count_trainable(m->g);
+    res->state_size = m->state_size;
+    res->flops_per_step = zoo_run_spec_flops_per_step(spec);
+
+    const int64_t n = train.n, steps_per_epoch = (n + B - 1) / B;
+    const int E = spec->epochs;
+    order = malloc((size_t)n * sizeof *order);
+    res->step_loss = malloc((size_t)(steps_per_epoch * E) * sizeof(float));
+    res->epoch_test_loss = malloc((size_t)E * sizeof(float));
+    res->epoch_test_acc = malloc((size_t)E * sizeof(float));
+    res->epoch_lr = malloc((size_t)E * sizeof(float));
+    res->epoch_train_loss = malloc((size_t)E * sizeof(float));
+    if (!order || !res->step_loss || !res->epoch_test_loss || !res->epoch_test_acc || !res->epoch_lr ||
+        !res->epoch_train_loss) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the run's curves");
+        goto done;
+    }
+
+    double t_train = 0, t_loop = now_s();
+    int64_t step = 0, tokens = 0;
+    res->best_acc = 0;
+    for (int e = 0; e < E; e++) {
+        /* Cosine per epoch, eta_min 0, no warmup; stepped after evaluation, so epoch e
+         * trains at lr(e). */
+        double lr = spec->lr * (1.0 + cos(PI * (double)e / (double)E)) / 2.0;
+        shuffle(order, n, spec->seed, e);
+        double t0 = now_s(), lsum = 0;
+        for (int64_t s = 0; s < steps_per_epoch; s++) {
+            if (hooks && hooks->should_stop && hooks->should_stop(hooks->ud)) {
+                rc = ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s);
+                goto done;
+            }
+            int64_t first = s * B, count = n - first < B ? n - first : B;
+            if ((rc = zoo_model_load_batch(m, &train, order, first, count)))
+                goto done;
+            zoo_graph_set_training(m->g, 1, (uint64_t)step); /* dropout masks keyed by the global step */
+            if ((rc = zoo_graph_forward(m->g)))
+                goto done;
+            float loss = zoo_tensor_data(m->loss)[0];
+            if (!isfinite(loss)) {
+                rc = ZOO_FAIL(ZOO_ERR_NUMERIC, "diverged at epoch %d step %lld (training loss %g); lower the learning rate (lr=%g)",
+                              e, (long long)s, (double)loss, spec->lr);
+                goto done;
+            }
+            if ((rc = zoo_graph_backward(m->g, m->loss)))
+                goto done;
+            zoo_adamw_step(m->g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay, step + 1);
+            res->step_loss[step] = loss;
+            res->n_steps = ++step;
+            lsum += loss;
+            tokens += count * L;
+        }
+        t_train += now_s() - t0;
+
+        if (me && (rc = sync_params(me, m)))
+            goto done;
+        double tl = 0, ta = 0;
+        if ((rc = zoo_model_evaluate(em, &test, &tl, &ta, NULL, NULL))) {
+            if (rc == ZOO_ERR_NUMERIC)
+                zoo_error_prefix("epoch %d: lower the learning rate (lr=%g); ", e, spec->lr);
+            goto done;
+        }
+        res->epoch_test_loss[e] = (float)tl;
+        res->epoch_test_acc[e] = (float)ta;
+        res->epoch_lr[e] = (float)lr;
+        res->epoch_train_loss[e] = (float)(lsum / (double)steps_per_epoch);
+        res->n_epochs = res->epochs_run = e + 1;
+        res->final_acc = ta;
+        res->final_loss = tl;
+        if (ta > res->best_acc)
+            res->best_acc = ta;
+        res->tokens_per_s = t_train > 0 ? (double)tokens / t_train : 0;
+        if (hooks && hooks->on_epoch) {
+            double el = now_s() - t_loop;
+            zoo_epoch_stats st = {e + 1, E, lsum / (double)steps_per_epoch, tl, ta, lr, res->tokens_per_s,
+                                  now_s() - t_start, el / (double)(e + 1) * (double)(E - e - 1)};
+            hooks->on_epoch(&st, hooks->ud);
+        }
+        if (ta > spec->early_stop) /* strict, on the test set (T12) */
+            break;
+    }
+    rc = 0;
+done:
+    res->status = rc;
+    if (rc)
+        snprintf(res->message, sizeof res->message, "%s", zoo_error_last()->msg);
+    res->wall_s = now_s() - t_start;
+    size_t arena = m ? zoo_graph_arena_bytes(m->g) : 0, rss = peak_rss_bytes();
+    res->peak_bytes = rss > arena ? rss : arena;
+    if (model_out && !rc) {
+        *model_out = m;
+        m = NULL;
+    }
+    zoo_model_free(m);
+    zoo_model_free(me);
+    free(order);
+    zoo_dataset_free(&train);
+    zoo_dataset_free(&test);
+    if (res == &local)
+        zoo_run_result_free(&local);
+    return rc;
+}
