@@ -1,0 +1,65 @@
+/* dropout.c: inverted dropout. In training mode each element is kept when
+ * zoo_hash_uniform(step key, i) >= p and scaled by 1/(1-p); in eval mode (or p = 0) it
+ * is the identity. The mask is a pure function of (seed, step, node, index), so it does
+ * not depend on the thread count and backward recomputes it instead of storing it.
+ * Not bit-compatible with PyTorch's masks (different generator); same distribution. */
+#include <math.h>
+#include <string.h>
+
+#include "../internal.h"
+
+static int active(const zoo_graph *g, const zoo_tensor *t) { return g->training && t->fp[0] > 0.0f; }
+
+static void dropout_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    const float *x = t->src[0]->data; /* x: (n) any shape */
+    float *y = t->data;               /* y: (n) */
+    if (!active(g, t)) {
+        memcpy(y, x, (size_t)t->n * sizeof *y);
+        return;
+    }
+    double p = t->fp[0];
+    float keep_scale = (float)(1.0 / (1.0 - p));
+    uint64_t key = zoo_node_step_key(g, t);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++)
+        y[i] = zoo_hash_uniform(key, (uint64_t)i) >= p ? x[i] * keep_scale : 0.0f;
+}
+
+static void dropout_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    zoo_tensor *X = t->src[0];
+    if (!X->grad)
+        return;
+    const float *dy = t->grad; /* dy: (n) */
+    float *dx = X->grad;       /* dx: (n) */
+    if (!active(g, t)) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < t->n; i++)
+            dx[i] += dy[i];
+        return;
+    }
+    double p = t->fp[0];
+    float keep_scale = (float)(1.0 / (1.0 - p));
+    uint64_t key = zoo_node_step_key(g, t); /* same step as the forward: same mask */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++)
+        if (zoo_hash_uniform(key, (uint64_t)i) >= p)
+            dx[i] += dy[i] * keep_scale;
+}
+
+static const zoo_op_def op = {"dropout", {dropout_fwd_cpu, NULL}, {dropout_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_dropout(zoo_graph *g, zoo_tensor *x, float p)
+{
+    if (!g || g->status || !x)
+        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+    if (x->dtype != ZOO_F32)
+        return zoo_node_fail(g, ZOO_ERR_INVALID, "dropout: input must be f32 (got an int32 tensor)");
+    if (!(p >= 0.0f && p < 1.0f))
+        return zoo_node_fail(g, ZOO_ERR_INVALID, "dropout: probability %g is outside [0, 1)", (double)p);
+    zoo_tensor *t = zoo_node_new(g, &op, x->ndim, x->shape, (zoo_tensor *[]){x}, 1);
+    if (t)
+        t->fp[0] = p;
+    return t;
+}

@@ -1,0 +1,46 @@
+/* gelu.c: exact GELU, y = x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)), as PyTorch's default
+ * (approximate='none'). Not the tanh approximation.
+ * Backward: dy/dx = Phi(x) + x phi(x), phi the standard normal density. */
+#include <math.h>
+
+#include "../internal.h"
+
+#define INV_SQRT2 0.70710678118654752f
+#define INV_SQRT_2PI 0.39894228040143268f
+
+static void gelu_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    const float *x = t->src[0]->data; /* x: (n) any shape */
+    float *y = t->data;               /* y: (n) */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++)
+        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * INV_SQRT2));
+}
+
+static void gelu_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *X = t->src[0];
+    if (!X->grad)
+        return;
+    const float *x = X->data, *dy = t->grad; /* x, dy: (n) */
+    float *dx = X->grad;                     /* dx: (n) */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++) {
+        float cdf = 0.5f * (1.0f + erff(x[i] * INV_SQRT2));
+        float pdf = INV_SQRT_2PI * expf(-0.5f * x[i] * x[i]);
+        dx[i] += dy[i] * (cdf + x[i] * pdf);
+    }
+}
+
+static const zoo_op_def op = {"gelu", {gelu_fwd_cpu, NULL}, {gelu_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_gelu(zoo_graph *g, zoo_tensor *x)
+{
+    if (!g || g->status || !x)
+        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+    if (x->dtype != ZOO_F32)
+        return zoo_node_fail(g, ZOO_ERR_INVALID, "gelu: input must be f32 (got an int32 tensor)");
+    return zoo_node_new(g, &op, x->ndim, x->shape, (zoo_tensor *[]){x}, 1);
+}
