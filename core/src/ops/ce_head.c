@@ -1,0 +1,211 @@
+/* ce_head.c: the tied LM head and its cross-entropy loss, computed only at the
+ * supervised positions, with accuracy counts and the logits kept for evaluation.
+ * It does not compute logits at unsupervised positions (nobody needs them).
+ *
+ * Why only some rows: MQAR supervises K of the L positions of each sequence (labels
+ * are -100 elsewhere). Rows with label -100 add nothing to the loss of the full head
+ * (F.cross_entropy with ignore_index=-100) and receive zero gradient, so gathering the
+ * M supervised rows first gives the identical loss and identical gradients for h and E
+ * at a cost of M*V*D instead of B*L*V*D flops (for L=256, K=16: 16x less).
+ *
+ * No valid label at all (n_valid == 0): the loss is 0 and all gradients are 0, where
+ * PyTorch's mean over zero elements gives NaN; a NaN would only poison training. */
+#include <math.h>
+#include <string.h>
+
+#include <cblas.h>
+
+#include "../internal.h"
+#include "../vecmath.h"
+
+#define IGNORE_LABEL (-100)
+#define CHUNK_ROWS 512 /* rows of dlogits materialised at once in backward */
+
+/* ip[] slots: M is fixed; the rest are written by the forward pass. */
+enum { IP_M = 0, IP_ROWS, IP_VALID, IP_CORRECT, IP_DONE };
+
+/* aux layout: Hs (M, D) | logits (M, V) | lse (M) | hit (M) | dHs (M, D) | dlogits (chunk, V) */
+typedef struct ce_bufs {
+    float *hs, *logits, *lse, *hit, *dhs, *dlog;
+} ce_bufs;
+
+static int64_t chunk_rows(int64_t M) { return M < CHUNK_ROWS ? M : CHUNK_ROWS; }
+
+static ce_bufs bufs_of(const zoo_tensor *t, int64_t M, int64_t D, int64_t V)
+{
+    ce_bufs b;
+    b.hs = t->aux;
+    b.logits = b.hs + M * D;
+    b.lse = b.logits + M * V;
+    b.hit = b.lse + M;
+    b.dhs = b.hit + M;
+    b.dlog = b.dhs + M * D;
+    return b;
+}
+
+static void ce_head_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    zoo_tensor *H = t->src[0], *E = t->src[1];
+    const float *h = H->data, *e = E->data;                                 /* (R, D), (V, D) */
+    const int32_t *pos = t->src[2]->idata, *lab = t->src[3]->idata;         /* (M), (M) */
+    int64_t M = t->ip[IP_M], R = zoo_rows(H), D = zoo_cols(H), V = E->shape[0];
+    ce_bufs b = bufs_of(t, M, D, V);
+    t->ip[IP_DONE] = 0;
+    t->ip[IP_ROWS] = t->ip[IP_VALID] = t->ip[IP_CORRECT] = 0;
+
+    int64_t m = M; /* valid entries first: the trailing -100 padding is never computed */
+    while (m > 0 && lab[m - 1] == IGNORE_LABEL)
+        m--;
+    for (int64_t i = 0; i < m; i++) {
+        if (pos[i] < 0 || pos[i] >= R) {
+            zoo_graph_fail(g, ZOO_ERR_INVALID, "ce_head: position %d of entry %lld is outside [0, %lld) (B*L rows)",
+                           pos[i], (long long)i, (long long)R);
+            t->data[0] = NAN;
+            return;
+        }
+        if (lab[i] != IGNORE_LABEL && (lab[i] < 0 || lab[i] >= V)) {
+            zoo_graph_fail(g, ZOO_ERR_INVALID, "ce_head: label %d of entry %lld is outside [0, %lld) and not -100",
+                           lab[i], (long long)i, (long long)V);
+            t->data[0] = NAN;
+            return;
+        }
+    }
+    if (m > 0) {
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < m; i++)
+            memcpy(b.hs + i * D, h + (int64_t)pos[i] * D, (size_t)D * sizeof *h);
+        /* logits (m, V) = Hs E^T */
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)V, (int)D, 1.0f, b.hs, (int)D, e, (int)D,
+                    0.0f, b.logits, (int)V);
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < m; i++) {
+        const float *row = b.logits + i * V; /* (V) */
+        float mx = zoo_vec_max(row, V);
+        b.lse[i] = mx + logf(zoo_vec_expsum(row, NULL, V, mx));
+        int64_t arg = 0; /* argmax: first maximum, as torch.argmax */
+        while (arg < V - 1 && !(row[arg] == mx))
+            arg++;
+        b.hit[i] = lab[i] != IGNORE_LABEL && arg == lab[i];
+    }
+    /* serial sums in entry order: the same loss whatever the thread count */
+    double loss = 0.0;
+    int64_t nv = 0, nc = 0;
+    for (int64_t i = 0; i < m; i++) {
+        if (lab[i] == IGNORE_LABEL)
+            continue;
+        loss += (double)b.lse[i] - (double)b.logits[i * V + lab[i]];
+        nv++;
+        nc += b.hit[i] != 0.0f;
+    }
+    t->data[0] = nv ? (float)(loss / (double)nv) : 0.0f;
+    t->ip[IP_ROWS] = m;
+    t->ip[IP_VALID] = nv;
+    t->ip[IP_CORRECT] = nc;
+    t->ip[IP_DONE] = 1;
+}
+
+/* d loss / d logits[i, :] = (softmax(logits[i]) - onehot(label_i)) * dloss / n_valid for
+ * valid rows, 0 for -100 rows; dHs = dlogits E; dE += dlogits^T Hs; dh[pos[i]] += dHs[i]. */
+static void ce_head_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *H = t->src[0], *E = t->src[1];
+    const float *e = E->data;                                       /* (V, D) */
+    float *dh = H->grad, *dE = E->grad;                             /* (R, D), (V, D) or NULL */
+    const int32_t *pos = t->src[2]->idata, *lab = t->src[3]->idata; /* (M), (M) */
+    int64_t M = t->ip[IP_M], D = zoo_cols(H), V = E->shape[0];
+    int64_t m = t->ip[IP_ROWS], nv = t->ip[IP_VALID];
+    if (!t->ip[IP_DONE] || nv == 0 || (!dh && !dE))
+        return;
+    ce_bufs b = bufs_of(t, M, D, V);
+    float c = t->grad[0] / (float)nv;
+    int64_t ch = chunk_rows(M);
+    for (int64_t r0 = 0; r0 < m; r0 += ch) {
+        int64_t nr = r0 + ch < m ? ch : m - r0;
+#pragma omp parallel for schedule(static)
+        for (int64_t i = 0; i < nr; i++) {
+            int64_t r = r0 + i;
+            float *d = b.dlog + i * V; /* (V) */
+            if (lab[r] == IGNORE_LABEL) {
+                memset(d, 0, (size_t)V * sizeof *d);
+                continue;
+            }
+            zoo_vec_expscale(b.logits + r * V, d, V, b.lse[r], c);
+            d[lab[r]] -= c;
+        }
+        if (dh) /* dHs[r0:r0+nr] = dlogits E */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)nr, (int)D, (int)V, 1.0f, b.dlog, (int)V, e,
+                        (int)D, 0.0f, b.dhs + r0 * D, (int)D);
+        if (dE) /* dE += dlogits^T Hs[r0:r0+nr], chunks in order */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)V, (int)D, (int)nr, 1.0f, b.dlog, (int)V,
+                        b.hs + r0 * D, (int)D, 1.0f, dE, (int)D);
+    }
+    if (dh) {
+        /* scatter-add in entry order, so repeated positions sum deterministically;
+         * threads split the columns, never the entries */
+#pragma omp parallel for schedule(static)
+        for (int64_t j0 = 0; j0 < D; j0 += 16) {
+            int64_t j1 = j0 + 16 < D ? j0 + 16 : D;
+            for (int64_t i = 0; i < m; i++)
+                for (int64_t j = j0; j < j1; j++)
+                    dh[(int64_t)pos[i] * D + j] += b.dhs[i * D + j];
+        }
+    }
+}
+
+static const zoo_op_def op = {"ce_head", {ce_head_fwd_cpu, NULL}, {ce_head_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *pos, zoo_tensor *labels)
+{
+    zoo_tensor *src[4] = {h, E, pos, labels};
+    if (!g || g->status || !h || !E || !pos || !labels)
+        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 4);
+    char s1[64], s2[64];
+    if (h->dtype != ZOO_F32 || h->ndim < 2)
+        return zoo_node_fail(g, ZOO_ERR_SHAPE, "ce_head: hidden states %s must be f32 (..., D)",
+                             zoo_shape_str(h, s1, 64));
+    if (E->dtype != ZOO_F32 || E->ndim != 2 || E->shape[1] != zoo_cols(h))
+        return zoo_node_fail(g, ZOO_ERR_SHAPE, "ce_head: embedding %s does not fit hidden states %s (need (V, %lld))",
+                             zoo_shape_str(E, s1, 64), zoo_shape_str(h, s2, 64), (long long)zoo_cols(h));
+    if (pos->dtype != ZOO_I32 || labels->dtype != ZOO_I32 || pos->ndim != 1 || labels->ndim != 1 ||
+        pos->shape[0] != labels->shape[0])
+        return zoo_node_fail(g, ZOO_ERR_SHAPE,
+                             "ce_head: positions %s and labels %s must be int32 vectors of one length",
+                             zoo_shape_str(pos, s1, 64), zoo_shape_str(labels, s2, 64));
+    zoo_tensor *t = zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 4);
+    if (!t)
+        return NULL;
+    int64_t M = pos->shape[0], D = zoo_cols(h), V = E->shape[0];
+    t->ip[IP_M] = M;
+    t->aux_n = M * D + M * V + 2 * M + M * D + chunk_rows(M) * V;
+    return t;
+}
+
+int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct)
+{
+    if (!ce || ce->op != &op)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_ce_head_stats: the tensor is not a zoo_ce_head output");
+    if (!ce->ip[IP_DONE])
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_ce_head_stats: run zoo_graph_forward first");
+    if (n_valid)
+        *n_valid = ce->ip[IP_VALID];
+    if (n_correct)
+        *n_correct = ce->ip[IP_CORRECT];
+    return 0;
+}
+
+const float *zoo_ce_head_logits(const zoo_tensor *ce, int64_t *m, int64_t *V)
+{
+    if (m)
+        *m = 0;
+    if (V)
+        *V = 0;
+    if (!ce || ce->op != &op || !ce->ip[IP_DONE])
+        return NULL;
+    if (m)
+        *m = ce->ip[IP_ROWS];
+    if (V)
+        *V = ce->src[1]->shape[0];
+    return ce->aux + ce->ip[IP_M] * zoo_cols(ce->src[0]);
+}

@@ -1,0 +1,137 @@
+/* vecmath.c: vectorised inner loops shared by the CPU ops: row max, exp (softmax and
+ * log-sum-exp), scaling, dropout masks. Each is built for AVX-512, AVX2 and baseline
+ * x86-64 and picked at load time. Matrix products are not here: they go to BLAS. */
+#include <math.h>
+#include <string.h>
+
+#include "internal.h"
+#include "vecmath.h"
+
+/* The library is built for baseline x86-64 (no -march), so the hot loops carry their
+ * own clones. Only IEEE mul/add/compare are used (no FMA contraction in ISO C mode), so
+ * every clone returns bitwise the same values. */
+/* Float compare-selects (clamps, dropout) become vector blends only without the promise
+ * to keep FP exception flags exact; values are unchanged (this is not fast-math). */
+#if defined(__GNUC__) && !defined(__clang__)
+#pragma GCC optimize("no-trapping-math")
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ZOO_NO_CLONES)
+#define VEC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
+#else
+#define VEC_CLONES
+#endif
+
+/* Sums are kept in LANES partial sums (fixed order, whatever the vector width). */
+#define LANES 16
+
+static inline float f_from_bits(int32_t b)
+{
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+static inline int32_t bits_from_f(float f)
+{
+    int32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+/* exp(x) for x in [-87, 88] (x below -87 returns 0): Cody-Waite reduction
+ * x = n ln2 + r with |r| <= ln2/2, Cephes' degree-6 polynomial for e^r, then 2^n
+ * assembled in the exponent bits. Max error about 2 ulp; branch free, so it vectorises. */
+static inline float exp_poly(float x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float t = xc * 1.44269504088896341f + magic;
+    float n = t - magic;
+    int32_t ni = bits_from_f(t) - bits_from_f(magic); /* n as an integer, |n| <= 127 */
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float y = 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    y = y * (r * r) + r + 1.0f;
+    float e = y * f_from_bits((ni + 127) << 23);
+    return x < -87.0f ? 0.0f : e;
+}
+
+static float lanes_total(float *acc)
+{
+    for (int w = LANES / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++)
+            acc[j] += acc[j + w];
+    return acc[0];
+}
+
+VEC_CLONES float zoo_vec_max(const float *x, int64_t n)
+{
+    float m = x[0];
+#pragma omp simd reduction(max : m)
+    for (int64_t i = 1; i < n; i++)
+        m = x[i] > m ? x[i] : m;
+    return m;
+}
+
+VEC_CLONES float zoo_vec_expsum(const float *x, float *y, int64_t n, float shift)
+{
+    float acc[LANES] = {0};
+    int64_t nv = n / LANES * LANES;
+    for (int64_t i = 0; i < nv; i += LANES) {
+        float e[LANES];
+#pragma omp simd
+        for (int j = 0; j < LANES; j++) {
+            e[j] = exp_poly(x[i + j] - shift);
+            acc[j] += e[j];
+        }
+        if (y)
+            memcpy(y + i, e, sizeof e);
+    }
+    for (int64_t i = nv; i < n; i++) {
+        float e = exp_poly(x[i] - shift);
+        acc[i - nv] += e;
+        if (y)
+            y[i] = e;
+    }
+    return lanes_total(acc);
+}
+
+VEC_CLONES void zoo_vec_expscale(const float *x, float *y, int64_t n, float shift, float c)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        y[i] = c * exp_poly(x[i] - shift);
+}
+
+VEC_CLONES void zoo_vec_scale(float *y, int64_t n, float c)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++)
+        y[i] *= c;
+}
+
+uint64_t zoo_vec_dropout_threshold(double p)
+{
+    /* u = k * 2^-53 with integer k < 2^53, so u >= p  <=>  k >= ceil(p * 2^53) (exact) */
+    if (p <= 0.0)
+        return 0;
+    double tq = ceil(p * 9007199254740992.0);
+    return tq >= 9007199254740992.0 ? (uint64_t)1 << 53 : (uint64_t)tq;
+}
+
+VEC_CLONES void zoo_vec_dropout(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh,
+                                float c)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        /* zoo_hash_uniform(key, idx0 + i) >= p, in integers */
+        uint64_t z = zoo_mix64(key ^ zoo_mix64(idx0 + (uint64_t)i)) >> 11;
+        y[i] = z >= thresh ? c * x[i] : 0.0f;
+    }
+}
