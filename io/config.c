@@ -1,0 +1,642 @@
+/* config.c: reading a run or sweep file: the YAML document (libfyaml), the top-level
+ * keys and the task/model/train sections with their type checks, each error at
+ * file:line:col. Mixers (config_mixer.c) and the grid (config_grid.c) are elsewhere;
+ * nothing here trains or writes. */
+#define _POSIX_C_SOURCE 200809L
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config_internal.h"
+#include "zoo/error.h"
+
+/* The schema: section, name as written, zoo_run_spec_set key, type. */
+static const struct fdef {
+    const char *section, *name, *key;
+    cfg_ftype type;
+} fdefs[] = {
+    {"task", "name", "task", FT_STR},
+    {"task", "vocab", "vocab", FT_INT},
+    {"task", "seq_len", "seq_len", FT_INT},
+    {"task", "kv_pairs", "kv_pairs", FT_INT},
+    {"task", "train_examples", "train_examples", FT_INT},
+    {"task", "test_examples", "test_examples", FT_INT},
+    {"task", "power_a", "power_a", FT_FLOAT},
+    {"task", "random_non_queries", "random_non_queries", FT_BOOL},
+    {"task", "data_seed", "data_seed", FT_UINT},
+    {"model", "d_model", "d_model", FT_INT},
+    {"model", "n_layers", "n_layers", FT_INT},
+    {"model", "mixer", "mixer", FT_MIXER},
+    {"model", "mixers", "mixer", FT_MIXER},
+    {"model", "state_mixer", "state_mixer", FT_STR},
+    {"model", "pos_emb", "pos_emb", FT_STR},
+    {"model", "embed_dropout", "embed_dropout", FT_FLOAT},
+    {"train", "lr", "lr", FT_FLOAT},
+    {"train", "weight_decay", "weight_decay", FT_FLOAT},
+    {"train", "beta1", "beta1", FT_FLOAT},
+    {"train", "beta2", "beta2", FT_FLOAT},
+    {"train", "adam_eps", "adam_eps", FT_FLOAT},
+    {"train", "epochs", "epochs", FT_INT},
+    {"train", "batch_size", "batch_size", FT_INT},
+    {"train", "eval_batch_size", "eval_batch_size", FT_INT},
+    {"train", "early_stop", "early_stop", FT_FLOAT},
+    {"train", "seed", "seed", FT_UINT},
+    {"train", "threads", "threads", FT_INT},
+    {"train", "backend", "backend", FT_STR},
+};
+#define N_FDEFS ((int)(sizeof fdefs / sizeof fdefs[0]))
+
+static const char *const top_keys[] = {"name", "task", "model", "train", "zip", "exclude"};
+#define N_TOP ((int)(sizeof top_keys / sizeof top_keys[0]))
+
+/* ---- shared helpers ---------------------------------------------------------------- */
+
+int zoo_cfg_fail(const cfg *c, cfg_loc at, const char *fmt, ...)
+{
+    char msg[900];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (at.line < 1)
+        at.line = 1, at.col = 1;
+    return zoo_error_set(ZOO_ERR_CONFIG, __FILE__, __LINE__, "%s:%d:%d: %s", c->src, at.line, at.col, msg);
+}
+
+/* libfyaml 0.7 has no public start mark for collection nodes; a report about the node
+ * through a collecting diag object carries it (line and column, 1-based). */
+cfg_loc zoo_cfg_loc(const cfg *c, struct fy_node *n, cfg_loc fallback)
+{
+    if (!n || !c->probe)
+        return fallback;
+    if (fy_node_get_type(n) == FYNT_MAPPING) {
+        /* Block mappings report no position; their first key does. */
+        void *it = NULL;
+        struct fy_node_pair *p = fy_node_mapping_iterate(n, &it);
+        cfg_loc first = p ? zoo_cfg_loc(c, fy_node_pair_key(p), fallback) : fallback;
+        fy_diag_reset_error(c->probe);
+        fy_diag_node_report(c->probe, n, FYET_ERROR, "where");
+        void *ei = NULL;
+        struct fy_diag_error *e, *last = NULL;
+        while ((e = fy_diag_errors_iterate(c->probe, &ei)))
+            last = e;
+        if (last && last->line > 0 && (last->line < first.line || (last->line == first.line && last->column <= first.col)))
+            return (cfg_loc){last->line, last->column};
+        return first;
+    }
+    fy_diag_reset_error(c->probe);
+    fy_diag_node_report(c->probe, n, FYET_ERROR, "where");
+    void *ei = NULL;
+    struct fy_diag_error *e, *last = NULL;
+    while ((e = fy_diag_errors_iterate(c->probe, &ei)))
+        last = e;
+    if (!last || last->line < 1)
+        return fallback;
+    return (cfg_loc){last->line, last->column};
+}
+
+static int lev(const char *a, const char *b)
+{
+    int la = (int)strlen(a), lb = (int)strlen(b);
+    if (la > 63 || lb > 63)
+        return 99;
+    int d[64][64];
+    for (int i = 0; i <= la; i++)
+        d[i][0] = i;
+    for (int j = 0; j <= lb; j++)
+        d[0][j] = j;
+    for (int i = 1; i <= la; i++)
+        for (int j = 1; j <= lb; j++) {
+            int v = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+            if (d[i - 1][j] + 1 < v)
+                v = d[i - 1][j] + 1;
+            if (d[i][j - 1] + 1 < v)
+                v = d[i][j - 1] + 1;
+            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
+                v = d[i - 2][j - 2] + 1; /* swapped neighbours count once */
+            d[i][j] = v;
+        }
+    return d[la][lb];
+}
+
+const char *zoo_cfg_nearest(const char *word, const char *const *cands, int n)
+{
+    const char *best = NULL;
+    int bd = 1 << 30;
+    for (int i = 0; i < n; i++) {
+        int d = lev(word, cands[i]);
+        if (d < bd)
+            bd = d, best = cands[i];
+    }
+    int lim = (int)strlen(word) / 3;
+    if (lim < 2)
+        lim = 2;
+    return bd <= lim ? best : NULL;
+}
+
+int zoo_cfg_is_plain(struct fy_node *n) { return fy_node_get_type(n) == FYNT_SCALAR && fy_node_get_style(n) == FYNS_PLAIN; }
+
+int zoo_cfg_is_null(struct fy_node *n)
+{
+    if (!n)
+        return 1;
+    if (!zoo_cfg_is_plain(n))
+        return 0;
+    const char *s = fy_node_get_scalar0(n);
+    return !s || !*s || !strcmp(s, "~") || !strcmp(s, "null") || !strcmp(s, "Null") || !strcmp(s, "NULL");
+}
+
+const char *zoo_cfg_kind(struct fy_node *n)
+{
+    if (zoo_cfg_is_null(n))
+        return "nothing";
+    switch (fy_node_get_type(n)) {
+    case FYNT_MAPPING:
+        return "a mapping";
+    case FYNT_SEQUENCE:
+        return "a list";
+    default:
+        return zoo_cfg_is_plain(n) ? "a plain scalar" : "a quoted string";
+    }
+}
+
+/* ---- scalar values ----------------------------------------------------------------- */
+
+static const char *type_words(cfg_ftype t)
+{
+    switch (t) {
+    case FT_INT:
+        return "an integer";
+    case FT_UINT:
+        return "a non-negative integer";
+    case FT_FLOAT:
+        return "a number";
+    case FT_BOOL:
+        return "true or false";
+    default:
+        return "a string";
+    }
+}
+
+static int is_int_text(const char *s, int allow_sign)
+{
+    if (allow_sign && (*s == '-' || *s == '+'))
+        s++;
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
+/* Check one scalar against the field type and that zoo_run_spec_set takes it, then
+ * store it in v. */
+static int scalar_value(cfg *c, cfg_field *f, struct fy_node *n, cfg_loc at, cfg_value *v)
+{
+    memset(v, 0, sizeof *v);
+    v->loc = at;
+    const char *s = fy_node_get_scalar0(n);
+    if (!s)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
+    int plain = zoo_cfg_is_plain(n);
+    int ok = 1;
+    char *end = NULL;
+    switch (f->type) {
+    case FT_INT:
+    case FT_UINT:
+        ok = plain && is_int_text(s, f->type == FT_INT);
+        break;
+    case FT_FLOAT:
+        errno = 0;
+        v->num = plain ? strtod(s, &end) : 0;
+        ok = plain && *s && end && !*end && isfinite(v->num);
+        break;
+    case FT_BOOL:
+        ok = plain && (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "True") || !strcmp(s, "False"));
+        break;
+    default:
+        ok = *s != 0;
+        break;
+    }
+    if (!ok) {
+        char hint[160] = "";
+        if ((f->type == FT_INT || f->type == FT_UINT) && plain) {
+            double d = strtod(s, &end);
+            if (*s && end && !*end && d == floor(d) && fabs(d) < 1e15 && !is_int_text(s, 1))
+                snprintf(hint, sizeof hint, "; write it as %.0f", d);
+        } else if (!plain && f->type != FT_STR) {
+            snprintf(hint, sizeof hint, "; remove the quotes");
+        }
+        return zoo_cfg_fail(c, at, "wrong type: %s takes %s, got %s '%.80s'%s", f->name, type_words(f->type),
+                            plain ? "the value" : "the quoted string", s, hint);
+    }
+    if (strlen(s) >= sizeof v->text)
+        return zoo_cfg_fail(c, at, "%s: value is %zu characters long; at most %zu", f->name, strlen(s),
+                            sizeof v->text - 1);
+    snprintf(v->text, sizeof v->text, "%s", s);
+    snprintf(v->label, sizeof v->label, "%s", s);
+    if (f->type == FT_INT || f->type == FT_UINT || f->type == FT_FLOAT) {
+        v->is_num = 1;
+        v->num = strtod(s, NULL);
+    }
+    /* The spec's own parser has the last word on ranges and names (e.g. backend). */
+    zoo_run_spec scratch;
+    zoo_run_spec_default(&scratch);
+    if (zoo_run_spec_set(&scratch, f->key, v->text))
+        return zoo_cfg_fail(c, at, "%s", zoo_error_last()->msg);
+    return 0;
+}
+
+/* ---- sections ---------------------------------------------------------------------- */
+
+static int find_fdef(const char *section, const char *name)
+{
+    for (int i = 0; i < N_FDEFS; i++)
+        if (!strcmp(fdefs[i].section, section) && !strcmp(fdefs[i].name, name))
+            return i;
+    return -1;
+}
+
+static int unknown_key(cfg *c, cfg_loc at, const char *section, const char *key)
+{
+    const char *cands[N_FDEFS + N_TOP];
+    int n = 0;
+    if (section) {
+        for (int i = 0; i < N_FDEFS; i++)
+            if (!strcmp(fdefs[i].section, section))
+                cands[n++] = fdefs[i].name;
+    } else {
+        for (int i = 0; i < N_TOP; i++)
+            cands[n++] = top_keys[i];
+    }
+    char list[600] = "";
+    size_t k = 0;
+    for (int i = 0; i < n && k < sizeof list; i++)
+        k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", cands[i]);
+    /* A known key in the wrong place is the likeliest mistake: say where it goes. */
+    for (int i = 0; i < N_FDEFS; i++)
+        if (!strcmp(fdefs[i].name, key) && (!section || strcmp(fdefs[i].section, section)))
+            return zoo_cfg_fail(c, at, "'%s' does not belong %s%s; move it under %s:", key, section ? "under " : "at the top level",
+                                section ? section : "", fdefs[i].section);
+    const char *near = zoo_cfg_nearest(key, cands, n);
+    if (near)
+        return zoo_cfg_fail(c, at, "unknown key '%s'%s%s; did you mean '%s'? (known: %s)", key, section ? " in " : "",
+                            section ? section : "", near, list);
+    return zoo_cfg_fail(c, at, "unknown key '%s'%s%s (known: %s)", key, section ? " in " : "", section ? section : "", list);
+}
+
+static int key_text(cfg *c, struct fy_node *k, cfg_loc at, const char **out)
+{
+    if (!k || fy_node_get_type(k) != FYNT_SCALAR || zoo_cfg_is_null(k))
+        return zoo_cfg_fail(c, at, "keys must be plain names, got %s", zoo_cfg_kind(k));
+    *out = fy_node_get_scalar0(k);
+    return *out ? 0 : ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
+}
+
+static int parse_field(cfg *c, int def, struct fy_node *kn, struct fy_node *val)
+{
+    const struct fdef *d = &fdefs[def];
+    cfg_loc kloc = zoo_cfg_loc(c, kn, (cfg_loc){0, 0});
+    for (int i = 0; i < c->n_fields; i++)
+        if (!strcmp(c->fields[i].key, d->key) && d->type == FT_MIXER)
+            return zoo_cfg_fail(c, kloc,
+                                "give either mixer: (one mixer or one per-layer pattern) or mixers: (a list of "
+                                "alternatives to sweep), not both");
+    if (c->n_fields == CFG_MAX_FIELDS)
+        return zoo_cfg_fail(c, kloc, "too many fields");
+    cfg_field *f = &c->fields[c->n_fields];
+    memset(f, 0, sizeof *f);
+    snprintf(f->name, sizeof f->name, "%s", d->name);
+    f->key = d->key;
+    f->type = d->type;
+    f->loc = kloc;
+    f->zip = -1;
+    f->dim = -1;
+    c->n_fields++;
+    cfg_loc vloc = zoo_cfg_loc(c, val, kloc);
+    if (zoo_cfg_is_null(val))
+        return zoo_cfg_fail(c, kloc, "%s has no value; give %s%s or remove the key", d->name, type_words(d->type),
+                            d->type == FT_MIXER ? " (a mixer name)" : " (or a list of them to sweep)");
+    if (d->type == FT_MIXER)
+        return zoo_cfg_parse_mixers(c, f, val, !strcmp(d->name, "mixers"));
+    switch (fy_node_get_type(val)) {
+    case FYNT_SCALAR:
+        f->vals = calloc(1, sizeof *f->vals);
+        if (!f->vals)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        f->n_vals = 1;
+        return scalar_value(c, f, val, vloc, &f->vals[0]);
+    case FYNT_SEQUENCE: {
+        int n = fy_node_sequence_item_count(val);
+        if (n <= 0)
+            return zoo_cfg_fail(c, vloc, "empty axis: %s: [] has no values; give at least one value or remove the key",
+                                d->name);
+        f->axis = 1;
+        f->vals = calloc((size_t)n, sizeof *f->vals);
+        if (!f->vals)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        void *it = NULL;
+        struct fy_node *x;
+        while ((x = fy_node_sequence_iterate(val, &it))) {
+            cfg_loc xl = zoo_cfg_loc(c, x, vloc);
+            if (fy_node_get_type(x) != FYNT_SCALAR || zoo_cfg_is_null(x))
+                return zoo_cfg_fail(c, xl, "wrong type: each value of axis %s must be %s, got %s", d->name,
+                                    type_words(d->type), zoo_cfg_kind(x));
+            int rc = scalar_value(c, f, x, xl, &f->vals[f->n_vals]);
+            if (rc)
+                return rc;
+            for (int j = 0; j < f->n_vals; j++)
+                if (!strcmp(f->vals[j].text, f->vals[f->n_vals].text) ||
+                    (f->vals[j].is_num && f->vals[j].num == f->vals[f->n_vals].num))
+                    return zoo_cfg_fail(c, xl, "axis %s: %s repeats %s (line %d, column %d); remove one", d->name,
+                                        f->vals[f->n_vals].text, f->vals[j].text, f->vals[j].loc.line, f->vals[j].loc.col);
+            f->n_vals++;
+        }
+        return 0;
+    }
+    default:
+        return zoo_cfg_fail(c, vloc, "wrong type: %s takes %s (or a list of them to sweep), got a mapping", d->name,
+                            type_words(d->type));
+    }
+}
+
+static int parse_section(cfg *c, const char *section, struct fy_node *kn, struct fy_node *m)
+{
+    cfg_loc kloc = zoo_cfg_loc(c, kn, (cfg_loc){0, 0});
+    if (zoo_cfg_is_null(m))
+        return 0; /* an empty section keeps every default */
+    if (fy_node_get_type(m) != FYNT_MAPPING)
+        return zoo_cfg_fail(c, zoo_cfg_loc(c, m, kloc), "wrong type: %s: takes a mapping of fields (e.g. %s), got %s",
+                            section, !strcmp(section, "task") ? "seq_len: 64" : !strcmp(section, "model") ? "d_model: 64" : "lr: 1e-3",
+                            zoo_cfg_kind(m));
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(m, &it))) {
+        struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+        cfg_loc at = zoo_cfg_loc(c, k, kloc);
+        const char *name;
+        int rc = key_text(c, k, at, &name);
+        if (rc)
+            return rc;
+        int d = find_fdef(section, name);
+        if (d < 0)
+            return unknown_key(c, at, section, name);
+        if ((rc = parse_field(c, d, k, v)))
+            return rc;
+    }
+    return 0;
+}
+
+/* ---- the document ------------------------------------------------------------------ */
+
+static void quiet_output(struct fy_diag *d, void *u, const char *b, size_t n)
+{
+    (void)d, (void)u, (void)b, (void)n;
+}
+
+static struct fy_diag *new_diag(void)
+{
+    struct fy_diag_cfg dc;
+    fy_diag_cfg_default(&dc);
+    dc.fp = NULL;
+    dc.output_fn = quiet_output;
+    dc.colorize = false;
+    struct fy_diag *d = fy_diag_create(&dc);
+    if (d)
+        fy_diag_set_collect_errors(d, true);
+    return d;
+}
+
+static int first_diag_error(cfg *c, struct fy_diag *d, const char *what)
+{
+    void *it = NULL;
+    struct fy_diag_error *e = fy_diag_errors_iterate(d, &it);
+    if (!e)
+        return zoo_cfg_fail(c, (cfg_loc){1, 1}, "%s", what);
+    return zoo_cfg_fail(c, (cfg_loc){e->line, e->column}, "YAML syntax: %s; fix the file at this point", e->msg);
+}
+
+static void cfg_release(cfg *c)
+{
+    for (int i = 0; i < c->n_fields; i++)
+        free(c->fields[i].vals);
+    for (int i = 0; i < c->n_excl; i++)
+        for (int j = 0; j < c->excl[i].n; j++)
+            free(c->excl[i].hit[j]);
+    free(c->excl);
+    for (int i = 0; i < c->n_plugins; i++)
+        zoo_plugin_close(c->plugins[i].p);
+    if (c->probe)
+        fy_diag_destroy(c->probe);
+}
+
+static int parse_doc(cfg *c, struct fy_document *doc, zoo_sweep *out)
+{
+    struct fy_node *root = fy_document_root(doc);
+    if (!root || zoo_cfg_is_null(root))
+        return zoo_cfg_fail(c, (cfg_loc){1, 1},
+                            "the file is empty; a sweep file is a mapping with task:, model: and train: sections");
+    cfg_loc rl = zoo_cfg_loc(c, root, (cfg_loc){1, 1});
+    if (fy_node_get_type(root) != FYNT_MAPPING)
+        return zoo_cfg_fail(c, rl, "the file is %s; a sweep file is a mapping with task:, model: and train: sections",
+                            zoo_cfg_kind(root));
+    c->task_loc = rl;
+    struct fy_node *zip = NULL, *ex = NULL;
+    cfg_loc zip_at = rl, ex_at = rl;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(root, &it))) {
+        struct fy_node *k = fy_node_pair_key(p), *v = fy_node_pair_value(p);
+        cfg_loc at = zoo_cfg_loc(c, k, rl);
+        const char *name;
+        int rc = key_text(c, k, at, &name);
+        if (rc)
+            return rc;
+        if (!strcmp(name, "name")) {
+            if (zoo_cfg_is_null(v) || fy_node_get_type(v) != FYNT_SCALAR)
+                return zoo_cfg_fail(c, zoo_cfg_loc(c, v, at), "wrong type: name takes a string, got %s", zoo_cfg_kind(v));
+            const char *s = fy_node_get_scalar0(v);
+            if (strlen(s) >= sizeof out->name)
+                return zoo_cfg_fail(c, zoo_cfg_loc(c, v, at), "name is %zu characters long; at most %zu", strlen(s),
+                                    sizeof out->name - 1);
+            snprintf(out->name, sizeof out->name, "%s", s);
+        } else if (!strcmp(name, "task") || !strcmp(name, "model") || !strcmp(name, "train")) {
+            if (!strcmp(name, "task"))
+                c->task_loc = at;
+            if ((rc = parse_section(c, name, k, v)))
+                return rc;
+        } else if (!strcmp(name, "zip")) {
+            zip = v, zip_at = at;
+        } else if (!strcmp(name, "exclude")) {
+            ex = v, ex_at = at;
+        } else {
+            return unknown_key(c, at, NULL, name);
+        }
+    }
+    int rc = 0;
+    if (zip && (rc = zoo_cfg_parse_zip(c, zip, zip_at)))
+        return rc;
+    if (ex && (rc = zoo_cfg_parse_exclude(c, ex, ex_at)))
+        return rc;
+    return zoo_cfg_expand(c, out);
+}
+
+/* Default sweep name: the file name without folders and extension. */
+static void stem(const char *path, char *out, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, n, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out)
+        *dot = 0;
+}
+
+int zoo_sweep_parse(const char *text, const char *name, zoo_sweep *out)
+{
+    if (!out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_sweep_parse: no output");
+    memset(out, 0, sizeof *out);
+    if (!text || !name)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_sweep_parse: need the text and a name for messages");
+    cfg *c = calloc(1, sizeof *c);
+    out->path = strdup(name);
+    out->text = strdup(text);
+    if (!c || !out->path || !out->text) {
+        free(c);
+        zoo_sweep_free(out);
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", name);
+    }
+    c->src = out->path;
+    stem(name, out->name, sizeof out->name);
+    int rc = 0;
+    struct fy_diag *diag = new_diag();
+    c->probe = new_diag();
+    struct fy_parser *fyp = NULL;
+    struct fy_document *doc = NULL, *doc2 = NULL;
+    if (!diag || !c->probe) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", name);
+        goto fail;
+    }
+    struct fy_parse_cfg pc;
+    memset(&pc, 0, sizeof pc);
+    pc.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT;
+    pc.diag = diag;
+    fyp = fy_parser_create(&pc);
+    if (!fyp || fy_parser_set_string(fyp, out->text, strlen(out->text))) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "cannot start the YAML parser for %s", name);
+        goto fail;
+    }
+    doc = fy_parse_load_document(fyp);
+    if (!doc) {
+        void *ei = NULL;
+        if (fy_diag_errors_iterate(diag, &ei))
+            rc = first_diag_error(c, diag, "");
+        else
+            rc = zoo_cfg_fail(c, (cfg_loc){1, 1},
+                              "the file is empty; a sweep file is a mapping with task:, model: and train: sections");
+        goto fail;
+    }
+    {
+        void *ei = NULL;
+        if (fy_diag_errors_iterate(diag, &ei)) {
+            rc = first_diag_error(c, diag, "");
+            goto fail;
+        }
+    }
+    doc2 = fy_parse_load_document(fyp);
+    if (doc2) {
+        struct fy_node *r2 = fy_document_root(doc2);
+        rc = zoo_cfg_fail(c, zoo_cfg_loc(c, r2, (cfg_loc){1, 1}),
+                          "a second YAML document starts here; a sweep file holds one document (remove the '---')");
+        goto fail;
+    } else {
+        void *ei = NULL;
+        if (fy_diag_errors_iterate(diag, &ei)) {
+            rc = first_diag_error(c, diag, "");
+            goto fail;
+        }
+    }
+    rc = parse_doc(c, doc, out);
+fail:
+    if (doc2)
+        fy_parse_document_destroy(fyp, doc2);
+    if (doc)
+        fy_parse_document_destroy(fyp, doc);
+    if (fyp)
+        fy_parser_destroy(fyp);
+    if (diag)
+        fy_diag_destroy(diag);
+    cfg_release(c);
+    free(c);
+    if (rc) {
+        zoo_error last = *zoo_error_last();
+        zoo_sweep_free(out);
+        zoo_error_set(last.code, last.file, last.line, "%s", last.msg);
+    }
+    return rc;
+}
+
+int zoo_sweep_load(const char *path, zoo_sweep *out)
+{
+    if (!out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_sweep_load: no output");
+    memset(out, 0, sizeof *out);
+    if (!path)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_sweep_load: no path");
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    size_t cap = 8192, len = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + len, 1, cap - len - 1, f)) > 0) {
+        len += got;
+        if (len + 1 == cap) {
+            if (cap > (64u << 20)) {
+                free(buf);
+                fclose(f);
+                return ZOO_FAIL(ZOO_ERR_IO, "%s: larger than 64 MiB; is this a sweep file?", path);
+            }
+            char *nb = realloc(buf, cap * 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+                break;
+            }
+            buf = nb;
+            cap *= 2;
+        }
+    }
+    int err = ferror(f);
+    fclose(f);
+    if (!buf)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory reading it", path);
+    if (err) {
+        free(buf);
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: read error", path);
+    }
+    buf[len] = 0;
+    if (memchr(buf, 0, len)) {
+        free(buf);
+        return ZOO_FAIL(ZOO_ERR_CONFIG, "%s:1:1: the file contains NUL bytes; a sweep file is YAML text", path);
+    }
+    int rc = zoo_sweep_parse(buf, path, out);
+    free(buf);
+    return rc;
+}
+
+void zoo_sweep_free(zoo_sweep *s)
+{
+    if (!s)
+        return;
+    free(s->path);
+    free(s->text);
+    free(s->runs);
+    memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,253 @@
+/* test_config.c: the sweep-file reader. Modes:
+ *   errors FILE...        each malformed file must fail with ZOO_ERR_CONFIG and the
+ *                         message "FILE:" + the text after "# expect: " on its line 1
+ *   count FILE N [MIXER]  the file expands to N runs (exit 77 if a MIXER is missing)
+ *   unit                  expansion order, zip, exclude, mixers, knob sweeps, values
+ *   dump FILE             print the message or the runs (for writing expectations)
+ * Exit status decides; nothing here trains. */
+#define _POSIX_C_SOURCE 200809L
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zoo/config.h"
+#include "zoo/error.h"
+#include "zoo/plugin.h"
+
+static int fails;
+
+#define CHECK(cond, ...)                                                                                           \
+    do {                                                                                                           \
+        if (!(cond)) {                                                                                             \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                   \
+            fprintf(stderr, __VA_ARGS__);                                                                          \
+            fprintf(stderr, "\n");                                                                                 \
+            fails++;                                                                                               \
+        }                                                                                                          \
+    } while (0)
+
+static int check_error_file(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        fprintf(stderr, "FAIL %s: cannot open\n", path);
+        return 1;
+    }
+    char line[1024] = "";
+    if (!fgets(line, sizeof line, f))
+        line[0] = 0;
+    fclose(f);
+    line[strcspn(line, "\n")] = 0;
+    const char *tag = "# expect: ";
+    if (strncmp(line, tag, strlen(tag))) {
+        fprintf(stderr, "FAIL %s: line 1 must be '# expect: LINE:COL: message'\n", path);
+        return 1;
+    }
+    char want[1200];
+    snprintf(want, sizeof want, "%s:%s", path, line + strlen(tag));
+    zoo_sweep s;
+    int rc = zoo_sweep_load(path, &s);
+    if (rc == 0) {
+        fprintf(stderr, "FAIL %s: loaded (%lld runs) but should fail with\n  %s\n", path, (long long)s.n_runs, want);
+        zoo_sweep_free(&s);
+        return 1;
+    }
+    const zoo_error *e = zoo_error_last();
+    if (rc != ZOO_ERR_CONFIG || strncmp(e->msg, want, strlen(want))) {
+        fprintf(stderr, "FAIL %s: code %d\n  got:  %s\n  want: %s...\n", path, rc, e->msg, want);
+        return 1;
+    }
+    if (s.runs || s.n_runs || s.text) {
+        fprintf(stderr, "FAIL %s: output not empty after failure\n", path);
+        return 1;
+    }
+    return 0;
+}
+
+static int parse(const char *text, zoo_sweep *s)
+{
+    int rc = zoo_sweep_parse(text, "mem.yaml", s);
+    if (rc)
+        fprintf(stderr, "  parse failed: %s\n", zoo_error_last()->msg);
+    return rc;
+}
+
+static void unit(void)
+{
+    zoo_sweep s;
+    /* Defaults: a file with no axes is one run with the paper defaults. */
+    CHECK(!parse("name: one\ntrain:\n  lr: 0.001\n", &s), "single run");
+    CHECK(s.n_runs == 1 && s.runs[0].lr == 0.001 && s.runs[0].seq_len == 64, "single run values");
+    CHECK(!strcmp(s.name, "one"), "name '%s'", s.name);
+    CHECK(s.text && strstr(s.text, "lr: 0.001"), "text kept");
+    zoo_sweep_free(&s);
+    /* No name: the file stem. */
+    CHECK(!zoo_sweep_parse("train: {lr: 0.01}\n", "dir/my.sweep.yaml", &s), "stem");
+    CHECK(!strcmp(s.name, "my.sweep"), "stem name '%s'", s.name);
+    zoo_sweep_free(&s);
+
+    /* Product in file order, last axis fastest. */
+    CHECK(!parse("task: {seq_len: [64, 128]}\ntrain: {lr: [0.1, 0.01, 0.001], seed: [1, 2]}\n", &s), "product");
+    CHECK(s.n_runs == 12, "product count %lld", (long long)s.n_runs);
+    if (s.n_runs == 12) {
+        CHECK(s.runs[0].seq_len == 64 && s.runs[0].lr == 0.1 && s.runs[0].seed == 1, "run 0");
+        CHECK(s.runs[1].seq_len == 64 && s.runs[1].lr == 0.1 && s.runs[1].seed == 2, "run 1");
+        CHECK(s.runs[2].lr == 0.01 && s.runs[2].seed == 1, "run 2");
+        CHECK(s.runs[6].seq_len == 128 && s.runs[6].lr == 0.1, "run 6");
+        CHECK(s.runs[11].seq_len == 128 && s.runs[11].lr == 0.001 && s.runs[11].seed == 2, "run 11");
+    }
+    zoo_sweep_free(&s);
+
+    /* Zip: the group moves together, at the place of its first axis. */
+    CHECK(!parse("task:\n  seq_len: [64, 128, 256]\n  kv_pairs: [4, 8, 16]\n"
+                 "train:\n  lr: [0.1, 0.01]\n  batch_size: [64, 32, 16]\nzip: [seq_len, kv_pairs, batch_size]\n",
+                 &s),
+          "zip");
+    CHECK(s.n_runs == 6, "zip count %lld", (long long)s.n_runs);
+    if (s.n_runs == 6) {
+        CHECK(s.runs[0].seq_len == 64 && s.runs[0].kv_pairs == 4 && s.runs[0].batch_size == 64 && s.runs[0].lr == 0.1,
+              "zip run 0");
+        CHECK(s.runs[1].seq_len == 64 && s.runs[1].lr == 0.01, "zip run 1");
+        CHECK(s.runs[5].seq_len == 256 && s.runs[5].kv_pairs == 16 && s.runs[5].batch_size == 16, "zip run 5");
+    }
+    zoo_sweep_free(&s);
+    /* Zip as a list of groups. */
+    CHECK(!parse("task: {seq_len: [64, 128], kv_pairs: [4, 8]}\n"
+                 "train: {lr: [0.1, 0.01], seed: [1, 2]}\nzip: [[seq_len, kv_pairs], [lr, seed]]\n",
+                 &s),
+          "zip groups");
+    CHECK(s.n_runs == 4, "zip groups count %lld", (long long)s.n_runs);
+    if (s.n_runs == 4)
+        CHECK(s.runs[3].seq_len == 128 && s.runs[3].kv_pairs == 8 && s.runs[3].lr == 0.01 && s.runs[3].seed == 2,
+              "zip groups run 3");
+    zoo_sweep_free(&s);
+
+    /* Exclude: partial mappings, lists of values, numbers compared as numbers. */
+    CHECK(!parse("task: {seq_len: [64, 128]}\nmodel: {d_model: [32, 64, 128]}\ntrain: {lr: [0.1, 0.01]}\n"
+                 "exclude:\n  - {seq_len: 128, d_model: [32, 64]}\n  - {lr: 1e-1, d_model: 128}\n",
+                 &s),
+          "exclude");
+    /* 12 - 4 (seq 128, d 32/64) - 2 (lr .1, d 128) = 6 */
+    CHECK(s.n_runs == 6, "exclude count %lld", (long long)s.n_runs);
+    for (int64_t i = 0; i < s.n_runs; i++) {
+        CHECK(!(s.runs[i].seq_len == 128 && s.runs[i].d_model < 128), "excluded run %lld present", (long long)i);
+        CHECK(!(s.runs[i].lr == 0.1 && s.runs[i].d_model == 128), "excluded run %lld present", (long long)i);
+    }
+    zoo_sweep_free(&s);
+
+    /* Mixers: names, mappings with knobs, hybrids, and a knob list as a sweep. */
+    CHECK(!parse("model:\n  n_layers: 2\n  mixers:\n    - sweeptoy\n    - {name: sweeptoy, width: [1, 2], taps: [1, 2, 3]}\n"
+                 "    - [sweeptoy, {name: sweeptoy_b, kind: fancy}]\n",
+                 &s),
+          "mixers");
+    CHECK(s.n_runs == 4, "mixers count %lld", (long long)s.n_runs);
+    if (s.n_runs == 4) {
+        CHECK(s.runs[0].n_mixers == 1 && !strcmp(s.runs[0].mixers[0].name, "sweeptoy") && s.runs[0].mixers[0].n_knobs == 0,
+              "mixer 0");
+        const zoo_mixer_ref *m = &s.runs[2].mixers[0];
+        CHECK(m->n_knobs == 2, "knobs of run 2: %d", m->n_knobs);
+        int w = -1, t = -1;
+        for (int k = 0; k < m->n_knobs; k++) {
+            if (!strcmp(m->knobs[k].name, "width"))
+                w = k;
+            if (!strcmp(m->knobs[k].name, "taps"))
+                t = k;
+        }
+        CHECK(w >= 0 && !strcmp(m->knobs[w].value, "2"), "run 2 width");
+        CHECK(t >= 0 && !strcmp(m->knobs[t].value, "[1, 2, 3]"), "run 2 taps '%s'", t >= 0 ? m->knobs[t].value : "");
+        CHECK(s.runs[3].n_mixers == 2 && !strcmp(s.runs[3].mixers[1].name, "sweeptoy_b") &&
+                  s.runs[3].mixers[1].n_knobs == 1 && !strcmp(s.runs[3].mixers[1].knobs[0].value, "fancy"),
+              "hybrid run 3");
+    }
+    zoo_sweep_free(&s);
+    /* An int-list knob swept with a list of lists; mixer: with a knob sweep is an axis. */
+    CHECK(!parse("model:\n  mixer: {name: sweeptoy, taps: [[3, -1], [1]]}\ntrain: {lr: [0.1, 0.01]}\n"
+                 "exclude: [{mixer: sweeptoy, lr: 0.1}]\n",
+                 &s),
+          "int-list sweep");
+    CHECK(s.n_runs == 2 && !strcmp(s.runs[0].mixers[0].knobs[0].value, "[3, -1]") &&
+              !strcmp(s.runs[1].mixers[0].knobs[0].value, "[1]") && s.runs[0].lr == 0.01,
+          "int-list sweep (%lld runs)", (long long)s.n_runs);
+    zoo_sweep_free(&s);
+
+    /* Anchors and merge keys are YAML's own and work. */
+    CHECK(zoo_sweep_parse("base: &b {lr: 0.005, epochs: 3}\n", "mem.yaml", &s) == ZOO_ERR_CONFIG,
+          "unknown top-level key 'base' must fail");
+    zoo_sweep_free(&s);
+    CHECK(!parse("task: &t {seq_len: 128, kv_pairs: 8}\ntrain:\n  epochs: 3\n", &s), "anchor");
+    CHECK(s.n_runs == 1 && s.runs[0].kv_pairs == 8 && s.runs[0].epochs == 3, "anchor values");
+    zoo_sweep_free(&s);
+
+    /* Every run of a sweep has a distinct hash. */
+    CHECK(!parse("model: {d_model: [32, 64], mixers: [sweeptoy, sweeptoy_b]}\ntrain: {lr: [0.1, 0.01]}\n", &s), "hash");
+    for (int64_t i = 0; i < s.n_runs; i++)
+        for (int64_t j = 0; j < i; j++) {
+            char a[17], b[17];
+            zoo_run_spec_hash(&s.runs[i], a);
+            zoo_run_spec_hash(&s.runs[j], b);
+            CHECK(strcmp(a, b), "runs %lld and %lld share hash %s", (long long)i, (long long)j, a);
+        }
+    zoo_sweep_free(&s);
+}
+
+static int dump(const char *path)
+{
+    zoo_sweep s;
+    if (zoo_sweep_load(path, &s)) {
+        printf("%s\n", zoo_error_last()->msg);
+        return 1;
+    }
+    for (int64_t i = 0; i < s.n_runs; i++) {
+        char h[17];
+        zoo_run_spec_hash(&s.runs[i], h);
+        printf("%lld %s L=%lld K=%lld D=%lld lr=%g mixer=%s n=%d\n", (long long)i, h, (long long)s.runs[i].seq_len,
+               (long long)s.runs[i].kv_pairs, (long long)s.runs[i].d_model, s.runs[i].lr, s.runs[i].mixers[0].name,
+               s.runs[i].n_mixers);
+    }
+    zoo_sweep_free(&s);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: test_config errors FILE... | count FILE N [MIXER...] | unit | dump FILE\n");
+        return 2;
+    }
+    if (!strcmp(argv[1], "errors")) {
+        int bad = 0;
+        for (int i = 2; i < argc; i++)
+            bad += check_error_file(argv[i]);
+        printf("%d of %d malformed files give their expected message\n", argc - 2 - bad, argc - 2);
+        return bad || argc < 3 ? 1 : 0;
+    }
+    if (!strcmp(argv[1], "count") && argc >= 4) {
+        for (int i = 4; i < argc; i++) {
+            zoo_plugin *p = NULL;
+            if (zoo_plugin_find(argv[i], &p)) {
+                printf("skipped: mixer %s is not built yet (%s)\n", argv[i], zoo_error_last()->msg);
+                return 77;
+            }
+            zoo_plugin_close(p);
+        }
+        zoo_sweep s;
+        if (zoo_sweep_load(argv[2], &s)) {
+            fprintf(stderr, "FAIL %s: %s\n", argv[2], zoo_error_last()->msg);
+            return 1;
+        }
+        long long want = atoll(argv[3]);
+        int ok = s.n_runs == want;
+        printf("%s: %lld runs (want %lld)\n", argv[2], (long long)s.n_runs, want);
+        zoo_sweep_free(&s);
+        return ok ? 0 : 1;
+    }
+    if (!strcmp(argv[1], "dump") && argc == 3)
+        return dump(argv[2]);
+    if (!strcmp(argv[1], "unit")) {
+        unit();
+        printf("%s\n", fails ? "FAILED" : "ok");
+        return fails ? 1 : 0;
+    }
+    fprintf(stderr, "unknown mode %s\n", argv[1]);
+    return 2;
+}
