@@ -116,6 +116,79 @@ int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct
 /* After forward: logits of the first m (valid-prefix) entries, (m, V) row-major. */
 const float *zoo_ce_head_logits(const zoo_tensor *ce, int64_t *m, int64_t *V);
 
+/* ---- issue 3 ops: gated convolutions, SSM kernels, linear attention ---------------- */
+/* y = a * b elementwise; b has a's shape or a trailing part of it (broadcast over the
+ * leading dims of a, as in zoo_add). */
+zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b);
+/* Elementwise maps, any shape. softplus(x) = log(1 + e^x), and x where x > 20 (PyTorch's
+ * threshold); silu(x) = x * sigmoid(x). */
+zoo_tensor *zoo_sin(zoo_graph *g, zoo_tensor *x);
+zoo_tensor *zoo_exp(zoo_graph *g, zoo_tensor *x);
+zoo_tensor *zoo_relu(zoo_graph *g, zoo_tensor *x);
+zoo_tensor *zoo_silu(zoo_graph *g, zoo_tensor *x);
+zoo_tensor *zoo_sigmoid(zoo_graph *g, zoo_tensor *x);
+zoo_tensor *zoo_softplus(zoo_graph *g, zoo_tensor *x);
+/* Concatenate xs[0..n) along the last dim; every other dim must agree. n >= 1. */
+zoo_tensor *zoo_concat(zoo_graph *g, zoo_tensor *const *xs, int n);
+
+/* Causal long convolution per channel (ZOOLOGY.md §3.0):
+ *   y[b,t,c] = sum_{s<=t} k[c/r, s] * u[b,t-s,c]  (+ skip[c/r] * u[b,t,c] when skip != NULL)
+ * u: (B, L, D), channel last; k: (G, L) with D % G == 0 and r = D/G (G = D: one filter per
+ * channel, PyTorch's (D, L) layout; G < D: groups of r adjacent channels share a filter,
+ * as H3's per-head kernel); skip: (G) or NULL. Computed with FFTW (pad to 2L, keep the
+ * first L; plans made once per length) or directly in O(L^2) when L is short. */
+typedef enum zoo_conv_path { ZOO_CONV_AUTO = 0, ZOO_CONV_FFT = 1, ZOO_CONV_DIRECT = 2 } zoo_conv_path;
+zoo_tensor *zoo_fftconv(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_tensor *skip);
+/* The same with the path forced (tests, benchmarks). AUTO picks direct when L <=
+ * zoo_fftconv_crossover(); the environment variable ZOO_FFTCONV=fft|direct overrides AUTO. */
+zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_tensor *skip, zoo_conv_path path);
+int64_t zoo_fftconv_crossover(void);
+
+/* Depthwise causal short convolution with bias (PyTorch Conv1d(groups=C, padding=k-1),
+ * first L outputs): y[b,t,c] = bias[c] + sum_j w[c,0,j] * x[b, t-(k-1)+j, c], zero for
+ * negative times, so w[c,0,k-1] multiplies the current token (T7).
+ * x: (B, L, C); w: (C, 1, k); bias: (C) or NULL. */
+zoo_tensor *zoo_shortconv(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *bias);
+
+/* Causal linear attention with a feature map phi (ZOOLOGY.md §3.5):
+ *   y_t = sum_{s<=t} (phi(q_t).phi(k_s)) v_s / (sum_{s<=t} phi(q_t).phi(k_s) + eps)
+ * q, k: (B, L, H*f); v: (B, L, H*dv); heads contiguous in the last dim; out (B, L, H*dv).
+ * TAYLOR: phi(x) = [1, x/f^(1/4), vec(x x^T)/(sqrt2 sqrt f)] (1+f+f^2 features);
+ * IDENTITY: x; ELU1: elu(x)+1; RELU: max(relu(x), 1e-12). quadratic = 0 uses prefix sums
+ * of phi(k) v^T and phi(k) (the "linear" train view), 1 the masked L x L form; both give
+ * the same numbers up to rounding. */
+typedef enum zoo_feature_map {
+    ZOO_FMAP_TAYLOR = 0,
+    ZOO_FMAP_IDENTITY,
+    ZOO_FMAP_ELU1,
+    ZOO_FMAP_RELU,
+} zoo_feature_map;
+/* "taylor_exp" | "taylor", "none" | "identity", "pos_elu" | "elu", "relu". 0 or ZOO_ERR_INVALID. */
+int zoo_feature_map_parse(const char *name, zoo_feature_map *out);
+const char *zoo_feature_map_name(zoo_feature_map fm);
+/* Features per head: 1 + f + f^2 for TAYLOR, f otherwise. */
+int64_t zoo_feature_map_dim(zoo_feature_map fm, int64_t f);
+zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v,
+                                 zoo_feature_map fm, int heads, float eps, int quadratic);
+
+/* H3's shift-SSM kernel (ZOOLOGY.md §3.4): K[h,j] = sum_n B[h,n] * C[h,n+j] for
+ * j < min(N, L), 0 beyond. B: (H, N); C: (1, H, N) or (H, N). Out: (H, L). */
+zoo_tensor *zoo_ssm_shift_kernel(zoo_graph *g, zoo_tensor *B, zoo_tensor *C, int64_t L);
+/* H3's S4D-Lin diagonal SSM kernel, bilinear discretisation (ZOOLOGY.md §3.4), with
+ * complex values stored as (real, imag) pairs in the last axis:
+ *   dt = exp(log_dt[h]); A = -exp(inv_A_real) + i A_imag; dA = (1 + dt A/2)/(1 - dt A/2);
+ *   C' = C B dt/(1 - dt A/2); K[h,t] = 2 Re sum_n C'[h,n] dA[h,n]^t.
+ * C: (1, H, N2, 2); log_dt: (H); B: (H, N2, 2); inv_A_real, A_imag: (H, N2). Out: (H, L). */
+zoo_tensor *zoo_ssm_diag_kernel(zoo_graph *g, zoo_tensor *C, zoo_tensor *log_dt, zoo_tensor *B,
+                                zoo_tensor *inv_A_real, zoo_tensor *A_imag, int64_t L);
+/* Per-head outer product (H3's kv): k, v: (..., H*hd) ->
+ * y[..., h*hd*hd + i*hd + j] = k[..., h*hd+i] * v[..., h*hd+j], shape (..., H*hd*hd). */
+zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads);
+/* Per-head contraction (H3's output): q: (..., H*hd), y: (..., H*hd*hd) ->
+ * o[..., j*H + h] = sum_i q[..., h*hd+i] * y[..., h*hd*hd + i*hd + j], shape (..., hd*H):
+ * channels come out in (j, h) order (T19). */
+zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads);
+
 /* ---- execution ------------------------------------------------------------------- */
 /* Allocate parameters (one flat buffer), gradients, both AdamW moments, and one arena
  * each for activations and their gradients; initialise parameters from `seed`.

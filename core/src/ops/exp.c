@@ -1,0 +1,36 @@
+/* exp.c: y = exp(x). Backward reuses y: dx += dy * y.
+ * Elementwise, any shape; no in-place variant. */
+#include <math.h>
+
+#include "unary.h"
+
+static void exp_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    const float *xs = t->src[0]->data; /* x: (n) */
+    float *ys = t->data;               /* y: (n) */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++) {
+        float x = xs[i];
+        ys[i] = expf(x);
+    }
+}
+
+static void exp_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *X = t->src[0];
+    if (!X->grad)
+        return;
+    const float *ys = t->data, *dy = t->grad; /* (n) each */
+    float *dx = X->grad;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++) {
+        float y = ys[i], d = dy[i];
+        dx[i] += d * y;
+    }
+}
+
+static const zoo_op_def op = {"exp", {exp_fwd_cpu, NULL}, {exp_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_exp(zoo_graph *g, zoo_tensor *x) { return zoo_unary_node(g, &op, x); }

@@ -1,0 +1,36 @@
+/* sin.c: y = sin(x) (Hyena's periodic filter activation; the frequency is a zoo_mul before it).
+ * Elementwise, any shape; no in-place variant. */
+#include <math.h>
+
+#include "unary.h"
+
+static void sin_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    const float *xs = t->src[0]->data; /* x: (n) */
+    float *ys = t->data;               /* y: (n) */
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++) {
+        float x = xs[i];
+        ys[i] = sinf(x);
+    }
+}
+
+static void sin_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *X = t->src[0];
+    if (!X->grad)
+        return;
+    const float *xs = X->data, *dy = t->grad; /* (n) each */
+    float *dx = X->grad;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++) {
+        float x = xs[i], d = dy[i];
+        dx[i] += d * cosf(x);
+    }
+}
+
+static const zoo_op_def op = {"sin", {sin_fwd_cpu, NULL}, {sin_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_sin(zoo_graph *g, zoo_tensor *x) { return zoo_unary_node(g, &op, x); }
