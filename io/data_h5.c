@@ -254,6 +254,7 @@ static int get_str(hid_t f, const char *path, const char *name, char *buf, size_
         rc = ZOO_H5_FAIL(path, name);
         goto done;
     }
+    /* The memory type takes the file's character set: HDF5 will not convert between them. */
     if (H5Tget_class(t) != H5T_STRING) {
         rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be a string", path, name);
         goto done;
@@ -261,7 +262,8 @@ static int get_str(hid_t f, const char *path, const char *name, char *buf, size_
     if (H5Tis_variable_str(t) > 0) {
         char *s = NULL;
         mt = H5Tcopy(H5T_C_S1);
-        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &s) < 0) {
+        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
+            H5Aread(a, mt, &s) < 0) {
             rc = ZOO_H5_FAIL(path, name);
             goto done;
         }
@@ -271,7 +273,8 @@ static int get_str(hid_t f, const char *path, const char *name, char *buf, size_
         size_t sz = H5Tget_size(t);
         char *s = calloc(sz + 1, 1);
         mt = H5Tcopy(H5T_C_S1);
-        if (!s || mt < 0 || H5Tset_size(mt, sz) < 0 || H5Aread(a, mt, s) < 0) {
+        if (!s || mt < 0 || H5Tset_size(mt, sz) < 0 || H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
+            H5Aread(a, mt, s) < 0) {
             free(s);
             rc = s ? ZOO_H5_FAIL(path, name) : ZOO_FAIL(ZOO_ERR_NOMEM, "%s: attribute '%s'", path, name);
             goto done;
