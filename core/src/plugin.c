@@ -196,13 +196,49 @@ static void add_dir(char dirs[][PATH_LEN], int max_dirs, int *n, const char *dir
     (*n)++;
 }
 
+/* Where this libzoo was loaded from ("" if unknown). */
+static void self_dir(char *buf, size_t n)
+{
+    Dl_info di;
+    buf[0] = 0;
+    if (!dladdr((void *)zoo_plugin_search_path, &di) || !di.dli_fname)
+        return;
+    /* canonical: found through an rpath such as $ORIGIN/../lib it reads "bin/../lib" */
+    char *real = realpath(di.dli_fname, NULL);
+    const char *f = real ? real : di.dli_fname;
+    const char *slash = strrchr(f, '/');
+    size_t len = slash ? (size_t)(slash - f) : 0;
+    if (len && len < n) {
+        memcpy(buf, f, len);
+        buf[len] = 0;
+    }
+    free(real);
+}
+
 int zoo_plugin_search_path(char dirs[][1024], int max_dirs)
 {
     if (!dirs || max_dirs <= 0)
         return 0;
     int n = 0;
-    add_dir(dirs, max_dirs, &n, ZOO_PLUGIN_BUILD_DIR, strlen(ZOO_PLUGIN_BUILD_DIR));
-    add_dir(dirs, max_dirs, &n, ZOO_PLUGIN_INSTALL_DIR, strlen(ZOO_PLUGIN_INSTALL_DIR));
+    /* A libzoo inside the build tree searches the build's plugins, then the configured
+     * install folder. An installed libzoo searches <its libdir>/zoo/plugins (the same
+     * folder when installed where configured, and still right when the install was
+     * moved or made with `cmake --install --prefix`), never the build tree. */
+    char self[PATH_LEN], root[PATH_LEN];
+    self_dir(self, sizeof self);
+    snprintf(root, sizeof root, "%s", ZOO_PLUGIN_BUILD_DIR);
+    char *slash = strrchr(root, '/');
+    if (slash)
+        slash[1] = 0; /* "<build>/plugins" -> "<build>/" */
+    int in_build = !self[0] || (root[0] && !strncmp(self, root, strlen(root)));
+    if (in_build) {
+        add_dir(dirs, max_dirs, &n, ZOO_PLUGIN_BUILD_DIR, strlen(ZOO_PLUGIN_BUILD_DIR));
+        add_dir(dirs, max_dirs, &n, ZOO_PLUGIN_INSTALL_DIR, strlen(ZOO_PLUGIN_INSTALL_DIR));
+    } else {
+        char inst[PATH_LEN + 16];
+        snprintf(inst, sizeof inst, "%s/zoo/plugins", self);
+        add_dir(dirs, max_dirs, &n, inst, strlen(inst));
+    }
     const char *env = getenv("ZOO_PLUGIN_PATH");
     while (env && *env) {
         const char *colon = strchr(env, ':');

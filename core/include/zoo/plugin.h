@@ -23,7 +23,10 @@ int zoo_plugin_open(const char *path, zoo_plugin **out);
 void zoo_plugin_close(zoo_plugin *p); /* accepts NULL */
 
 /* The search path, in order: the build tree's plugin folder, the install's
- * lib/zoo/plugins, then each entry of ZOO_PLUGIN_PATH (':'-separated). */
+ * lib/zoo/plugins, then each entry of ZOO_PLUGIN_PATH (':'-separated). An installed
+ * libzoo (one loaded from outside its build tree) skips the build tree and takes the
+ * plugin folder beside itself (<libdir>/zoo/plugins), so a moved install still works.
+ * Fills dirs (duplicates and empty entries dropped); returns how many, <= max_dirs. */
 int zoo_plugin_search_path(char dirs[][1024], int max_dirs);
 /* Find and open the plugin called `name`. Unknown name: ZOO_ERR_PLUGIN_NOT_FOUND with
  * the list of known mixers in the message. */
