@@ -259,6 +259,12 @@ static void test_checks(void)
     s.kv_pairs = 17;
     expect_invalid(s, "kv_pairs 17", "4K > L");
     s = ok;
+    s.kv_pairs = (int64_t)1 << 62; /* must not overflow inside the check */
+    expect_invalid(s, "kv_pairs 4611686018427387904", "huge K");
+    s = ok;
+    s.seq_len = INT64_MAX;
+    expect_invalid(s, "seq_len 9223372036854775807", "huge odd L");
+    s = ok;
     s.kv_pairs = 0;
     expect_invalid(s, "kv_pairs 0", "K = 0");
     s = ok;

@@ -23,14 +23,14 @@ int zoo_mqar_check(const zoo_mqar_spec *s)
         return ZOO_FAIL(ZOO_ERR_INVALID,
                         "mqar: seq_len %lld must be even and >= 4 (key-value block then query slots); "
                         "use an even length such as %lld",
-                        (long long)L, (long long)(L < 4 ? 4 : L + 1));
+                        (long long)L, (long long)(L < 4 ? 4 : L == INT64_MAX ? L - 1 : L + 1));
     if (K < 1)
         return ZOO_FAIL(ZOO_ERR_INVALID, "mqar: kv_pairs %lld must be >= 1", (long long)K);
-    if (4 * K > L)
+    if (K > L / 4) /* 4K <= L, written so a huge K cannot overflow */
         return ZOO_FAIL(ZOO_ERR_INVALID,
-                        "mqar: kv_pairs %lld needs seq_len >= 4*K = %lld (2K context tokens + K query slots "
+                        "mqar: kv_pairs %lld needs seq_len >= 4*kv_pairs (2K context tokens + K query slots "
                         "of 2); got seq_len %lld: lower kv_pairs to <= %lld or raise seq_len",
-                        (long long)K, (long long)(4 * K), (long long)L, (long long)(L / 4));
+                        (long long)K, (long long)L, (long long)(L / 4));
     if (V <= L)
         return ZOO_FAIL(ZOO_ERR_INVALID, "mqar: vocab %lld must be > seq_len %lld; raise vocab (paper: 8192)",
                         (long long)V, (long long)L);
