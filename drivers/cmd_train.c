@@ -54,6 +54,9 @@ static void usage(FILE *f)
             char *eq = strchr(line, '=');
             if (eq) {
                 *eq = '\0';
+                for (char *c = line; *c; c++)
+                    if (*c == '_')
+                        *c = '-';
                 fprintf(f, "  --%-20s %s\n", line, eq + 1);
             }
         }
@@ -181,7 +184,7 @@ int zoo_cmd_train(int argc, char **argv)
         }
         int has_eq = strchr(a, '=') != NULL;
         const char *val = has_eq ? strchr(a, '=') + 1 : (i + 1 < argc ? argv[i + 1] : NULL);
-        if (!val) {
+        if (!val || (!has_eq && !strncmp(val, "--", 2))) { /* no value is spelled "--..." */
             fprintf(stderr, "zoo train: %s needs a value\n", a);
             return 2;
         }

@@ -12,7 +12,7 @@ fail() { echo "FAIL: $*" >&2; FAILS=$((FAILS + 1)); }
 ok() { echo "ok   $*"; }
 
 SMALL=(--vocab 64 --seq-len 16 --kv-pairs 2 --d-model 16 --n-layers 2 --train-examples 256
-       --test-examples 64 --batch-size 32 --epochs 3 --lr 3e-3 --threads 2)
+       --test-examples 64 --batch-size 32 --epochs 3 --lr 3e-3 --threads 1)
 
 # ---- a good run, saved, evaluated ----
 "$ZOO" train "${SMALL[@]}" --attention.num-heads 2 --save "$W/m.h5" >"$W/train.out" 2>"$W/train.err"
@@ -37,6 +37,14 @@ if [ -s "$W/m.h5" ]; then
         ok "zoo eval on the test set: acc $acc = training's final_acc $final"
     else
         fail "zoo eval acc '$acc' != training final_acc '$final'"; cat "$W/eval.out" >&2
+    fi
+    # ... and the last epoch's test loss (a continuous value: a wrong weight shows here)
+    tl=$(grep '^epoch ' "$W/train.out" | tail -1 | sed -n 's/.*test_loss \([0-9.]*\).*/\1/p')
+    loss=$(sed -n 's/.* loss \([0-9.]*\) .*/\1/p' "$W/eval.out")
+    if [ -n "$loss" ] && [ -n "$tl" ] && [ "$(printf '%.4f' "$loss")" = "$tl" ]; then
+        ok "zoo eval on the test set: loss $loss = last epoch's test_loss $tl"
+    else
+        fail "zoo eval loss '$loss' != last epoch's test_loss '$tl'"; cat "$W/eval.out" >&2
     fi
 
     "$ZOO" data mqar --vocab 64 --seq-len 16 --kv-pairs 2 --examples 40 --seed 5 -o "$W/d.h5" >/dev/null 2>&1 ||
