@@ -24,11 +24,12 @@ typedef struct optest {
     const char *script; /* PyTorch reference (absolute path), or NULL: no torchref */
     /* Build the nodes of one case; return the output (NULL on a builder failure). */
     zoo_tensor *(*build)(zoo_graph *g, const optest_case *c);
-    /* After planning and the default fill (every trainable parameter N(0,1)):
-     * fill inputs / adjust parameters. Optional. */
+    /* After planning, the default fill (every trainable parameter N(0,1)) and
+     * zoo_graph_set_training(g, training, step): fill inputs, adjust parameters or
+     * the mode per case. Optional. */
     void (*fill)(zoo_graph *g, const optest_case *c, uint64_t seed);
     /* Before the reference run: dump inputs (role "input") and attrs. Optional. */
-    void (*describe)(zt_dump *d, zoo_graph *g, const optest_case *c);
+    void (*describe)(zt_dump *d, zoo_graph *g, zoo_tensor *out, const optest_case *c);
     /* Extra checks for the unit mode (shape errors, semantics); 0 ok. Optional. */
     int (*unit)(void);
     int training;       /* run cases in training mode (dropout on) at step `step` */
@@ -53,9 +54,9 @@ static zoo_graph *optest_setup(const optest *op, const optest_case *c, uint64_t 
         return NULL;
     }
     zt_fill_params(g, seed, 1.0f);
+    zoo_graph_set_training(g, op->training, op->step);
     if (op->fill)
         op->fill(g, c, seed);
-    zoo_graph_set_training(g, op->training, op->step);
     return g;
 }
 
@@ -140,7 +141,7 @@ static int optest_torchref(const optest *op, const optest_case *cases, int ncase
         snprintf(sub, sizeof sub, "%s/case%02d", root, i);
         zt_dump *d = zt_dump_open(sub, NULL);
         if (d && op->describe)
-            op->describe(d, g, &cases[i]);
+            op->describe(d, g, out, &cases[i]);
         bad |= !d || zt_torchref(d, g, out, seed + (uint64_t)i, NULL);
         zoo_graph_free(g);
     }
