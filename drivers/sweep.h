@@ -1,0 +1,139 @@
+/* sweep.h: the pieces of `zoo sweep` (one file each): options, the run-in-a-child
+ * helper both coordinator and workers use, the message format, the plan (cost order,
+ * dry run), the coordinator (rank 0) and the worker loop. Driver-internal. */
+#ifndef ZOO_DRIVERS_SWEEP_H
+#define ZOO_DRIVERS_SWEEP_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "zoo/config.h"
+#include "zoo/results.h"
+#include "zoo/run.h"
+
+/* Exit codes of `zoo sweep` (documented in its --help for job scripts). */
+#define SWEEP_EXIT_OK 0        /* every run recorded, all ok */
+#define SWEEP_EXIT_RUNS 1      /* every run recorded, some not ok (see the status column) */
+#define SWEEP_EXIT_INPUT 2     /* bad input: usage, sweep file, results file of another sweep */
+#define SWEEP_EXIT_SYSTEM 3    /* the sweep could not go on: results file unwritable, MPI error */
+#define SWEEP_EXIT_STOPPED 75  /* stopped by SIGTERM/SIGUSR1/SIGINT; rerun the same command to resume */
+
+typedef struct sweep_opts {
+    const char *file, *out;
+    int dry_run, resume, force;
+    double grace_s;     /* after a stop signal, how long running runs may take to finish */
+    double gflops;      /* assumed speed of one rank for time estimates */
+    int train_on_root;  /* rank 0 trains too (it only waits otherwise) */
+    int quiet;
+    char command[512];  /* the command line, for the sessions table */
+} sweep_opts;
+
+/* ---- MPI context (size 1 and no MPI calls when not started by a launcher) ---------- */
+typedef struct sweep_mpi {
+    int on;    /* MPI initialised */
+    int rank, size;
+} sweep_mpi;
+
+enum { SWEEP_TAG_READY = 1, SWEEP_TAG_WORK, SWEEP_TAG_RESULT, SWEEP_TAG_ABANDON, SWEEP_TAG_STOP };
+
+/* ---- signals (sweep_signal.c) ------------------------------------------------------- */
+/* Coordinator: SIGTERM, SIGUSR1, SIGINT set the stop request (a second signal asks to
+ * abandon the runs in flight at once). Workers: the same signals are noted and otherwise ignored (the
+ * coordinator decides). */
+void sweep_signals_install(void);
+int sweep_stop_requested(void);  /* the first signal number, or 0 */
+int sweep_abandon_requested(void);
+
+/* ---- one run in a child process (sweep_child.c) -------------------------------------- */
+/* The result of one attempt as it travels (pipe and MPI): fixed header + curves. */
+typedef struct sweep_wire_head {
+    int64_t id;
+    int32_t status;        /* ZOO_OK or a ZOO_ERR_* code from zoo_run */
+    int32_t signal;        /* nonzero: the training process died of this signal (a crash) */
+    int32_t abandoned;     /* killed on purpose (stop); not recorded */
+    int32_t rank;
+    char host[64];
+    char message[1024];
+    int64_t params;
+    double state_size, flops_per_step;
+    int32_t epochs_run, n_epochs;
+    double final_acc, best_acc, final_loss, tokens_per_s, wall_s;
+    int64_t peak_bytes, n_steps;
+} sweep_wire_head;
+
+/* A finished attempt: header and, in one block, step_loss then the 4 epoch curves. */
+typedef struct sweep_outcome {
+    sweep_wire_head h;
+    float *curves; /* n_steps + 4 * n_epochs floats, or NULL */
+} sweep_outcome;
+void sweep_outcome_free(sweep_outcome *o);
+/* Pack into / unpack from one byte buffer (malloc'd / copied). */
+int sweep_outcome_pack(const sweep_outcome *o, char **buf, size_t *n);
+int sweep_outcome_unpack(const char *buf, size_t n, sweep_outcome *o);
+/* The zoo_run_result view of the curves (pointers into o->curves). */
+void sweep_outcome_result(const sweep_outcome *o, zoo_run_result *r);
+
+typedef struct sweep_child {
+    pid_t pid;   /* 0 when idle */
+    int fd;      /* read end of the result pipe */
+    int64_t id;
+    char *buf;
+    size_t len, cap;
+    int eof;
+    double started;
+} sweep_child;
+
+/* Fork a child that trains `spec` and writes its outcome into a pipe. */
+int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec);
+/* Wait up to timeout_ms for the child; 1 when it has finished and *out is filled
+ * (crash and abandon included), 0 while it runs, <0 on a system error. */
+int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out);
+/* Kill a running child (SIGKILL) and reap it; *out marks it abandoned. */
+void sweep_child_abandon(sweep_child *c, sweep_outcome *out);
+
+/* ---- the plan (sweep_plan.c) ---------------------------------------------------------- */
+/* Estimated cost of a run: FLOPs per step x steps (all epochs; early stopping only
+ * shortens it). */
+double sweep_run_steps(const zoo_run_spec *s);
+double sweep_run_cost(const zoo_run_spec *s);
+/* Run ids sorted by cost, costliest first (ties by id). */
+int64_t *sweep_order_by_cost(const zoo_sweep *sw, const int64_t *ids, int64_t n);
+/* Makespan of greedy costliest-first dispatch to P identical ranks. */
+double sweep_makespan(const double *cost_sorted_desc, int64_t n, int64_t P);
+/* "family" column of a run: the plugin family, "hybrid" when the pattern mixes families. */
+void sweep_family(const zoo_run_spec *s, char *out, size_t n);
+/* Print the expanded runs and the totals (--dry-run). */
+int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks);
+/* "1:02:03" */
+void sweep_fmt_time(char *out, size_t n, double s);
+
+/* ---- the results file as the coordinator sees it (sweep_book.c) ---------------------- */
+typedef struct sweep_book {
+    zoo_results *res;
+    int64_t *row_of;   /* sweep run index -> results row id */
+    int64_t *todo;     /* sweep runs whose row is pending */
+    int64_t n_todo;
+    int64_t n_final;   /* sweep runs already final when the session began */
+    int lock_fd;
+    char backup[4200]; /* where --force moved the old file, or "" */
+} sweep_book;
+
+/* Lock "<out>.lock", remove stale temporaries, then create the results file or open
+ * it and match runs by spec hash (resume; --resume adds new runs; --force starts over
+ * after moving the old file aside), and begin the session. Errors that are the user's
+ * (a different sweep in the file, a file that is not ours, a held lock) return
+ * ZOO_ERR_INVALID; the caller exits 2 on those. */
+int sweep_book_open(sweep_book *b, const zoo_sweep *sw, const sweep_opts *o, const zoo_results_session *ss);
+void sweep_book_close(sweep_book *b);
+
+/* ---- the roles ------------------------------------------------------------------------- */
+int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *mpi);
+int sweep_work(const sweep_mpi *mpi);
+
+/* This host's name (cached). */
+const char *sweep_host(void);
+double sweep_now(void); /* monotonic seconds */
+
+#endif

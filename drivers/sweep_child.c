@@ -1,0 +1,315 @@
+/* sweep_child.c: train one run in a forked child process and collect its outcome
+ * through a pipe. The child is the run's sandbox: a segfault in a plugin or the OOM
+ * killer ends the child, not the rank, and the parent sees and counts the crash. The
+ * parent (coordinator or worker) never runs OpenMP, BLAS or CUDA itself, so forking
+ * is safe. Also the outcome's byte format, shared with the MPI messages. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sweep.h"
+#include "zoo/error.h"
+
+double sweep_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+const char *sweep_host(void)
+{
+    static char host[64];
+    if (!host[0] && gethostname(host, sizeof host - 1))
+        snprintf(host, sizeof host, "unknown");
+    host[sizeof host - 1] = 0;
+    return host;
+}
+
+/* ---- the outcome's bytes ------------------------------------------------------------- */
+
+static int64_t n_curve_floats(const sweep_wire_head *h) { return h->n_steps + 4 * (int64_t)h->n_epochs; }
+
+void sweep_outcome_free(sweep_outcome *o)
+{
+    if (o) {
+        free(o->curves);
+        o->curves = NULL;
+    }
+}
+
+int sweep_outcome_pack(const sweep_outcome *o, char **buf, size_t *n)
+{
+    int64_t nf = o->curves ? n_curve_floats(&o->h) : 0;
+    sweep_wire_head h = o->h;
+    if (!o->curves)
+        h.n_steps = 0, h.n_epochs = 0;
+    *n = sizeof h + (size_t)nf * sizeof(float);
+    *buf = malloc(*n);
+    if (!*buf)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory packing a run outcome (%zu bytes)", *n);
+    memcpy(*buf, &h, sizeof h);
+    if (nf)
+        memcpy(*buf + sizeof h, o->curves, (size_t)nf * sizeof(float));
+    return 0;
+}
+
+int sweep_outcome_unpack(const char *buf, size_t n, sweep_outcome *o)
+{
+    memset(o, 0, sizeof *o);
+    if (n < sizeof o->h)
+        return ZOO_FAIL(ZOO_ERR_IO, "a run outcome of %zu bytes is shorter than its header (%zu)", n, sizeof o->h);
+    memcpy(&o->h, buf, sizeof o->h);
+    o->h.host[sizeof o->h.host - 1] = 0;
+    o->h.message[sizeof o->h.message - 1] = 0;
+    int64_t nf = n_curve_floats(&o->h);
+    if (o->h.n_steps < 0 || o->h.n_epochs < 0 || n != sizeof o->h + (size_t)nf * sizeof(float))
+        return ZOO_FAIL(ZOO_ERR_IO, "a run outcome of %zu bytes does not match its header (%lld curve values)", n,
+                        (long long)nf);
+    if (nf) {
+        o->curves = malloc((size_t)nf * sizeof(float));
+        if (!o->curves)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for a run's curves");
+        memcpy(o->curves, buf + sizeof o->h, (size_t)nf * sizeof(float));
+    }
+    return 0;
+}
+
+void sweep_outcome_result(const sweep_outcome *o, zoo_run_result *r)
+{
+    memset(r, 0, sizeof *r);
+    r->status = o->h.status;
+    r->params = o->h.params;
+    r->state_size = o->h.state_size;
+    r->flops_per_step = o->h.flops_per_step;
+    r->epochs_run = o->h.epochs_run;
+    r->final_acc = o->h.final_acc;
+    r->best_acc = o->h.best_acc;
+    r->final_loss = o->h.final_loss;
+    r->tokens_per_s = o->h.tokens_per_s;
+    r->wall_s = o->h.wall_s;
+    r->peak_bytes = (size_t)o->h.peak_bytes;
+    if (!o->curves)
+        return;
+    float *c = o->curves;
+    r->n_steps = o->h.n_steps;
+    r->step_loss = c;
+    c += o->h.n_steps;
+    r->n_epochs = o->h.n_epochs;
+    r->epoch_train_loss = c;
+    r->epoch_test_loss = c + o->h.n_epochs;
+    r->epoch_test_acc = c + 2 * o->h.n_epochs;
+    r->epoch_lr = c + 3 * o->h.n_epochs;
+}
+
+/* ---- the child ------------------------------------------------------------------------ */
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return -1;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Ranks sharing a node split its cores unless the user chose (OMP_NUM_THREADS or
+ * SLURM_CPUS_PER_TASK): N ranks each using every core would fight over them. */
+static void default_threads(void)
+{
+    if (getenv("OMP_NUM_THREADS") || getenv("SLURM_CPUS_PER_TASK"))
+        return;
+    const char *ls = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
+    if (!ls)
+        ls = getenv("MPI_LOCALNRANKS");
+    long local = ls ? strtol(ls, NULL, 10) : 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (local > 1 && cores > 0) {
+        char v[32];
+        snprintf(v, sizeof v, "%ld", cores / local > 0 ? cores / local : 1);
+        setenv("OMP_NUM_THREADS", v, 1);
+    }
+}
+
+static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t parent)
+{
+    /* Die with the parent (a killed rank must not leave orphans training), and leave
+     * the stop signals to the coordinator: a run is finished or abandoned by it. */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    signal(SIGTERM, SIG_IGN);
+    signal(SIGUSR1, SIG_IGN);
+    signal(SIGINT, SIG_IGN);
+    default_threads();
+    zoo_run_result res;
+    zoo_run(spec, NULL, &res, NULL);
+    sweep_outcome o;
+    memset(&o, 0, sizeof o);
+    o.h.id = id;
+    o.h.status = res.status;
+    snprintf(o.h.message, sizeof o.h.message, "%s", res.message);
+    o.h.params = res.params;
+    o.h.state_size = res.state_size;
+    o.h.flops_per_step = res.flops_per_step;
+    o.h.epochs_run = res.epochs_run;
+    o.h.final_acc = res.final_acc;
+    o.h.best_acc = res.best_acc;
+    o.h.final_loss = res.final_loss;
+    o.h.tokens_per_s = res.tokens_per_s;
+    o.h.wall_s = res.wall_s;
+    o.h.peak_bytes = (int64_t)res.peak_bytes;
+    /* Curves in one block: step_loss, then train loss, test loss, test acc, lr per epoch. */
+    int64_t ns = res.step_loss ? res.n_steps : 0;
+    int ne = res.epoch_test_acc && res.epoch_train_loss && res.epoch_test_loss && res.epoch_lr ? res.n_epochs : 0;
+    o.h.n_steps = ns;
+    o.h.n_epochs = ne;
+    if (ns + ne) {
+        o.curves = malloc((size_t)(ns + 4 * ne) * sizeof(float));
+        if (o.curves) {
+            memcpy(o.curves, res.step_loss, (size_t)ns * sizeof(float));
+            memcpy(o.curves + ns, res.epoch_train_loss, (size_t)ne * sizeof(float));
+            memcpy(o.curves + ns + ne, res.epoch_test_loss, (size_t)ne * sizeof(float));
+            memcpy(o.curves + ns + 2 * ne, res.epoch_test_acc, (size_t)ne * sizeof(float));
+            memcpy(o.curves + ns + 3 * ne, res.epoch_lr, (size_t)ne * sizeof(float));
+        } else {
+            o.h.n_steps = o.h.n_epochs = 0;
+        }
+    }
+    char *buf;
+    size_t n;
+    if (sweep_outcome_pack(&o, &buf, &n) || write_all(fd, buf, n))
+        _exit(3);
+    /* _exit: no atexit handlers, no stdio flush of buffers inherited from the parent. */
+    _exit(0);
+}
+
+int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec)
+{
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    int p[2];
+    if (pipe2(p, O_CLOEXEC))
+        return ZOO_FAIL(ZOO_ERR_IO, "pipe failed: %s", strerror(errno));
+    fflush(NULL);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        close(p[0]), close(p[1]);
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "fork failed for run %lld: %s", (long long)id, strerror(errno));
+    }
+    if (pid == 0) {
+        close(p[0]);
+        child_main(p[1], id, spec, parent);
+    }
+    close(p[1]);
+    c->pid = pid;
+    c->fd = p[0];
+    c->id = id;
+    c->started = sweep_now();
+    return 0;
+}
+
+static void finish_crash(sweep_child *c, sweep_outcome *out, int status, long maxrss_kb)
+{
+    memset(out, 0, sizeof *out);
+    out->h.id = c->id;
+    out->h.status = ZOO_ERR_IO;
+    out->h.wall_s = sweep_now() - c->started;
+    out->h.peak_bytes = (int64_t)maxrss_kb * 1024;
+    out->h.params = -1;
+    if (WIFSIGNALED(status)) {
+        out->h.signal = WTERMSIG(status);
+        snprintf(out->h.message, sizeof out->h.message, "the training process was killed by signal %d (%s)",
+                 WTERMSIG(status), strsignal(WTERMSIG(status)));
+    } else {
+        out->h.signal = -1; /* died without a signal and without a result: a crash too */
+        snprintf(out->h.message, sizeof out->h.message, "the training process exited with status %d without a result",
+                 WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+    }
+}
+
+int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out)
+{
+    if (!c->pid)
+        return ZOO_FAIL(ZOO_ERR_STATE, "sweep_child_poll: no child");
+    while (!c->eof) {
+        struct pollfd pf = {c->fd, POLLIN, 0};
+        int k = poll(&pf, 1, timeout_ms);
+        if (k < 0 && errno == EINTR)
+            return 0; /* a signal: let the caller look at it */
+        if (k < 0)
+            return ZOO_FAIL(ZOO_ERR_IO, "poll failed: %s", strerror(errno));
+        if (k == 0)
+            return 0;
+        if (c->len + 65536 > c->cap) {
+            size_t nc = c->cap ? 2 * c->cap : 1 << 17;
+            char *nb = realloc(c->buf, nc);
+            if (!nb)
+                return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading run %lld's outcome", (long long)c->id);
+            c->buf = nb;
+            c->cap = nc;
+        }
+        ssize_t r = read(c->fd, c->buf + c->len, c->cap - c->len);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0)
+            c->eof = 1;
+        else
+            c->len += (size_t)r;
+        timeout_ms = 0; /* drain what is there, then return to the caller */
+        if (r > 0)
+            continue;
+    }
+    int status = 0;
+    struct rusage ru;
+    memset(&ru, 0, sizeof ru);
+    pid_t w;
+    while ((w = wait4(c->pid, &status, 0, &ru)) < 0 && errno == EINTR)
+        ;
+    close(c->fd);
+    int rc = 1;
+    if (w == c->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sweep_outcome_unpack(c->buf, c->len, out)) {
+        if ((int64_t)ru.ru_maxrss * 1024 > out->h.peak_bytes)
+            out->h.peak_bytes = (int64_t)ru.ru_maxrss * 1024;
+    } else {
+        finish_crash(c, out, status, ru.ru_maxrss);
+    }
+    free(c->buf);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    return rc;
+}
+
+void sweep_child_abandon(sweep_child *c, sweep_outcome *out)
+{
+    memset(out, 0, sizeof *out);
+    if (!c->pid)
+        return;
+    out->h.id = c->id;
+    out->h.abandoned = 1;
+    kill(c->pid, SIGKILL);
+    int status;
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    close(c->fd);
+    free(c->buf);
+    memset(c, 0, sizeof *c);
+    c->fd = -1;
+    snprintf(out->h.message, sizeof out->h.message, "abandoned by a stop request");
+}

@@ -1,0 +1,494 @@
+/* sweep_coord.c: rank 0. Hands runs out one at a time, costliest first, to every rank
+ * (itself included, through a child process), records each finished run in the results
+ * file before handing out more, prints progress, counts crashes, and stops cleanly on
+ * SIGTERM/SIGUSR1/SIGINT. The only writer of the results file. Does not train itself:
+ * children do. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sweep.h"
+#include "zoo/error.h"
+
+typedef struct coord {
+    const zoo_sweep *sw;
+    const sweep_opts *o;
+    const sweep_mpi *mpi;
+    sweep_book book;
+    int64_t *queue; /* sweep run indices, costliest first; [qhead, qtail) waiting */
+    int64_t qhead, qtail, qcap;
+    int64_t *busy;  /* per rank: sweep run in flight, -1 idle; rank 0 = the local child */
+    sweep_child local;
+    sweep_outcome *batch; /* finished, not yet committed */
+    int nbatch, capbatch;
+    int64_t n_todo, n_recorded, n_ok, n_failed;
+    double cost_left, cost_done, t0;
+    int stopping;
+    double deadline;
+    int abandoning;
+} coord;
+
+static void nap_ms(int ms)
+{
+    struct timespec d = {0, (long)ms * 1000000L};
+    nanosleep(&d, NULL);
+}
+
+static int64_t in_flight(const coord *c)
+{
+    int64_t n = 0;
+    for (int r = 0; r < c->mpi->size; r++)
+        n += c->busy[r] >= 0;
+    return n;
+}
+
+static int push_queue(coord *c, int64_t run)
+{
+    if (c->qtail == c->qcap) {
+        int64_t nc = c->qcap ? 2 * c->qcap : 64;
+        int64_t *nq = realloc(c->queue, (size_t)nc * sizeof *nq);
+        if (!nq)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        c->queue = nq;
+        c->qcap = nc;
+    }
+    c->queue[c->qtail++] = run;
+    return 0;
+}
+
+static int add_outcome(coord *c, sweep_outcome *o)
+{
+    if (c->nbatch == c->capbatch) {
+        int nc = c->capbatch ? 2 * c->capbatch : 16;
+        sweep_outcome *nb = realloc(c->batch, (size_t)nc * sizeof *nb);
+        if (!nb)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        c->batch = nb;
+        c->capbatch = nc;
+    }
+    c->batch[c->nbatch++] = *o;
+    return 0;
+}
+
+/* ---- progress lines ---------------------------------------------------------------- */
+
+static void describe(const zoo_run_spec *s, char *out, size_t n)
+{
+    char mixer[200] = "";
+    size_t k = 0;
+    for (int j = 0; j < s->n_mixers && k < sizeof mixer; j++)
+        k += (size_t)snprintf(mixer + k, sizeof mixer - k, "%s%s", j ? "+" : "", s->mixers[j].name);
+    snprintf(out, n, "%s D=%lld L=%lld K=%lld lr=%g", mixer, (long long)s->d_model, (long long)s->seq_len,
+             (long long)s->kv_pairs, s->lr);
+}
+
+static void print_run(coord *c, int64_t run, const zoo_results_row *row)
+{
+    if (c->o->quiet)
+        return;
+    char what[256], t[32];
+    describe(&c->sw->runs[run], what, sizeof what);
+    sweep_fmt_time(t, sizeof t, row->wall_s);
+    if (!strcmp(row->status, ZOO_STATUS_PENDING))
+        printf("[%lld/%lld] run %lld crashed (%d of 2 allowed), will retry: %s: %s\n", (long long)c->n_recorded,
+               (long long)c->n_todo, (long long)row->id, row->crashes, what, row->message);
+    else if (!strcmp(row->status, ZOO_STATUS_OK))
+        printf("[%lld/%lld] run %lld ok  %s  acc %.4f (best %.4f) loss %.4f  %d epochs  %s  rank %d@%s\n",
+               (long long)c->n_recorded, (long long)c->n_todo, (long long)row->id, what, row->final_acc, row->best_acc,
+               row->final_loss, row->epochs_run, t, row->rank, row->host);
+    else
+        printf("[%lld/%lld] run %lld %s  %s  %s  rank %d@%s: %s\n", (long long)c->n_recorded, (long long)c->n_todo,
+               (long long)row->id, row->status, what, t, row->rank, row->host, row->message);
+}
+
+static void print_status(coord *c)
+{
+    if (c->o->quiet)
+        return;
+    double el = sweep_now() - c->t0;
+    char eta[32] = "?", elapsed[32];
+    sweep_fmt_time(elapsed, sizeof elapsed, el);
+    if (c->cost_done > 0 && el > 0)
+        sweep_fmt_time(eta, sizeof eta, c->cost_left / (c->cost_done / el));
+    printf("  sweep: %lld/%lld recorded (%lld ok, %lld failed), %lld running, %lld waiting | %.2f runs/min | elapsed "
+           "%s | ETA %s\n",
+           (long long)c->n_recorded, (long long)c->n_todo, (long long)c->n_ok, (long long)c->n_failed,
+           (long long)in_flight(c), (long long)(c->qtail - c->qhead), el > 0 ? 60.0 * (double)c->n_recorded / el : 0.0,
+           elapsed, eta);
+    fflush(stdout);
+}
+
+/* ---- recording ------------------------------------------------------------------------ */
+
+static const char *status_of(int code)
+{
+    switch (code) {
+    case ZOO_OK:
+        return ZOO_STATUS_OK;
+    case ZOO_ERR_NUMERIC:
+        return ZOO_STATUS_DIVERGED;
+    case ZOO_ERR_UNSUPPORTED:
+        return ZOO_STATUS_UNSUPPORTED;
+    case ZOO_ERR_NOMEM:
+        return ZOO_STATUS_OOM;
+    default:
+        return ZOO_STATUS_FAILED;
+    }
+}
+
+/* Record every finished run of the batch in one commit; crashed-once runs go back in
+ * the queue. */
+static int commit_batch(coord *c)
+{
+    if (!c->nbatch)
+        return 0;
+    int64_t nrows;
+    const zoo_results_row *rows = zoo_results_rows(c->book.res, &nrows);
+    zoo_results_row *nr = calloc((size_t)c->nbatch, sizeof *nr);
+    zoo_results_update *u = calloc((size_t)c->nbatch, sizeof *u);
+    zoo_run_result *rr = calloc((size_t)c->nbatch, sizeof *rr);
+    int64_t *runs = calloc((size_t)c->nbatch, sizeof *runs);
+    int n = 0, rc = 0;
+    if (!nr || !u || !rr || !runs) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    struct timespec wall;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    for (int i = 0; i < c->nbatch; i++) {
+        sweep_outcome *o = &c->batch[i];
+        int64_t run = o->h.id;
+        if (o->h.abandoned || run < 0 || run >= c->sw->n_runs)
+            continue; /* abandoned runs stay pending and are redone by a resume */
+        zoo_results_row *row = &nr[n];
+        *row = rows[c->book.row_of[run]];
+        row->rank = o->h.rank;
+        snprintf(row->host, sizeof row->host, "%s", o->h.host);
+        row->wall_s = o->h.wall_s;
+        row->peak_bytes = o->h.peak_bytes;
+        row->finished_unix = (double)wall.tv_sec + 1e-9 * (double)wall.tv_nsec;
+        snprintf(row->message, sizeof row->message, "%.255s", o->h.message);
+        if (o->h.signal) {
+            row->crashes++;
+            snprintf(row->status, sizeof row->status, "%s",
+                     row->crashes >= 2 ? ZOO_STATUS_CRASHED : ZOO_STATUS_PENDING);
+            if (row->crashes >= 2)
+                snprintf(row->message, sizeof row->message, "killed its training process twice; last: %.200s",
+                         o->h.message);
+        } else {
+            snprintf(row->status, sizeof row->status, "%s", status_of(o->h.status));
+            row->params = o->h.params;
+            row->state_size = o->h.state_size;
+            if (o->h.flops_per_step > 0)
+                row->flops_per_step = o->h.flops_per_step;
+            row->epochs_run = o->h.epochs_run;
+            row->steps_run = o->h.n_steps;
+            row->final_acc = o->h.epochs_run > 0 ? o->h.final_acc : NAN;
+            row->best_acc = o->h.epochs_run > 0 ? o->h.best_acc : NAN;
+            row->final_loss = o->h.epochs_run > 0 ? o->h.final_loss : NAN;
+            row->tokens_per_s = o->h.tokens_per_s;
+        }
+        sweep_outcome_result(o, &rr[n]);
+        u[n] = (zoo_results_update){row, &c->sw->runs[run], o->curves ? &rr[n] : NULL};
+        runs[n++] = run;
+    }
+    if (n && (rc = zoo_results_commit(c->book.res, u, n)))
+        goto done;
+    for (int i = 0; i < n; i++) {
+        double cost = sweep_run_cost(&c->sw->runs[runs[i]]);
+        if (!strcmp(nr[i].status, ZOO_STATUS_PENDING)) { /* crashed once: try again later */
+            if (!c->stopping && (rc = push_queue(c, runs[i])))
+                goto done;
+            print_run(c, runs[i], &nr[i]);
+            continue;
+        }
+        c->n_recorded++;
+        c->cost_done += cost;
+        c->cost_left -= cost;
+        if (!strcmp(nr[i].status, ZOO_STATUS_OK))
+            c->n_ok++;
+        else
+            c->n_failed++;
+        print_run(c, runs[i], &nr[i]);
+    }
+    if (n)
+        print_status(c);
+done:
+    for (int i = 0; i < c->nbatch; i++)
+        sweep_outcome_free(&c->batch[i]);
+    c->nbatch = 0;
+    free(nr), free(u), free(rr), free(runs);
+    return rc;
+}
+
+/* ---- messages ----------------------------------------------------------------------- */
+
+static int send_work(coord *c, int rank, int64_t run)
+{
+    char buf[sizeof(int64_t) + sizeof(zoo_run_spec)];
+    memcpy(buf, &run, sizeof run);
+    memcpy(buf + sizeof run, &c->sw->runs[run], sizeof(zoo_run_spec));
+    if (MPI_Send(buf, (int)sizeof buf, MPI_BYTE, rank, SWEEP_TAG_WORK, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return ZOO_FAIL(ZOO_ERR_MPI, "sending run %lld to rank %d failed", (long long)run, rank);
+    return 0;
+}
+
+/* Receive every message waiting; results go to the batch. */
+static int drain_messages(coord *c, int *any)
+{
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        if (MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, MPI_COMM_WORLD, &flag, &st) != MPI_SUCCESS)
+            return ZOO_FAIL(ZOO_ERR_MPI, "MPI_Iprobe failed");
+        if (!flag)
+            return 0;
+        int n = 0;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        char *buf = malloc((size_t)(n > 0 ? n : 1));
+        if (!buf)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for a message of %d bytes", n);
+        if (MPI_Recv(buf, n, MPI_BYTE, st.MPI_SOURCE, st.MPI_TAG, MPI_COMM_WORLD, MPI_STATUS_IGNORE) != MPI_SUCCESS) {
+            free(buf);
+            return ZOO_FAIL(ZOO_ERR_MPI, "receiving from rank %d failed", st.MPI_SOURCE);
+        }
+        *any = 1;
+        int rc = 0;
+        if (st.MPI_TAG == SWEEP_TAG_RESULT) {
+            sweep_outcome o;
+            rc = sweep_outcome_unpack(buf, (size_t)n, &o);
+            if (!rc && o.h.id != c->busy[st.MPI_SOURCE])
+                rc = ZOO_FAIL(ZOO_ERR_MPI, "rank %d reported run %lld but was given run %lld", st.MPI_SOURCE,
+                              (long long)o.h.id, (long long)c->busy[st.MPI_SOURCE]);
+            if (!rc) {
+                c->busy[st.MPI_SOURCE] = -1;
+                rc = add_outcome(c, &o);
+            }
+        }
+        free(buf);
+        if (rc)
+            return rc;
+    }
+}
+
+static int hand_out(coord *c)
+{
+    for (int r = 0; r < c->mpi->size && c->qhead < c->qtail && !c->stopping; r++) {
+        if (c->busy[r] >= 0 || (r == 0 && !c->o->train_on_root))
+            continue;
+        int64_t run = c->queue[c->qhead++];
+        int rc = r == 0 ? sweep_child_start(&c->local, run, &c->sw->runs[run]) : send_work(c, r, run);
+        if (rc)
+            return rc;
+        c->busy[r] = run;
+    }
+    return 0;
+}
+
+static void begin_stop(coord *c)
+{
+    int sig = sweep_stop_requested();
+    if (!sig || c->stopping)
+        return;
+    c->stopping = 1;
+    c->deadline = sweep_now() + c->o->grace_s;
+    fprintf(stderr,
+            "zoo sweep: %s: handing out no more runs; waiting up to %.0f s for the %lld in flight (a second signal "
+            "abandons them)\n",
+            strsignal(sig), c->o->grace_s, (long long)in_flight(c));
+}
+
+static int abandon_all(coord *c)
+{
+    c->abandoning = 1;
+    fprintf(stderr, "zoo sweep: abandoning %lld runs in flight (they stay pending and are redone on resume)\n",
+            (long long)in_flight(c));
+    for (int r = 1; r < c->mpi->size; r++)
+        if (c->busy[r] >= 0 && MPI_Send(NULL, 0, MPI_BYTE, r, SWEEP_TAG_ABANDON, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return ZOO_FAIL(ZOO_ERR_MPI, "asking rank %d to abandon its run failed", r);
+    if (c->busy[0] >= 0) {
+        sweep_outcome o;
+        sweep_child_abandon(&c->local, &o);
+        c->busy[0] = -1;
+    }
+    return 0;
+}
+
+/* ---- the loop ---------------------------------------------------------------------------- */
+
+static int run_loop(coord *c)
+{
+    int rc = 0;
+    while (!rc) {
+        begin_stop(c);
+        if (c->stopping && !c->abandoning && (sweep_abandon_requested() || sweep_now() > c->deadline))
+            if ((rc = abandon_all(c)))
+                break;
+        int any = 0;
+        if (c->mpi->on && (rc = drain_messages(c, &any)))
+            break;
+        if (c->busy[0] >= 0) {
+            sweep_outcome o;
+            int done = sweep_child_poll(&c->local, any ? 0 : 5, &o);
+            if (done < 0) {
+                rc = done;
+                break;
+            }
+            if (done) {
+                o.h.rank = 0;
+                snprintf(o.h.host, sizeof o.h.host, "%s", sweep_host());
+                c->busy[0] = -1;
+                if ((rc = add_outcome(c, &o)))
+                    break;
+                any = 1;
+            }
+        } else if (!any) {
+            nap_ms(5);
+        }
+        /* Safe on disk first, then more work. */
+        if ((rc = commit_batch(c)) || (rc = hand_out(c)))
+            break;
+        if (in_flight(c) == 0 && (c->stopping || c->qhead == c->qtail))
+            break;
+    }
+    return rc;
+}
+
+static int stop_workers(const coord *c, int32_t code)
+{
+    int rc = 0;
+    for (int r = 1; r < c->mpi->size; r++)
+        if (MPI_Send(&code, (int)sizeof code, MPI_BYTE, r, SWEEP_TAG_STOP, MPI_COMM_WORLD) != MPI_SUCCESS)
+            rc = ZOO_FAIL(ZOO_ERR_MPI, "telling rank %d to stop failed", r);
+    return rc;
+}
+
+/* Wait for every worker's hello (they send it at once); collect the host names. */
+static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n)
+{
+    size_t k = (size_t)snprintf(hosts, n, "%s", sweep_host());
+    for (int got = 1; got < mpi->size;) {
+        char h[64];
+        MPI_Status st;
+        if (MPI_Recv(h, (int)sizeof h, MPI_BYTE, MPI_ANY_SOURCE, SWEEP_TAG_READY, MPI_COMM_WORLD, &st) != MPI_SUCCESS)
+            return ZOO_FAIL(ZOO_ERR_MPI, "waiting for the workers' hello failed");
+        h[sizeof h - 1] = 0;
+        got++;
+        /* distinct names only */
+        int seen = 0;
+        for (const char *p = hosts; (p = strstr(p, h)); p++)
+            if ((p == hosts || p[-1] == ',') && (p[strlen(h)] == ',' || !p[strlen(h)]))
+                seen = 1;
+        if (!seen && k < n)
+            k += (size_t)snprintf(hosts + k, n - k, ",%s", h);
+    }
+    return 0;
+}
+
+int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *mpi)
+{
+    coord c;
+    memset(&c, 0, sizeof c);
+    c.sw = sw, c.o = o, c.mpi = mpi;
+    c.book.lock_fd = -1;
+    sweep_signals_install();
+    zoo_results_session ss;
+    memset(&ss, 0, sizeof ss);
+    zoo_results_now(ss.started);
+    ss.ranks = mpi->size;
+    ss.exit_code = -1;
+    snprintf(ss.command, sizeof ss.command, "%s", o->command);
+    int rc = mpi->on ? gather_ready(mpi, ss.hosts, sizeof ss.hosts) : 0;
+    if (!mpi->on)
+        snprintf(ss.hosts, sizeof ss.hosts, "%s", sweep_host());
+    int exit_code = SWEEP_EXIT_SYSTEM;
+    if (!rc && (rc = sweep_book_open(&c.book, sw, o, &ss))) {
+        if (rc == ZOO_ERR_INVALID)
+            exit_code = SWEEP_EXIT_INPUT;
+    }
+    c.busy = malloc((size_t)mpi->size * sizeof *c.busy);
+    if (!rc && !c.busy)
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    if (rc) {
+        zoo_error e = *zoo_error_last();
+        if (mpi->on)
+            stop_workers(&c, exit_code);
+        fprintf(stderr, "zoo sweep: %s\n", e.msg);
+        sweep_book_close(&c.book);
+        free(c.busy);
+        return exit_code;
+    }
+    for (int r = 0; r < mpi->size; r++)
+        c.busy[r] = -1;
+    int64_t *order = sweep_order_by_cost(sw, c.book.todo, c.book.n_todo);
+    for (int64_t i = 0; order && i < c.book.n_todo; i++) {
+        push_queue(&c, order[i]);
+        c.cost_left += sweep_run_cost(&sw->runs[order[i]]);
+    }
+    free(order);
+    c.n_todo = c.book.n_todo;
+    c.t0 = sweep_now();
+    int trainers = mpi->size - (o->train_on_root ? 0 : 1);
+    if (c.book.backup[0])
+        printf("zoo sweep: --force: the old results are kept as %s\n", c.book.backup);
+    printf("zoo sweep %s: %lld runs, %lld already recorded, %lld to do, on %d rank%s (%s) -> %s\n", sw->name,
+           (long long)sw->n_runs, (long long)c.book.n_final, (long long)c.n_todo, trainers, trainers == 1 ? "" : "s",
+           ss.hosts, o->out);
+    fflush(stdout);
+    if (trainers < 1) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "no rank trains: run more than one rank or drop --no-train-on-root");
+        exit_code = SWEEP_EXIT_INPUT;
+    } else {
+        rc = run_loop(&c);
+    }
+    if (rc) {
+        /* The file holds every run recorded so far; stop the rest. */
+        fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
+        if (in_flight(&c) && !c.abandoning)
+            abandon_all(&c);
+        exit_code = SWEEP_EXIT_SYSTEM;
+    } else {
+        int64_t nr, pending = 0, bad = 0;
+        const zoo_results_row *rows = zoo_results_rows(c.book.res, &nr);
+        for (int64_t i = 0; i < sw->n_runs; i++) {
+            const char *st = rows[c.book.row_of[i]].status;
+            pending += !strcmp(st, ZOO_STATUS_PENDING);
+            bad += strcmp(st, ZOO_STATUS_PENDING) && strcmp(st, ZOO_STATUS_OK);
+        }
+        exit_code = pending ? SWEEP_EXIT_STOPPED : bad ? SWEEP_EXIT_RUNS : SWEEP_EXIT_OK;
+        char el[32];
+        sweep_fmt_time(el, sizeof el, sweep_now() - c.t0);
+        if (pending)
+            printf("zoo sweep: stopped after %s with %lld runs left; rerun the same command to resume (exit %d)\n", el,
+                   (long long)pending, exit_code);
+        else
+            printf("zoo sweep: done in %s: %lld runs recorded this session; %lld of %lld runs not ok -> %s\n", el,
+                   (long long)c.n_recorded, (long long)bad, (long long)sw->n_runs, o->out);
+    }
+    /* Workers with a run still in flight (an error above) report it abandoned first. */
+    for (double until = sweep_now() + 30; mpi->on && in_flight(&c) > (c.busy[0] >= 0) && sweep_now() < until;) {
+        int any = 0;
+        if (drain_messages(&c, &any))
+            break;
+        for (int i = 0; i < c.nbatch; i++)
+            sweep_outcome_free(&c.batch[i]);
+        c.nbatch = 0;
+        if (!any)
+            nap_ms(5);
+    }
+    if (c.book.res && zoo_results_end(c.book.res, exit_code))
+        fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
+    if (mpi->on)
+        stop_workers(&c, exit_code);
+    fflush(stdout);
+    sweep_book_close(&c.book);
+    free(c.queue);
+    free(c.busy);
+    free(c.batch);
+    return exit_code;
+}
