@@ -83,15 +83,22 @@ VEC_CLONES float zoo_vec_expsum(const float *x, float *y, int64_t n, float shift
 {
     float acc[LANES] = {0};
     int64_t nv = n / LANES * LANES;
-    for (int64_t i = 0; i < nv; i += LANES) {
-        float e[LANES];
+    /* two loops rather than a test inside: each stays one straight vector body */
+    if (y) {
+        for (int64_t i = 0; i < nv; i += LANES) {
 #pragma omp simd
-        for (int j = 0; j < LANES; j++) {
-            e[j] = exp_poly(x[i + j] - shift);
-            acc[j] += e[j];
+            for (int j = 0; j < LANES; j++) {
+                float e = exp_poly(x[i + j] - shift);
+                y[i + j] = e;
+                acc[j] += e;
+            }
         }
-        if (y)
-            memcpy(y + i, e, sizeof e);
+    } else {
+        for (int64_t i = 0; i < nv; i += LANES) {
+#pragma omp simd
+            for (int j = 0; j < LANES; j++)
+                acc[j] += exp_poly(x[i + j] - shift);
+        }
     }
     for (int64_t i = nv; i < n; i++) {
         float e = exp_poly(x[i] - shift);
