@@ -5,6 +5,7 @@
 #include <math.h>
 
 #include "../../core/src/internal.h" /* zoo_node_step_key, zoo_hash_uniform: the documented mask */
+#include "../../core/src/vecmath.h"  /* the vector helpers the op is built on */
 #include "optest.h"
 
 /* d = (B, L, H, dh); f = (dropout p, scale (0: 1/sqrt(dh)), window, step); flag: training */
@@ -143,9 +144,58 @@ static int refusals(void)
     return bad;
 }
 
-static int unit(void)
+/* exp within 2 ulp of expf (0 below -87), the sum of what it wrote, and the dropout
+ * mask equal to zoo_hash_uniform(key, i) >= p, exactly at the boundary too. */
+static int vec_helpers(void)
 {
     int bad = 0;
+    enum { N = 4099 };
+    static float x[N], y[N];
+    for (int i = 0; i < N; i++)
+        x[i] = -100.0f * (float)i / (N - 1) + 0.5f;
+    float sum = zoo_vec_expsum(x, y, N, 0.5f);
+    double ref_sum = 0, worst = 0;
+    int64_t wi = 0;
+    for (int i = 0; i < N; i++) {
+        float e = expf(x[i] - 0.5f), ulp = nextafterf(e, INFINITY) - e;
+        double err = x[i] - 0.5f < -87.0f ? (y[i] == 0.0f ? 0 : 1e9) : fabs((double)y[i] - e) / ulp;
+        ref_sum += y[i];
+        if (err > worst)
+            worst = err, wi = i;
+    }
+    if (worst > 2.0) {
+        fprintf(stderr, "FAIL zoo_vec_expsum: exp(%g) = %.9g, expf %.9g (%.1f ulp)\n", (double)x[wi] - 0.5,
+                (double)y[wi], (double)expf(x[wi] - 0.5f), worst);
+        bad = 1;
+    }
+    if (fabs(sum - ref_sum) > 1e-5 * ref_sum) {
+        fprintf(stderr, "FAIL zoo_vec_expsum: returned sum %.9g, values sum to %.9g\n", (double)sum, ref_sum);
+        bad = 1;
+    }
+    float sum2 = zoo_vec_expsum(x, NULL, N, 0.5f);
+    bad |= zt_compare("zoo_vec_expsum without output: same sum", &sum2, &sum, 1, 0, 0);
+    const uint64_t key = 0x1234567, idx0 = 1000;
+    double pk = zoo_hash_uniform(key, idx0 + 17); /* a p equal to one element's draw */
+    const double ps[4] = {0.1, 0.5, pk, nextafter(pk, 1.0)};
+    for (int k = 0; k < 4; k++) {
+        zoo_vec_dropout(x, y, N, key, idx0, zoo_vec_dropout_threshold(ps[k]), 3.0f);
+        int64_t miss = 0;
+        for (int i = 0; i < N; i++) {
+            float want = zoo_hash_uniform(key, idx0 + (uint64_t)i) >= ps[k] ? 3.0f * x[i] : 0.0f;
+            miss += y[i] != want;
+        }
+        if (miss) {
+            fprintf(stderr, "FAIL zoo_vec_dropout: p = %.17g: %lld of %d elements differ from the hash mask\n",
+                    ps[k], (long long)miss, N);
+            bad = 1;
+        }
+    }
+    return bad;
+}
+
+static int unit(void)
+{
+    int bad = vec_helpers();
     /* window 0: each query sees only itself, so out = v exactly (eval) */
     run r;
     if (!(bad |= run_new(&r, 2, 9, 2, 3, 0, 0.0f))) {
