@@ -129,8 +129,11 @@ int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **
             char msg[512] = "";
             int v = mx->validate(hv, &li[l], msg, sizeof msg);
             if (v) {
-                rc = ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d mixer '%s': %s", l, mx->name,
-                              msg[0] ? msg : "knobs rejected");
+                if (msg[0] && strstr(msg, mx->name)) /* the plugin named itself already */
+                    rc = ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d: %s", l, msg);
+                else
+                    rc = ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d mixer '%s': %s", l, mx->name,
+                                  msg[0] ? msg : "its knobs were rejected");
                 goto fail;
             }
         }

@@ -596,6 +596,18 @@ int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value)
 #undef DBL_FIELD
     if (strchr(key, '.'))
         return set_knob_key(s, key, v);
+    /* Zoology's own config names and other common spellings point at our key. */
+    static const char *const aliases[][2] = {
+        {"learning_rate", "lr"},       {"vocab_size", "vocab"},          {"input_seq_len", "seq_len"},
+        {"num_kv_pairs", "kv_pairs"},  {"num_train_examples", "train_examples"},
+        {"num_test_examples", "test_examples"}, {"max_epochs", "epochs"}, {"num_layers", "n_layers"},
+        {"early_stopping_threshold", "early_stop"}, {"wd", "weight_decay"}, {"batch", "batch_size"},
+        {"hidden_size", "d_model"},    {"dim", "d_model"},               {"sequence_mixer", "mixer"},
+        {"max_position_embeddings", "pos_emb"}, {"eps", "adam_eps"},     {"num_threads", "threads"},
+    };
+    for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
+        if (ieq(key, aliases[k][0]))
+            return ZOO_FAIL(ZOO_ERR_INVALID, "unknown key '%s': did you mean '%s'?", key, aliases[k][1]);
     int best = 0, bd = 1 << 30;
     for (int k = 0; k < N_KEYS; k++) {
         int d = lev(key, keys[k]);
