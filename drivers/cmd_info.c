@@ -94,7 +94,7 @@ int zoo_cmd_info(int argc, char **argv)
     printf("libzoo:        %s\n", zf ? zf : "?");
     char dirs[64][1024];
     int nd = zoo_plugin_search_path(dirs, 64);
-    printf("plugin path:   (build dir, install dir, then ZOO_PLUGIN_PATH)\n");
+    printf("plugin path:   (searched in this order; ZOO_PLUGIN_PATH entries last)\n");
     for (int i = 0; i < nd; i++) {
         struct stat st;
         int there = stat(dirs[i], &st) == 0 && S_ISDIR(st.st_mode);
