@@ -149,6 +149,15 @@ else
     fail "SIGTERM: exit $rc, checkpoint $( [ -e "$W/sig.h5" ] && echo exists || echo absent): $(tail -2 "$W/sig.out") $(cat "$W/sig.err")"
 fi
 
+# ---- a diverging run: exit 1, summary says so, nothing written ----
+"$ZOO" train "${SMALL[@]}" --lr 1e6 --save "$W/div.h5" >"$W/div.out" 2>"$W/div.err"
+rc=$?
+if [ $rc -eq 1 ] && [ ! -e "$W/div.h5" ] && grep -q 'status diverged' "$W/div.out"; then
+    ok "diverging run -> 1: $(cat "$W/div.err")"
+else
+    fail "diverging run: exit $rc: $(cat "$W/div.out" "$W/div.err")"
+fi
+
 # ---- bad input: exit 2, one line, nothing written ----
 bad() { # bad NAME PATTERN ARGS...
     local name=$1 pat=$2
