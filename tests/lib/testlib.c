@@ -216,7 +216,9 @@ int zt_gradcheck(zoo_graph *g, zoo_tensor *out, uint64_t seed, int max_checks, d
     memcpy(ga, gflat, (size_t)pn * sizeof *ga);
     float *pflat = zoo_graph_params_flat(g, NULL);
     int64_t checked = 0, failed = 0;
-    double max_fd = 0;
+    double max_fd = 0, worst = -1; /* worst = largest |analytic - fd| / tolerance seen */
+    const char *worst_name = "";
+    int64_t worst_idx = -1;
     for (int i = 0; i < zoo_graph_nparams(g); i++) {
         zoo_tensor *p = zoo_graph_param(g, i);
         if (!zoo_tensor_is_trainable(p))
@@ -247,6 +249,11 @@ int zt_gradcheck(zoo_graph *g, zoo_tensor *out, uint64_t seed, int max_checks, d
             checked++;
             if (fabs(fd) > max_fd)
                 max_fd = fabs(fd);
+            if (d / (atol + rtol * fabs(fd)) > worst) {
+                worst = d / (atol + rtol * fabs(fd));
+                worst_name = zoo_tensor_name(p);
+                worst_idx = idx;
+            }
             if (!(d <= atol + rtol * fabs(fd))) {
                 if (pfail < 5)
                     fprintf(stderr, "FAIL gradcheck %s[%lld]: analytic %.7g finite-difference %.7g (diff %.3g)\n",
@@ -270,6 +277,9 @@ int zt_gradcheck(zoo_graph *g, zoo_tensor *out, uint64_t seed, int max_checks, d
         rc = 1;
         goto done;
     }
+    /* the margin, so a tolerance that is too loose or too tight shows in the log */
+    printf("gradcheck: %lld elements, worst %s[%lld] at %.2f of its tolerance\n", (long long)checked, worst_name,
+           (long long)worst_idx, worst);
     rc = failed ? 1 : 0;
 done:
     free(ga);
