@@ -1,0 +1,345 @@
+"""The report's figures (matplotlib, no display): accuracy vs d_model per sequence length
+(with the paper's values when the grid matches), accuracy vs state bytes, vs parameters
+and vs training FLOPs, training curves of chosen runs, and the scaling fits with their
+residuals. Each function takes tables already computed and returns a Figure; nothing
+here selects runs or fits.
+"""
+import math
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.lines import Line2D  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+
+from .fits import logistic  # noqa: E402
+
+STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
+         "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+         "svg.hashsalt": "zoo", "figure.dpi": 100}
+MARKERS = "os^Dv<>pP*hX"
+FAILED_COLOR = "#c0392b"
+PENDING_COLOR = "#7f8c8d"
+
+
+def colors(lines):
+    """A fixed colour and marker per line (sorted order, attention first as the reference)."""
+    cmap = plt.get_cmap("tab10")
+    order = sorted(lines, key=lambda s: (not s.startswith("attention"), s))
+    return {l: (cmap(i % 10), MARKERS[i % len(MARKERS)]) for i, l in enumerate(order)}
+
+
+def _grid(n, width=3.6, height=3.2, max_cols=4):
+    cols = min(n, max_cols)
+    rows = int(math.ceil(n / cols))
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(rows, cols, figsize=(width * cols + 2.4, height * rows + 0.6), squeeze=False,
+                                 sharey=True)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat[:n])
+
+
+def _pow2_axis(ax, values):
+    """log2 axis with ticks at the grid's values (d_model 64, 128, ...)."""
+    ax.set_xscale("log", base=2)
+    vals = sorted(set(float(v) for v in values if np.isfinite(v) and v > 0))
+    if vals:
+        ax.xaxis.set_major_locator(FixedLocator(vals))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        lo, hi = vals[0], vals[-1]
+        ax.set_xlim(lo / 1.3, hi * 1.3)
+
+
+def _pow2_bytes_axis(ax):
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(LogLocator(base=2, numticks=12))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"$2^{{{math.log2(v):.0f}}}$" if v > 0 else ""))
+
+
+def _log10_axis(ax):
+    ax.set_xscale("log")
+
+
+def _plain_log_y(ax):
+    """Log y with plain numbers at 1, 2, 5 x 10^k (losses in nats)."""
+    ax.set_yscale("log")
+    ax.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+
+
+def _metric_ylim(ax, metric):
+    if "acc" in metric:
+        ax.set_ylim(-0.03, 1.03)
+
+
+def _setting_title(g):
+    L = int(g["seq_len"].iloc[0])
+    kv = g["kv_pairs"].dropna()
+    return f"L = {L}" + (f" (K = {int(kv.iloc[0])})" if len(kv) else "")
+
+
+def _status_handles(cells):
+    h = []
+    st = set(cells["cell_status"])
+    if "partial" in st:
+        h.append(Line2D([], [], marker="o", color="k", mfc="white", ls="none",
+                        label="some runs of the cell failed or unfinished"))
+    if "failed" in st:
+        h.append(Line2D([], [], marker="x", color=FAILED_COLOR, ls="none", ms=8, mew=2,
+                        label="failed: no learning rate finished ok"))
+    if "pending" in st:
+        h.append(Line2D([], [], marker="o", color=PENDING_COLOR, mfc="none", ls="none", ms=8,
+                        label="unfinished (pending)"))
+    return h
+
+
+def _finish(fig, handles, title):
+    fig.suptitle(title, fontsize=12)
+    if handles:
+        fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0 - 2.3 / fig.get_figwidth(), 0.5),
+                   frameon=False)
+    fig.subplots_adjust(left=0.07, right=1.0 - 2.4 / fig.get_figwidth(), top=0.85 if fig.get_figheight() < 5 else 0.9,
+                        bottom=0.16 if fig.get_figheight() < 5 else 0.1, wspace=0.12, hspace=0.45)
+    return fig
+
+
+def acc_vs_d_model(cells, metric, metric_label, paper=None, reduction="max over learning rates"):
+    """One panel per sequence length, one line per mixer; failed and unfinished cells
+    marked at the bottom; the paper's values dashed when given (rows of the paper data
+    for the panels whose setting matches)."""
+    Ls = sorted(cells["seq_len"].unique())
+    fig, axes = _grid(len(Ls))
+    col = colors(cells["line"].unique())
+    y_fail = -0.0 if "acc" in metric else np.nan
+    handles = {}
+    for ax, L in zip(axes, Ls):
+        g = cells[cells["seq_len"] == L]
+        for line, h in g.groupby("line", sort=True):
+            c, m = col[line]
+            h = h.sort_values("d_model")
+            v = h[h["value"].notna()]
+            handles[line] = ax.plot(v["d_model"], v["value"], marker=m, color=c, lw=1.8, ms=6, label=line)[0]
+            part = v[v["cell_status"] == "partial"]
+            ax.plot(part["d_model"], part["value"], marker=m, ls="none", mfc="white", mec=c, ms=6, mew=1.5)
+            fail = h[h["cell_status"] == "failed"]
+            if len(fail) and np.isfinite(y_fail):
+                ax.plot(fail["d_model"], [y_fail] * len(fail), marker="x", ls="none", color=FAILED_COLOR, ms=8, mew=2)
+            pend = h[h["cell_status"] == "pending"]
+            if len(pend) and np.isfinite(y_fail):
+                ax.plot(pend["d_model"], [y_fail] * len(pend), marker="o", ls="none", mfc="none", mec=PENDING_COLOR,
+                        ms=8)
+            if paper is not None and len(paper):
+                p = paper[(paper["seq_len"] == L) & (paper["mixer"] == h["group"].iloc[0])].sort_values("d_model")
+                if len(p):
+                    ax.plot(p["d_model"], p["acc"], ls="--", marker=m, mfc="none", color=c, alpha=0.55, lw=1.2, ms=5)
+        _pow2_axis(ax, g["d_model"])
+        _metric_ylim(ax, metric)
+        ax.set_title(_setting_title(g))
+        ax.set_xlabel("model dimension d_model")
+    axes[0].set_ylabel(metric_label)
+    hl = [handles[k] for k in sorted(handles, key=lambda s: (not s.startswith("attention"), s))]
+    if paper is not None and len(paper):
+        hl.append(Line2D([], [], ls="--", color="grey", marker="o", mfc="none",
+                         label="paper (Zoology Fig. 2, read off the figure, ±0.02)"))
+    hl += _status_handles(cells)
+    return _finish(fig, hl, f"MQAR: {metric_label} vs model dimension ({reduction})")
+
+
+def _scatter_panels(cells, xcol, xlabel, metric_label, title, axis, fits=None, metric="final_acc"):
+    Ls = sorted(cells["seq_len"].unique())
+    fig, axes = _grid(len(Ls))
+    col = colors(cells["line"].unique())
+    handles = {}
+    for ax, L in zip(axes, Ls):
+        g = cells[cells["seq_len"] == L]
+        unplaced = []
+        for line, h in g.groupby("line", sort=True):
+            c, m = col[line]
+            v = h[h["value"].notna() & h[xcol].notna() & (h[xcol] > 0)].sort_values(xcol)
+            handles[line] = ax.plot(v[xcol], v["value"], marker=m, color=c, lw=1.0, ms=6, alpha=0.9, label=line)[0]
+            part = v[v["cell_status"] == "partial"]
+            ax.plot(part[xcol], part["value"], marker=m, ls="none", mfc="white", mec=c, ms=6, mew=1.5)
+            bad = h[h["cell_status"].isin(["failed", "pending"])]
+            unplaced += [f"{line} d={int(r.d_model)}: {r.cell_status}" for r in bad.itertuples()]
+            if fits:
+                f = fits.get((line, int(L)))
+                if f is not None:
+                    xs = np.linspace(f["x"].min() - 1, f["x"].max() + 1, 200)
+                    ax.plot(2.0 ** xs, logistic(xs, f["x50"], f["k"]), ls=":", color=c, lw=1.4)
+        axis(ax)
+        _metric_ylim(ax, metric)
+        ax.set_title(_setting_title(g))
+        ax.set_xlabel(xlabel)
+        if unplaced:
+            more = f"\n(+{len(unplaced) - 4} more)" if len(unplaced) > 4 else ""
+            ax.text(0.02, 0.98, "no value:\n" + "\n".join(unplaced[:4]) + more, transform=ax.transAxes, va="top",
+                    fontsize=8, color=FAILED_COLOR)
+    axes[0].set_ylabel(metric_label)
+    hl = [handles[k] for k in sorted(handles, key=lambda s: (not s.startswith("attention"), s))]
+    if fits:
+        hl.append(Line2D([], [], ls=":", color="grey", label="logistic fit in log2(state bytes)"))
+    hl += [h for h in _status_handles(cells) if "fail" not in h.get_label() and "pending" not in h.get_label()]
+    return _finish(fig, hl, title)
+
+
+def acc_vs_state(cells, metric, metric_label, logistic_fits=None):
+    fits = {(r["line"], r["seq_len"]): r["fit"] for r in (logistic_fits or []) if r["fit"] is not None}
+    return _scatter_panels(cells, "state_bytes", "state size (bytes, fp32; log scale)", metric_label,
+                           f"MQAR: {metric_label} vs state size (max over learning rates)", _pow2_bytes_axis, fits,
+                           metric)
+
+
+def acc_vs_params(cells, metric, metric_label):
+    return _scatter_panels(cells, "params", "trainable parameters (log scale)", metric_label,
+                           f"MQAR: {metric_label} vs parameters (max over learning rates)", _log10_axis, None, metric)
+
+
+def acc_vs_flops(cells, metric, metric_label):
+    return _scatter_panels(cells, "train_flops", "training FLOPs (log scale)", metric_label,
+                           f"MQAR: {metric_label} vs training compute (max over learning rates; "
+                           "FLOPs = estimate per step x steps run)",
+                           _log10_axis, None, metric)
+
+
+def _smooth(y, n):
+    if n <= 1 or y.size < n:
+        return y
+    k = np.ones(n) / n
+    s = np.convolve(y, k, mode="valid")
+    return np.concatenate([np.full(n - 1, np.nan), s])
+
+
+def training_curves(runs):
+    """runs: list of (label, curves dict). Three panels: training loss per step, test
+    loss per epoch, test accuracy per epoch."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    cmap = plt.get_cmap("tab10")
+    handles = []
+    for i, (label, c) in enumerate(runs):
+        color = cmap(i % 10)
+        sl = c.get("step_loss")
+        if sl is not None and sl.size:
+            x = np.arange(1, sl.size + 1)
+            axes[0].plot(x, sl, color=color, alpha=0.25, lw=0.6)
+            axes[0].plot(x, _smooth(sl, max(1, sl.size // 50)), color=color, lw=1.5)
+        for ax, name in ((axes[1], "epoch_test_loss"), (axes[2], "epoch_test_acc")):
+            y = c.get(name)
+            if y is not None and y.size:
+                ax.plot(np.arange(1, y.size + 1), y, marker="o", ms=3, color=color, lw=1.5)
+        handles.append(Line2D([], [], color=color, lw=2, label=label))
+    _plain_log_y(axes[0])
+    axes[0].set_xlabel("optimizer step")
+    axes[0].set_ylabel("training loss (nats; log scale)")
+    axes[0].set_title("training loss (faint: each step; solid: moving mean)")
+    _plain_log_y(axes[1])
+    axes[1].set_xlabel("epoch")
+    axes[1].set_ylabel("test loss (nats; log scale)")
+    axes[1].set_title("test loss after each epoch")
+    axes[2].set_xlabel("epoch")
+    axes[2].set_ylabel("test accuracy (0-1)")
+    axes[2].set_ylim(-0.03, 1.03)
+    axes[2].set_title("test accuracy after each epoch")
+    for ax in axes[1:]:
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.legend(handles=handles, loc="lower center", ncol=min(3, max(1, len(handles))), frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
+    rows = int(math.ceil(len(handles) / 3))
+    fig.suptitle("Training curves of chosen runs", fontsize=12)
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.85, bottom=0.18 + 0.05 * rows, wspace=0.28)
+    return fig
+
+
+def _sym_ylim(ax, arrays, least):
+    """Symmetric y limits around 0, at least +-least, so exact fits look flat, not noisy."""
+    m = max([float(np.nanmax(np.abs(a))) for a in arrays if len(a)] + [0.0])
+    m = max(m * 1.25, least)
+    ax.set_ylim(-m, m)
+
+
+def scaling_fits(power_fits, log_fits, metric_label):
+    """Left: d_model needed for the target vs L (log-log) with the power-law fits and their
+    bands; middle: their residuals; right: residuals of the logistic state-size fits."""
+    with plt.rc_context(STYLE):
+        fig, axes = plt.subplots(1, 3, figsize=(16.5, 4.6))
+    lines = sorted({r["line"] for r in power_fits} | {r["line"] for r in log_fits})
+    col = colors(lines)
+    handles = []
+    target = power_fits[0]["target"] if power_fits else float("nan")
+    cis = {r["fit"]["ci"] for r in power_fits if r["fit"] is not None}
+    ci_txt = f"{cis.pop():.0%}" if len(cis) == 1 else "confidence"
+    allL = sorted({int(L) for r in power_fits for L in r["points"]["seq_len"]})
+    for r in power_fits:
+        c, m = col[r["line"]]
+        p = r["points"]
+        inside = p[p["censoring"] == ""]
+        axes[0].plot(inside["seq_len"], inside["d_needed"], marker=m, ls="none", color=c, ms=7)
+        left = p[p["censoring"] == "left"]
+        axes[0].plot(left["seq_len"], left["d_needed"], marker="v", ls="none", color=c, mfc="none", ms=8)
+        right = p[p["censoring"] == "right"]
+        axes[0].plot(right["seq_len"], right["d_needed"], marker="^", ls="none", color=c, mfc="none", ms=8)
+        f = r["fit"]
+        if f is not None:
+            xs = np.geomspace(min(f["x"]) / 1.15, max(f["x"]) * 1.15, 100)
+            fit, lo, hi = f["predict"](xs)
+            axes[0].plot(xs, fit, color=c, lw=1.6)
+            axes[0].fill_between(xs, lo, hi, color=c, alpha=0.15, lw=0)
+            lab = f"{r['line']}: exponent {f['b']:.2f} [{f['b_lo']:.2f}, {f['b_hi']:.2f}]"
+            axes[1].plot(f["x"], f["residuals"], marker=m, color=c, lw=1, ms=6)
+        else:
+            lab = f"{r['line']}: no fit ({r['refused'].split(' (')[0]})"
+        handles.append(Line2D([], [], color=c, marker=m, lw=1.6 if f is not None else 0, label=lab))
+    for ax in axes[:2]:
+        ax.set_xscale("log", base=2)
+        if allL:
+            ax.xaxis.set_major_locator(FixedLocator(allL))
+            ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+            ax.xaxis.set_minor_formatter(NullFormatter())
+            ax.set_xlim(min(allL) / 1.3, max(allL) * 1.3)
+        ax.set_xlabel("sequence length L (tokens; log scale)")
+    axes[0].set_yscale("log", base=2)
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axes[0].set_ylabel("d_model needed (log scale)")
+    axes[0].set_title(f"d_model needed for accuracy ≥ {target:g} vs L\n(power law with {ci_txt} band)")
+    axes[1].axhline(0, color="k", lw=0.8)
+    axes[1].set_ylabel("residual of log d_model (natural log)")
+    axes[1].set_title("power-law residuals")
+    _sym_ylim(axes[1], [f["residuals"] for r in power_fits if (f := r["fit"]) is not None], 0.05)
+    for r in log_fits:
+        f = r["fit"]
+        if f is None:
+            continue
+        c, m = col[r["line"]]
+        axes[2].plot(f["x"], f["residuals"], marker=m, ls="-", lw=0.8, color=c, ms=5)
+    axes[2].axhline(0, color="k", lw=0.8)
+    axes[2].set_xlabel("log2(state bytes)")
+    axes[2].set_ylabel("accuracy residual (measured - fit)")
+    axes[2].set_title("residuals of the logistic fits\nof accuracy vs log2(state bytes)")
+    _sym_ylim(axes[2], [f["residuals"] for r in log_fits if (f := r["fit"]) is not None], 0.02)
+    handles += [Line2D([], [], marker="v", ls="none", color="k", mfc="none",
+                       label="reached at the smallest d_model (need ≤ this)"),
+                Line2D([], [], marker="^", ls="none", color="k", mfc="none",
+                       label="never reached (need > the largest d_model)")]
+    fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 0.0))
+    rows = int(math.ceil(len(handles) / 2))
+    fig.suptitle("Scaling fits", fontsize=12)
+    fig.subplots_adjust(left=0.06, right=0.98, top=0.86, bottom=0.2 + 0.045 * rows, wspace=0.3)
+    return fig
+
+
+def save(fig, base, formats):
+    """Write base.png / base.svg as asked; returns {format: path}."""
+    out = {}
+    if "png" in formats:
+        out["png"] = f"{base}.png"
+        fig.savefig(out["png"], dpi=150, bbox_inches="tight", metadata={"Software": None})
+    if "svg" in formats:
+        out["svg"] = f"{base}.svg"
+        fig.savefig(out["svg"], bbox_inches="tight", metadata={"Date": None, "Creator": None})
+    plt.close(fig)
+    return out

@@ -1,0 +1,201 @@
+"""Reading a zoo sweep results file (io/SCHEMA.md, schema "zoo-sweep-results" v1).
+
+load() gives the summary table with each run's group attributes joined; curves() one
+run's training curves; provenance() the root attributes and sessions. Nothing here
+selects, fits or plots; it never writes to the file.
+"""
+import os
+
+import numpy as np
+import pandas as pd
+
+SCHEMA = "zoo-sweep-results"
+SCHEMA_VERSIONS = (1,)  # the versions this package reads
+
+# Final statuses other than "ok": the run ended and has no usable result.
+FAILED_STATUSES = ("diverged", "unsupported", "oom", "failed", "crashed")
+PENDING = "pending"
+
+# Summary columns every version-1 file has (a subset is enough to analyse).
+REQUIRED_COLUMNS = ("id", "status", "mixer", "d_model", "seq_len", "lr")
+
+CURVE_NAMES = ("step_loss", "epoch_train_loss", "epoch_test_loss", "epoch_test_acc", "epoch_lr")
+
+
+class ZooResultsError(Exception):
+    """The file is missing, not HDF5, not a zoo results file, of an unknown schema
+    version, or damaged. The message names the file and what to do."""
+
+
+def _h5py():
+    try:
+        import h5py
+    except ImportError as e:  # pragma: no cover - depends on the machine
+        raise ZooResultsError("zoo-analyze needs h5py: install the Debian package python3-h5py") from e
+    return h5py
+
+
+def _text(v):
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, np.ndarray) and v.shape == ():
+        return _text(v[()])
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def _open(path):
+    """Open `path` read-only after checking it is a zoo results file we can read."""
+    h5py = _h5py()
+    path = os.fspath(path)
+    if not os.path.exists(path):
+        raise ZooResultsError(f"{path}: no such file; give the file `zoo sweep ... -o FILE` wrote")
+    if os.path.isdir(path):
+        raise ZooResultsError(f"{path} is a folder; give the results file `zoo sweep ... -o FILE` wrote")
+    try:
+        is_h5 = h5py.is_hdf5(path)
+    except OSError as e:
+        raise ZooResultsError(f"{path}: cannot be read ({e})") from e
+    if not is_h5:
+        raise ZooResultsError(f"{path} is not an HDF5 file, so not a zoo results file; "
+                              "give the file `zoo sweep ... -o FILE` wrote")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as e:
+        raise ZooResultsError(f"{path}: HDF5 cannot open it ({e}); the file is truncated or damaged. "
+                              "zoo writes results by renaming a finished copy, so a damaged file was "
+                              "changed or copied by something else: copy it again from where the sweep ran") from e
+    try:
+        schema = _text(f.attrs.get("schema"))
+        if schema != SCHEMA:
+            found = "no 'schema' attribute" if schema is None else f"schema attribute '{schema}'"
+            raise ZooResultsError(f"{path} is an HDF5 file but not a zoo sweep results file ({found}; "
+                                  f"expected '{SCHEMA}'); give the file `zoo sweep ... -o FILE` wrote")
+        ver = f.attrs.get("schema_version")
+        try:
+            ver = int(_text(ver))
+        except (TypeError, ValueError):
+            raise ZooResultsError(f"{path}: results schema version is missing or not a number ({ver!r}); "
+                                  "the file is damaged") from None
+        if ver not in SCHEMA_VERSIONS:
+            known = ", ".join(str(v) for v in SCHEMA_VERSIONS)
+            raise ZooResultsError(f"{path} has results schema version {ver}; this zoo-analyze reads version "
+                                  f"{known}: use the zoo-analyze of the zoo that wrote the file")
+        if "summary" not in f or not isinstance(f["summary"], h5py.Dataset) or f["summary"].dtype.names is None:
+            raise ZooResultsError(f"{path}: no /summary table; the file is damaged")
+        missing = [c for c in REQUIRED_COLUMNS if c not in f["summary"].dtype.names]
+        if missing:
+            raise ZooResultsError(f"{path}: /summary lacks column(s) {', '.join(missing)}; the file is damaged")
+    except Exception:
+        f.close()
+        raise
+    return f
+
+
+def _decode_frame(arr):
+    df = pd.DataFrame(arr)
+    for c in df.columns:
+        if df[c].dtype == object:
+            df[c] = df[c].map(lambda v: v.decode("utf-8", "replace") if isinstance(v, bytes) else v)
+    return df
+
+
+def _read(dset, path, what):
+    try:
+        return dset[()]
+    except (OSError, RuntimeError, ValueError) as e:
+        raise ZooResultsError(f"{path}: cannot read {what} ({e}); the file is truncated or damaged") from e
+
+
+def load(path):
+    """The summary table of `path` as a DataFrame, one row per run in id order.
+
+    Columns: every /summary column (strings decoded), then each run group's attributes
+    that are not summary columns (the run spec: test_examples, weight_decay, pos_emb,
+    mixer.0.<knob>, spec, ...; the spec's mixer pattern as `mixer_pattern`), and
+    derived columns: `state_bytes` (state_size * 4, fp32), `train_flops`
+    (flops_per_step * steps_run), `has_curves`, `final` (status is not pending).
+    Runs without a group (pending) have NaN/None there. df.attrs["zoo"] holds
+    provenance(path). Raises ZooResultsError for anything that is not a readable
+    version-1 zoo results file.
+    """
+    with _open(path) as f:
+        df = _decode_frame(_read(f["summary"], path, "/summary"))
+        if len(df) and not np.array_equal(df["id"].to_numpy(), np.arange(len(df))):
+            bad = int(np.flatnonzero(df["id"].to_numpy() != np.arange(len(df)))[0])
+            raise ZooResultsError(f"{path}: /summary row {bad} has id {df['id'].iloc[bad]}; the file is damaged")
+        extra = {}
+        has_curves = np.zeros(len(df), dtype=bool)
+        runs = f.get("runs")
+        if runs is not None:
+            for name in runs:
+                try:
+                    rid = int(name)
+                except ValueError:
+                    continue
+                if not 0 <= rid < len(df):
+                    raise ZooResultsError(f"{path}: /runs/{name} has no row in /summary; the file is damaged")
+                g = runs[name]
+                try:
+                    attrs = {k: _text(v) for k, v in g.attrs.items()}
+                except (OSError, RuntimeError) as e:
+                    raise ZooResultsError(f"{path}: cannot read /runs/{name} ({e}); the file is damaged") from e
+                for k, v in attrs.items():
+                    if k == "mixer":
+                        k = "mixer_pattern"
+                    elif k in df.columns or k == "mixer_names":
+                        continue
+                    extra.setdefault(k, {})[rid] = v
+                has_curves[rid] = any(c in g for c in CURVE_NAMES)
+        for k in sorted(extra):
+            df[k] = pd.Series(extra[k], dtype=object).reindex(df.index)
+            # Numeric attribute columns become numeric (NaN where a run has none).
+            conv = pd.to_numeric(df[k], errors="coerce")
+            if conv.notna().sum() == df[k].notna().sum():
+                df[k] = conv
+        df["has_curves"] = has_curves
+        prov = _provenance(f, path)
+    df["final"] = df["status"] != PENDING
+    if "state_size" in df:
+        df["state_bytes"] = df["state_size"].astype(float) * 4.0
+    if "flops_per_step" in df and "steps_run" in df:
+        steps = df["steps_run"].astype(float).where(df["steps_run"] >= 0)
+        df["train_flops"] = df["flops_per_step"].astype(float) * steps
+    df.attrs["zoo"] = prov
+    return df
+
+
+def _provenance(f, path):
+    attrs = {k: _text(v) for k, v in f.attrs.items()}
+    sessions = pd.DataFrame()
+    if "sessions" in f and f["sessions"].dtype.names:
+        sessions = _decode_frame(_read(f["sessions"], path, "/sessions"))
+    texts = []
+    if "sweep_texts" in f:
+        texts = [_text(t) for t in _read(f["sweep_texts"], path, "/sweep_texts")]
+    return {"path": os.path.abspath(path), "attrs": attrs, "sessions": sessions, "sweep_texts": texts}
+
+
+def provenance(path):
+    """Root attributes (zoo_version, git_rev, sweep_text, created, ...), the /sessions
+    table (hosts, ranks, command, exit code) and every stored sweep text."""
+    with _open(path) as f:
+        return _provenance(f, path)
+
+
+def curves(path, run_id):
+    """The training curves of run `run_id`: a dict name -> float64 array with the keys
+    of CURVE_NAMES that the run has (step_loss per optimizer step; the epoch_* arrays
+    per epoch). Empty for a run that failed before training or has not finished.
+    Raises ZooResultsError for an id that is not a run of the file."""
+    with _open(path) as f:
+        n = f["summary"].shape[0]
+        rid = int(run_id)
+        if not 0 <= rid < n:
+            raise ZooResultsError(f"{path}: no run {run_id}; run ids go from 0 to {n - 1}")
+        name = f"runs/{rid:06d}"
+        if name not in f:
+            return {}
+        g = f[name]
+        return {c: np.asarray(_read(g[c], path, f"/{name}/{c}"), dtype=np.float64) for c in CURVE_NAMES if c in g}
