@@ -97,9 +97,6 @@ def _choose_runs(a, df, cells):
             ids.append(int(top.sort_values("d_model")["run_id"].iloc[-1]))
     else:
         ids = list(a.runs)
-        bad = [i for i in ids if not 0 <= i < a.n_total]
-        if bad:
-            raise SelectError(f"--runs: no run {', '.join(map(str, bad))}; ids go from 0 to {a.n_total - 1}")
     if len(ids) > MAX_CURVES:
         notes.append(f"{len(ids) - MAX_CURVES} more run(s) not drawn (at most {MAX_CURVES}); choose with --runs")
         ids = ids[:MAX_CURVES]
@@ -115,8 +112,9 @@ def _choose_runs(a, df, cells):
     return out, notes
 
 
-def analyze(a, out=sys.stdout):
+def analyze(a, out=None):
     """Run the whole analysis for parsed arguments `a`; returns the Analysis."""
+    out = out or sys.stdout
     x = Analysis()
     x.version = __version__
     x.path = a.path = a.results
@@ -130,10 +128,14 @@ def analyze(a, out=sys.stdout):
     if df.empty:
         raise SelectError(f"no run matches --filter {' and '.join(a.filter)} (the file has {len(df_all)} runs)")
     df = add_group(df, a.group_by)
+    if a.runs != "auto":
+        bad = [i for i in a.runs if not 0 <= i < len(df_all)]
+        if bad:
+            raise SelectError(f"--runs: no run {', '.join(map(str, bad))}; ids go from 0 to {len(df_all) - 1}")
     x.df, x.n_total, x.filters, x.group_by, x.ci = df, len(df_all), a.filter, a.group_by, a.ci
     x.metric, x.metric_label = a.metric, metric_label(a.metric)
     x.reduction = ("min" if metric_sense(a.metric) < 0 else "max") + " over learning rates (seeds averaged)"
-    x.cells = cell_table(df, a.metric)
+    x.cells = cell_table(df, a.metric, a.group_by)
     x.counts = status_counts(df)
     x.not_ok = not_ok_runs(df)
     x.fit_target = a.fit_target

@@ -21,7 +21,6 @@ STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fo
          "svg.hashsalt": "zoo", "figure.dpi": 100}
 MARKERS = "os^Dv<>pP*hX"
 FAILED_COLOR = "#c0392b"
-PENDING_COLOR = "#7f8c8d"
 
 
 def colors(lines):
@@ -83,17 +82,17 @@ def _setting_title(g):
     return f"L = {L}" + (f" (K = {int(kv.iloc[0])})" if len(kv) else "")
 
 
-def _status_handles(cells):
+def _status_handles(cells, which=("partial", "failed", "pending")):
     h = []
-    st = set(cells["cell_status"])
+    st = set(cells["cell_status"]) & set(which)
     if "partial" in st:
         h.append(Line2D([], [], marker="o", color="k", mfc="white", ls="none",
                         label="some runs of the cell failed or unfinished"))
     if "failed" in st:
-        h.append(Line2D([], [], marker="x", color=FAILED_COLOR, ls="none", ms=8, mew=2,
-                        label="failed: no learning rate finished ok"))
+        h.append(Line2D([], [], marker="x", color="k", ls="none", ms=8, mew=2,
+                        label="failed: no run of the cell finished ok"))
     if "pending" in st:
-        h.append(Line2D([], [], marker="o", color=PENDING_COLOR, mfc="none", ls="none", ms=8,
+        h.append(Line2D([], [], marker="o", color="k", mfc="none", ls="none", ms=8,
                         label="unfinished (pending)"))
     return h
 
@@ -126,13 +125,14 @@ def acc_vs_d_model(cells, metric, metric_label, paper=None, reduction="max over 
             handles[line] = ax.plot(v["d_model"], v["value"], marker=m, color=c, lw=1.8, ms=6, label=line)[0]
             part = v[v["cell_status"] == "partial"]
             ax.plot(part["d_model"], part["value"], marker=m, ls="none", mfc="white", mec=c, ms=6, mew=1.5)
+            # Failed / unfinished cells: at the bottom, in the line's colour.
             fail = h[h["cell_status"] == "failed"]
             if len(fail) and np.isfinite(y_fail):
-                ax.plot(fail["d_model"], [y_fail] * len(fail), marker="x", ls="none", color=FAILED_COLOR, ms=8, mew=2)
+                ax.plot(fail["d_model"], [y_fail] * len(fail), marker="x", ls="none", color=c, ms=9, mew=2.2)
             pend = h[h["cell_status"] == "pending"]
             if len(pend) and np.isfinite(y_fail):
-                ax.plot(pend["d_model"], [y_fail] * len(pend), marker="o", ls="none", mfc="none", mec=PENDING_COLOR,
-                        ms=8)
+                ax.plot(pend["d_model"], [y_fail] * len(pend), marker="o", ls="none", mfc="none", mec=c, ms=9,
+                        mew=1.5)
             if paper is not None and len(paper):
                 p = paper[(paper["seq_len"] == L) & (paper["mixer"] == h["group"].iloc[0])].sort_values("d_model")
                 if len(p):
@@ -177,13 +177,14 @@ def _scatter_panels(cells, xcol, xlabel, metric_label, title, axis, fits=None, m
         ax.set_xlabel(xlabel)
         if unplaced:
             more = f"\n(+{len(unplaced) - 4} more)" if len(unplaced) > 4 else ""
-            ax.text(0.02, 0.98, "no value:\n" + "\n".join(unplaced[:4]) + more, transform=ax.transAxes, va="top",
-                    fontsize=8, color=FAILED_COLOR)
+            ax.text(0.98, 0.03, "not placed (no value):\n" + "\n".join(unplaced[:4]) + more, transform=ax.transAxes,
+                    va="bottom", ha="right", fontsize=8, color=FAILED_COLOR,
+                    bbox=dict(boxstyle="round,pad=0.3", fc="white", ec=FAILED_COLOR, alpha=0.85, lw=0.6))
     axes[0].set_ylabel(metric_label)
     hl = [handles[k] for k in sorted(handles, key=lambda s: (not s.startswith("attention"), s))]
     if fits:
         hl.append(Line2D([], [], ls=":", color="grey", label="logistic fit in log2(state bytes)"))
-    hl += [h for h in _status_handles(cells) if "fail" not in h.get_label() and "pending" not in h.get_label()]
+    hl += _status_handles(cells, ("partial",))
     return _finish(fig, hl, title)
 
 
@@ -274,15 +275,20 @@ def scaling_fits(power_fits, log_fits, metric_label):
     cis = {r["fit"]["ci"] for r in power_fits if r["fit"] is not None}
     ci_txt = f"{cis.pop():.0%}" if len(cis) == 1 else "confidence"
     allL = sorted({int(L) for r in power_fits for L in r["points"]["seq_len"]})
-    for r in power_fits:
+    n_lines = max(1, len(power_fits))
+    for i, r in enumerate(power_fits):
         c, m = col[r["line"]]
         p = r["points"]
+        # Censored points of different lines often coincide (the grid's ends): dodge them.
+        dodge = 2.0 ** (0.06 * (i - (n_lines - 1) / 2))
         inside = p[p["censoring"] == ""]
         axes[0].plot(inside["seq_len"], inside["d_needed"], marker=m, ls="none", color=c, ms=7)
         left = p[p["censoring"] == "left"]
-        axes[0].plot(left["seq_len"], left["d_needed"], marker="v", ls="none", color=c, mfc="none", ms=8)
+        axes[0].plot(left["seq_len"] * dodge, left["d_needed"], marker="v", ls="none", color=c, mfc="none", ms=8,
+                     mew=1.5)
         right = p[p["censoring"] == "right"]
-        axes[0].plot(right["seq_len"], right["d_needed"], marker="^", ls="none", color=c, mfc="none", ms=8)
+        axes[0].plot(right["seq_len"] * dodge, right["d_needed"], marker="^", ls="none", color=c, mfc="none", ms=8,
+                     mew=1.5)
         f = r["fit"]
         if f is not None:
             xs = np.geomspace(min(f["x"]) / 1.15, max(f["x"]) * 1.15, 100)

@@ -102,8 +102,9 @@ def fit_logistic(x, acc, ci=0.95):
     """acc = 1 / (1 + exp(-k (x - x50))) by least squares, x = log2(state bytes).
 
     Returns a dict: x50 (log2 bytes at accuracy 0.5), x50_lo, x50_hi, k (per doubling),
-    k_lo, k_hi, n, dof, residuals (acc - fitted), rms, max_abs_res, ci, k_at_bound
-    (the curve is steeper than the points resolve: k's interval is open above).
+    k_lo, k_hi, n, dof, residuals (acc - fitted), rms, max_abs_res, ci, k_unresolved
+    (no point inside the transition, 0.05 < acc < 0.95: the curve may be any steeper, so
+    k's interval is open above and x50's is the bracket of the points around 0.5).
     Raises FitRefused with fewer than MIN_LOGISTIC_POINTS points, fewer than 3
     distinct x, no point on one side of 0.5's neighbourhood, or no convergence."""
     x = np.asarray(x, dtype=float)
@@ -135,13 +136,15 @@ def fit_logistic(x, acc, ci=0.95):
     dof = n - 2
     t = float(stats.t.ppf(0.5 + ci / 2, dof))
     se = np.sqrt(np.diag(cov)) if np.all(np.isfinite(cov)) else np.array([math.inf, math.inf])
-    at_bound = k >= k_max * 0.999
+    # No point inside the transition: any steeper curve fits as well, so k has no upper
+    # bound and x50 is only bracketed by the points on either side of 0.5.
+    at_bound = k >= k_max * 0.999 or not np.any((acc > 0.05) & (acc < 0.95))
     if not np.all(np.isfinite(se)) and not at_bound:
         raise FitRefused("the parameters are not identifiable from these points (singular covariance)")
     out = dict(x50=x50, x50_lo=x50 - t * se[0], x50_hi=x50 + t * se[0], k=k, k_lo=max(k - t * se[1], 0.0),
                k_hi=math.inf if at_bound else k + t * se[1], n=n, dof=dof, residuals=res,
                rms=math.sqrt(float((res ** 2).mean())), max_abs_res=float(np.abs(res).max()), ci=ci,
-               k_at_bound=bool(at_bound), x=x, y=acc)
+               k_unresolved=bool(at_bound), x=x, y=acc)
     if at_bound:
         out["x50_lo"], out["x50_hi"] = _bracket_05(x, acc)
     return out

@@ -121,41 +121,10 @@ def load(path):
     version-1 zoo results file.
     """
     with _open(path) as f:
-        df = _decode_frame(_read(f["summary"], path, "/summary"))
-        if len(df) and not np.array_equal(df["id"].to_numpy(), np.arange(len(df))):
-            bad = int(np.flatnonzero(df["id"].to_numpy() != np.arange(len(df)))[0])
-            raise ZooResultsError(f"{path}: /summary row {bad} has id {df['id'].iloc[bad]}; the file is damaged")
-        extra = {}
-        has_curves = np.zeros(len(df), dtype=bool)
-        runs = f.get("runs")
-        if runs is not None:
-            for name in runs:
-                try:
-                    rid = int(name)
-                except ValueError:
-                    continue
-                if not 0 <= rid < len(df):
-                    raise ZooResultsError(f"{path}: /runs/{name} has no row in /summary; the file is damaged")
-                g = runs[name]
-                try:
-                    attrs = {k: _text(v) for k, v in g.attrs.items()}
-                except (OSError, RuntimeError) as e:
-                    raise ZooResultsError(f"{path}: cannot read /runs/{name} ({e}); the file is damaged") from e
-                for k, v in attrs.items():
-                    if k == "mixer":
-                        k = "mixer_pattern"
-                    elif k in df.columns or k == "mixer_names":
-                        continue
-                    extra.setdefault(k, {})[rid] = v
-                has_curves[rid] = any(c in g for c in CURVE_NAMES)
-        for k in sorted(extra):
-            df[k] = pd.Series(extra[k], dtype=object).reindex(df.index)
-            # Numeric attribute columns become numeric (NaN where a run has none).
-            conv = pd.to_numeric(df[k], errors="coerce")
-            if conv.notna().sum() == df[k].notna().sum():
-                df[k] = conv
-        df["has_curves"] = has_curves
-        prov = _provenance(f, path)
+        try:
+            df, prov = _load(f, path)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+            raise ZooResultsError(f"{path}: cannot read it ({e}); the file is damaged") from e
     df["final"] = df["status"] != PENDING
     if "state_size" in df:
         df["state_bytes"] = df["state_size"].astype(float) * 4.0
@@ -164,6 +133,44 @@ def load(path):
         df["train_flops"] = df["flops_per_step"].astype(float) * steps
     df.attrs["zoo"] = prov
     return df
+
+
+def _load(f, path):
+    """The summary with run-group attributes joined, and the provenance."""
+    df = _decode_frame(_read(f["summary"], path, "/summary"))
+    if len(df) and not np.array_equal(df["id"].to_numpy(), np.arange(len(df))):
+        bad = int(np.flatnonzero(df["id"].to_numpy() != np.arange(len(df)))[0])
+        raise ZooResultsError(f"{path}: /summary row {bad} has id {df['id'].iloc[bad]}; the file is damaged")
+    extra = {}
+    cols = set(df.columns)
+    has_curves = np.zeros(len(df), dtype=bool)
+    runs = f.get("runs")
+    if runs is not None:
+        for name in runs:
+            try:
+                rid = int(name)
+            except ValueError:
+                continue
+            if not 0 <= rid < len(df):
+                raise ZooResultsError(f"{path}: /runs/{name} has no row in /summary; the file is damaged")
+            g = runs[name]
+            try:
+                # Only what the summary lacks (the summary values are repeated there).
+                for k in g.attrs.keys():
+                    if k == "mixer_names" or (k in cols and k != "mixer"):
+                        continue
+                    extra.setdefault("mixer_pattern" if k == "mixer" else k, {})[rid] = _text(g.attrs[k])
+            except (OSError, RuntimeError) as e:
+                raise ZooResultsError(f"{path}: cannot read /runs/{name} ({e}); the file is damaged") from e
+            has_curves[rid] = any(c in g for c in CURVE_NAMES)
+    for k in sorted(extra):
+        df[k] = pd.Series(extra[k], dtype=object).reindex(df.index)
+        # Numeric attribute columns become numeric (NaN where a run has none).
+        conv = pd.to_numeric(df[k], errors="coerce")
+        if conv.notna().sum() == df[k].notna().sum():
+            df[k] = conv
+    df["has_curves"] = has_curves
+    return df, _provenance(f, path)
 
 
 def _provenance(f, path):
@@ -181,7 +188,10 @@ def provenance(path):
     """Root attributes (zoo_version, git_rev, sweep_text, created, ...), the /sessions
     table (hosts, ranks, command, exit code) and every stored sweep text."""
     with _open(path) as f:
-        return _provenance(f, path)
+        try:
+            return _provenance(f, path)
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+            raise ZooResultsError(f"{path}: cannot read it ({e}); the file is damaged") from e
 
 
 def curves(path, run_id):
@@ -197,5 +207,8 @@ def curves(path, run_id):
         name = f"runs/{rid:06d}"
         if name not in f:
             return {}
-        g = f[name]
-        return {c: np.asarray(_read(g[c], path, f"/{name}/{c}"), dtype=np.float64) for c in CURVE_NAMES if c in g}
+        try:
+            g = f[name]
+            return {c: np.asarray(_read(g[c], path, f"/{name}/{c}"), dtype=np.float64) for c in CURVE_NAMES if c in g}
+        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+            raise ZooResultsError(f"{path}: cannot read /{name} ({e}); the file is damaged") from e

@@ -103,5 +103,5 @@ def logistic_rows(fits):
                          x50_hi=f["x50_hi"] if f else math.nan, k=f["k"] if f else math.nan,
                          k_lo=f["k_lo"] if f else math.nan, k_hi=f["k_hi"] if f else math.nan,
                          rms_residual=f["rms"] if f else math.nan, max_abs_residual=f["max_abs_res"] if f else math.nan,
-                         note=r["refused"] or ("steeper than the points resolve; x50 bracketed" if f["k_at_bound"] else "")))
+                         note=r["refused"] or ("steeper than the points resolve; x50 bracketed" if f["k_unresolved"] else "")))
     return pd.DataFrame(rows)

@@ -73,7 +73,7 @@ def parse_filter(expr):
     clauses = []
     for part in re.split(r"\s+and\s+", expr.strip()):
         m = _FILTER.match(part)
-        if not m:
+        if not m or m.group(3)[:1] in "=<>!":
             raise SelectError(f"--filter '{part}': expected COLUMN in [a, b], COLUMN not in [...] or "
                               "COLUMN (==, !=, <, <=, >, >=) VALUE, e.g. 'mixer in [attention, base_conv]'")
         col, op, rhs = m.group(1), re.sub(r"\s+", " ", m.group(2)), m.group(3)
@@ -146,21 +146,27 @@ def add_group(df, group_by):
     return df
 
 
-def extra_keys(df, group_col="group"):
-    """Setting columns that vary inside some (group, seq_len, d_model) cell."""
+def extra_keys(df, group_col="group", group_by=("mixer",)):
+    """Setting columns that vary inside some (group, seq_len, d_model) cell, each taken
+    only if it still varies once the ones before it are keys. The mixer pattern
+    (layer_mixers) splits lines only when the lines are mixers: grouped by a coarser
+    column (family), a cell holds the group's best member."""
     out = []
     base = [group_col, "seq_len", "d_model"]
     for c in SETTING_COLUMNS:
-        if c in df.columns and c not in base and df.groupby(base, dropna=False)[c].nunique().max() > 1:
+        if c == "layer_mixers" and not {"mixer", "layer_mixers"} & set(group_by):
+            continue
+        if c in df.columns and c not in base and df.groupby(base + out, dropna=False)[c].nunique().max() > 1:
             out.append(c)
     return out
 
 
 # ---- the reduction -------------------------------------------------------------------
 
-def cell_table(df, metric="final_acc"):
+def cell_table(df, metric="final_acc", group_by="mixer"):
     """One row per (line, seq_len, d_model): the paper's value, max over lr (min for a
-    loss) of the metric of the runs with status ok, seeds averaged first.
+    loss) of the metric of the runs with status ok, seeds averaged first. With lines
+    coarser than mixers (group_by family) the max is also over the group's mixers.
 
     `df` needs a 'group' column (add_group). Columns of the result: line (group, plus
     any setting that varies within it), group, seq_len, d_model, the varying settings,
@@ -171,7 +177,7 @@ def cell_table(df, metric="final_acc"):
     run while it has the line, seq_len and d_model elsewhere), and for the chosen run:
     params, state_bytes, train_flops, kv_pairs, vocab, n_layers.
     """
-    extras = extra_keys(df)
+    extras = extra_keys(df, group_by=parse_group_by(df, group_by))
     sense = metric_sense(metric)
     df = df.copy()
     df["line"] = df["group"]
@@ -190,12 +196,17 @@ def cell_table(df, metric="final_acc"):
                    statuses=" ".join(f"{s}:{counts[s]}" for s in sorted(counts.index)),
                    value=np.nan, lr=np.nan, run_id=-1, n_seeds=0)
         if len(ok):
-            per_lr = ok.groupby("lr")[metric].agg(["mean", "count"])
-            best_lr = (per_lr["mean"] * sense).idxmax()
-            at = ok[ok["lr"] == best_lr]
+            # A configuration = lr and mixer pattern; its seeds are averaged.
+            cfg = ["lr", "layer_mixers"] if "layer_mixers" in ok.columns else ["lr"]
+            per = ok.groupby(cfg)[metric].agg(["mean", "count"])
+            best_cfg = (per["mean"] * sense).idxmax()
+            sel = pd.Series(True, index=ok.index)
+            for c, v in zip(cfg, best_cfg if isinstance(best_cfg, tuple) else (best_cfg,)):
+                sel &= ok[c] == v
+            at = ok[sel]
             best = at.loc[(at[metric] * sense).idxmax()]
-            row.update(value=float(per_lr.loc[best_lr, "mean"]), lr=float(best_lr), run_id=int(best["id"]),
-                       n_seeds=int(per_lr.loc[best_lr, "count"]))
+            row.update(value=float(per.loc[best_cfg, "mean"]), lr=float(best["lr"]), run_id=int(best["id"]),
+                       n_seeds=int(per.loc[best_cfg, "count"]))
             src = best
         else:
             src = cell.iloc[0]
