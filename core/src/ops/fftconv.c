@@ -12,17 +12,19 @@
 #include <omp.h>
 #endif
 
-/* Measured on the development machine (bench/, tokens/s of forward+backward at D=64..256):
- * the direct sum wins up to L = 32 and the FFT from L = 64 on. */
-#define CROSSOVER_L 48
+/* Measured with bench/bench_fftconv.c (forward + backward, 2048 tokens, one thread, on
+ * a shared 2-core machine, so roughly): the direct sum wins up to L = 48, the two tie at
+ * L = 64 and the FFT wins from L = 96 on, at D = 64 and D = 256 alike. */
+#define CROSSOVER_L 64
 
 /* ip[] slots of a node */
 enum { IP_PATH = 0, IP_G, IP_PLAN, IP_SLOTS, IP_STRIDE };
 
 /* ---- FFTW plans: one r2c and one c2r per length, made once per process ------------------
  * FFTW's planner is not thread safe, so plans are made under a lock in the builder and
- * never freed; kernels run them with the new-array interface (thread safe). FFTW_ESTIMATE
- * keeps the algorithm, hence the rounding, the same from run to run. */
+ * never freed; kernels run them with the new-array interface (thread safe). Out of place,
+ * because FFTW's in-place real transforms may allocate a buffer on every execution.
+ * FFTW_ESTIMATE keeps the algorithm, hence the rounding, the same from run to run. */
 #define MAX_PLANS 64
 static pthread_mutex_t plan_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct {
@@ -39,18 +41,19 @@ static int plan_get(int n)
         if (plans[i].n == n)
             idx = i;
     if (idx < 0 && n_plans < MAX_PLANS) {
-        float *buf = fftwf_malloc(sizeof(float) * (size_t)(n + 2)); /* in place: n/2+1 complex */
-        if (buf) {
-            fftwf_plan f = fftwf_plan_dft_r2c_1d(n, buf, (fftwf_complex *)buf, FFTW_ESTIMATE);
-            fftwf_plan b = fftwf_plan_dft_c2r_1d(n, (fftwf_complex *)buf, buf, FFTW_ESTIMATE);
+        float *re = fftwf_malloc(sizeof(float) * (size_t)n), *cx = fftwf_malloc(sizeof(float) * (size_t)(n + 2));
+        if (re && cx) {
+            fftwf_plan f = fftwf_plan_dft_r2c_1d(n, re, (fftwf_complex *)cx, FFTW_ESTIMATE);
+            fftwf_plan b = fftwf_plan_dft_c2r_1d(n, (fftwf_complex *)cx, re, FFTW_ESTIMATE);
             if (f && b) {
                 plans[n_plans].n = n;
                 plans[n_plans].r2c = f;
                 plans[n_plans].c2r = b;
                 idx = n_plans++;
             }
-            fftwf_free(buf);
         }
+        fftwf_free(re);
+        fftwf_free(cx);
     }
     pthread_mutex_unlock(&plan_lock);
     return idx;
@@ -91,108 +94,143 @@ static inline void cmul(float *o, const float *a, const float *b, int64_t nc, in
 }
 
 /* ---- FFT path ------------------------------------------------------------------------
- * aux: U spectra (B*D slots), K spectra scaled by 1/(2L) (G slots), then 3 work slots per
- * thread; a slot is 2L+2 floats rounded up to 16 (64-byte aligned, as FFTW's plans need). */
+ * aux: U spectra (B*D slots), K spectra scaled by 1/(2L) (G slots), then WORK slots per
+ * thread; a slot is 2L+2 floats rounded up to 16 (64-byte aligned, as FFTW's plans need).
+ * Channels go in tiles of TILE so that gathering a channel-last sequence reads whole
+ * cache lines. A thread's real input slots are zero past L once; only [0, L) is written. */
+#define TILE 16
+#define WORK (3 * TILE + 2)
+
 static void fft_fwd(zoo_tensor *t)
 {
     zoo_tensor *U = t->src[0], *Kt = t->src[1], *S = t->nsrc > 2 ? t->src[2] : NULL;
     int64_t B = U->shape[0], L = U->shape[1], D = U->shape[2], G = t->ip[IP_G], r = D / G;
-    int64_t st = t->ip[IP_STRIDE], nc = L + 1;
+    int64_t st = t->ip[IP_STRIDE], nc = L + 1, ntile = (D + TILE - 1) / TILE;
     fftwf_plan pf = plans[t->ip[IP_PLAN]].r2c, pb = plans[t->ip[IP_PLAN]].c2r;
     float *us = t->aux, *ks = us + B * D * st, *work = ks + G * st;
     const float *u = U->data, *k = Kt->data; /* u: (B, L, D); k: (G, L) */
     float *y = t->data;                      /* y: (B, L, D) */
     float inv = 1.0f / (float)(2 * L);
-#pragma omp parallel for schedule(static)
-    for (int64_t gi = 0; gi < G; gi++) {
-        float *s = ks + gi * st;
-        memcpy(s, k + gi * L, (size_t)L * sizeof *s);
-        memset(s + L, 0, (size_t)(st - L) * sizeof *s);
-        fftwf_execute_dft_r2c(pf, s, (fftwf_complex *)s);
-        for (int64_t i = 0; i < 2 * nc; i++)
-            s[i] *= inv;
-    }
 #pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
     {
-        float *w = work + (int64_t)thread_id() * 3 * st;
+        float *rin = work + (int64_t)thread_id() * WORK * st; /* rin: TILE slots, then rout: TILE, cb: 1 */
+        float *rout = rin + TILE * st, *cb = rout + TILE * st;
+        for (int cc = 0; cc < TILE; cc++)
+            memset(rin + cc * st + L, 0, (size_t)L * sizeof *rin);
 #pragma omp for schedule(static)
-        for (int64_t bc = 0; bc < B * D; bc++) {
-            int64_t b = bc / D, c = bc % D;
-            float *s = us + bc * st;
-            const float *ub = u + b * L * D + c;
+        for (int64_t gi = 0; gi < G; gi++) {
+            float *s = ks + gi * st;
+            memcpy(rin, k + gi * L, (size_t)L * sizeof *rin);
+            fftwf_execute_dft_r2c(pf, rin, (fftwf_complex *)s);
+            for (int64_t i = 0; i < 2 * nc; i++)
+                s[i] *= inv;
+        }
+#pragma omp for schedule(static)
+        for (int64_t bt = 0; bt < B * ntile; bt++) {
+            int64_t b = bt / ntile, c0 = (bt % ntile) * TILE, nch = D - c0 < TILE ? D - c0 : TILE;
+            const float *ub = u + b * L * D + c0;
+            float *yb = y + b * L * D + c0;
             for (int64_t i = 0; i < L; i++)
-                s[i] = ub[i * D];
-            memset(s + L, 0, (size_t)(st - L) * sizeof *s);
-            fftwf_execute_dft_r2c(pf, s, (fftwf_complex *)s);
-            cmul(w, s, ks + (c / r) * st, nc, 0);
-            fftwf_execute_dft_c2r(pb, (fftwf_complex *)w, w);
-            float sk = S ? S->data[c / r] : 0.0f;
-            float *yb = y + b * L * D + c;
+                for (int64_t cc = 0; cc < nch; cc++)
+                    rin[cc * st + i] = ub[i * D + cc];
+            for (int64_t cc = 0; cc < nch; cc++) {
+                float *s = us + (b * D + c0 + cc) * st;
+                fftwf_execute_dft_r2c(pf, rin + cc * st, (fftwf_complex *)s);
+                cmul(cb, s, ks + ((c0 + cc) / r) * st, nc, 0);
+                fftwf_execute_dft_c2r(pb, (fftwf_complex *)cb, rout + cc * st);
+            }
+            float skc[TILE];
+            for (int64_t cc = 0; cc < nch; cc++)
+                skc[cc] = S ? S->data[(c0 + cc) / r] : 0.0f;
             for (int64_t i = 0; i < L; i++)
-                yb[i * D] = w[i] + sk * ub[i * D];
+                for (int64_t cc = 0; cc < nch; cc++)
+                    yb[i * D + cc] = rout[cc * st + i] + skc[cc] * rin[cc * st + i];
         }
     }
 }
 
 /* du = dy correlated with k: ifft(DY conj(K)); dk = sum_b dy correlated with u:
- * ifft(sum_b DY conj(U)) / 2L; both keep the first L. One task per filter group sums its
- * channels and batch in order, so the result does not depend on the thread count. */
+ * ifft(sum_b DY conj(U)) / 2L; both keep the first L. A task owns whole filter groups
+ * (about TILE channels) and sums their channels and batch in a fixed order, so the
+ * result does not depend on the thread count. */
 static void fft_bwd(zoo_tensor *t)
 {
     zoo_tensor *U = t->src[0], *Kt = t->src[1], *S = t->nsrc > 2 ? t->src[2] : NULL;
     int64_t B = U->shape[0], L = U->shape[1], D = U->shape[2], G = t->ip[IP_G], r = D / G;
-    int64_t st = t->ip[IP_STRIDE], nc = L + 1;
+    int64_t st = t->ip[IP_STRIDE], nc = L + 1, gpt = r >= TILE ? 1 : TILE / r, ntask = (G + gpt - 1) / gpt;
     fftwf_plan pf = plans[t->ip[IP_PLAN]].r2c, pb = plans[t->ip[IP_PLAN]].c2r;
-    float *us = t->aux, *ks = us + B * D * st, *work = ks + G * st;
+    const float *us = t->aux, *ks = us + B * D * st;
+    float *work = t->aux + (B * D + G) * st;
     const float *u = U->data, *dy = t->grad; /* u, dy: (B, L, D) */
     float *du = U->grad, *dk = Kt->grad, *ds = S ? S->grad : NULL;
     float inv = 1.0f / (float)(2 * L);
 #pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
     {
-        float *wd = work + (int64_t)thread_id() * 3 * st, *wp = wd + st, *acc = wp + st;
+        float *rin = work + (int64_t)thread_id() * WORK * st; /* rin, rout: TILE slots; cdy, cb: 1; acc: TILE */
+        float *rout = rin + TILE * st, *cdy = rout + TILE * st, *cb = cdy + st, *acc = cb + st;
+        for (int cc = 0; cc < TILE; cc++)
+            memset(rin + cc * st + L, 0, (size_t)L * sizeof *rin);
 #pragma omp for schedule(static)
-        for (int64_t gi = 0; gi < G; gi++) {
-            float sk = S ? S->data[gi] : 0.0f, dsk = 0.0f;
+        for (int64_t task = 0; task < ntask; task++) {
+            int64_t g0 = task * gpt, g1 = g0 + gpt < G ? g0 + gpt : G;
+            float dsg[TILE] = {0}; /* skip gradient per group of the task */
             if (dk)
-                memset(acc, 0, (size_t)(2 * nc) * sizeof *acc);
-            for (int64_t c = gi * r; c < (gi + 1) * r; c++)
+                for (int64_t gl = 0; gl < g1 - g0; gl++)
+                    memset(acc + gl * st, 0, (size_t)(2 * nc) * sizeof *acc);
+            for (int64_t cs = g0 * r; cs < g1 * r; cs += TILE) {
+                int64_t nch = g1 * r - cs < TILE ? g1 * r - cs : TILE;
+                float dsc[TILE] = {0}, skc[TILE];
+                for (int64_t cc = 0; cc < nch; cc++)
+                    skc[cc] = S ? S->data[(cs + cc) / r] : 0.0f;
                 for (int64_t b = 0; b < B; b++) {
-                    const float *dyb = dy + b * L * D + c, *ub = u + b * L * D + c;
+                    const float *dyb = dy + b * L * D + cs, *ub = u + b * L * D + cs;
+                    for (int64_t i = 0; i < L; i++)
+                        for (int64_t cc = 0; cc < nch; cc++)
+                            rin[cc * st + i] = dyb[i * D + cc];
                     if (ds)
                         for (int64_t i = 0; i < L; i++)
-                            dsk += dyb[i * D] * ub[i * D];
+                            for (int64_t cc = 0; cc < nch; cc++)
+                                dsc[cc] += dyb[i * D + cc] * ub[i * D + cc];
                     if (!du && !dk)
                         continue;
-                    for (int64_t i = 0; i < L; i++)
-                        wd[i] = dyb[i * D];
-                    memset(wd + L, 0, (size_t)(st - L) * sizeof *wd);
-                    fftwf_execute_dft_r2c(pf, wd, (fftwf_complex *)wd);
-                    if (du) {
-                        cmul(wp, wd, ks + gi * st, nc, 1);
-                        fftwf_execute_dft_c2r(pb, (fftwf_complex *)wp, wp);
-                        float *dub = du + b * L * D + c;
-                        for (int64_t i = 0; i < L; i++)
-                            dub[i * D] += wp[i] + sk * dyb[i * D];
-                    }
-                    if (dk) {
-                        const float *s = us + (b * D + c) * st;
-                        for (int64_t i = 0; i < nc; i++) {
-                            float ar = wd[2 * i], ai = wd[2 * i + 1], br = s[2 * i], bi = -s[2 * i + 1];
-                            acc[2 * i] += ar * br - ai * bi;
-                            acc[2 * i + 1] += ar * bi + ai * br;
+                    for (int64_t cc = 0; cc < nch; cc++) {
+                        int64_t gi = (cs + cc) / r;
+                        fftwf_execute_dft_r2c(pf, rin + cc * st, (fftwf_complex *)cdy);
+                        if (du) {
+                            cmul(cb, cdy, ks + gi * st, nc, 1);
+                            fftwf_execute_dft_c2r(pb, (fftwf_complex *)cb, rout + cc * st);
+                        }
+                        if (dk) {
+                            const float *s = us + (b * D + cs + cc) * st;
+                            float *a = acc + (gi - g0) * st;
+                            for (int64_t i = 0; i < nc; i++) {
+                                float ar = cdy[2 * i], ai = cdy[2 * i + 1], br = s[2 * i], bi = -s[2 * i + 1];
+                                a[2 * i] += ar * br - ai * bi;
+                                a[2 * i + 1] += ar * bi + ai * br;
+                            }
                         }
                     }
+                    if (du) {
+                        float *dub = du + b * L * D + cs;
+                        for (int64_t i = 0; i < L; i++)
+                            for (int64_t cc = 0; cc < nch; cc++)
+                                dub[i * D + cc] += rout[cc * st + i] + skc[cc] * rin[cc * st + i];
+                    }
                 }
-            if (dk) {
-                fftwf_execute_dft_c2r(pb, (fftwf_complex *)acc, acc);
-                for (int64_t i = 0; i < L; i++)
-                    dk[gi * L + i] += acc[i] * inv;
+                for (int64_t cc = 0; cc < nch; cc++)
+                    dsg[(cs + cc) / r - g0] += dsc[cc];
             }
-            if (ds)
-                ds[gi] += dsk;
+            for (int64_t gi = g0; gi < g1; gi++) {
+                if (dk) {
+                    fftwf_execute_dft_c2r(pb, (fftwf_complex *)(acc + (gi - g0) * st), rout);
+                    for (int64_t i = 0; i < L; i++)
+                        dk[gi * L + i] += rout[i] * inv;
+                }
+                if (ds)
+                    ds[gi] += dsg[gi - g0];
+            }
         }
     }
-    (void)u;
 }
 
 /* ---- direct path ---------------------------------------------------------------------
@@ -206,6 +244,7 @@ static void direct_fwd(zoo_tensor *t)
     const float *u = U->data;
     float *y = t->data;
     for (int64_t s = 0; s < L; s++)
+#pragma omp simd
         for (int64_t c = 0; c < D; c++)
             kx[s * D + c] = Kt->data[(c / r) * L + s];
 #pragma omp parallel for schedule(dynamic, 4)
@@ -214,12 +253,14 @@ static void direct_fwd(zoo_tensor *t)
         float *yr = y + bt * D;
         const float *ur = u + bt * D;
         if (S)
+#pragma omp simd
             for (int64_t c = 0; c < D; c++)
                 yr[c] = S->data[c / r] * ur[c];
         else
             memset(yr, 0, (size_t)D * sizeof *yr);
         for (int64_t s = 0; s <= tt; s++) {
             const float *ks = kx + s * D, *us = ur - s * D;
+#pragma omp simd
             for (int64_t c = 0; c < D; c++)
                 yr[c] += ks[c] * us[c];
         }
@@ -240,10 +281,12 @@ static void direct_bwd(zoo_tensor *t)
             float *dr = du + bt * D;
             const float *dyr = dy + bt * D;
             if (S)
+#pragma omp simd
                 for (int64_t c = 0; c < D; c++)
                     dr[c] += S->data[c / r] * dyr[c];
             for (int64_t s = 0; s < L - tt; s++) {
                 const float *ks = kx + s * D, *ds = dyr + s * D;
+#pragma omp simd
                 for (int64_t c = 0; c < D; c++)
                     dr[c] += ks[c] * ds[c];
             }
@@ -257,6 +300,7 @@ static void direct_bwd(zoo_tensor *t)
             for (int64_t b = 0; b < B; b++)
                 for (int64_t tt = s; tt < L; tt++) {
                     const float *dyr = dy + (b * L + tt) * D, *ur = u + (b * L + tt - s) * D;
+#pragma omp simd
                     for (int64_t c = 0; c < D; c++)
                         acc[c] += dyr[c] * ur[c];
                 }
@@ -350,7 +394,7 @@ zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_ten
     t->ip[IP_PLAN] = plan;
     t->ip[IP_SLOTS] = slots;
     t->ip[IP_STRIDE] = stride;
-    t->aux_n = path == ZOO_CONV_FFT ? (B * D + G + 3 * slots) * stride : 2 * L * D;
+    t->aux_n = path == ZOO_CONV_FFT ? (B * D + G + WORK * slots) * stride : 2 * L * D;
     return t;
 }
 

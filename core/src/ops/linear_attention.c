@@ -178,6 +178,7 @@ static void lin_fwd(zoo_tensor *t)
                 phi_full(&d.m, q, pq);
                 for (int64_t i = 0; i < F; i++) {
                     float *Si = S + i * dv, a = pk[i];
+#pragma omp simd
                     for (int64_t j = 0; j < dv; j++)
                         Si[j] += a * v[j];
                     z[i] += a;
@@ -190,9 +191,11 @@ static void lin_fwd(zoo_tensor *t)
                 for (int64_t i = 0; i < F; i++) {
                     const float *Si = S + i * dv;
                     float a = pq[i];
+#pragma omp simd
                     for (int64_t j = 0; j < dv; j++)
                         y[j] += a * Si[j];
                 }
+#pragma omp simd
                 for (int64_t j = 0; j < dv; j++)
                     y[j] /= dn;
                 den[bh * d.L + tt] = dn;
@@ -228,6 +231,7 @@ static void lin_bwd(zoo_tensor *t)
                     phi_full(&d.m, k, pk);
                     for (int64_t i = 0; i < F; i++) {
                         float *Si = S + i * dv, a = pk[i];
+#pragma omp simd
                         for (int64_t j = 0; j < dv; j++)
                             Si[j] += a * v[j];
                         z[i] += a;
@@ -241,6 +245,7 @@ static void lin_bwd(zoo_tensor *t)
                     for (int64_t i = 0; i < F; i++) {
                         const float *Si = S + i * dv;
                         float s = z[i] * dd;
+#pragma omp simd reduction(+ : s)
                         for (int64_t j = 0; j < dv; j++)
                             s += Si[j] * dn[j];
                         dphi[i] = s;
@@ -265,6 +270,7 @@ static void lin_bwd(zoo_tensor *t)
                 phi_full(&d.m, q, pq);
                 for (int64_t i = 0; i < F; i++) {
                     float *Ri = S + i * dv, a = pq[i];
+#pragma omp simd
                     for (int64_t j = 0; j < dv; j++)
                         Ri[j] += a * dn[j];
                     z[i] += a * dd;
@@ -274,6 +280,7 @@ static void lin_bwd(zoo_tensor *t)
                     for (int64_t i = 0; i < F; i++) {
                         const float *Ri = S + i * dv;
                         float s = z[i];
+#pragma omp simd reduction(+ : s)
                         for (int64_t j = 0; j < dv; j++)
                             s += Ri[j] * v[j];
                         dphi[i] = s;
@@ -285,6 +292,7 @@ static void lin_bwd(zoo_tensor *t)
                     for (int64_t i = 0; i < F; i++) {
                         const float *Ri = S + i * dv;
                         float a = pk[i];
+#pragma omp simd
                         for (int64_t j = 0; j < dv; j++)
                             gv[j] += a * Ri[j];
                     }
@@ -351,9 +359,11 @@ static void quad_fwd(zoo_tensor *t)
                 memset(y, 0, (size_t)dv * sizeof *y);
                 for (int64_t s = 0; s <= tt; s++) {
                     const float *v = V->data + (b * L + s) * HV + h * dv;
+#pragma omp simd
                     for (int64_t j = 0; j < dv; j++)
                         y[j] += arow[s] * v[j];
                 }
+#pragma omp simd
                 for (int64_t j = 0; j < dv; j++)
                     y[j] /= dn;
                 den[bh * L + tt] = dn;
@@ -400,6 +410,7 @@ static void quad_bwd(zoo_tensor *t)
                         dpqt[i] += dx * pks[i];
                         dpks[i] += dx * pqt[i];
                     }
+#pragma omp simd
                     for (int64_t j = 0; j < dv; j++)
                         dVs[j] += a * dn[j];
                 }
@@ -414,6 +425,7 @@ static void quad_bwd(zoo_tensor *t)
                 }
                 if (V->grad) {
                     float *gv = V->grad + (b * L + tt) * HV + h * dv;
+#pragma omp simd
                     for (int64_t j = 0; j < dv; j++)
                         gv[j] += dV[tt * dv + j];
                 }

@@ -31,6 +31,7 @@ static void shortconv_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             if (src < 0)
                 continue;
             const float *xr = x + (bt - tt + src) * C, *wr = wt + j * C;
+#pragma omp simd
             for (int64_t c = 0; c < C; c++)
                 yr[c] += wr[c] * xr[c];
         }
@@ -54,6 +55,7 @@ static void shortconv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 if (tt >= L)
                     continue;
                 const float *dyr = dy + (bs - s + tt) * C, *wr = wt + j * C;
+#pragma omp simd
                 for (int64_t c = 0; c < C; c++)
                     dxr[c] += wr[c] * dyr[c];
             }
@@ -70,8 +72,10 @@ static void shortconv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         if (bgrad) {
             memset(acc, 0, sizeof acc);
             for (int64_t bt = 0; bt < B * L; bt++)
+#pragma omp simd
                 for (int64_t c = 0; c < nc; c++)
                     acc[c] += dy[bt * C + c0 + c];
+#pragma omp simd
             for (int64_t c = 0; c < nc; c++)
                 Bi->grad[c0 + c] += acc[c];
         }
@@ -81,9 +85,11 @@ static void shortconv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 for (int64_t tt = (K - 1) - j; tt < L; tt++) {
                     const float *dyr = dy + (b * L + tt) * C + c0;
                     const float *xr = x + (b * L + tt - (K - 1) + j) * C + c0;
+#pragma omp simd
                     for (int64_t c = 0; c < nc; c++)
                         acc[c] += dyr[c] * xr[c];
                 }
+#pragma omp simd
             for (int64_t c = 0; c < nc; c++)
                 W->grad[(c0 + c) * K + j] += acc[c];
         }
