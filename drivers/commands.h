@@ -10,6 +10,7 @@ int zoo_cmd_data(int argc, char **argv);
 int zoo_cmd_plugins(int argc, char **argv);
 int zoo_cmd_info(int argc, char **argv);
 int zoo_cmd_sweep(int argc, char **argv);
+int zoo_cmd_merge(int argc, char **argv);
 
 /* Print the thread's last zoo error as "zoo <cmd>: message" on stderr. */
 void zoo_cli_report(const char *cmd);

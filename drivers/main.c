@@ -18,6 +18,7 @@ static const struct {
     {"plugins", zoo_cmd_plugins, "list the mixer plugins found, their knobs and files"},
     {"info", zoo_cmd_info, "version, build options, search paths"},
     {"sweep", zoo_cmd_sweep, "run a sweep file (under mpirun for many ranks) into HDF5"},
+    {"merge", zoo_cmd_merge, "join results files (e.g. a job array's parts) into one, by spec hash"},
 };
 
 void zoo_cli_report(const char *cmd)
