@@ -157,6 +157,8 @@ def analyze(a, out=None):
     if x.ref_line is not None:
         x.gaps = gap_table(x.cells, a.reference)
         x.gap_text = gap_text(x.gaps)
+        if x.gaps.empty:
+            x.gap_note = f"no line besides {x.ref_line} to measure a gap for"
     else:
         x.gap_note = f"no line named '{a.reference}' to measure gaps to (--reference)"
     paper_rows = None
@@ -181,7 +183,7 @@ def analyze(a, out=None):
     if x.curve_runs:
         x.figs["curves"] = figures.save(figures.training_curves(x.curve_runs), base("training_curves"), fmts)
     if is_acc:
-        x.figs["fits"] = figures.save(figures.scaling_fits(x.power_fits, x.log_fits, x.metric_label),
+        x.figs["fits"] = figures.save(figures.scaling_fits(x.power_fits, x.log_fits, x.metric_label, a.ci),
                                       base("scaling_fits"), fmts)
     x.cells.to_csv(base("cells.csv"), index=False)
     df.drop(columns=[c for c in ("spec",) if c in df.columns]).to_csv(base("runs.csv"), index=False)

@@ -12,7 +12,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
 from .fits import logistic  # noqa: E402
 
@@ -172,6 +172,7 @@ def _scatter_panels(cells, xcol, xlabel, metric_label, title, axis, fits=None, m
                     xs = np.linspace(f["x"].min() - 1, f["x"].max() + 1, 200)
                     ax.plot(2.0 ** xs, logistic(xs, f["x50"], f["k"]), ls=":", color=c, lw=1.4)
         axis(ax)
+        ax.margins(x=0.06)
         _metric_ylim(ax, metric)
         ax.set_title(_setting_title(g))
         ax.set_xlabel(xlabel)
@@ -246,8 +247,13 @@ def training_curves(runs):
     axes[2].set_ylabel("test accuracy (0-1)")
     axes[2].set_ylim(-0.03, 1.03)
     axes[2].set_title("test accuracy after each epoch")
+    n_epochs = max([c[k].size for _, c in runs for k in ("epoch_test_loss", "epoch_test_acc") if k in c] + [1])
+    for ax in axes:
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     for ax in axes[1:]:
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlim(0.5, n_epochs + 0.5)
+        if n_epochs <= 16:
+            ax.xaxis.set_major_locator(FixedLocator(range(1, n_epochs + 1)))
     fig.legend(handles=handles, loc="lower center", ncol=min(3, max(1, len(handles))), frameon=False,
                bbox_to_anchor=(0.5, 0.0))
     rows = int(math.ceil(len(handles) / 3))
@@ -263,7 +269,12 @@ def _sym_ylim(ax, arrays, least):
     ax.set_ylim(-m, m)
 
 
-def scaling_fits(power_fits, log_fits, metric_label):
+def _empty_note(ax, text):
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10, color="#555",
+            bbox=dict(boxstyle="round,pad=0.5", fc="#f7f7f7", ec="#ccc"))
+
+
+def scaling_fits(power_fits, log_fits, metric_label, ci=0.95):
     """Left: d_model needed for the target vs L (log-log) with the power-law fits and their
     bands; middle: their residuals; right: residuals of the logistic state-size fits."""
     with plt.rc_context(STYLE):
@@ -272,8 +283,7 @@ def scaling_fits(power_fits, log_fits, metric_label):
     col = colors(lines)
     handles = []
     target = power_fits[0]["target"] if power_fits else float("nan")
-    cis = {r["fit"]["ci"] for r in power_fits if r["fit"] is not None}
-    ci_txt = f"{cis.pop():.0%}" if len(cis) == 1 else "confidence"
+    ci_txt = f"{ci:.0%}"
     allL = sorted({int(L) for r in power_fits for L in r["points"]["seq_len"]})
     n_lines = max(1, len(power_fits))
     for i, r in enumerate(power_fits):
@@ -322,6 +332,12 @@ def scaling_fits(power_fits, log_fits, metric_label):
             continue
         c, m = col[r["line"]]
         axes[2].plot(f["x"], f["residuals"], marker=m, ls="-", lw=0.8, color=c, ms=5)
+    if not any(r["fit"] is not None for r in power_fits):
+        _empty_note(axes[1], "no power-law fit:\ntoo few sequence lengths with the target\n"
+                             "inside the d_model grid (reasons in the legend)")
+    if not any(r["fit"] is not None for r in log_fits):
+        _empty_note(axes[2], "no logistic fit:\ntoo few points, or no accuracy\nbetween 0.2 and 0.8 "
+                             "(reasons in the report)")
     axes[2].axhline(0, color="k", lw=0.8)
     axes[2].set_xlabel("log2(state bytes)")
     axes[2].set_ylabel("accuracy residual (measured - fit)")

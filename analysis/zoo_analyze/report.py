@@ -41,24 +41,23 @@ def fmt(v, digits=3):
     return str(v)
 
 
-def table(df, columns=None, classes=None, digits=3):
-    """A DataFrame as an HTML table; string columns left-aligned. `classes` maps a row
-    index to a CSS class for the row's status cell."""
+def table(df, columns=None, digits=3, left=None):
+    """A DataFrame as an HTML table; text columns (or those named in `left`)
+    left-aligned, numbers right-aligned; status words (failed, pending, ...) coloured."""
     if df is None or len(df) == 0:
         return "<p class='note'>(none)</p>"
     cols = columns or list(df.columns)
-    left = {c for c in cols if df[c].dtype == object}
+    left = set(left) if left is not None else {c for c in cols if df[c].dtype == object}
     out = ["<table><tr>" + "".join(f"<th class='{'l' if c in left else ''}'>{esc(c)}</th>" for c in cols) + "</tr>"]
     for i, r in df[cols].iterrows():
         tds = []
         for c in cols:
             cls = ["l"] if c in left else []
-            if (classes and c == "status") or c == "cell_status":
-                s = str(r[c])
-                if s in ("failed", "diverged", "unsupported", "oom", "crashed"):
-                    cls.append("bad")
-                elif s in ("pending", "absent"):
-                    cls.append("pend")
+            s = str(r[c])
+            if s in ("failed", "diverged", "unsupported", "oom", "crashed"):
+                cls.append("bad")
+            elif s in ("pending", "absent"):
+                cls.append("pend")
             tds.append(f"<td class='{' '.join(cls)}'>{esc(fmt(r[c], digits))}</td>")
         out.append("<tr>" + "".join(tds) + "</tr>")
     out.append("</table>")
@@ -120,7 +119,7 @@ def render(a):
                  "<span class='bad'>failed</span> = no run of the cell finished ok, * = some runs of the cell "
                  "failed or are unfinished):</p>")
     parts.append(table(grid(a.cells, lambda r: r["cell_status"] if np.isnan(r["value"]) else
-                            fmt(r["value"]) + ("*" if r["cell_status"] == "partial" else ""))))
+                            fmt(r["value"]) + ("*" if r["cell_status"] == "partial" else "")), left=["mixer"]))
 
     parts.append("<h2>2. Accuracy vs state size</h2>")
     parts.append(figure(a.figs["acc_vs_state"], "State size in bytes (floats x 4, summed over layers, at the "
@@ -170,7 +169,7 @@ def render(a):
         parts.append(f"<p class='note'>{esc(a.fit_note)}</p>")
 
     parts.append("<h2>Runs that did not finish ok</h2>")
-    parts.append(table(a.not_ok, classes=True))
+    parts.append(table(a.not_ok))
 
     parts.append("<h2>Provenance</h2>")
     keys = ["zoo_version", "git_rev", "schema", "schema_version", "sweep_name", "sweep_path", "created", "updated"]
@@ -193,6 +192,6 @@ def render(a):
     cols = [c for c in ("id", "status", "mixer", "seq_len", "kv_pairs", "d_model", "lr", "seed", "final_acc",
                         "best_acc", "final_loss", "epochs_run", "params", "state_size", "wall_s", "host", "rank")
             if c in a.df.columns]
-    parts.append(table(a.df, cols, classes=True) + "</details>")
+    parts.append(table(a.df, cols) + "</details>")
     parts.append(f"<p class='note'>Written by zoo-analyze {esc(a.version)}.</p></body></html>")
     return "\n".join(parts)

@@ -167,3 +167,25 @@ def test_parse_filter():
     assert parse_filter("mixer in [a, 'b c'] and d_model >= 64") == [("mixer", "in", ["a", "b c"]),
                                                                      ("d_model", ">=", 64)]
     assert parse_filter("lr != 1e-3") == [("lr", "!=", 1e-3)]
+
+
+def test_paper_values_and_when_they_are_overlaid(tmp_path):
+    from zoo_analyze.paper import matching, paper_values
+    p = paper_values()
+    assert len(p) == 4 * 5 * 4 and set(p["mixer"]) == {"attention", "hyena", "rwkv", "h3", "base_conv"}
+    get = lambda L, m, D: float(p[(p.seq_len == L) & (p.mixer == m) & (p.d_model == D)]["acc"].iloc[0])  # noqa
+    # Spot checks against the table in ZOOLOGY.md section 6.1.
+    assert (get(512, "base_conv", 512), get(128, "h3", 512), get(64, "hyena", 64), get(256, "rwkv", 256)) == \
+        (0.70, 0.75, 0.51, 0.66)
+    R = []
+    for m in ("attention", "base_conv", "based"):
+        for L in (64, 128):
+            R.append(zs.run(len(R), m, 64, L, 1e-3, final_acc=0.5))
+    R.append(zs.run(len(R), "base_conv", 64, 256, 1e-3, final_acc=0.5, kv_pairs=4))  # not the paper's K=16
+    _, cells = cells_of(R, tmp_path)
+    rows, notes = matching(cells)
+    assert set(rows["seq_len"]) == {64, 128} and set(rows["mixer"]) == {"attention", "base_conv"}
+    assert notes == ["L=256: not overlaid: kv_pairs [4] (paper 16)"]
+    R2 = [zs.run(0, "attention", 64, 64, 1e-3, final_acc=0.5, vocab=64)]
+    rows, notes = matching(cells_of(R2, tmp_path)[1])
+    assert rows.empty and "vocab [64] (paper 8192)" in notes[0]
