@@ -1,6 +1,11 @@
 /* bench_train.c: training-step throughput (forward + backward + AdamW) of one model
- * configuration, in tokens/s. Used by bench/run.py next to the PyTorch reference.
- * Not a test: it prints a number and never judges it. */
+ * configuration, in tokens/s, printed as one JSON line. bench/run.py runs it next to
+ * the PyTorch reference. Not a test: it prints numbers and never judges them.
+ *
+ * usage: zoo_bench_train [--steps N] [--min-time S] [--warmup N] [--phases 1]
+ *                        [--<spec key> VALUE ...]   e.g. --d_model 128 --seq_len 256
+ * Defaults: the run spec's (attention, 2 layers, learned positions, dropout 0.1 as
+ * ZOOLOGY.md), batch 64, 2 threads, K by L as in Zoology's Figure 2. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,46 +22,105 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+static int fail(const char *what)
+{
+    fprintf(stderr, "zoo_bench_train: %s: %s\n", what, zoo_error_last()->msg);
+    return 1;
+}
+
+/* Zoology Figure 2 pairs (L, K): (64, 4), (128, 8), (256, 16), (512, 64). */
+static int64_t default_kv_pairs(int64_t L)
+{
+    return L >= 512 ? L / 8 : (L / 16 > 1 ? L / 16 : 1);
+}
+
 int main(int argc, char **argv)
 {
+    zoo_prefer_passive_wait(argv);
     zoo_run_spec s;
     zoo_run_spec_default(&s);
-    int steps = 20, warmup = 3;
+    int steps = 10, warmup = 2, phases = 0, kv_set = 0;
+    double min_time = 0.0;
     s.batch_size = 64;
     s.threads = 2;
-    for (int i = 1; i + 1 < argc; i += 2) {
-        if (!strcmp(argv[i], "--steps"))
-            steps = atoi(argv[i + 1]);
-        else if (zoo_run_spec_set(&s, argv[i] + (argv[i][0] == '-' && argv[i][1] == '-' ? 2 : 0), argv[i + 1])) {
-            fprintf(stderr, "bench_train: %s\n", zoo_error_last()->msg);
+    for (int i = 1; i < argc; i += 2) {
+        const char *key = argv[i];
+        if (key[0] == '-' && key[1] == '-')
+            key += 2;
+        if (i + 1 >= argc) {
+            fprintf(stderr, "zoo_bench_train: '%s' needs a value\n", argv[i]);
             return 2;
         }
+        const char *val = argv[i + 1];
+        if (!strcmp(key, "steps"))
+            steps = atoi(val);
+        else if (!strcmp(key, "warmup"))
+            warmup = atoi(val);
+        else if (!strcmp(key, "min-time"))
+            min_time = atof(val);
+        else if (!strcmp(key, "phases"))
+            phases = atoi(val);
+        else if (zoo_run_spec_set(&s, key, val)) {
+            fprintf(stderr, "zoo_bench_train: %s\n", zoo_error_last()->msg);
+            return 2;
+        } else if (!strcmp(key, "kv_pairs") || !strcmp(key, "kv-pairs"))
+            kv_set = 1;
     }
+    if (steps < 1 || warmup < 0) {
+        fprintf(stderr, "zoo_bench_train: --steps must be >= 1 and --warmup >= 0\n");
+        return 2;
+    }
+    if (!kv_set)
+        s.kv_pairs = default_kv_pairs(s.seq_len);
+    if (zoo_run_spec_check(&s))
+        return fail("spec");
     zoo_set_threads(s.threads);
-    zoo_mqar_spec ms = {s.vocab, s.seq_len, s.kv_pairs, s.batch_size * 4, s.power_a, 0, 1};
+    const int64_t B = s.batch_size, L = s.seq_len;
+    zoo_mqar_spec ms = {s.vocab, L, s.kv_pairs, B * 4, s.power_a, s.random_non_queries, s.data_seed};
     zoo_dataset d = {0};
     zoo_model *m = NULL;
-    if (zoo_mqar_generate(&ms, &d) || zoo_model_build(&s, s.batch_size, s.batch_size * s.kv_pairs, &m)) {
-        fprintf(stderr, "bench_train: %s\n", zoo_error_last()->msg);
-        return 1;
-    }
-    double t0 = 0;
-    for (int it = 0; it < warmup + steps; it++) {
+    if (zoo_mqar_generate(&ms, &d))
+        return fail("data");
+    /* M = K*B supervised slots, as zoo_run builds it */
+    if (zoo_model_build(&s, B, B * s.kv_pairs, &m))
+        return fail("model");
+    double t0 = 0, tf = 0, tb = 0, ta = 0;
+    int done = 0;
+    for (int it = 0;; it++) {
         if (it == warmup)
             t0 = now();
-        zoo_model_load_batch(m, &d, NULL, (it % 4) * s.batch_size, s.batch_size);
-        zoo_graph_set_training(m->g, 1, (uint64_t)it);
-        if (zoo_graph_forward(m->g) || zoo_graph_backward(m->g, m->loss)) {
-            fprintf(stderr, "bench_train: %s\n", zoo_error_last()->msg);
-            return 1;
+        if (it >= warmup) {
+            done = it - warmup;
+            if (done >= steps && now() - t0 >= min_time)
+                break;
         }
+        double a = now();
+        if (zoo_model_load_batch(m, &d, NULL, (it % 4) * B, B))
+            return fail("batch");
+        zoo_graph_set_training(m->g, 1, (uint64_t)it);
+        if (zoo_graph_forward(m->g))
+            return fail("forward");
+        double b = now();
+        if (zoo_graph_backward(m->g, m->loss))
+            return fail("backward");
+        double c = now();
         zoo_adamw_step(m->g, 1e-3, 0.9, 0.999, 1e-8, 0.1, it + 1);
+        if (it >= warmup) {
+            tf += b - a;
+            tb += c - b;
+            ta += now() - c;
+        }
     }
     double dt = now() - t0;
-    printf("{\"impl\": \"zoo\", \"d_model\": %lld, \"seq_len\": %lld, \"batch\": %lld, \"steps\": %d, "
-           "\"tokens_per_s\": %.1f, \"loss\": %.4f}\n",
-           (long long)s.d_model, (long long)s.seq_len, (long long)s.batch_size, steps,
-           (double)steps * s.batch_size * s.seq_len / dt, zoo_tensor_data(m->loss)[0]);
+    printf("{\"impl\": \"zoo\", \"mixer\": \"%s\", \"d_model\": %lld, \"seq_len\": %lld, \"batch\": %lld, "
+           "\"kv_pairs\": %lld, \"threads\": %d, \"params\": %lld, \"steps\": %d, \"seconds\": %.4f, "
+           "\"tokens_per_s\": %.1f, \"loss\": %.4f",
+           s.mixers[0].name, (long long)s.d_model, (long long)L, (long long)B, (long long)s.kv_pairs, s.threads,
+           (long long)zoo_graph_count_trainable(m->g), done, dt, (double)done * B * L / dt,
+           zoo_tensor_data(m->loss)[0]);
+    if (phases)
+        printf(", \"forward_s\": %.4f, \"backward_s\": %.4f, \"adamw_s\": %.4f", tf / done, tb / done, ta / done);
+    printf("}\n");
     zoo_model_free(m);
     zoo_dataset_free(&d);
     return 0;

@@ -12,21 +12,10 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#include <cblas.h>
 
 #define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer in an arena */
 
 static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
-
-void zoo_set_threads(int n)
-{
-    if (n <= 0)
-        return;
-#ifdef _OPENMP
-    omp_set_num_threads(n);
-#endif
-    openblas_set_num_threads(n);
-}
 
 void zoo_rng_init(zoo_rng *r, uint64_t key)
 {

@@ -130,6 +130,10 @@ zoo_tensor *zoo_sigmoid(zoo_graph *g, zoo_tensor *x);
 zoo_tensor *zoo_softplus(zoo_graph *g, zoo_tensor *x);
 /* Concatenate xs[0..n) along the last dim; every other dim must agree. n >= 1. */
 zoo_tensor *zoo_concat(zoo_graph *g, zoo_tensor *const *xs, int n);
+/* Swap the last two dims: (..., R, C) -> (..., C, R). A copy. */
+zoo_tensor *zoo_transpose(zoo_graph *g, zoo_tensor *x);
+/* The same elements (row-major) under `shape` (ndim dims, same element count). A copy. */
+zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *shape);
 
 /* Causal long convolution per channel (ZOOLOGY.md §3.0):
  *   y[b,t,c] = sum_{s<=t} k[c/r, s] * u[b,t-s,c]  (+ skip[c/r] * u[b,t,c] when skip != NULL)
@@ -233,8 +237,19 @@ int zoo_graph_reinit_param(zoo_graph *g, zoo_tensor *p, zoo_init init, uint64_t 
 /* Bytes in the activation arenas (values + gradients) after planning. */
 size_t zoo_graph_arena_bytes(const zoo_graph *g);
 
-/* Threads for OpenMP regions and BLAS (0 = leave as is). */
+/* Threads for the OpenMP regions (0 = leave as is). BLAS always runs single-threaded:
+ * the kernels cut matrix products into tiles themselves, so one thread pool does all
+ * the work and results do not depend on the thread count. */
 void zoo_set_threads(int n);
+
+/* Call first thing in main() of a program that trains or evaluates. When neither
+ * OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it sets OMP_WAIT_POLICY=passive and
+ * re-executes the program once with the same arguments (the OpenMP runtime reads the
+ * policy only when it starts). Spinning OpenMP threads starve each other on a busy or
+ * oversubscribed machine: 2 threads on 2 loaded cores ran 8x slower than with passive
+ * waiting (bench/README.md). Set OMP_WAIT_POLICY=active to keep spinning. Returns
+ * without re-executing when the policy is already set or exec fails. */
+void zoo_prefer_passive_wait(char **argv);
 
 #ifdef __cplusplus
 }

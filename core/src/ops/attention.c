@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "../gemm.h"
 #include "../internal.h"
 #include "../vecmath.h"
 
@@ -50,23 +51,6 @@ static void key_range(const geom *a, int64_t t0, int64_t t1, int64_t *lo, int64_
 /* First key query t sees. */
 static int64_t first_key(const geom *a, int64_t t) { return a->window >= 0 && t > a->window ? t - a->window : 0; }
 
-/* OpenBLAS (pthread build) called from inside an OpenMP region contends for its own
- * thread pool and runs ~1.5x slower; one BLAS thread per OpenMP thread is fastest. The
- * setting is process-wide, so it is restored right after the region. */
-static int blas_single_begin(void)
-{
-    int n = openblas_get_num_threads();
-    if (n > 1)
-        openblas_set_num_threads(1);
-    return n;
-}
-
-static void blas_single_end(int n)
-{
-    if (n > 1)
-        openblas_set_num_threads(n);
-}
-
 /* Softmax of row[a..b] in place (b inclusive); zeroes row[lo..a) and row(b..hi). */
 static void softmax_row(float *row, int64_t lo, int64_t a, int64_t b, int64_t hi)
 {
@@ -95,7 +79,7 @@ static void attention_fwd_cpu(zoo_graph *g, zoo_tensor *t)
     float keep_scale = drop ? 1.0f / (1.0f - a.p) : 1.0f;
     int64_t nblk = (a.L + QBLOCK - 1) / QBLOCK, ntask = a.B * a.H * nblk;
 
-    int nb = blas_single_begin();
+    zoo_blas_single(); /* BLAS calls below run inside OpenMP tasks */
     /* Query blocks are independent in the forward pass: one task each. */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t task = 0; task < ntask; task++) {
@@ -128,7 +112,6 @@ static void attention_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(t1 - t0), (int)a.dh, (int)(hi - lo), 1.0f,
                     Pdb + t0 * a.L + lo, (int)a.L, Vh + lo * a.C, (int)a.C, 0.0f, out + base + t0 * a.C, (int)a.C);
     }
-    blas_single_end(nb);
 }
 
 /* Backward. With Pd = P*m/(1-p) and out = Pd V:
@@ -153,7 +136,7 @@ static void attention_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     int64_t bq = QBLOCK < a.L ? QBLOCK : a.L;
     int need_ds = dq || dk;
 
-    int nb = blas_single_begin();
+    zoo_blas_single(); /* BLAS calls below run inside OpenMP tasks */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < BH; bh++) {
         int64_t b = bh / a.H, h = bh % a.H;
@@ -195,7 +178,6 @@ static void attention_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                             (int)a.C, 1.0f, dk + base + lo * a.C, (int)a.C);
         }
     }
-    blas_single_end(nb);
 }
 
 static const zoo_op_def op = {"attention", {attention_fwd_cpu, NULL}, {attention_bwd_cpu, NULL}};

@@ -15,13 +15,12 @@
 
 #include <cblas.h>
 
+#include "../gemm.h"
 #include "../internal.h"
 #include "../vecmath.h"
 
 #define IGNORE_LABEL (-100)
 #define CHUNK_ROWS 512 /* rows of dlogits materialised at once in backward */
-#define TILE_ROWS 128  /* fixed sgemm tiles (see tiled_sgemm) */
-#define TILE_COLS 1024
 
 /* ip[] slots: M is fixed; the rest are written by the forward pass. */
 enum { IP_M = 0, IP_ROWS, IP_VALID, IP_CORRECT, IP_DONE };
@@ -43,45 +42,6 @@ static ce_bufs bufs_of(const zoo_tensor *t, int64_t M, int64_t D, int64_t V)
     b.dhs = b.hit + M;
     b.dlog = b.dhs + M * D;
     return b;
-}
-
-/* OpenBLAS's multi-threaded sgemm rounds differently with different thread counts. The
- * products here are cut into tiles fixed by the shapes alone, one single-threaded sgemm
- * per tile under OpenMP, so results do not depend on the thread count. The BLAS thread
- * setting is process-wide and restored right after. */
-static int blas_single_begin(void)
-{
-    int n = openblas_get_num_threads();
-    if (n > 1)
-        openblas_set_num_threads(1);
-    return n;
-}
-
-static void blas_single_end(int n)
-{
-    if (n > 1)
-        openblas_set_num_threads(n);
-}
-
-/* C (m, n) = alpha * op(A) op(B) + beta * C, row-major, tiled over rows of C in blocks
- * of tr and columns in blocks of tc (K never split). op(A) rows i are A + i*lda (NoTrans)
- * or column i of A (Trans); likewise op(B) columns j. */
-static void tiled_sgemm(CBLAS_TRANSPOSE ta, CBLAS_TRANSPOSE tb, int64_t m, int64_t n, int64_t k, float alpha,
-                        const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C, int64_t ldc,
-                        int64_t tr, int64_t tc)
-{
-    int64_t nr = (m + tr - 1) / tr, nc = (n + tc - 1) / tc;
-    int nb = blas_single_begin();
-#pragma omp parallel for schedule(dynamic, 1)
-    for (int64_t tile = 0; tile < nr * nc; tile++) {
-        int64_t i0 = tile / nc * tr, j0 = tile % nc * tc;
-        int64_t mi = i0 + tr < m ? tr : m - i0, nj = j0 + tc < n ? tc : n - j0;
-        const float *a = ta == CblasNoTrans ? A + i0 * lda : A + i0;
-        const float *b = tb == CblasNoTrans ? B + j0 : B + j0 * ldb;
-        cblas_sgemm(CblasRowMajor, ta, tb, (int)mi, (int)nj, (int)k, alpha, a, (int)lda, b, (int)ldb, beta,
-                    C + i0 * ldc + j0, (int)ldc);
-    }
-    blas_single_end(nb);
 }
 
 static void ce_head_fwd_cpu(zoo_graph *g, zoo_tensor *t)
@@ -116,7 +76,7 @@ static void ce_head_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         for (int64_t i = 0; i < m; i++)
             memcpy(b.hs + i * D, h + (int64_t)pos[i] * D, (size_t)D * sizeof *h);
         /* logits (m, V) = Hs E^T */
-        tiled_sgemm(CblasNoTrans, CblasTrans, m, V, D, 1.0f, b.hs, D, e, D, 0.0f, b.logits, V, TILE_ROWS, TILE_COLS);
+        zoo_gemm(CblasNoTrans, CblasTrans, m, V, D, 1.0f, b.hs, D, e, D, 0.0f, b.logits, V);
     }
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < m; i++) {
@@ -175,9 +135,9 @@ static void ce_head_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             d[lab[r]] -= c;
         }
         if (dh) /* dHs[r0:r0+nr] = dlogits E */
-            tiled_sgemm(CblasNoTrans, CblasNoTrans, nr, D, V, 1.0f, b.dlog, V, e, D, 0.0f, b.dhs + r0 * D, D, 32, D);
+            zoo_gemm(CblasNoTrans, CblasNoTrans, nr, D, V, 1.0f, b.dlog, V, e, D, 0.0f, b.dhs + r0 * D, D);
         if (dE) /* dE += dlogits^T Hs[r0:r0+nr], chunks in order */
-            tiled_sgemm(CblasTrans, CblasNoTrans, V, D, nr, 1.0f, b.dlog, V, b.hs + r0 * D, D, 1.0f, dE, D, 256, D);
+            zoo_gemm(CblasTrans, CblasNoTrans, V, D, nr, 1.0f, b.dlog, V, b.hs + r0 * D, D, 1.0f, dE, D);
     }
     if (dh) {
         /* scatter-add in entry order, so repeated positions sum deterministically;

@@ -1,7 +1,6 @@
-/* linear.c: y = x W^T + b with OpenBLAS sgemm, W stored (out, in) as PyTorch does.
- * Backward: dx += dy W, dW += dy^T x, db += sum_rows dy. */
-#include <cblas.h>
-
+/* linear.c: y = x W^T + b with OpenBLAS sgemm (tiled by zoo_gemm), W stored (out, in)
+ * as PyTorch does. Backward: dx += dy W, dW += dy^T x, db += sum_rows dy. */
+#include "../gemm.h"
 #include "../internal.h"
 
 static void linear_fwd_cpu(zoo_graph *g, zoo_tensor *t)
@@ -16,8 +15,7 @@ static void linear_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             for (int64_t o = 0; o < out; o++)
                 y[r * out + o] = B->data[o];
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)rows, (int)out, (int)in, 1.0f, X->data, (int)in,
-                W->data, (int)in, B ? 1.0f : 0.0f, y, (int)out);
+    zoo_gemm(CblasNoTrans, CblasTrans, rows, out, in, 1.0f, X->data, in, W->data, in, B ? 1.0f : 0.0f, y, out);
 }
 
 static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
@@ -27,11 +25,9 @@ static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     int64_t rows = zoo_rows(X), in = zoo_cols(X), out = W->shape[0];
     const float *dy = t->grad; /* dy: (rows, out) */
     if (X->grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)rows, (int)in, (int)out, 1.0f, dy, (int)out,
-                    W->data, (int)in, 1.0f, X->grad, (int)in);
+        zoo_gemm(CblasNoTrans, CblasNoTrans, rows, in, out, 1.0f, dy, out, W->data, in, 1.0f, X->grad, in);
     if (W->grad)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)out, (int)in, (int)rows, 1.0f, dy, (int)out,
-                    X->data, (int)in, 1.0f, W->grad, (int)in);
+        zoo_gemm(CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, X->data, in, 1.0f, W->grad, in);
     if (B && B->grad) {
 #pragma omp parallel for schedule(static)
         for (int64_t o = 0; o < out; o++) {
