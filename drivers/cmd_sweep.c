@@ -43,7 +43,11 @@ static void usage(FILE *f)
             "status column); 2 bad input (usage, sweep file, results file of another sweep);\n"
             "3 the sweep could not go on (results file unwritable, MPI error); 75 stopped by\n"
             "SIGTERM/SIGUSR1/SIGINT with runs left: rerun the same command to resume (job scripts\n"
-            "requeue on 75).\n");
+            "requeue on 75).\n"
+            "\n"
+            "Stopping: the signal goes to rank 0 (srun and SLURM's --signal deliver it to every rank).\n"
+            "Under mpirun send SIGUSR1: Open MPI's mpirun forwards it, while on SIGTERM it kills the\n"
+            "ranks a second later (results already recorded are safe; runs in flight are redone).\n");
 }
 
 /* Started by mpirun/srun? Without a launcher we run as one process and never touch MPI

@@ -569,6 +569,7 @@ static zoo_results *alloc_results(const char *path)
     return r;
 }
 
+/* Make room for n rows (keeping the first r->n), then copy `rows` in unless NULL. */
 static int set_rows(zoo_results *r, const zoo_results_row *rows, int64_t n)
 {
     if (n > r->cap) {
@@ -578,7 +579,7 @@ static int set_rows(zoo_results *r, const zoo_results_row *rows, int64_t n)
         r->rows = nr;
         r->cap = n;
     }
-    if (rows != r->rows)
+    if (rows)
         memcpy(r->rows, rows, (size_t)n * sizeof *rows);
     r->n = n;
     return 0;
@@ -802,7 +803,7 @@ int zoo_results_begin(zoo_results *r, const zoo_sweep *sw, const zoo_results_row
         r->sweep_text = nt;
     }
     int64_t old = r->n;
-    if ((rc = set_rows(r, r->rows, old + n_new)))
+    if ((rc = set_rows(r, NULL, old + n_new)))
         return rc;
     memcpy(r->rows + old, new_rows, (size_t)n_new * sizeof *new_rows);
     return 0;

@@ -2,6 +2,7 @@
  * sweep-file reader's knob checks can be tested without the real mixers, and a cheap
  * forward (one Linear) so tiny end-to-end sweeps run in seconds. Built twice, as
  * sweeptoy.so and sweeptoy_b.so (TOY_NAME), into the tests' own plugin folder. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -17,11 +18,17 @@ static const zoo_hparam knobs[] = {
     {"bias", ZOO_HP_BOOL, "true", "a bool knob: the Linear has a bias"},
     {"kind", ZOO_HP_STRING, "plain", "a string knob"},
     {"taps", ZOO_HP_INT_LIST, "[3, -1]", "an int-list knob"},
+    {"crash", ZOO_HP_BOOL, "false", "test only: the build crashes its process (SIGSEGV) when true"},
+    {"fail", ZOO_HP_BOOL, "false", "test only: the build returns ZOO_ERR_INVALID when true"},
     {NULL, 0, NULL, NULL},
 };
 
 static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo_tensor *x, zoo_tensor **y)
 {
+    if (zoo_hvals_bool(h, "crash"))
+        raise(SIGSEGV); /* what a buggy plugin does; the sweep must contain it */
+    if (zoo_hvals_bool(h, "fail"))
+        return zoo_graph_fail(g, ZOO_ERR_INVALID, "mixer '%s': fail=true (test knob)", TOY_NAME);
     *y = zoo_nn_linear(g, x, "proj", li->d_model, zoo_hvals_bool(h, "bias"));
     return zoo_graph_status(g);
 }

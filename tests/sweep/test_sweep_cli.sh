@@ -1,0 +1,194 @@
+#!/usr/bin/env bash
+# test_sweep_cli.sh: `zoo sweep` end to end with the test-only mixers. One mode per
+# ctest test:
+#   bad      every malformed sweep file: exit 2, its file:line:col message, and no
+#            results file created or changed
+#   resume   rerun skips recorded runs; a changed sweep is refused (exit 2, file
+#            unchanged) unless --resume adds its runs; --force keeps a backup
+#   contain  a run that crashes its process is retried once then recorded crashed, a
+#            failing run is recorded failed, the others finish (exit 1)
+#   mpi      mpirun -np 3 gives the same numbers, bit for bit, as one process
+#   crash    kill -9 of every process at 5 random moments, resuming each time: every
+#            run recorded once, the numbers equal a clean run's
+#   sigterm  SIGTERM mid-sweep (one process), and SIGUSR1 under mpirun: exit 75,
+#            nothing lost, a rerun finishes
+# usage: test_sweep_cli.sh MODE ZOO PYTHON SRC_DIR WORK_DIR
+set -u
+mode=$1 zoo=$2 py=$3 src=$4 work=$5/$1
+rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
+export OMP_NUM_THREADS=1
+fail() { echo "FAIL ($mode): $*" >&2; exit 1; }
+compare() { "$py" "$src/compare_results.py" "$@" || fail "results differ: $*"; }
+
+# 12 tiny runs of a few tenths of a second each; numbers depend only on the spec.
+tiny() {
+    cat > "$1" <<EOF
+name: tiny
+task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: ${2:-1536}, test_examples: 128}
+model: {n_layers: 2, d_model: [8, 16, 24], mixers: [sweeptoy, {name: sweeptoy_b, scale: 0.25}]}
+train: {lr: [0.01, 0.003], epochs: 3, batch_size: 32}
+EOF
+}
+
+# Every process below $1 (children first found, then killed together with it).
+tree() {
+    local p=$1 kids
+    echo "$p"
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
+    for k in $kids; do tree "$k"; done
+}
+
+case $mode in
+bad)
+    n=0
+    for f in "$src"/bad/*.yaml; do
+        want=$(head -1 "$f" | sed 's/^# expect: //')
+        out=$("$zoo" sweep "$f" -o new.h5 2>&1); rc=$?
+        [ $rc -eq 2 ] || fail "$f: exit $rc, want 2 ($out)"
+        case "$out" in *"zoo sweep: $f:$want"*) ;; *) fail "$f: got '$out', want 'zoo sweep: $f:$want...'" ;; esac
+        [ ! -e new.h5 ] || fail "$f: created new.h5"
+        n=$((n + 1))
+    done
+    # An existing results file is not touched either.
+    tiny ok.yaml 256
+    "$zoo" sweep ok.yaml -o keep.h5 --quiet >/dev/null || fail "tiny sweep failed"
+    sum=$(md5sum < keep.h5)
+    for f in "$src"/bad/unknown_knob.yaml "$src"/bad/zip_mismatch.yaml "$src"/bad/constraint_kv.yaml; do
+        "$zoo" sweep "$f" -o keep.h5 >/dev/null 2>&1; rc=$?
+        [ $rc -eq 2 ] || fail "$f against keep.h5: exit $rc"
+        [ "$(md5sum < keep.h5)" = "$sum" ] || fail "$f changed keep.h5"
+    done
+    [ $n -ge 25 ] || fail "only $n malformed files"
+    echo "$n malformed files: exit 2, expected message, no file written"
+    ;;
+resume)
+    tiny a.yaml 256
+    "$zoo" sweep a.yaml -o r.h5 --quiet > log1 || fail "first run: $(cat log1)"
+    out=$("$zoo" sweep a.yaml -o r.h5); rc=$?
+    [ $rc -eq 0 ] || fail "rerun exit $rc"
+    case "$out" in *"12 already recorded, 0 to do"*) ;; *) fail "rerun did not skip: $out" ;; esac
+    # A changed sweep: refused without --resume, file unchanged.
+    sed 's/d_model: \[8, 16, 24\]/d_model: [8, 16, 24, 32]/' a.yaml > b.yaml
+    sum=$(md5sum < r.h5)
+    out=$("$zoo" sweep b.yaml -o r.h5 2>&1); rc=$?
+    [ $rc -eq 2 ] || fail "changed sweep: exit $rc, want 2"
+    case "$out" in *"holds a different sweep"*"--resume"*) ;; *) fail "changed sweep message: $out" ;; esac
+    [ "$(md5sum < r.h5)" = "$sum" ] || fail "refused sweep changed r.h5"
+    out=$("$zoo" sweep b.yaml -o r.h5 --resume --quiet); rc=$?
+    [ $rc -eq 0 ] || fail "--resume exit $rc: $out"
+    case "$out" in *"16 runs, 12 already recorded, 4 to do"*) ;; *) fail "--resume did not add 4 runs: $out" ;; esac
+    "$zoo" sweep b.yaml -o clean.h5 --quiet > /dev/null || fail "clean b"
+    compare r.h5 clean.h5 --runs 16 --status ok
+    out=$("$zoo" sweep a.yaml -o r.h5 --force --quiet); rc=$?
+    [ $rc -eq 0 ] && [ -e r.h5.bak ] || fail "--force: exit $rc, backup missing: $out"
+    compare r.h5.bak clean.h5 --runs 16
+    "$zoo" sweep a.yaml -o a_clean.h5 --quiet > /dev/null || fail "clean a"
+    compare r.h5 a_clean.h5 --runs 12 --status ok
+    "$py" - r.h5 <<'EOF' || fail "sessions table"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+s = f["sessions"][()]
+assert len(s) == 1 and s["exit_code"][0] == 0 and s["runs_recorded"][0] == 12, s
+EOF
+    echo "resume: skip, refuse, --resume, --force all as documented"
+    ;;
+contain)
+    cat > c.yaml <<'EOF'
+task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: 256, test_examples: 64}
+model: {d_model: 16, mixers: [sweeptoy, {name: sweeptoy, crash: true}, {name: sweeptoy_b, fail: true}]}
+train: {epochs: 2, batch_size: 32}
+EOF
+    out=$("$zoo" sweep c.yaml -o c.h5 2>&1); rc=$?
+    [ $rc -eq 1 ] || fail "exit $rc, want 1: $out"
+    "$py" - c.h5 <<'EOF' || fail "statuses: $out"
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")["summary"][()]
+st = [x.decode() for x in s["status"]]
+assert st == ["ok", "crashed", "failed"], st
+assert s["crashes"][1] == 2 and b"signal 11" in s["message"][1], (s["crashes"], s["message"])
+assert b"fail=true" in s["message"][2], s["message"][2]
+EOF
+    echo "contain: crash retried once then recorded, failure recorded, sweep went on"
+    ;;
+mpi)
+    command -v mpirun > /dev/null || { echo "skipped: no mpirun"; exit 77; }
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+    tiny t.yaml
+    "$zoo" sweep t.yaml -o one.h5 --quiet > log1 || fail "one process: $(cat log1)"
+    mpirun -np 3 --oversubscribe -x OMP_NUM_THREADS -x ZOO_PLUGIN_PATH "$zoo" sweep t.yaml -o three.h5 > log3 2>&1 ||
+        fail "mpirun -np 3: $(tail -5 log3)"
+    compare three.h5 one.h5 --runs 12 --status ok
+    "$py" - three.h5 <<'EOF' || fail "ranks"
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")["summary"][()]
+assert set(s["rank"]) == {0, 1, 2}, set(s["rank"])
+assert h5py.File(sys.argv[1], "r")["sessions"][()]["ranks"][0] == 3
+EOF
+    echo "mpi: -np 3 equals one process bit for bit"
+    ;;
+crash)
+    tiny t.yaml 3072
+    "$zoo" sweep t.yaml -o clean.h5 --quiet > log0 || fail "clean run: $(cat log0)"
+    for k in 1 2 3 4 5; do
+        setsid "$zoo" sweep t.yaml -o k.h5 --quiet > "log$k" 2>&1 &
+        pid=$!
+        sleep "$(awk -v s=$RANDOM 'BEGIN { srand(s); printf "%.2f", 0.2 + 2.5 * rand() }')"
+        pids=$(tree $pid)
+        kill -STOP $pids 2>/dev/null; kill -9 $pids 2>/dev/null
+        wait $pid 2>/dev/null
+        if [ -e k.h5 ]; then
+            "$py" -c "import h5py,sys; f=h5py.File('k.h5','r'); s=f['summary'][()]; print('kill $k:', sum(s['status']!=b'pending'), 'of', len(s), 'recorded')" ||
+                fail "k.h5 does not open after kill $k"
+        else
+            echo "kill $k: before the file was created"
+        fi
+    done
+    "$zoo" sweep t.yaml -o k.h5 --quiet > logf 2>&1 || fail "final resume: $(tail -3 logf)"
+    ls k.h5.tmp.* 2>/dev/null && fail "temporaries left behind"
+    compare k.h5 clean.h5 --runs 12 --status ok
+    echo "crash: 5 kills, every run recorded once, numbers equal"
+    ;;
+sigterm)
+    tiny t.yaml 3072
+    "$zoo" sweep t.yaml -o clean.h5 --quiet > log0 || fail "clean run"
+    # stop_mid SIGNAL FILE LAUNCHER...: start, wait for the first recorded run, signal;
+    # want exit 75 with the resume hint, a consistent file, and a resume that finishes.
+    stop_mid() {
+        local sig=$1 out=$2 pid i rc
+        shift 2
+        "$@" sweep t.yaml -o "$out" --grace 30 > "$out.log" 2>&1 &
+        pid=$!
+        for i in $(seq 1 600); do
+            grep -q '^\[1/' "$out.log" 2>/dev/null && break
+            sleep 0.1
+        done
+        grep -q '^\[1/' "$out.log" || { kill -9 $(tree $pid); fail "no run finished: $(cat "$out.log")"; }
+        kill -"$sig" $pid
+        wait $pid; rc=$?
+        [ $rc -eq 75 ] || fail "exit $rc after SIG$sig, want 75: $(tail -5 "$out.log")"
+        grep -q 'rerun the same command to resume' "$out.log" || fail "no resume hint: $(tail -3 "$out.log")"
+        "$py" - "$out" <<'EOF' || fail "after SIG$sig"
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+s = f["summary"][()]
+done = sum(s["status"] == b"ok")
+assert 1 <= done < 12 and all(x in (b"ok", b"pending") for x in s["status"]), s["status"]
+assert f["sessions"][()]["exit_code"][0] == 75
+print(sys.argv[1], "after the signal:", done, "runs recorded")
+EOF
+        "$zoo" sweep t.yaml -o "$out" --quiet > "$out.log2" || fail "resume: $(tail -3 "$out.log2")"
+        compare "$out" clean.h5 --runs 12 --status ok
+    }
+    stop_mid TERM one.h5 "$zoo"
+    if command -v mpirun > /dev/null; then
+        # mpirun forwards SIGUSR1 (what SLURM's --signal sends) to the ranks; on SIGTERM
+        # Open MPI's mpirun kills them a second later instead (see zoo sweep --help).
+        export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+        stop_mid USR1 two.h5 mpirun -np 2 --oversubscribe -x OMP_NUM_THREADS -x ZOO_PLUGIN_PATH "$zoo"
+    fi
+    echo "sigterm: exit 75, nothing lost, resume completes"
+    ;;
+*)
+    fail "unknown mode"
+    ;;
+esac
