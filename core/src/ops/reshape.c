@@ -1,0 +1,42 @@
+/* reshape.c: the same elements in row-major order under another shape (dropping the
+ * leading 1 of a (1, L, D) parameter, splitting heads). A copy, never a view. */
+#include <string.h>
+
+#include "../internal.h"
+
+static void reshape_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    memcpy(t->data, t->src[0]->data, (size_t)t->n * sizeof *t->data);
+}
+
+static void reshape_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+{
+    (void)g;
+    zoo_tensor *X = t->src[0];
+    if (!X->grad)
+        return;
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < t->n; i++)
+        X->grad[i] += t->grad[i];
+}
+
+static const zoo_op_def op = {"reshape", {reshape_fwd_cpu, NULL}, {reshape_bwd_cpu, NULL}};
+
+zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *shape)
+{
+    if (!g || g->status || !x)
+        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+    char s[64];
+    if (x->dtype != ZOO_F32)
+        return zoo_node_fail(g, ZOO_ERR_INVALID, "reshape: input must be f32");
+    if (!shape || ndim < 1 || ndim > ZOO_MAX_DIMS)
+        return zoo_node_fail(g, ZOO_ERR_SHAPE, "reshape: need 1 to %d dims, got %d", ZOO_MAX_DIMS, ndim);
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        n *= shape[i];
+    if (n != x->n)
+        return zoo_node_fail(g, ZOO_ERR_SHAPE, "reshape: %s has %lld elements, the new shape %lld",
+                             zoo_shape_str(x, s, 64), (long long)x->n, (long long)n);
+    return zoo_node_new(g, &op, ndim, shape, (zoo_tensor *[]){x}, 1);
+}
