@@ -14,7 +14,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from .fits import logistic  # noqa: E402
+from .fits import MIN_POWER_POINTS, logistic  # noqa: E402
 
 STYLE = {"font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
          "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
@@ -30,7 +30,7 @@ def colors(lines):
     return {l: (cmap(i % 10), MARKERS[i % len(MARKERS)]) for i, l in enumerate(order)}
 
 
-def _grid(n, width=3.6, height=3.2, max_cols=4):
+def _grid(n, width=3.9, height=3.5, max_cols=4):
     cols = min(n, max_cols)
     rows = int(math.ceil(n / cols))
     with plt.rc_context(STYLE):
@@ -59,8 +59,23 @@ def _pow2_bytes_axis(ax):
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"$2^{{{math.log2(v):.0f}}}$" if v > 0 else ""))
 
 
+def _sci(v, _pos=None):
+    """2e15 -> 2x10^15 (mathtext); 1e16 -> 10^16."""
+    if v <= 0:
+        return ""
+    e = int(math.floor(math.log10(v) + 1e-9))
+    m = round(v / 10 ** e, 3)
+    if 1e-3 <= v < 1e4:
+        return f"{v:g}"
+    return f"$10^{{{e}}}$" if m == 1 else f"${m:g}{{\\times}}10^{{{e}}}$"
+
+
 def _log10_axis(ax):
+    """log10 axis labelled at 1, 2, 5 x 10^k (a panel often spans less than a decade)."""
     ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(_sci))
+    ax.xaxis.set_minor_formatter(NullFormatter())
 
 
 def _plain_log_y(ax):
@@ -97,13 +112,13 @@ def _status_handles(cells, which=("partial", "failed", "pending")):
     return h
 
 
-def _finish(fig, handles, title):
+def _finish(fig, handles, title, hspace=0.45):
     fig.suptitle(title, fontsize=12)
     if handles:
         fig.legend(handles=handles, loc="center left", bbox_to_anchor=(1.0 - 2.3 / fig.get_figwidth(), 0.5),
                    frameon=False)
     fig.subplots_adjust(left=0.07, right=1.0 - 2.4 / fig.get_figwidth(), top=0.85 if fig.get_figheight() < 5 else 0.9,
-                        bottom=0.16 if fig.get_figheight() < 5 else 0.1, wspace=0.12, hspace=0.45)
+                        bottom=0.16 if fig.get_figheight() < 5 else 0.1, wspace=0.12, hspace=hspace)
     return fig
 
 
@@ -155,6 +170,7 @@ def _scatter_panels(cells, xcol, xlabel, metric_label, title, axis, fits=None, m
     fig, axes = _grid(len(Ls))
     col = colors(cells["line"].unique())
     handles = {}
+    notes = False
     for ax, L in zip(axes, Ls):
         g = cells[cells["seq_len"] == L]
         unplaced = []
@@ -177,16 +193,17 @@ def _scatter_panels(cells, xcol, xlabel, metric_label, title, axis, fits=None, m
         ax.set_title(_setting_title(g))
         ax.set_xlabel(xlabel)
         if unplaced:
-            more = f"\n(+{len(unplaced) - 4} more)" if len(unplaced) > 4 else ""
-            ax.text(0.98, 0.03, "not placed (no value):\n" + "\n".join(unplaced[:4]) + more, transform=ax.transAxes,
-                    va="bottom", ha="right", fontsize=8, color=FAILED_COLOR,
-                    bbox=dict(boxstyle="round,pad=0.3", fc="white", ec=FAILED_COLOR, alpha=0.85, lw=0.6))
+            # Below the axis label, where it hides no data (savefig's tight box keeps it).
+            more = f" (+{len(unplaced) - 3} more)" if len(unplaced) > 3 else ""
+            ax.text(0.0, -0.2, "no value, not shown: " + "; ".join(unplaced[:3]) + more, transform=ax.transAxes,
+                    va="top", ha="left", fontsize=8, color=FAILED_COLOR, wrap=True)
+            notes = True
     axes[0].set_ylabel(metric_label)
     hl = [handles[k] for k in sorted(handles, key=lambda s: (not s.startswith("attention"), s))]
     if fits:
         hl.append(Line2D([], [], ls=":", color="grey", label="logistic fit in log2(state bytes)"))
     hl += _status_handles(cells, ("partial",))
-    return _finish(fig, hl, title)
+    return _finish(fig, hl, title, hspace=0.75 if notes else 0.45)
 
 
 def acc_vs_state(cells, metric, metric_label, logistic_fits=None):
@@ -249,7 +266,8 @@ def training_curves(runs):
     axes[2].set_title("test accuracy after each epoch")
     n_epochs = max([c[k].size for _, c in runs for k in ("epoch_test_loss", "epoch_test_acc") if k in c] + [1])
     for ax in axes:
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=6, integer=True))
+    axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v / 1000:g}k" if v >= 10000 else f"{v:g}"))
     for ax in axes[1:]:
         ax.set_xlim(0.5, n_epochs + 0.5)
         if n_epochs <= 16:
@@ -308,7 +326,8 @@ def scaling_fits(power_fits, log_fits, metric_label, ci=0.95):
             lab = f"{r['line']}: exponent {f['b']:.2f} [{f['b_lo']:.2f}, {f['b_hi']:.2f}]"
             axes[1].plot(f["x"], f["residuals"], marker=m, color=c, lw=1, ms=6)
         else:
-            lab = f"{r['line']}: no fit ({r['refused'].split(' (')[0]})"
+            n_in = int((p["censoring"] == "").sum())
+            lab = f"{r['line']}: no fit ({n_in} L with the target inside the d_model grid; needs {MIN_POWER_POINTS})"
         handles.append(Line2D([], [], color=c, marker=m, lw=1.6 if f is not None else 0, label=lab))
     for ax in axes[:2]:
         ax.set_xscale("log", base=2)
@@ -331,7 +350,7 @@ def scaling_fits(power_fits, log_fits, metric_label, ci=0.95):
         if f is None:
             continue
         c, m = col[r["line"]]
-        axes[2].plot(f["x"], f["residuals"], marker=m, ls="-", lw=0.8, color=c, ms=5)
+        axes[2].plot(f["x"], f["residuals"], marker=m, ls="none", color=c, ms=5, alpha=0.8)
     if not any(r["fit"] is not None for r in power_fits):
         _empty_note(axes[1], "no power-law fit:\ntoo few sequence lengths with the target\n"
                              "inside the d_model grid (reasons in the legend)")
