@@ -9,5 +9,7 @@ report. Reads the HDF5 file only (io/SCHEMA.md); never zoo's C code.
 """
 __version__ = "0.1.0"
 
-from .results import (FAILED_STATUSES, SCHEMA, SCHEMA_VERSIONS, ZooResultsError, curves, load,  # noqa: E402,F401
+from .results import (FAILED_STATUSES, SCHEMA, SCHEMA_VERSIONS, ZooResultsError, curves, load,  # noqa: E402
                       provenance)
+
+__all__ = ["load", "curves", "provenance", "ZooResultsError", "SCHEMA", "SCHEMA_VERSIONS", "FAILED_STATUSES"]

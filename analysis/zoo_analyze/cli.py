@@ -4,12 +4,8 @@ and one self-contained HTML report, and prints the key tables. Exit status: 0 do
 2 bad arguments or not a readable results file. The work is in the other modules.
 """
 import argparse
-import math
 import os
 import sys
-
-import numpy as np
-import pandas as pd
 
 from . import __version__, figures, report
 from .fits import MIN_POWER_POINTS
@@ -95,6 +91,8 @@ def _choose_runs(a, df, cells):
         for line, g in cells[cells["run_id"] >= 0].groupby("line", sort=True):
             top = g[g["seq_len"] == g["seq_len"].max()]
             ids.append(int(top.sort_values("d_model")["run_id"].iloc[-1]))
+        if not ids:
+            notes.append("no run finished ok, so there are no training curves to draw (choose runs with --runs)")
     else:
         ids = list(a.runs)
     if len(ids) > MAX_CURVES:

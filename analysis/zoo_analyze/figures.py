@@ -131,10 +131,13 @@ def acc_vs_d_model(cells, metric, metric_label, paper=None, reduction="max over 
     col = colors(cells["line"].unique())
     y_fail = -0.0 if "acc" in metric else np.nan
     handles = {}
+    order = sorted(col)
     for ax, L in zip(axes, Ls):
         g = cells[cells["seq_len"] == L]
         for line, h in g.groupby("line", sort=True):
             c, m = col[line]
+            # Markers of failed cells of several lines would coincide at the bottom: dodge.
+            dodge = 2.0 ** (0.05 * (order.index(line) - (len(order) - 1) / 2))
             h = h.sort_values("d_model")
             v = h[h["value"].notna()]
             handles[line] = ax.plot(v["d_model"], v["value"], marker=m, color=c, lw=1.8, ms=6, label=line)[0]
@@ -143,10 +146,10 @@ def acc_vs_d_model(cells, metric, metric_label, paper=None, reduction="max over 
             # Failed / unfinished cells: at the bottom, in the line's colour.
             fail = h[h["cell_status"] == "failed"]
             if len(fail) and np.isfinite(y_fail):
-                ax.plot(fail["d_model"], [y_fail] * len(fail), marker="x", ls="none", color=c, ms=9, mew=2.2)
+                ax.plot(fail["d_model"] * dodge, [y_fail] * len(fail), marker="x", ls="none", color=c, ms=9, mew=2.2)
             pend = h[h["cell_status"] == "pending"]
             if len(pend) and np.isfinite(y_fail):
-                ax.plot(pend["d_model"], [y_fail] * len(pend), marker="o", ls="none", mfc="none", mec=c, ms=9,
+                ax.plot(pend["d_model"] * dodge, [y_fail] * len(pend), marker="o", ls="none", mfc="none", mec=c, ms=9,
                         mew=1.5)
             if paper is not None and len(paper):
                 p = paper[(paper["seq_len"] == L) & (paper["mixer"] == h["group"].iloc[0])].sort_values("d_model")
@@ -337,8 +340,12 @@ def scaling_fits(power_fits, log_fits, metric_label, ci=0.95):
             ax.xaxis.set_minor_formatter(NullFormatter())
             ax.set_xlim(min(allL) / 1.3, max(allL) * 1.3)
         ax.set_xlabel("sequence length L (tokens; log scale)")
-    axes[0].set_yscale("log", base=2)
-    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    has_points = any(np.isfinite(r["points"]["d_needed"]).any() for r in power_fits if len(r["points"]))
+    if has_points:
+        axes[0].set_yscale("log", base=2)
+        axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    else:
+        _empty_note(axes[0], "no setting has a finished run")
     axes[0].set_ylabel("d_model needed (log scale)")
     axes[0].set_title(f"d_model needed for accuracy ≥ {target:g} vs L\n(power law with {ci_txt} band)")
     axes[1].axhline(0, color="k", lw=0.8)

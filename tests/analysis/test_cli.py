@@ -178,3 +178,22 @@ def test_module_and_launcher(sweep, tmp_path):
     assert os.path.exists(tmp_path / "r" / "report.html")
     r = subprocess.run([launcher, str(tmp_path / "none.h5")], capture_output=True, text=True, env=env)
     assert r.returncode == 2 and "no such file" in r.stderr
+
+
+@pytest.mark.parametrize("status", ["pending", "failed"])
+def test_nothing_finished_ok_still_reports(tmp_path, capsys, status):
+    """A sweep where no run finished ok (all unfinished, or all failed) gives every figure
+    and says so, instead of crashing on empty data."""
+    R = [zs.run(i, m, D, 64, 1e-3, status=status, message="no plugin" if status == "failed" else "")
+         for i, (m, D) in enumerate((m, D) for m in ("attention", "hyena") for D in (64, 128))]
+    p = zs.write(str(tmp_path / "r.h5"), R)
+    rc, text, err = run_main([p, "-o", str(tmp_path / "rep"), "--format", "png"], capsys)
+    assert rc == 0, err
+    for name in FIGURES:
+        if name != "training_curves":  # no run has curves
+            assert os.path.exists(tmp_path / "rep" / f"{name}.png"), name
+    assert f"4 runs: 4 {status}" in text and text.count(f" {status}: ") == 4
+    assert re.search(rf"attention\s+64\s+{status}\s+{status}", text), text
+    assert "attention  n/a / n/a" in text
+    html = open(tmp_path / "rep" / "report.html").read()
+    assert "no run finished ok, so there are no training curves to draw" in html
