@@ -136,7 +136,7 @@ def analyze(a, out=None):
     x.cells = cell_table(df, a.metric, a.group_by)
     x.counts = status_counts(df)
     x.not_ok = not_ok_runs(df)
-    x.fit_target = a.fit_target
+    x.fit_target, x.targets = a.fit_target, a.targets
     is_acc = "acc" in a.metric
     x.ref_line = reference_line(x.cells, a.reference)
     x.smallest = x.ratio = x.gaps = x.power_rows = x.logistic_rows = None
@@ -223,7 +223,7 @@ def terminal_text(x):
     s.append(f"{x.metric_label}, {x.reduction} ('*' = some runs of the cell failed or are unfinished):")
     s.append(value_text(x.cells))
     if x.smallest is not None:
-        t = " / ".join(f">= {v:g}" for v in sorted(set(x.smallest["target"]), reverse=True))
+        t = " / ".join(f">= {v:g}" for v in x.targets)
         s += ["", f"Smallest d_model reaching {x.metric} {t} ('>N' not reached up to N; '?' a smaller d_model "
                   "failed, is unfinished or absent):", x.smallest_text]
     if x.gaps is not None and len(x.gaps):
