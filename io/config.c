@@ -350,12 +350,7 @@ static int parse_field(cfg *c, int def, struct fy_node *kn, struct fy_node *val)
             int rc = scalar_value(c, f, x, xl, &f->vals[f->n_vals]);
             if (rc)
                 return rc;
-            for (int j = 0; j < f->n_vals; j++)
-                if (!strcmp(f->vals[j].text, f->vals[f->n_vals].text) ||
-                    (f->vals[j].is_num && f->vals[j].num == f->vals[f->n_vals].num))
-                    return zoo_cfg_fail(c, xl, "axis %s: %s repeats %s (line %d, column %d); remove one", d->name,
-                                        f->vals[f->n_vals].text, f->vals[j].text, f->vals[j].loc.line, f->vals[j].loc.col);
-            f->n_vals++;
+            f->n_vals++; /* repeated values are checked with the zip groups (config_grid.c) */
         }
         return 0;
     }

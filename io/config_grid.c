@@ -339,6 +339,48 @@ static int cmp_hash(const void *a, const void *b)
     return d ? d : (x->run > y->run) - (x->run < y->run);
 }
 
+static int same_value(const cfg_field *f, int a, int b)
+{
+    const cfg_value *x = &f->vals[a], *y = &f->vals[b];
+    if (f->type == FT_MIXER)
+        return !strcmp(x->label, y->label);
+    return !strcmp(x->text, y->text) || (x->is_num && y->is_num && x->num == y->num);
+}
+
+/* A value repeated along one dimension would give the same runs twice. Zipped axes
+ * may repeat a value (batch 512 for two lengths) as long as the tuples differ. */
+static int check_repeats(const cfg *c, int dim, int len)
+{
+    for (int b = 1; b < len; b++)
+        for (int a = 0; a < b; a++) {
+            int all = 1, members = 0;
+            const cfg_field *last = NULL;
+            for (int i = 0; i < c->n_fields && all; i++) {
+                const cfg_field *f = &c->fields[i];
+                if (!f->axis || f->dim != dim)
+                    continue;
+                members++;
+                last = f;
+                all = same_value(f, a, b);
+            }
+            if (!all || !last)
+                continue;
+            if (members == 1)
+                return zoo_cfg_fail(c, last->vals[b].loc, "axis %s: %s repeats %s (line %d, column %d); remove one",
+                                    last->name, last->vals[b].label, last->vals[a].label, last->vals[a].loc.line,
+                                    last->vals[a].loc.col);
+            char names[300] = "";
+            size_t k = 0;
+            for (int i = 0; i < c->n_fields && k < sizeof names; i++)
+                if (c->fields[i].axis && c->fields[i].dim == dim)
+                    k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", c->fields[i].name);
+            return zoo_cfg_fail(c, last->vals[b].loc,
+                                "zip [%s]: entry %d has the same values as entry %d; remove one from every zipped axis",
+                                names, b + 1, a + 1);
+        }
+    return 0;
+}
+
 int zoo_cfg_expand(cfg *c, zoo_sweep *out)
 {
     /* Dimensions in file order; a zip group is one dimension at its first axis. */
@@ -360,6 +402,11 @@ int zoo_cfg_expand(cfg *c, zoo_sweep *out)
             zip_dim[f->zip] = n_dims;
         n_dims++;
         total *= f->n_vals;
+    }
+    for (int d = 0; d < n_dims; d++) {
+        int rc = check_repeats(c, d, dim_len[d]);
+        if (rc)
+            return rc;
     }
     if (total > CFG_MAX_RUNS)
         return zoo_cfg_fail(c, c->task_loc, "the grid has %.0f runs, more than %d; split the sweep or zip axes", total,

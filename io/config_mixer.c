@@ -334,13 +334,7 @@ static int expand_pattern(cfg *c, cfg_field *f, struct fy_node *n, cfg_loc at)
         }
         if (hybrid && kt < sizeof v->text)
             snprintf(v->text + kt, sizeof v->text - kt, "]");
-        for (int j = 0; j < f->n_vals; j++)
-            if (!strcmp(f->vals[j].label, v->label)) {
-                rc = zoo_cfg_fail(c, nl, "%s lists %s twice (also at line %d); remove one", f->name, v->label,
-                                  f->vals[j].loc.line);
-                goto done;
-            }
-        f->n_vals++;
+        f->n_vals++; /* repeated values are checked with the zip groups (config_grid.c) */
     }
 done:
     for (int i = 0; i < ZOO_MAX_PATTERN; i++)

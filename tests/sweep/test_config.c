@@ -2,6 +2,7 @@
  *   errors FILE...        each malformed file must fail with ZOO_ERR_CONFIG and the
  *                         message "FILE:" + the text after "# expect: " on its line 1
  *   count FILE N [MIXER]  the file expands to N runs (exit 77 if a MIXER is missing)
+ *   count-toys FILE N     the same with its mixers: list replaced by test-only mixers
  *   unit                  expansion order, zip, exclude, mixers, knob sweeps, values
  *   dump FILE             print the message or the runs (for writing expectations)
  * Exit status decides; nothing here trains. */
@@ -110,6 +111,13 @@ static void unit(void)
         CHECK(s.runs[1].seq_len == 64 && s.runs[1].lr == 0.01, "zip run 1");
         CHECK(s.runs[5].seq_len == 256 && s.runs[5].kv_pairs == 16 && s.runs[5].batch_size == 16, "zip run 5");
     }
+    zoo_sweep_free(&s);
+    /* Zipped axes may repeat a value as long as the tuples differ (batch by L). */
+    CHECK(!parse("task: {seq_len: [64, 128, 256], kv_pairs: [4, 8, 16]}\ntrain: {batch_size: [64, 64, 32]}\n"
+                 "zip: [seq_len, kv_pairs, batch_size]\n",
+                 &s),
+          "zip with a repeated batch");
+    CHECK(s.n_runs == 3 && s.runs[1].batch_size == 64 && s.runs[2].batch_size == 32, "zip repeat values");
     zoo_sweep_free(&s);
     /* Zip as a list of groups. */
     CHECK(!parse("task: {seq_len: [64, 128], kv_pairs: [4, 8]}\n"
@@ -238,6 +246,38 @@ int main(int argc, char **argv)
         long long want = atoll(argv[3]);
         int ok = s.n_runs == want;
         printf("%s: %lld runs (want %lld)\n", argv[2], (long long)s.n_runs, want);
+        zoo_sweep_free(&s);
+        return ok ? 0 : 1;
+    }
+    if (!strcmp(argv[1], "count-toys") && argc == 4) {
+        /* The grid structure of a config whose mixers are not built yet: its mixers:
+         * list is replaced by as many test-only mixers, so only the mixers differ. */
+        FILE *f = fopen(argv[2], "r");
+        static char text[1 << 16], out[1 << 16];
+        size_t n = f ? fread(text, 1, sizeof text - 1, f) : 0;
+        if (f)
+            fclose(f);
+        text[n] = 0;
+        char *a = strstr(text, "\n  mixers:\n"), *b = a ? strstr(a, "\ntrain:") : NULL;
+        if (!a || !b) {
+            fprintf(stderr, "FAIL %s: no '  mixers:' block before 'train:'\n", argv[2]);
+            return 1;
+        }
+        int entries = 0;
+        for (char *p = a + 1; p < b; p = strchr(p, '\n') + 1)
+            entries += !strncmp(p, "    - ", 6);
+        size_t k = (size_t)snprintf(out, sizeof out, "%.*s\n  mixers:\n", (int)(a - text), text);
+        for (int i = 0; i < entries; i++)
+            k += (size_t)snprintf(out + k, sizeof out - k, "    - {name: sweeptoy, width: %d}\n", 1 << i);
+        snprintf(out + k, sizeof out - k, "%s", b + 1);
+        zoo_sweep s;
+        if (zoo_sweep_parse(out, argv[2], &s)) {
+            fprintf(stderr, "FAIL %s: %s\n", argv[2], zoo_error_last()->msg);
+            return 1;
+        }
+        long long want = atoll(argv[3]);
+        int ok = s.n_runs == want;
+        printf("%s with %d test mixers: %lld runs (want %lld)\n", argv[2], entries, (long long)s.n_runs, want);
         zoo_sweep_free(&s);
         return ok ? 0 : 1;
     }
