@@ -23,7 +23,7 @@ fi
 
 out=${ZOO_RESULTS:-$here/results.h5}
 cd "$here"
+# the default job: the quick sweep (resumes if results.h5 is from an earlier run), then
+# the report: figures, tables and fits from the HDF5 file alone
 "$build/zoo" sweep configs/quick.yaml -o "$out" --resume
-if [ -x "$build/zoo-analyze" ] || [ -f "$here/analysis/zoo_analyze/__main__.py" ]; then
-  PYTHONPATH="$here/analysis" /usr/bin/python3 -m zoo_analyze "$out" -o "$here/report"
-fi
+"$build/zoo-analyze" "$out" -o "$here/report"
