@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # cluster.sh: a private SLURM cluster for one test, sourced by the tests in this folder:
 # munged, slurmctld and N slurmd emulating nodes n1..nN on this host, all under one
 # temporary folder with its own slurm.conf and free ports. Not a general installer.

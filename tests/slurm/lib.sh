@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # lib.sh: what every slurm test shares: its arguments, a private folder, the cluster
 # (started by cluster.sh and torn down on every way out), waiting helpers and the
 # pass/fail count. Sourced; the checks themselves live in each test.
@@ -16,11 +17,11 @@ slurm_setup() {
     echo "usage: $0 ZOO PYTHON SOURCE_DIR [NODES] [CPUS_PER_NODE]" >&2
     exit 2
   fi
-  ZOO=$1 PY=$2 SRC=$3
+  # shellcheck disable=SC2034  # SRC and CHECK are for the test that sources this
+  ZOO=$1 PY=$2 SRC=$3 CHECK=("$2" "$here/results_check.py")
   local nodes=${4:-3} cpus=${5:-2}
   export ZOO                # jobs/submit and jobs/sweep.sbatch use it
   export OMP_NUM_THREADS=1  # direct runs; the jobs get SLURM_CPUS_PER_TASK=1 (same numbers)
-  CHECK=("$PY" "$here/results_check.py")
   # Short path: the munge socket path must stay under 108 characters.
   T=$(mktemp -d /tmp/zoo-slurm.XXXXXX)
   W=$T/work
