@@ -60,7 +60,7 @@ static double state_size(const zoo_hvals *h, const zoo_layer_info *li)
 ZOO_PLUGIN_EXPORT const zoo_mixer zoo_mixer_v1 = {
     .hdr = ZOO_MIXER_HEADER,
     .name = "sliding_window",
-    .family = "attention",
+    .family = "local-attention",
     .summary = "sliding-window causal softmax attention, one head of width d_model (Zoology SlidingAttn)",
     .hparams = knobs,
     .build = build,
