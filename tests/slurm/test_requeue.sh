@@ -42,6 +42,10 @@ starts=$(grep -c '^=== .* start [0-9]' "$log")
 grep -q "zoo sweep slurm-slow: 12 runs, [1-9][0-9]* already recorded" "$log" ||
   fail "the second start did not resume (no 'already recorded' line): $(grep 'zoo sweep slurm-slow' "$log")"
 
+# The first start must have been cut short (75: stopped by SIGTERM with runs left; -1:
+# killed before it could say); 0 would mean the requeue came after the sweep had ended.
+first=$("$PY" -c 'import h5py,sys; print(int(h5py.File(sys.argv[1])["sessions"][0]["exit_code"]))' preempted.h5)
+[[ $first == 75 || $first == -1 ]] || fail "the first start ended with exit code $first, not cut short by the requeue"
 if "${CHECK[@]}" complete preempted.h5 $n_runs --sessions-min 2; then
   ok "requeued mid-sweep: every run present exactly once, over $starts starts"
 else
