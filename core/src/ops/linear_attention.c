@@ -63,6 +63,10 @@ static inline float phi_el_d(int fm, float x)
     }
 }
 
+/* The prefix-sum form stores the Taylor map's second-order block once per unordered pair,
+ * x_i^2 c2 on the diagonal and sqrt2 x_i x_j c2 for i < j: the same dot products as the
+ * full vec(x x^T) (so the same numbers up to rounding) with f(f+1)/2 instead of f^2
+ * features, the symmetric count Zoology reports as the state size (T15). */
 typedef struct {
     int fm;
     int64_t f, F;
@@ -71,10 +75,12 @@ typedef struct {
 
 static fmap fmap_of(int fm, int64_t f)
 {
-    fmap m = {fm, f, zoo_feature_map_dim(fm, f), (float)(1.0 / sqrt(sqrt((double)f))),
+    fmap m = {fm, f, fm == ZOO_FMAP_TAYLOR ? 1 + f + f * (f + 1) / 2 : f, (float)(1.0 / sqrt(sqrt((double)f))),
               (float)(1.0 / (sqrt(2.0) * sqrt((double)f)))};
     return m;
 }
+
+#define SQRT2F 1.41421356237309505f
 
 /* phi(x): x (f) -> out (F) */
 static void phi_full(const fmap *m, const float *x, float *out)
@@ -88,9 +94,13 @@ static void phi_full(const fmap *m, const float *x, float *out)
     out[0] = 1.0f;
     for (int64_t i = 0; i < f; i++)
         out[1 + i] = x[i] * m->c1;
-    for (int64_t i = 0; i < f; i++)
-        for (int64_t j = 0; j < f; j++)
-            out[1 + f + i * f + j] = x[i] * x[j] * m->c2;
+    float *o2 = out + 1 + f;
+    for (int64_t i = 0; i < f; i++) {
+        *o2++ = x[i] * x[i] * m->c2;
+        float a = x[i] * (SQRT2F * m->c2);
+        for (int64_t j = i + 1; j < f; j++)
+            *o2++ = a * x[j];
+    }
 }
 
 /* dx += J_phi(x)^T dphi: x (f), dphi (F), dx (f) */
@@ -102,12 +112,17 @@ static void phi_full_bwd(const fmap *m, const float *x, const float *dphi, float
             dx[i] += dphi[i] * phi_el_d(m->fm, x[i]);
         return;
     }
-    const float *d2 = dphi + 1 + f; /* d2: (f, f) */
+    for (int64_t i = 0; i < f; i++)
+        dx[i] += dphi[1 + i] * m->c1;
+    const float *d2 = dphi + 1 + f;
     for (int64_t i = 0; i < f; i++) {
-        float s = 0;
-        for (int64_t j = 0; j < f; j++)
-            s += (d2[i * f + j] + d2[j * f + i]) * x[j];
-        dx[i] += dphi[1 + i] * m->c1 + s * m->c2;
+        dx[i] += *d2++ * 2.0f * x[i] * m->c2;
+        float si = 0, a = SQRT2F * m->c2;
+        for (int64_t j = i + 1; j < f; j++, d2++) {
+            si += *d2 * x[j];
+            dx[j] += *d2 * a * x[i];
+        }
+        dx[i] += si * a;
     }
 }
 
@@ -475,7 +490,7 @@ zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "linear_attention: v %s does not fit q %s (need (B, L, heads*dv))",
                              zoo_shape_str(v, s1, 64), zoo_shape_str(q, s2, 64));
     int64_t B = q->shape[0], L = q->shape[1], f = q->shape[2] / heads, dv = v->shape[2] / heads;
-    int64_t F = zoo_feature_map_dim(fm, f), slots = 1;
+    int64_t F = fmap_of(fm, f).F, slots = 1;
 #ifdef _OPENMP
     slots = omp_get_max_threads();
 #endif
