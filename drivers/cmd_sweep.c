@@ -9,6 +9,7 @@
 
 #include "commands.h"
 #include "sweep.h"
+#include "sweep_slice.h"
 #include "zoo/error.h"
 
 static void usage(FILE *f)
@@ -31,6 +32,8 @@ static void usage(FILE *f)
             "                       finish before they are abandoned (default 60; a second signal\n"
             "                       abandons them at once)\n"
             "  --gflops X           assumed speed of one rank for --dry-run estimates (default 10)\n"
+            "  --slice I/N          only part I (0-based) of N cost-balanced parts of the sweep, for job\n"
+            "                       arrays; join the parts' files with zoo merge\n"
             "  --no-train-on-root   rank 0 only coordinates (with many ranks per node)\n"
             "  --quiet              no per-run progress lines\n"
             "\n"
@@ -89,6 +92,10 @@ static int parse_args(int argc, char **argv, sweep_opts *o)
             if (!next)
                 return ZOO_FAIL(ZOO_ERR_INVALID, "%s needs a file name (results.h5)", a);
             o->out = argv[++i];
+        } else if (!strcmp(a, "--slice")) {
+            if (!next)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "--slice needs I/N (e.g. --slice 0/8)");
+            o->slice = argv[++i];
         } else if (!strcmp(a, "--grace") || !strcmp(a, "--gflops")) {
             char *end;
             double v = next ? strtod(next, &end) : -1;
@@ -142,7 +149,7 @@ int zoo_cmd_sweep(int argc, char **argv)
         if (prc) {
             zoo_cli_report("sweep");
             go = SWEEP_EXIT_INPUT;
-        } else if (zoo_sweep_load(o.file, &sw)) {
+        } else if (zoo_sweep_load(o.file, &sw) || (o.slice && sweep_slice_select(&sw, o.slice))) {
             zoo_cli_report("sweep");
             go = SWEEP_EXIT_INPUT;
         } else if (o.dry_run) {

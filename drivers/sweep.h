@@ -22,6 +22,7 @@
 
 typedef struct sweep_opts {
     const char *file, *out;
+    const char *slice;  /* "I/N" of --slice, or NULL */
     int dry_run, resume, force;
     double grace_s;     /* after a stop signal, how long running runs may take to finish */
     double gflops;      /* assumed speed of one rank for time estimates */

@@ -90,7 +90,13 @@ f = h5py.File(sys.argv[1], "r")
 s = f["sessions"][()]
 assert len(s) == 1 and s["exit_code"][0] == 0 and s["runs_recorded"][0] == 12, s
 EOF
-    echo "resume: skip, refuse, --resume, --force all as documented"
+    # Job-array parts: three slices, joined, are the whole sweep.
+    for i in 0 1 2; do
+        "$zoo" sweep a.yaml --slice $i/3 -o part$i.h5 --quiet > /dev/null || fail "slice $i/3"
+    done
+    "$zoo" merge -o merged.h5 part0.h5 part1.h5 part2.h5 > /dev/null || fail "zoo merge of the slices"
+    compare merged.h5 a_clean.h5 --runs 12 --status ok
+    echo "resume: skip, refuse, --resume, --force, --slice all as documented"
     ;;
 contain)
     cat > c.yaml <<'EOF'
