@@ -156,6 +156,22 @@ static void test_bookkeeping(void)
               (double)r.step_loss[r.n_steps - 1], (double)r2.step_loss[r.n_steps - 1]);
     zoo_run_result_free(&r2);
 
+    /* ... and at another thread count too (kernels reduce per output element, BLAS
+     * splits rows, not sums). */
+    zoo_run_spec s1 = s;
+    set(&s1, "threads", "1");
+    rc = zoo_run(&s1, NULL, &r2, NULL);
+    CHECK(rc == 0 && r2.n_steps == r.n_steps, "1-thread run %d", rc);
+    if (!rc) {
+        int64_t first = -1;
+        for (int64_t i = 0; i < r.n_steps && first < 0; i++)
+            if (r.step_loss[i] != r2.step_loss[i])
+                first = i;
+        CHECK(first < 0, "1 thread and 2 threads differ from step %lld on (%.9g vs %.9g)", (long long)first,
+              first < 0 ? 0.0 : (double)r2.step_loss[first], first < 0 ? 0.0 : (double)r.step_loss[first]);
+    }
+    zoo_run_result_free(&r2);
+
     /* A smaller evaluation batch: the same accuracy, the same mean loss (every test
      * batch holds the same number of supervised tokens here). */
     zoo_run_spec se = s;
