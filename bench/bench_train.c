@@ -15,12 +15,14 @@
 #include "zoo/run.h"
 #include "zoo/task.h"
 
-static double now(void)
+static double clock_s(clockid_t id)
 {
     struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
+    clock_gettime(id, &ts);
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
+
+static double now(void) { return clock_s(CLOCK_MONOTONIC); }
 
 static int fail(const char *what)
 {
@@ -84,11 +86,13 @@ int main(int argc, char **argv)
     /* M = K*B supervised slots, as zoo_run builds it */
     if (zoo_model_build(&s, B, B * s.kv_pairs, &m))
         return fail("model");
-    double t0 = 0, tf = 0, tb = 0, ta = 0;
+    double t0 = 0, c0 = 0, tf = 0, tb = 0, ta = 0;
     int done = 0;
     for (int it = 0;; it++) {
-        if (it == warmup)
+        if (it == warmup) {
             t0 = now();
+            c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+        }
         if (it >= warmup) {
             done = it - warmup;
             if (done >= steps && now() - t0 >= min_time)
@@ -111,13 +115,13 @@ int main(int argc, char **argv)
             ta += now() - c;
         }
     }
-    double dt = now() - t0;
+    double dt = now() - t0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
     printf("{\"impl\": \"zoo\", \"mixer\": \"%s\", \"d_model\": %lld, \"seq_len\": %lld, \"batch\": %lld, "
            "\"kv_pairs\": %lld, \"threads\": %d, \"params\": %lld, \"steps\": %d, \"seconds\": %.4f, "
-           "\"tokens_per_s\": %.1f, \"loss\": %.4f",
+           "\"tokens_per_s\": %.1f, \"cpu_s\": %.4f, \"tokens_per_cpu_s\": %.1f, \"arena_mib\": %.1f, \"loss\": %.4f",
            s.mixers[0].name, (long long)s.d_model, (long long)L, (long long)B, (long long)s.kv_pairs, s.threads,
-           (long long)zoo_graph_count_trainable(m->g), done, dt, (double)done * B * L / dt,
-           zoo_tensor_data(m->loss)[0]);
+           (long long)zoo_graph_count_trainable(m->g), done, dt, (double)done * B * L / dt, cpu,
+           (double)done * B * L / cpu, (double)zoo_graph_arena_bytes(m->g) / 1048576.0, zoo_tensor_data(m->loss)[0]);
     if (phases)
         printf(", \"forward_s\": %.4f, \"backward_s\": %.4f, \"adamw_s\": %.4f", tf / done, tb / done, ta / done);
     printf("}\n");

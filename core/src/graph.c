@@ -76,6 +76,9 @@ void zoo_graph_free(zoo_graph *g)
     free(g->arena);
     free(g->garena);
     free(g->iarena);
+    free(g->zero_at);
+    free(g->zero_first);
+    free(g->zero_list);
     free(g);
 }
 
@@ -267,6 +270,55 @@ static void init_fill(zoo_tensor *t, uint64_t seed, zoo_init init)
     }
 }
 
+/* For every tensor with a gradient, its last consumer whose backward runs: in reverse
+ * order that backward is the first to accumulate into the gradient, so the gradient is
+ * cleared right before it (while the memory is about to be used anyway). */
+static int plan_zeroing(zoo_graph *g)
+{
+    int n = g->n_nodes;
+    g->zero_at = malloc((size_t)(n ? n : 1) * sizeof *g->zero_at);
+    g->zero_first = calloc((size_t)n + 1, sizeof *g->zero_first);
+    g->zero_list = malloc((size_t)(n ? n : 1) * sizeof *g->zero_list);
+    if (!g->zero_at || !g->zero_first || !g->zero_list)
+        return ZOO_ERR_NOMEM;
+    for (int i = 0; i < n; i++)
+        g->zero_at[i] = -1;
+    for (int i = 0; i < n; i++) {
+        zoo_tensor *t = g->nodes[i];
+        if (!t->op || !t->requires_grad)
+            continue;
+        for (int k = 0; k < t->nsrc; k++)
+            if (t->src[k] && t->src[k]->grad && g->zero_at[t->src[k]->id] < i)
+                g->zero_at[t->src[k]->id] = i;
+    }
+    for (int i = 0; i < n; i++)
+        if (g->zero_at[i] >= 0)
+            g->zero_first[g->zero_at[i] + 1]++;
+    for (int i = 0; i < n; i++)
+        g->zero_first[i + 1] += g->zero_first[i];
+    int *fill = calloc((size_t)(n ? n : 1), sizeof *fill);
+    if (!fill)
+        return ZOO_ERR_NOMEM;
+    for (int i = 0; i < n; i++)
+        if (g->zero_at[i] >= 0)
+            g->zero_list[g->zero_first[g->zero_at[i]] + fill[g->zero_at[i]]++] = i;
+    free(fill);
+    return 0;
+}
+
+/* Zero n floats, split over the threads when large. */
+static void zero_floats(float *p, int64_t n)
+{
+    const int64_t chunk = 1 << 16;
+    if (n < 4 * chunk) {
+        memset(p, 0, (size_t)n * sizeof *p);
+        return;
+    }
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i += chunk)
+        memset(p + i, 0, (size_t)(n - i < chunk ? n - i : chunk) * sizeof *p);
+}
+
 int zoo_graph_plan(zoo_graph *g, uint64_t seed)
 {
     if (!g)
@@ -346,6 +398,8 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
             return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "op '%s' has no %s kernel in this build", t->op->name,
                             g->backend == ZOO_BACKEND_CPU ? "CPU" : "CUDA");
     }
+    if (plan_zeroing(g))
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory planning the graph");
     g->planned = 1;
     return 0;
 }
@@ -391,13 +445,24 @@ int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout)
         return ZOO_FAIL(ZOO_ERR_STATE, "backward before zoo_graph_plan");
     if (!out || !dout || !out->requires_grad || out->kind != ZOO_T_ACT)
         return ZOO_FAIL(ZOO_ERR_INVALID, "backward needs an op output that depends on a parameter");
-    memset(g->gflat, 0, (size_t)g->pflat_n * sizeof(float));
-    memset(g->garena, 0, g->garena_n * sizeof(float));
+    /* Gradients no backward below `out` clears (no consumer there, or `out` itself)
+     * are zeroed now; the others right before their first accumulating backward. Either
+     * way every gradient equals a zero-then-accumulate of the whole graph. */
+    for (int i = 0; i < g->n_nodes; i++) {
+        zoo_tensor *t = g->nodes[i];
+        if (t->grad && (g->zero_at[i] < 0 || g->zero_at[i] > out->id))
+            zero_floats(t->grad, t->n);
+    }
     memcpy(out->grad, dout, (size_t)out->n * sizeof(float));
     for (int i = out->id; i >= 0; i--) {
         zoo_tensor *t = g->nodes[i];
-        if (t->op && t->requires_grad)
-            t->op->backward[g->backend](g, t);
+        if (!t->op || !t->requires_grad)
+            continue;
+        for (int z = g->zero_first[i]; z < g->zero_first[i + 1]; z++) {
+            zoo_tensor *s = g->nodes[g->zero_list[z]];
+            zero_floats(s->grad, s->n);
+        }
+        t->op->backward[g->backend](g, t);
     }
     return 0;
 }

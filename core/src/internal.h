@@ -73,6 +73,10 @@ struct zoo_graph {
     float *arena, *garena;
     int32_t *iarena;
     size_t arena_n, garena_n, iarena_n;
+    /* gradient zeroing: each grad is cleared right before the backward of its last
+     * consumer (the first to accumulate into it), not all up front */
+    int *zero_at;                /* per node: that consumer's id, -1 when none */
+    int *zero_first, *zero_list; /* per node i: the grads it clears, zero_list[zero_first[i]..zero_first[i+1]) */
 };
 
 /* Builder helper: a new activation node of `op` with sources; checks g->status and

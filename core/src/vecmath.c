@@ -7,6 +7,8 @@
 #include "internal.h"
 #include "vecmath.h"
 
+#define LANES VEC_LANES
+
 /* The library is built for baseline x86-64 (no -march), so the hot loops carry their
  * own clones. Only IEEE mul/add/compare are used (no FMA contraction in ISO C mode), so
  * every clone returns bitwise the same values. */
@@ -16,14 +18,6 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && !defined(ZOO_NO_CLONES)
-#define VEC_CLONES __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
-#else
-#define VEC_CLONES
-#endif
-
-/* Sums are kept in LANES partial sums (fixed order, whatever the vector width). */
-#define LANES 16
 
 static inline float f_from_bits(int32_t b)
 {
@@ -140,5 +134,15 @@ VEC_CLONES void zoo_vec_dropout(const float *x, float *y, int64_t n, uint64_t ke
         /* zoo_hash_uniform(key, idx0 + i) >= p, in integers */
         uint64_t z = zoo_mix64(key ^ zoo_mix64(idx0 + (uint64_t)i)) >> 11;
         y[i] = z >= thresh ? c * x[i] : 0.0f;
+    }
+}
+
+VEC_CLONES void zoo_vec_dropout_acc(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh,
+                                    float c)
+{
+#pragma omp simd
+    for (int64_t i = 0; i < n; i++) {
+        uint64_t z = zoo_mix64(key ^ zoo_mix64(idx0 + (uint64_t)i)) >> 11;
+        y[i] += z >= thresh ? c * x[i] : 0.0f;
     }
 }

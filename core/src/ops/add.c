@@ -4,6 +4,8 @@
 
 #include "../internal.h"
 
+#define COL_BLOCK 256 /* elements of b per reduction task */
+
 static void add_fwd_cpu(zoo_graph *g, zoo_tensor *t)
 {
     (void)g;
@@ -30,13 +32,19 @@ static void add_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     }
     if (B->grad) {
         float *db = B->grad;
-        /* sum over the broadcast rows; parallel over b's elements keeps it deterministic */
+        /* sum over the broadcast rows in row order; threads own blocks of b's elements
+         * (deterministic), and rows are read contiguously */
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < nb; i++) {
-            float s = 0;
-            for (int64_t r = 0; r < reps; r++)
-                s += dy[r * nb + i];
-            db[i] += s;
+        for (int64_t i0 = 0; i0 < nb; i0 += COL_BLOCK) {
+            int64_t n = nb - i0 < COL_BLOCK ? nb - i0 : COL_BLOCK;
+            float s[COL_BLOCK] = {0};
+            for (int64_t r = 0; r < reps; r++) {
+                const float *d = dy + r * nb + i0;
+                for (int64_t i = 0; i < n; i++)
+                    s[i] += d[i];
+            }
+            for (int64_t i = 0; i < n; i++)
+                db[i0 + i] += s[i];
         }
     }
 }

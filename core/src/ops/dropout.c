@@ -7,6 +7,9 @@
 #include <string.h>
 
 #include "../internal.h"
+#include "../vecmath.h"
+
+#define CHUNK 4096 /* elements per task; the mask depends on the index only */
 
 static int active(const zoo_graph *g, const zoo_tensor *t) { return g->training && t->fp[0] > 0.0f; }
 
@@ -21,9 +24,10 @@ static void dropout_fwd_cpu(zoo_graph *g, zoo_tensor *t)
     double p = t->fp[0];
     float keep_scale = (float)(1.0 / (1.0 - p));
     uint64_t key = zoo_node_step_key(g, t);
+    uint64_t thresh = zoo_vec_dropout_threshold(p); /* kept <=> zoo_hash_uniform(key, i) >= p */
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < t->n; i++)
-        y[i] = zoo_hash_uniform(key, (uint64_t)i) >= p ? x[i] * keep_scale : 0.0f;
+    for (int64_t i0 = 0; i0 < t->n; i0 += CHUNK)
+        zoo_vec_dropout(x + i0, y + i0, t->n - i0 < CHUNK ? t->n - i0 : CHUNK, key, (uint64_t)i0, thresh, keep_scale);
 }
 
 static void dropout_bwd_cpu(zoo_graph *g, zoo_tensor *t)
@@ -42,10 +46,11 @@ static void dropout_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     double p = t->fp[0];
     float keep_scale = (float)(1.0 / (1.0 - p));
     uint64_t key = zoo_node_step_key(g, t); /* same step as the forward: same mask */
+    uint64_t thresh = zoo_vec_dropout_threshold(p);
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < t->n; i++)
-        if (zoo_hash_uniform(key, (uint64_t)i) >= p)
-            dx[i] += dy[i] * keep_scale;
+    for (int64_t i0 = 0; i0 < t->n; i0 += CHUNK)
+        zoo_vec_dropout_acc(dy + i0, dx + i0, t->n - i0 < CHUNK ? t->n - i0 : CHUNK, key, (uint64_t)i0, thresh,
+                            keep_scale);
 }
 
 static const zoo_op_def op = {"dropout", {dropout_fwd_cpu, NULL}, {dropout_bwd_cpu, NULL}};

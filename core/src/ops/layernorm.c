@@ -8,10 +8,61 @@
 #include <math.h>
 
 #include "../internal.h"
+#include "../vecmath.h"
 
-/* Column block for the dw/db reduction: each thread owns whole columns, so every sum is
- * taken in row order whatever the thread count. */
-#define COLS_PER_BLOCK 32
+/* Rows per block of the dw/db reduction: each block's partial sums (in aux) are added
+ * up in block order, so every sum is taken in the same order whatever the threads. */
+#define ROWS_PER_BLOCK 64
+#define LN_LANES VEC_LANES
+
+static int64_t nblocks_of(int64_t rows) { return (rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK; }
+
+/* Float slots for the per-row stats (mean, rstd), padded so the double partials after
+ * them stay 8-byte aligned. */
+static int64_t stats_floats(int64_t rows) { return 2 * rows; }
+
+static double lanes_total(double *acc)
+{
+    for (int w = LN_LANES / 2; w > 0; w /= 2)
+        for (int j = 0; j < w; j++)
+            acc[j] += acc[j + w];
+    return acc[0];
+}
+
+/* One row: mean and variance in double (fixed partial sums), then y. */
+VEC_CLONES static void row_fwd(const float *x, const float *w, const float *b, float *y, int64_t D, double eps,
+                               float *stats)
+{
+    double acc[LN_LANES] = {0};
+    int64_t nv = D / LN_LANES * LN_LANES;
+    for (int64_t i = 0; i < nv; i += LN_LANES) {
+#pragma omp simd
+        for (int j = 0; j < LN_LANES; j++)
+            acc[j] += x[i + j];
+    }
+    for (int64_t i = nv; i < D; i++)
+        acc[i - nv] += x[i];
+    double m = lanes_total(acc) / (double)D;
+    double acv[LN_LANES] = {0};
+    for (int64_t i = 0; i < nv; i += LN_LANES) {
+#pragma omp simd
+        for (int j = 0; j < LN_LANES; j++) {
+            double c = (double)x[i + j] - m;
+            acv[j] += c * c;
+        }
+    }
+    for (int64_t i = nv; i < D; i++) {
+        double c = (double)x[i] - m;
+        acv[i - nv] += c * c;
+    }
+    double v = lanes_total(acv) / (double)D;
+    float mean = (float)m, rstd = (float)(1.0 / sqrt(v + eps));
+    stats[0] = mean;
+    stats[1] = rstd;
+#pragma omp simd
+    for (int64_t j = 0; j < D; j++)
+        y[j] = (x[j] - mean) * rstd * w[j] + b[j];
+}
 
 static void layernorm_fwd_cpu(zoo_graph *g, zoo_tensor *t)
 {
@@ -24,21 +75,51 @@ static void layernorm_fwd_cpu(zoo_graph *g, zoo_tensor *t)
     float *stats = t->aux;                   /* stats: (rows, 2) = mean, rstd */
     double eps = t->fp[0];
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < rows; r++) {
-        const float *xr = x + r * D;
-        double m = 0, v = 0;
+    for (int64_t r = 0; r < rows; r++)
+        row_fwd(x + r * D, w, b, y + r * D, D, eps, stats + 2 * r);
+}
+
+/* One block of rows: dx rows (when dx) and the block's partial dw, db sums (when pw). */
+VEC_CLONES static void block_bwd(const float *x, const float *dy, const float *w, const float *stats, float *dx,
+                                 double *pw, double *pb, int64_t n, int64_t D)
+{
+    if (pw)
         for (int64_t j = 0; j < D; j++)
-            m += xr[j];
-        m /= (double)D;
-        for (int64_t j = 0; j < D; j++)
-            v += ((double)xr[j] - m) * ((double)xr[j] - m);
-        v /= (double)D;
-        float mean = (float)m, rstd = (float)(1.0 / sqrt(v + eps));
-        stats[2 * r] = mean;
-        stats[2 * r + 1] = rstd;
-        float *yr = y + r * D;
-        for (int64_t j = 0; j < D; j++)
-            yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
+            pw[j] = pb[j] = 0.0;
+    int64_t nv = D / LN_LANES * LN_LANES;
+    for (int64_t r = 0; r < n; r++) {
+        const float *xr = x + r * D, *dyr = dy + r * D;
+        float mean = stats[2 * r], rstd = stats[2 * r + 1];
+        if (dx) {
+            double a1[LN_LANES] = {0}, a2[LN_LANES] = {0};
+            for (int64_t i = 0; i < nv; i += LN_LANES) {
+#pragma omp simd
+                for (int j = 0; j < LN_LANES; j++) {
+                    double gh = (double)dyr[i + j] * w[i + j];
+                    a1[j] += gh;
+                    a2[j] += gh * ((xr[i + j] - mean) * rstd);
+                }
+            }
+            for (int64_t i = nv; i < D; i++) {
+                double gh = (double)dyr[i] * w[i];
+                a1[i - nv] += gh;
+                a2[i - nv] += gh * ((xr[i] - mean) * rstd);
+            }
+            float m1 = (float)(lanes_total(a1) / (double)D), m2 = (float)(lanes_total(a2) / (double)D);
+            float *dxr = dx + r * D;
+#pragma omp simd
+            for (int64_t j = 0; j < D; j++) {
+                float xhat = (xr[j] - mean) * rstd;
+                dxr[j] += rstd * (dyr[j] * w[j] - m1 - xhat * m2);
+            }
+        }
+        if (pw) {
+#pragma omp simd
+            for (int64_t j = 0; j < D; j++) {
+                pw[j] += (double)dyr[j] * ((xr[j] - mean) * rstd);
+                pb[j] += dyr[j];
+            }
+        }
     }
 }
 
@@ -46,51 +127,38 @@ static void layernorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
 {
     (void)g;
     zoo_tensor *X = t->src[0], *W = t->src[1], *B = t->src[2];
-    int64_t rows = zoo_rows(X), D = zoo_cols(X);
+    int64_t rows = zoo_rows(X), D = zoo_cols(X), nb = nblocks_of(rows);
     const float *x = X->data, *w = W->data; /* x: (rows, D), w: (D) */
     const float *dy = t->grad;              /* dy: (rows, D) */
     const float *stats = t->aux;            /* stats: (rows, 2) */
-    if (X->grad) {
-        float *dx = X->grad; /* dx: (rows, D) */
+    float *dx = X->grad, *dw = W->grad, *db = B->grad; /* (rows, D), (D), (D); any may be NULL */
+    int want_p = dw || db;
+    double *part = (double *)(t->aux + stats_floats(rows)); /* (nb, 2, D): per block dw, db */
 #pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < rows; r++) {
-            const float *xr = x + r * D, *dyr = dy + r * D;
-            float mean = stats[2 * r], rstd = stats[2 * r + 1];
-            double s1 = 0, s2 = 0;
-            for (int64_t j = 0; j < D; j++) {
-                double gh = (double)dyr[j] * w[j];
-                s1 += gh;
-                s2 += gh * ((xr[j] - mean) * rstd);
-            }
-            float m1 = (float)(s1 / (double)D), m2 = (float)(s2 / (double)D);
-            float *dxr = dx + r * D;
-            for (int64_t j = 0; j < D; j++) {
-                float xhat = (xr[j] - mean) * rstd;
-                dxr[j] += rstd * (dyr[j] * w[j] - m1 - xhat * m2);
+    for (int64_t k = 0; k < nb; k++) {
+        int64_t r0 = k * ROWS_PER_BLOCK, n = rows - r0 < ROWS_PER_BLOCK ? rows - r0 : ROWS_PER_BLOCK;
+        block_bwd(x + r0 * D, dy + r0 * D, w, stats + 2 * r0, dx ? dx + r0 * D : NULL,
+                  want_p ? part + k * 2 * D : NULL, want_p ? part + k * 2 * D + D : NULL, n, D);
+    }
+    if (!want_p)
+        return;
+    /* columns split over threads; each sums its blocks in block order */
+#pragma omp parallel for schedule(static)
+    for (int64_t j0 = 0; j0 < D; j0 += 64) {
+        int64_t j1 = j0 + 64 < D ? j0 + 64 : D;
+        double sw[64] = {0}, sb[64] = {0};
+        for (int64_t k = 0; k < nb; k++) {
+            const double *pw = part + k * 2 * D, *pb = pw + D;
+            for (int64_t j = j0; j < j1; j++) {
+                sw[j - j0] += pw[j];
+                sb[j - j0] += pb[j];
             }
         }
-    }
-    if (W->grad || B->grad) {
-        float *dw = W->grad, *db = B->grad; /* dw, db: (D), either may be NULL */
-        int64_t nblocks = (D + COLS_PER_BLOCK - 1) / COLS_PER_BLOCK;
-#pragma omp parallel for schedule(static)
-        for (int64_t blk = 0; blk < nblocks; blk++) {
-            int64_t j0 = blk * COLS_PER_BLOCK, j1 = j0 + COLS_PER_BLOCK < D ? j0 + COLS_PER_BLOCK : D;
-            double sw[COLS_PER_BLOCK] = {0}, sb[COLS_PER_BLOCK] = {0};
-            for (int64_t r = 0; r < rows; r++) {
-                const float *xr = x + r * D, *dyr = dy + r * D;
-                float mean = stats[2 * r], rstd = stats[2 * r + 1];
-                for (int64_t j = j0; j < j1; j++) {
-                    sw[j - j0] += (double)dyr[j] * ((xr[j] - mean) * rstd);
-                    sb[j - j0] += dyr[j];
-                }
-            }
-            for (int64_t j = j0; j < j1; j++) {
-                if (dw)
-                    dw[j] += (float)sw[j - j0];
-                if (db)
-                    db[j] += (float)sb[j - j0];
-            }
+        for (int64_t j = j0; j < j1; j++) {
+            if (dw)
+                dw[j] += (float)sw[j - j0];
+            if (db)
+                db[j] += (float)sb[j - j0];
         }
     }
 }
@@ -117,7 +185,8 @@ zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor
     zoo_tensor *t = zoo_node_new(g, &op, x->ndim, x->shape, src, 3);
     if (t) {
         t->fp[0] = eps;
-        t->aux_n = 2 * zoo_rows(x);
+        /* stats, then per row block the double partials of dw and db */
+        t->aux_n = stats_floats(zoo_rows(x)) + 4 * nblocks_of(zoo_rows(x)) * D;
     }
     return t;
 }

@@ -3,6 +3,8 @@
 #include "../gemm.h"
 #include "../internal.h"
 
+#define COL_BLOCK 32 /* bias elements per reduction task */
+
 static void linear_fwd_cpu(zoo_graph *g, zoo_tensor *t)
 {
     (void)g;
@@ -29,12 +31,18 @@ static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     if (W->grad)
         zoo_gemm(CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, X->data, in, 1.0f, W->grad, in);
     if (B && B->grad) {
+        /* column sums in row order; threads own blocks of columns, rows read contiguously */
 #pragma omp parallel for schedule(static)
-        for (int64_t o = 0; o < out; o++) {
-            float s = 0;
-            for (int64_t r = 0; r < rows; r++)
-                s += dy[r * out + o];
-            B->grad[o] += s;
+        for (int64_t o0 = 0; o0 < out; o0 += COL_BLOCK) {
+            int64_t n = out - o0 < COL_BLOCK ? out - o0 : COL_BLOCK;
+            float s[COL_BLOCK] = {0};
+            for (int64_t r = 0; r < rows; r++) {
+                const float *d = dy + r * out + o0;
+                for (int64_t i = 0; i < n; i++)
+                    s[i] += d[i];
+            }
+            for (int64_t i = 0; i < n; i++)
+                B->grad[o0 + i] += s[i];
         }
     }
 }

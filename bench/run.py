@@ -1,0 +1,241 @@
+#!/usr/bin/python3
+"""bench/run.py: training-step throughput (forward + backward + AdamW, tokens/s) of zoo
+against the PyTorch implementation of the same model (tests/torchmodel/zoology_ref.py,
+imported, not copied), side by side in one invocation. For each configuration the two
+run alternately, --reps times each, in fresh processes; the table shows medians and the
+ratio zoo / torch. Nothing is judged: the numbers are printed (and optionally written).
+
+    /usr/bin/python3 bench/run.py --build build                 # the issue-2 table
+    /usr/bin/python3 bench/run.py --d 64 --l 64 --reps 5        # one configuration
+
+Both sides get the same threads (--threads, default 2), the same OpenMP wait policy
+(zoo's default: passive) and the same OpenBLAS: the library the zoo binary links is
+preloaded into the torch process, and the torch process checks that sgemm_ resolves
+into it. PyTorch runs the model as Zoology does (the full LM head over every position,
+--torch-head full); --torch-head rows|both also times a PyTorch variant that gathers the
+supervised rows before the head, as zoo does (same loss and gradients).
+"""
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def default_kv_pairs(L):
+    """Zoology Figure 2's (L, K) pairs: (64, 4), (128, 8), (256, 16), (512, 64)."""
+    return L // 8 if L >= 512 else max(1, L // 16)
+
+
+# ---- the PyTorch side (runs in its own process) -------------------------------------
+def torch_worker(a):
+    import ctypes
+
+    import numpy as np
+    import torch
+    import torch.nn.functional as F
+
+    sys.path.insert(0, os.path.join(ROOT, "tests", "torchmodel"))
+    import zoology_ref
+
+    torch.set_num_threads(a.threads)
+    torch.manual_seed(0)
+    if a.mixer != "attention":
+        raise SystemExit("zoology_ref has no PyTorch implementation of mixer '%s'" % a.mixer)
+    cfg = {"vocab": a.vocab, "seq_len": a.l, "d_model": a.d, "n_layers": 2, "state_mixer": "identity",
+           "pos_emb": True, "embed_dropout": 0.1, "num_heads": 1, "attn_dropout": 0.1, "attn_bias": True}
+    model = zoology_ref.LanguageModel(cfg).float()
+    model.train()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
+
+    # MQAR-shaped batches: K supervised positions per row (speed does not depend on values)
+    rng = np.random.default_rng(0)
+    B, L, K = a.batch, a.l, a.kv_pairs
+    batches = []
+    for _ in range(4):
+        x = rng.integers(0, a.vocab, size=(B, L))
+        y = np.full((B, L), -100)
+        for b in range(B):
+            pos = rng.choice(np.arange(L // 2, L), size=K, replace=False)
+            y[b, pos] = rng.integers(0, a.vocab, size=K)
+        batches.append((torch.tensor(x), torch.tensor(y)))
+
+    def rows_loss(x, y):
+        h = model.backbone(x).reshape(-1, a.d)
+        yf = y.reshape(-1)
+        sel = (yf != -100).nonzero().squeeze(1)
+        return F.cross_entropy(model.lm_head(h.index_select(0, sel)), yf.index_select(0, sel))
+
+    def step(i):
+        x, y = batches[i % 4]
+        opt.zero_grad(set_to_none=True)
+        loss = model.loss(x, y) if a.head == "full" else rows_loss(x, y)
+        loss.backward()
+        opt.step()
+        return loss.item()
+
+    for i in range(a.warmup):
+        step(i)
+    t0, n = time.perf_counter(), 0
+    while n < a.steps or time.perf_counter() - t0 < a.min_time:
+        loss = step(a.warmup + n)
+        n += 1
+    dt = time.perf_counter() - t0
+
+    # Which library answers sgemm_ in this process (torch's BLAS_INFO is "generic": it
+    # calls the Fortran sgemm_ of whatever BLAS the loader binds).
+    blas = "?"
+    try:
+        addr = ctypes.cast(ctypes.CDLL(None).sgemm_, ctypes.c_void_p).value
+        with open("/proc/self/maps") as f:
+            for line in f:
+                p = line.split()
+                lo, hi = (int(v, 16) for v in p[0].split("-"))
+                if lo <= addr < hi and len(p) >= 6:
+                    blas = os.path.realpath(p[5])
+    except (AttributeError, OSError, ValueError):
+        pass
+    print(json.dumps({"impl": "torch-" + a.head, "d_model": a.d, "seq_len": a.l, "batch": B, "kv_pairs": K,
+                      "threads": torch.get_num_threads(), "steps": n, "seconds": dt,
+                      "tokens_per_s": n * B * L / dt, "loss": loss, "sgemm_from": blas,
+                      "torch": torch.__version__}))
+
+
+# ---- the driver ---------------------------------------------------------------------
+def linked_openblas(binary):
+    """The OpenBLAS shared library the zoo binary loads (from ldd)."""
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    for line in out.splitlines():
+        m = re.search(r"=>\s*(\S*(?:openblas|libblas)\S*)", line)
+        if m:
+            return os.path.realpath(m.group(1))
+    return None
+
+
+def run_json(cmd, env, timeout):
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        raise RuntimeError("%s failed (exit %d): %s" % (" ".join(cmd), p.returncode, p.stderr.strip()[-2000:]))
+    return json.loads(lines[-1])
+
+
+def csv_ints(s):
+    return [int(v) for v in s.split(",") if v]
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--build", default=os.environ.get("ZOO_BUILD", os.path.join(ROOT, "build")),
+                    help="build folder holding bench/zoo_bench_train (default: build, or $ZOO_BUILD)")
+    ap.add_argument("--d", default="64,128,256", help="d_model values (comma separated)")
+    ap.add_argument("--l", default="64,256", help="sequence lengths (comma separated)")
+    ap.add_argument("--mixers", default="attention", help="zoo mixers (comma separated); PyTorch has attention only")
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--vocab", type=int, default=8192)
+    ap.add_argument("--kv-pairs", type=int, default=0, help="K (0: by L as in Zoology Figure 2)")
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--reps", type=int, default=3, help="runs of each side per configuration (median reported)")
+    ap.add_argument("--steps", type=int, default=3, help="timed steps per run, at least")
+    ap.add_argument("--min-time", type=float, default=2.0, help="timed seconds per run, at least")
+    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--torch-head", choices=["full", "rows", "both", "none"], default="full",
+                    help="full: Zoology's head over all positions; rows: supervised rows only; none: zoo only")
+    ap.add_argument("--markdown", help="also write the table to this file")
+    ap.add_argument("--json", help="also write every run's record to this file")
+    ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--head", default="full", help=argparse.SUPPRESS)
+    ap.add_argument("--mixer", default="attention", help=argparse.SUPPRESS)
+    a = ap.parse_args()
+
+    if a.torch_worker:
+        a.d, a.l = int(a.d), int(a.l)
+        return torch_worker(a)
+
+    zoo_bin = os.path.join(a.build, "bench", "zoo_bench_train")
+    if not os.access(zoo_bin, os.X_OK):
+        sys.exit("run.py: %s not found: build first (cmake --build %s) or pass --build DIR" % (zoo_bin, a.build))
+    blas = linked_openblas(zoo_bin)
+    if not blas or "openblas" not in blas:
+        sys.exit("run.py: %s does not link OpenBLAS (ldd shows %s): rebuild against libopenblas-dev" % (zoo_bin, blas))
+
+    env = dict(os.environ)
+    env.setdefault("OMP_WAIT_POLICY", "passive")  # what zoo_prefer_passive_wait gives zoo
+    tenv = dict(env, LD_PRELOAD=blas, OPENBLAS_NUM_THREADS=str(a.threads), OMP_NUM_THREADS=str(a.threads))
+    heads = {"full": ["full"], "rows": ["rows"], "both": ["full", "rows"], "none": []}[a.torch_head]
+    configs = [(mx, d, l) for mx in a.mixers.split(",") for d in csv_ints(a.d) for l in csv_ints(a.l)]
+
+    load0 = os.getloadavg()
+    records, table = [], []
+    t_start = time.time()
+    for mx, d, l in configs:
+        K = a.kv_pairs or default_kv_pairs(l)
+        zcmd = [zoo_bin, "--mixer", mx, "--d_model", str(d), "--seq_len", str(l), "--batch_size", str(a.batch),
+                "--vocab", str(a.vocab), "--kv_pairs", str(K), "--threads", str(a.threads),
+                "--steps", str(a.steps), "--warmup", str(a.warmup), "--min-time", str(a.min_time)]
+        tcmds = {h: [sys.executable, os.path.abspath(__file__), "--torch-worker", "--head", h, "--mixer", mx,
+                     "--d", str(d), "--l", str(l), "--batch", str(a.batch), "--vocab", str(a.vocab),
+                     "--kv-pairs", str(K), "--threads", str(a.threads), "--steps", str(a.steps),
+                     "--warmup", str(a.warmup), "--min-time", str(a.min_time)] for h in heads}
+        sides = [("zoo", zcmd, env)] + ([("torch-" + h, tcmds[h], tenv) for h in heads] if mx == "attention" else [])
+        got = {s[0]: [] for s in sides}
+        for rep in range(a.reps):
+            order = sides if rep % 2 == 0 else sides[::-1]  # alternate who goes first
+            for name, cmd, e in order:
+                r = run_json(cmd, e, timeout=3600)
+                r["rep"] = rep
+                records.append(r)
+                got[name].append(r["tokens_per_s"])
+                if name.startswith("torch") and "openblas" not in r.get("sgemm_from", ""):
+                    sys.exit("run.py: torch's sgemm_ came from %s, not OpenBLAS" % r.get("sgemm_from"))
+                print("  %-10s %-9s D=%-4d L=%-4d rep %d: %10.1f tokens/s  (load %.2f)" %
+                      (name, mx, d, l, rep, r["tokens_per_s"], os.getloadavg()[0]), file=sys.stderr, flush=True)
+        med = {k: statistics.median(v) for k, v in got.items()}
+        table.append((mx, d, l, K, med, got))
+    load1 = os.getloadavg()
+
+    torch_info = next((r for r in records if r["impl"].startswith("torch")), None)
+    lines = []
+    cols = ["mixer", "D", "L", "K", "zoo tokens/s"]
+    for h in heads:
+        cols += ["torch (%s head) tokens/s" % h, "zoo / torch (%s)" % h]
+    lines.append("| " + " | ".join(cols) + " |")
+    lines.append("|" + "---|" * len(cols))
+    for mx, d, l, K, med, got in table:
+        row = [mx, str(d), str(l), str(K), "%.0f" % med["zoo"]]
+        for h in heads:
+            t = med.get("torch-" + h)
+            row += ["%.0f" % t, "%.2fx" % (med["zoo"] / t)] if t else ["n/a", "n/a"]
+        lines.append("| " + " | ".join(row) + " |")
+    meta = [
+        "command: %s" % " ".join(["/usr/bin/python3", "bench/run.py"] + sys.argv[1:]),
+        "machine: %s, %d CPUs; %s" % (platform.processor() or platform.machine(), os.cpu_count(), platform.platform()),
+        "batch %d, V %d, %d threads, %d reps per side (medians), >= %d steps and >= %.1f s per run, %d warm-up"
+        % (a.batch, a.vocab, a.threads, a.reps, a.steps, a.min_time, a.warmup),
+        "BLAS: %s for both%s" % (blas, ("; torch %s, sgemm_ from %s" % (torch_info["torch"], torch_info["sgemm_from"]))
+                                 if torch_info else ""),
+        "OMP_WAIT_POLICY=%s for both" % env["OMP_WAIT_POLICY"],
+        "load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f; %.0f s in all"
+        % (load0 + load1 + (time.time() - t_start,)),
+    ]
+    text = "\n".join(lines) + "\n\n" + "\n".join("- " + m for m in meta) + "\n"
+    print(text)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(text)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "runs": records}, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
