@@ -16,7 +16,10 @@ cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${ZOO_CMAKE_FLAGS
 cmake --build "$build" -j"$jobs"
 
 if [ "$mode" = test ]; then
-  # services the slurm tests need are started (and torn down) by the tests themselves
+  # services the slurm tests need are started (and torn down) by the tests themselves.
+  # ctest runs as many tests as cores, so each gets one thread unless told otherwise
+  # (tests that compare thread counts set their own).
+  export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
   cd "$build"
   exec ctest --output-on-failure -j"$jobs" --timeout 900
 fi
