@@ -29,7 +29,7 @@ typedef struct coord {
     int64_t n_todo, n_recorded, n_ok, n_failed;
     double cost_left, cost_done, t0;
     int stopping;
-    double deadline;
+    double deadline, last_status;
     int abandoning;
 } coord;
 
@@ -108,6 +108,7 @@ static void print_run(coord *c, int64_t run, const zoo_results_row *row)
 
 static void print_status(coord *c)
 {
+    c->last_status = sweep_now();
     if (c->o->quiet)
         return;
     double el = sweep_now() - c->t0;
@@ -355,6 +356,9 @@ static int run_loop(coord *c)
             break;
         if (in_flight(c) == 0 && (c->stopping || c->qhead == c->qtail))
             break;
+        /* Long runs: a status line every five minutes even when none finished. */
+        if (sweep_now() - c->last_status > 300)
+            print_status(c);
     }
     return rc;
 }
@@ -432,7 +436,7 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
     }
     free(order);
     c.n_todo = c.book.n_todo;
-    c.t0 = sweep_now();
+    c.t0 = c.last_status = sweep_now();
     int trainers = mpi->size - (o->train_on_root ? 0 : 1);
     if (c.book.backup[0])
         printf("zoo sweep: --force: the old results are kept as %s\n", c.book.backup);

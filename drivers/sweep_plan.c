@@ -223,7 +223,7 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
         fmt_count(p, sizeof p, (double)params_of(s));
         fmt_count(f, sizeof f, fl);
         sweep_fmt_time(t, sizeof t, cost[i] / rate);
-        snprintf(lr, sizeof lr, "%g", s->lr);
+        snprintf(lr, sizeof lr, "%.3g", s->lr);
         printf("%6lld  %-28.28s %6lld %3d %6lld %5lld %-9s %8s %10s %8.0f %10s\n", (long long)i, mixer,
                (long long)s->d_model, s->n_layers, (long long)s->seq_len, (long long)s->kv_pairs, lr, p, f, steps, t);
     }
@@ -238,10 +238,13 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
     if (order && sorted) {
         for (int64_t i = 0; i < sw->n_runs; i++)
             sorted[i] = cost[order[i]];
-        int64_t Ps[] = {ranks, 2, 4, 8, 16, 64};
-        for (int j = 0; j < 6; j++) {
-            if (j > 0 && (Ps[j] <= ranks || Ps[j] > 2 * sw->n_runs))
-                continue;
+        /* This many ranks, then powers of two up to 1024 while they still help. */
+        int64_t Ps[12] = {ranks};
+        int nP = 1;
+        for (int64_t P = 2; P <= 1024 && nP < 12; P *= 2)
+            if (P != ranks && P < 2 * sw->n_runs)
+                Ps[nP++] = P;
+        for (int j = 0; j < nP; j++) {
             double span = sweep_makespan(sorted, sw->n_runs, Ps[j]);
             double lb = fmax(total / (double)Ps[j], sorted[0]);
             sweep_fmt_time(tt, sizeof tt, span / rate);
