@@ -165,7 +165,9 @@ int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **
         r = r ? zoo_add(g, a, r) : a;
         snprintf(name, sizeof name, "backbone.layers.%d.norm1", l);
         zoo_tensor *x = norm(g, r, name, D);
-        snprintf(name, sizeof name, "backbone.layers.%d.sequence_mixer.", l);
+        /* Zoology's Hybrid wraps each layer's mixer as `.mixer` (Appendix A, "based"),
+         * so a per-layer pattern keeps those names for checkpoint exchange. */
+        snprintf(name, sizeof name, "backbone.layers.%d.sequence_mixer.%s", l, spec->n_mixers > 1 ? "mixer." : "");
         zoo_graph_set_prefix(g, name);
         const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
         zoo_tensor *y = NULL;
