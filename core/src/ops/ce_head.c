@@ -25,9 +25,10 @@
 /* ip[] slots: M is fixed; the rest are written by the forward pass. */
 enum { IP_M = 0, IP_ROWS, IP_VALID, IP_CORRECT, IP_DONE };
 
-/* aux layout: Hs (M, D) | logits (M, V) | lse (M) | hit (M) | dHs (M, D) | dlogits (chunk, V) */
+/* aux layout: Hs (M, D) | logits (M, V) | lse (M) | hit (M) | dHs (M, D) | dlogits (chunk, V)
+ * | workspace of the dHs product (its k = V is long) */
 typedef struct ce_bufs {
-    float *hs, *logits, *lse, *hit, *dhs, *dlog;
+    float *hs, *logits, *lse, *hit, *dhs, *dlog, *ws;
 } ce_bufs;
 
 static int64_t chunk_rows(int64_t M) { return M < CHUNK_ROWS ? M : CHUNK_ROWS; }
@@ -41,6 +42,7 @@ static ce_bufs bufs_of(const zoo_tensor *t, int64_t M, int64_t D, int64_t V)
     b.hit = b.lse + M;
     b.dhs = b.hit + M;
     b.dlog = b.dhs + M * D;
+    b.ws = b.dlog + chunk_rows(M) * V;
     return b;
 }
 
@@ -135,7 +137,7 @@ static void ce_head_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             d[lab[r]] -= c;
         }
         if (dh) /* dHs[r0:r0+nr] = dlogits E */
-            zoo_gemm(CblasNoTrans, CblasNoTrans, nr, D, V, 1.0f, b.dlog, V, e, D, 0.0f, b.dhs + r0 * D, D);
+            zoo_gemm_ws(CblasNoTrans, CblasNoTrans, nr, D, V, 1.0f, b.dlog, V, e, D, 0.0f, b.dhs + r0 * D, D, b.ws);
         if (dE) /* dE += dlogits^T Hs[r0:r0+nr], chunks in order */
             zoo_gemm(CblasTrans, CblasNoTrans, V, D, nr, 1.0f, b.dlog, V, b.hs + r0 * D, D, 1.0f, dE, D);
     }
@@ -176,7 +178,7 @@ zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *
         return NULL;
     int64_t M = pos->shape[0], D = zoo_cols(h), V = E->shape[0];
     t->ip[IP_M] = M;
-    t->aux_n = M * D + M * V + 2 * M + M * D + chunk_rows(M) * V;
+    t->aux_n = M * D + M * V + 2 * M + M * D + chunk_rows(M) * V + zoo_gemm_ws_floats(chunk_rows(M), D, V);
     return t;
 }
 

@@ -2,8 +2,31 @@
  * as PyTorch does. Backward: dx += dy W, dW += dy^T x, db += sum_rows dy. */
 #include "../gemm.h"
 #include "../internal.h"
+#include "../vecmath.h"
 
-#define COL_BLOCK 32 /* bias elements per reduction task */
+#define ROWS_PER_BLOCK 256 /* rows per partial bias-gradient sum */
+#define COL_BLOCK 64       /* bias elements per task when adding the partials */
+
+static int64_t nblocks_of(int64_t rows) { return (rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK; }
+
+/* aux: the partial bias-gradient sums (nblocks, out), padded, then the dW workspace */
+static int64_t bias_floats(const zoo_tensor *t)
+{
+    return t->nsrc > 2 ? (nblocks_of(zoo_rows(t->src[0])) * t->src[1]->shape[0] + 15) / 16 * 16 : 0;
+}
+
+/* s[o] = sum over the n rows of d[r, o], rows in order. */
+VEC_CLONES static void col_sums(const float *d, float *s, int64_t n, int64_t cols)
+{
+    for (int64_t o = 0; o < cols; o++)
+        s[o] = 0.0f;
+    for (int64_t r = 0; r < n; r++) {
+        const float *dr = d + r * cols;
+#pragma omp simd
+        for (int64_t o = 0; o < cols; o++)
+            s[o] += dr[o];
+    }
+}
 
 static void linear_fwd_cpu(zoo_graph *g, zoo_tensor *t)
 {
@@ -28,21 +51,25 @@ static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     const float *dy = t->grad; /* dy: (rows, out) */
     if (X->grad)
         zoo_gemm(CblasNoTrans, CblasNoTrans, rows, in, out, 1.0f, dy, out, W->data, in, 1.0f, X->grad, in);
-    if (W->grad)
-        zoo_gemm(CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, X->data, in, 1.0f, W->grad, in);
+    if (W->grad) /* k = rows is long: split it into the planned workspace */
+        zoo_gemm_ws(CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, X->data, in, 1.0f, W->grad, in,
+                    t->aux + bias_floats(t));
     if (B && B->grad) {
-        /* column sums in row order; threads own blocks of columns, rows read contiguously */
+        /* db = column sums of dy: each fixed block of rows sums its rows (contiguous
+         * reads), then the block sums are added in block order (deterministic) */
+        int64_t nb = nblocks_of(rows);
+        float *part = t->aux; /* (nb, out) */
+#pragma omp parallel for schedule(static)
+        for (int64_t k = 0; k < nb; k++) {
+            int64_t r0 = k * ROWS_PER_BLOCK, n = rows - r0 < ROWS_PER_BLOCK ? rows - r0 : ROWS_PER_BLOCK;
+            col_sums(dy + r0 * out, part + k * out, n, out);
+        }
 #pragma omp parallel for schedule(static)
         for (int64_t o0 = 0; o0 < out; o0 += COL_BLOCK) {
-            int64_t n = out - o0 < COL_BLOCK ? out - o0 : COL_BLOCK;
-            float s[COL_BLOCK] = {0};
-            for (int64_t r = 0; r < rows; r++) {
-                const float *d = dy + r * out + o0;
-                for (int64_t i = 0; i < n; i++)
-                    s[i] += d[i];
-            }
-            for (int64_t i = 0; i < n; i++)
-                B->grad[o0 + i] += s[i];
+            int64_t o1 = o0 + COL_BLOCK < out ? o0 + COL_BLOCK : out;
+            for (int64_t k = 0; k < nb; k++)
+                for (int64_t o = o0; o < o1; o++)
+                    B->grad[o] += part[k * out + o];
         }
     }
 }
@@ -66,5 +93,8 @@ zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b
     for (int i = 0; i < x->ndim; i++)
         shape[i] = x->shape[i];
     shape[x->ndim - 1] = W->shape[0];
-    return zoo_node_new(g, &op, x->ndim, shape, src, nsrc);
+    zoo_tensor *t = zoo_node_new(g, &op, x->ndim, shape, src, nsrc);
+    if (t)
+        t->aux_n = bias_floats(t) + zoo_gemm_ws_floats(W->shape[0], W->shape[1], zoo_rows(x));
+    return t;
 }
