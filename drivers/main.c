@@ -5,6 +5,7 @@
 
 #include "commands.h"
 #include "zoo/error.h"
+#include "zoo/graph.h"
 #include "zoo/run.h"
 
 static const struct {
@@ -36,6 +37,9 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* Before any thread exists: idle OpenMP threads sleep instead of spinning, which on
+     * a shared or oversubscribed machine is several times faster (bench/README.md). */
+    zoo_prefer_passive_wait(argv);
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         usage(argc < 2 ? stderr : stdout);
         return argc < 2 ? 2 : 0;
