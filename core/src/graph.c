@@ -306,6 +306,19 @@ static int plan_zeroing(zoo_graph *g)
     return 0;
 }
 
+/* Index of s among t's sources when it appears exactly once, else -1. */
+static int sole_src(const zoo_tensor *t, const zoo_tensor *s)
+{
+    int k = -1;
+    for (int j = 0; j < t->nsrc; j++)
+        if (t->src[j] == s) {
+            if (k >= 0)
+                return -1;
+            k = j;
+        }
+    return k;
+}
+
 /* Zero n floats, split over the threads when large. */
 static void zero_floats(float *p, int64_t n)
 {
@@ -446,8 +459,9 @@ int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout)
     if (!out || !dout || !out->requires_grad || out->kind != ZOO_T_ACT)
         return ZOO_FAIL(ZOO_ERR_INVALID, "backward needs an op output that depends on a parameter");
     /* Gradients no backward below `out` clears (no consumer there, or `out` itself)
-     * are zeroed now; the others right before their first accumulating backward. Either
-     * way every gradient equals a zero-then-accumulate of the whole graph. */
+     * are zeroed now; the others right before their first accumulating backward, which
+     * instead writes them whole when its op can (zoo_grad_fresh). Either way every
+     * gradient equals a zero-then-accumulate of the whole graph. */
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
         if (t->grad && (g->zero_at[i] < 0 || g->zero_at[i] > out->id))
@@ -458,9 +472,14 @@ int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout)
         zoo_tensor *t = g->nodes[i];
         if (!t->op || !t->requires_grad)
             continue;
+        t->fresh = 0;
         for (int z = g->zero_first[i]; z < g->zero_first[i + 1]; z++) {
             zoo_tensor *s = g->nodes[g->zero_list[z]];
-            zero_floats(s->grad, s->n);
+            int k = sole_src(t, s);
+            if (k >= 0 && (t->overwrite >> k & 1u))
+                t->fresh |= 1u << k; /* t writes it whole: no need to clear it */
+            else
+                zero_floats(s->grad, s->n);
         }
         t->op->backward[g->backend](g, t);
     }

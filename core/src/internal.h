@@ -52,6 +52,11 @@ struct zoo_tensor {
     char *name;
     zoo_init init;
     int64_t poff;                /* offset in the flat parameter buffer */
+    /* Bit k of `overwrite` (set by the builder): this node's backward can WRITE all of
+     * src k's gradient when told to, instead of the engine zeroing it first (one pass
+     * over memory less). Nodes that leave it 0 always accumulate into zeroed gradients.
+     * `fresh` is what the engine tells it before each backward: see zoo_grad_fresh. */
+    unsigned overwrite, fresh;
 };
 
 struct zoo_graph {
@@ -78,6 +83,11 @@ struct zoo_graph {
     int *zero_at;                /* per node: that consumer's id, -1 when none */
     int *zero_first, *zero_list; /* per node i: the grads it clears, zero_list[zero_first[i]..zero_first[i+1]) */
 };
+
+/* In the backward of t: 1 when src k's gradient holds garbage and t must write every
+ * element of it (=), 0 when t adds (+=) as usual. Only ever 1 for a src whose bit is
+ * set in t->overwrite, and t is then the first node to touch that gradient. */
+static inline int zoo_grad_fresh(const zoo_tensor *t, int k) { return (int)((t->fresh >> k) & 1u); }
 
 /* Builder helper: a new activation node of `op` with sources; checks g->status and
  * NULL sources (returns NULL). Shape copied; requires_grad from the sources. */

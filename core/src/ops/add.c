@@ -26,12 +26,14 @@ static void add_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     int64_t nb = B->n, reps = t->n / nb;
     if (A->grad) {
         float *da = A->grad;
+        int fresh = zoo_grad_fresh(t, 0);
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < t->n; i++)
-            da[i] += dy[i];
+            da[i] = fresh ? dy[i] : da[i] + dy[i];
     }
     if (B->grad) {
         float *db = B->grad;
+        int fresh = zoo_grad_fresh(t, 1);
         /* sum over the broadcast rows in row order; threads own blocks of b's elements
          * (deterministic), and rows are read contiguously */
 #pragma omp parallel for schedule(static)
@@ -44,7 +46,7 @@ static void add_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                     s[i] += d[i];
             }
             for (int64_t i = 0; i < n; i++)
-                db[i0 + i] += s[i];
+                db[i0 + i] = fresh ? s[i] : db[i0 + i] + s[i];
         }
     }
 }
@@ -64,5 +66,8 @@ zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
         if (b->shape[i] != a->shape[off + i])
             return zoo_node_fail(g, ZOO_ERR_SHAPE, "add: %s cannot broadcast to %s", zoo_shape_str(b, sb, 64),
                                  zoo_shape_str(a, sa, 64));
-    return zoo_node_new(g, &op, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
+    zoo_tensor *t = zoo_node_new(g, &op, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
+    if (t)
+        t->overwrite = 0x3u; /* da and db are written whole */
+    return t;
 }

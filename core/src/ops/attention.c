@@ -135,12 +135,22 @@ static void attention_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     float *scratch = t->aux + (a.p > 0.0f ? 2 : 1) * BH * LL; /* (B, H, QBLOCK, L) */
     int64_t bq = QBLOCK < a.L ? QBLOCK : a.L;
     int need_ds = dq || dk;
+    /* fresh gradients: dQ rows are written once per block (beta 0); dK and dV gather
+     * all blocks, so their head columns are cleared first, in the task (cache-warm) */
+    float beta_q = zoo_grad_fresh(t, 0) ? 0.0f : 1.0f;
+    int clear_k = dk && zoo_grad_fresh(t, 1), clear_v = dv && zoo_grad_fresh(t, 2);
 
     zoo_blas_single(); /* BLAS calls below run inside OpenMP tasks */
 #pragma omp parallel for schedule(dynamic, 1)
     for (int64_t bh = 0; bh < BH; bh++) {
         int64_t b = bh / a.H, h = bh % a.H;
         int64_t base = b * a.L * a.C + h * a.dh;
+        for (int64_t r = 0; r < a.L && (clear_k || clear_v); r++) {
+            if (clear_k)
+                memset(dk + base + r * a.C, 0, (size_t)a.dh * sizeof *dk);
+            if (clear_v)
+                memset(dv + base + r * a.C, 0, (size_t)a.dh * sizeof *dv);
+        }
         const float *Q = q + base, *K = k + base, *Vh = v + base, *O = out + base, *dO = dout + base;
         const float *Pb = P + bh * LL, *Pdb = Pd + bh * LL; /* (L, L) */
         float *W = scratch + bh * bq * a.L;                 /* (bq, L): dPd, then dS */
@@ -172,7 +182,7 @@ static void attention_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             }
             if (dq) /* dQ[t0:t1] += scale * dS K[lo:hi] */
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, (int)a.dh, n, a.scale, W, n, K + lo * a.C,
-                            (int)a.C, 1.0f, dq + base + t0 * a.C, (int)a.C);
+                            (int)a.C, beta_q, dq + base + t0 * a.C, (int)a.C);
             if (dk) /* dK[lo:hi] += scale * dS^T Q[t0:t1] */
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, (int)a.dh, m, a.scale, W, n, Q + t0 * a.C,
                             (int)a.C, 1.0f, dk + base + lo * a.C, (int)a.C);
@@ -217,5 +227,6 @@ zoo_tensor *zoo_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor
     t->fp[1] = dropout;
     /* P, the dropped-out P when dropout > 0, and one backward block per (b, h) */
     t->aux_n = (dropout > 0.0f ? 2 : 1) * B * heads * LL + B * heads * bq * L;
+    t->overwrite = 0x7u; /* dq, dk and dv are written whole */
     return t;
 }

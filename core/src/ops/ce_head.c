@@ -118,8 +118,12 @@ static void ce_head_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     const int32_t *pos = t->src[2]->idata, *lab = t->src[3]->idata; /* (M), (M) */
     int64_t M = t->ip[IP_M], D = zoo_cols(H), V = E->shape[0];
     int64_t m = t->ip[IP_ROWS], nv = t->ip[IP_VALID];
-    if (!t->ip[IP_DONE] || nv == 0 || (!dh && !dE))
+    int fresh_e = dE && zoo_grad_fresh(t, 1); /* dE is written whole (tied: this is its first writer) */
+    if (!t->ip[IP_DONE] || nv == 0 || (!dh && !dE)) {
+        if (fresh_e)
+            memset(dE, 0, (size_t)(V * D) * sizeof *dE);
         return;
+    }
     ce_bufs b = bufs_of(t, M, D, V);
     float c = t->grad[0] / (float)nv;
     int64_t ch = chunk_rows(M);
@@ -139,7 +143,8 @@ static void ce_head_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         if (dh) /* dHs[r0:r0+nr] = dlogits E */
             zoo_gemm_ws(CblasNoTrans, CblasNoTrans, nr, D, V, 1.0f, b.dlog, V, e, D, 0.0f, b.dhs + r0 * D, D, b.ws);
         if (dE) /* dE += dlogits^T Hs[r0:r0+nr], chunks in order */
-            zoo_gemm(CblasTrans, CblasNoTrans, V, D, nr, 1.0f, b.dlog, V, b.hs + r0 * D, D, 1.0f, dE, D);
+            zoo_gemm(CblasTrans, CblasNoTrans, V, D, nr, 1.0f, b.dlog, V, b.hs + r0 * D, D,
+                     fresh_e && r0 == 0 ? 0.0f : 1.0f, dE, D);
     }
     if (dh) {
         /* scatter-add in entry order, so repeated positions sum deterministically;
@@ -179,6 +184,7 @@ zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *
     int64_t M = pos->shape[0], D = zoo_cols(h), V = E->shape[0];
     t->ip[IP_M] = M;
     t->aux_n = M * D + M * V + 2 * M + M * D + chunk_rows(M) * V + zoo_gemm_ws_floats(chunk_rows(M), D, V);
+    t->overwrite = 0x2u; /* dE is written whole (dh only at the supervised rows: never) */
     return t;
 }
 

@@ -37,10 +37,11 @@ static void dropout_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         return;
     const float *dy = t->grad; /* dy: (n) */
     float *dx = X->grad;       /* dx: (n) */
+    int fresh = zoo_grad_fresh(t, 0);
     if (!active(g, t)) {
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < t->n; i++)
-            dx[i] += dy[i];
+            dx[i] = fresh ? dy[i] : dx[i] + dy[i];
         return;
     }
     double p = t->fp[0];
@@ -48,9 +49,13 @@ static void dropout_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     uint64_t key = zoo_node_step_key(g, t); /* same step as the forward: same mask */
     uint64_t thresh = zoo_vec_dropout_threshold(p);
 #pragma omp parallel for schedule(static)
-    for (int64_t i0 = 0; i0 < t->n; i0 += CHUNK)
-        zoo_vec_dropout_acc(dy + i0, dx + i0, t->n - i0 < CHUNK ? t->n - i0 : CHUNK, key, (uint64_t)i0, thresh,
-                            keep_scale);
+    for (int64_t i0 = 0; i0 < t->n; i0 += CHUNK) {
+        int64_t n = t->n - i0 < CHUNK ? t->n - i0 : CHUNK;
+        if (fresh)
+            zoo_vec_dropout(dy + i0, dx + i0, n, key, (uint64_t)i0, thresh, keep_scale);
+        else
+            zoo_vec_dropout_acc(dy + i0, dx + i0, n, key, (uint64_t)i0, thresh, keep_scale);
+    }
 }
 
 static const zoo_op_def op = {"dropout", {dropout_fwd_cpu, NULL}, {dropout_bwd_cpu, NULL}};
@@ -64,7 +69,9 @@ zoo_tensor *zoo_dropout(zoo_graph *g, zoo_tensor *x, float p)
     if (!(p >= 0.0f && p < 1.0f))
         return zoo_node_fail(g, ZOO_ERR_INVALID, "dropout: probability %g is outside [0, 1)", (double)p);
     zoo_tensor *t = zoo_node_new(g, &op, x->ndim, x->shape, (zoo_tensor *[]){x}, 1);
-    if (t)
+    if (t) {
         t->fp[0] = p;
+        t->overwrite = 0x1u; /* dx is written whole */
+    }
     return t;
 }

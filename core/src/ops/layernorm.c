@@ -81,7 +81,7 @@ static void layernorm_fwd_cpu(zoo_graph *g, zoo_tensor *t)
 
 /* One block of rows: dx rows (when dx) and the block's partial dw, db sums (when pw). */
 VEC_CLONES static void block_bwd(const float *x, const float *dy, const float *w, const float *stats, float *dx,
-                                 double *pw, double *pb, int64_t n, int64_t D)
+                                 int dx_fresh, double *pw, double *pb, int64_t n, int64_t D)
 {
     if (pw)
         for (int64_t j = 0; j < D; j++)
@@ -107,10 +107,18 @@ VEC_CLONES static void block_bwd(const float *x, const float *dy, const float *w
             }
             float m1 = (float)(lanes_total(a1) / (double)D), m2 = (float)(lanes_total(a2) / (double)D);
             float *dxr = dx + r * D;
+            if (dx_fresh) {
 #pragma omp simd
-            for (int64_t j = 0; j < D; j++) {
-                float xhat = (xr[j] - mean) * rstd;
-                dxr[j] += rstd * (dyr[j] * w[j] - m1 - xhat * m2);
+                for (int64_t j = 0; j < D; j++) {
+                    float xhat = (xr[j] - mean) * rstd;
+                    dxr[j] = rstd * (dyr[j] * w[j] - m1 - xhat * m2);
+                }
+            } else {
+#pragma omp simd
+                for (int64_t j = 0; j < D; j++) {
+                    float xhat = (xr[j] - mean) * rstd;
+                    dxr[j] += rstd * (dyr[j] * w[j] - m1 - xhat * m2);
+                }
             }
         }
         if (pw) {
@@ -137,7 +145,7 @@ static void layernorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < nb; k++) {
         int64_t r0 = k * ROWS_PER_BLOCK, n = rows - r0 < ROWS_PER_BLOCK ? rows - r0 : ROWS_PER_BLOCK;
-        block_bwd(x + r0 * D, dy + r0 * D, w, stats + 2 * r0, dx ? dx + r0 * D : NULL,
+        block_bwd(x + r0 * D, dy + r0 * D, w, stats + 2 * r0, dx ? dx + r0 * D : NULL, zoo_grad_fresh(t, 0),
                   want_p ? part + k * 2 * D : NULL, want_p ? part + k * 2 * D + D : NULL, n, D);
     }
     if (!want_p)
@@ -156,9 +164,9 @@ static void layernorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         }
         for (int64_t j = j0; j < j1; j++) {
             if (dw)
-                dw[j] += (float)sw[j - j0];
+                dw[j] = zoo_grad_fresh(t, 1) ? (float)sw[j - j0] : dw[j] + (float)sw[j - j0];
             if (db)
-                db[j] += (float)sb[j - j0];
+                db[j] = zoo_grad_fresh(t, 2) ? (float)sb[j - j0] : db[j] + (float)sb[j - j0];
         }
     }
 }
@@ -187,6 +195,7 @@ zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor
         t->fp[0] = eps;
         /* stats, then per row block the double partials of dw and db */
         t->aux_n = stats_floats(zoo_rows(x)) + 4 * nblocks_of(zoo_rows(x)) * D;
+        t->overwrite = 0x7u; /* dx, dw and db are written whole */
     }
     return t;
 }

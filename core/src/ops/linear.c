@@ -5,7 +5,6 @@
 #include "../vecmath.h"
 
 #define ROWS_PER_BLOCK 256 /* rows per partial bias-gradient sum */
-#define COL_BLOCK 64       /* bias elements per task when adding the partials */
 
 static int64_t nblocks_of(int64_t rows) { return (rows + ROWS_PER_BLOCK - 1) / ROWS_PER_BLOCK; }
 
@@ -50,10 +49,11 @@ static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     int64_t rows = zoo_rows(X), in = zoo_cols(X), out = W->shape[0];
     const float *dy = t->grad; /* dy: (rows, out) */
     if (X->grad)
-        zoo_gemm(CblasNoTrans, CblasNoTrans, rows, in, out, 1.0f, dy, out, W->data, in, 1.0f, X->grad, in);
+        zoo_gemm(CblasNoTrans, CblasNoTrans, rows, in, out, 1.0f, dy, out, W->data, in,
+                 zoo_grad_fresh(t, 0) ? 0.0f : 1.0f, X->grad, in);
     if (W->grad) /* k = rows is long: split it into the planned workspace */
-        zoo_gemm_ws(CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, X->data, in, 1.0f, W->grad, in,
-                    t->aux + bias_floats(t));
+        zoo_gemm_ws(CblasTrans, CblasNoTrans, out, in, rows, 1.0f, dy, out, X->data, in,
+                    zoo_grad_fresh(t, 1) ? 0.0f : 1.0f, W->grad, in, t->aux + bias_floats(t));
     if (B && B->grad) {
         /* db = column sums of dy: each fixed block of rows sums its rows (contiguous
          * reads), then the block sums are added in block order (deterministic) */
@@ -65,11 +65,11 @@ static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             col_sums(dy + r0 * out, part + k * out, n, out);
         }
 #pragma omp parallel for schedule(static)
-        for (int64_t o0 = 0; o0 < out; o0 += COL_BLOCK) {
-            int64_t o1 = o0 + COL_BLOCK < out ? o0 + COL_BLOCK : out;
+        for (int64_t o = 0; o < out; o++) {
+            float s = zoo_grad_fresh(t, 2) ? 0.0f : B->grad[o];
             for (int64_t k = 0; k < nb; k++)
-                for (int64_t o = o0; o < o1; o++)
-                    B->grad[o] += part[k * out + o];
+                s += part[k * out + o];
+            B->grad[o] = s;
         }
     }
 }
@@ -94,7 +94,9 @@ zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b
         shape[i] = x->shape[i];
     shape[x->ndim - 1] = W->shape[0];
     zoo_tensor *t = zoo_node_new(g, &op, x->ndim, shape, src, nsrc);
-    if (t)
+    if (t) {
         t->aux_n = bias_floats(t) + zoo_gemm_ws_floats(W->shape[0], W->shape[1], zoo_rows(x));
+        t->overwrite = 0x7u; /* dx, dW and db are written whole */
+    }
     return t;
 }
