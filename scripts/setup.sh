@@ -21,7 +21,8 @@ if [ "$mode" = test ]; then
   # (tests that compare thread counts set their own).
   export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}
   cd "$build"
-  exec ctest --output-on-failure -j"$jobs" --timeout 900
+  # -LE learn: the long learning tests run apart (ctest -L learn)
+  exec ctest --output-on-failure -j"$jobs" --timeout 900 -LE learn
 fi
 
 out=${ZOO_RESULTS:-$here/results.h5}
