@@ -232,16 +232,27 @@ static void test_stops(void)
     zoo_run_result_free(NULL);
 }
 
-/* The learning test. The paper setting (V=8192, 100k examples, batch 512, 64 epochs)
- * takes hours on 2 cores; this keeps its shape (attention, D=64, L=64, K=4, 2 layers,
- * identity state mixer, learned positions, AdamW wd 0.1, cosine, dropout 0.1) and
- * shrinks what only costs time. See LEARN_* below for the choices. */
-#define LEARN_VOCAB "8192"
-#define LEARN_TRAIN "20000"
+/* The learning test. The paper setting (V=8192, 100k examples, batch 512, up to 64
+ * epochs) takes hours on 2 cores; this keeps its shape and recipe (attention with 1 head
+ * and dropout 0.1, D=64, L=64, K=4, 2 layers, identity state mixer, learned positions,
+ * embedding dropout 0.1, AdamW wd 0.1, cosine per epoch, early stop > 0.99, lr 2.15e-3
+ * from the paper's grid) and shrinks what only costs time:
+ *  - V=128: the head and the embedding table are small, and every key embedding is
+ *    trained often. With V=512 or 8192 the same budget stays near 0.26-0.32.
+ *  - 40,000 training examples per epoch, batch 64 (625 steps per epoch): attention sits
+ *    on the 1-in-4 plateau (~0.26: it copies some value of the context) for a few
+ *    epochs, then jumps. With these settings the jump came in epoch 5 (0.31 -> 0.992),
+ *    i.e. after ~200k examples; 12 epochs give the cosine a long horizon and leave room.
+ *  - lr 2.15e-3: in the same probes 1e-2 and 4.6e-4 were still on the plateau after 6
+ *    epochs.
+ * Measured: early stop after 5 epochs, 136 s of CPU time at 1 thread (a few minutes of
+ * wall time on 2 idle cores). Runs are bit-identical at any thread count. */
+#define LEARN_VOCAB "128"
+#define LEARN_TRAIN "40000"
 #define LEARN_TEST "1000"
-#define LEARN_BATCH "128"
+#define LEARN_BATCH "64"
 #define LEARN_LR "2.154434690031884e-3"
-#define LEARN_EPOCHS "8"
+#define LEARN_EPOCHS "12"
 
 static void print_epoch(const zoo_epoch_stats *st, void *ud)
 {
@@ -269,7 +280,8 @@ static int learn(void)
     printf("learn: status %d, final acc %.4f after %d epoch(s), %.1f s wall, %.0f tok/s, %lld params\n", rc,
            r.final_acc, r.epochs_run, r.wall_s, r.tokens_per_s, (long long)r.params);
     CHECK(rc == 0, "run failed: %s", r.message);
-    CHECK(r.params == 562304, "params %lld", (long long)r.params);
+    /* 8,192 (E) + 4,096 (P) + 2 x (12,480 + 4,160 + 256) + 128 */
+    CHECK(r.params == 46208, "params %lld", (long long)r.params);
     CHECK(r.final_acc >= 0.99, "attention D=64 L=64 K=4 reached only %.4f test accuracy (want >= 0.99)", r.final_acc);
     zoo_run_result_free(&r);
     return fails ? 1 : 0;
