@@ -171,7 +171,11 @@ int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **
         zoo_graph_set_prefix(g, name);
         const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
         zoo_tensor *y = NULL;
-        int brc = zoo_graph_status(g) ? zoo_graph_status(g) : mx->build(g, m->hvals[l % spec->n_mixers], &li[l], x, &y);
+        if (zoo_graph_status(g)) { /* the embedding or a norm failed: not the plugin's fault */
+            rc = ZOO_FAIL(zoo_graph_status(g), "building layer %d: %s", l, zoo_graph_error(g));
+            goto fail;
+        }
+        int brc = mx->build(g, m->hvals[l % spec->n_mixers], &li[l], x, &y);
         zoo_graph_set_prefix(g, "");
         if (brc || zoo_graph_status(g) || !y) {
             const char *why = zoo_graph_status(g) ? zoo_graph_error(g) : "it returned no output";
