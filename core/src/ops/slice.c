@@ -26,6 +26,17 @@ static void slice_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     int64_t rows = zoo_rows(X), in = zoo_cols(X), start = t->ip[0], len = t->ip[1];
     const float *dy = t->grad; /* dy: (rows, len) */
     float *dx = X->grad;       /* dx: (rows, in); other slices of x add their own ranges */
+    if (zoo_grad_fresh(t, 0)) {
+        /* first to touch dx: write whole rows, zeros outside the range (one pass) */
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < rows; r++) {
+            float *d = dx + r * in;
+            memset(d, 0, (size_t)start * sizeof *d);
+            memcpy(d + start, dy + r * len, (size_t)len * sizeof *d);
+            memset(d + start + len, 0, (size_t)(in - start - len) * sizeof *d);
+        }
+        return;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < len; i++)
@@ -55,6 +66,7 @@ zoo_tensor *zoo_slice(zoo_graph *g, zoo_tensor *x, int64_t start, int64_t len)
     if (t) {
         t->ip[0] = start;
         t->ip[1] = len;
+        t->overwrite = 0x1u; /* dx is written whole (zeros outside the range) */
     }
     return t;
 }
