@@ -127,6 +127,17 @@ def run_json(cmd, env, timeout):
     return json.loads(lines[-1])
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def csv_ints(s):
     return [int(v) for v in s.split(",") if v]
 
@@ -144,8 +155,8 @@ def main():
     ap.add_argument("--kv-pairs", type=int, default=0, help="K (0: by L as in Zoology Figure 2)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--reps", type=int, default=3, help="runs of each side per configuration (median reported)")
-    ap.add_argument("--steps", type=int, default=3, help="timed steps per run, at least")
-    ap.add_argument("--min-time", type=float, default=2.0, help="timed seconds per run, at least")
+    ap.add_argument("--steps", type=int, default=2, help="timed steps per run, at least")
+    ap.add_argument("--min-time", type=float, default=3.0, help="timed seconds per run, at least")
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--torch-head", choices=["full", "rows", "both", "none"], default="full",
                     help="full: Zoology's head over all positions; rows: supervised rows only; none: zoo only")
@@ -217,12 +228,15 @@ def main():
         lines.append("| " + " | ".join(row) + " |")
     meta = [
         "command: %s" % " ".join(["/usr/bin/python3", "bench/run.py"] + sys.argv[1:]),
-        "machine: %s, %d CPUs; %s" % (platform.processor() or platform.machine(), os.cpu_count(), platform.platform()),
+        "machine: %s, %d CPUs; %s" % (cpu_name(), os.cpu_count(), platform.platform()),
         "batch %d, V %d, %d threads, %d reps per side (medians), >= %d steps and >= %.1f s per run, %d warm-up"
         % (a.batch, a.vocab, a.threads, a.reps, a.steps, a.min_time, a.warmup),
         "BLAS: %s for both%s" % (blas, ("; torch %s, sgemm_ from %s" % (torch_info["torch"], torch_info["sgemm_from"]))
                                  if torch_info else ""),
-        "OMP_WAIT_POLICY=%s for both" % env["OMP_WAIT_POLICY"],
+        "OMP_WAIT_POLICY=%s for both; torch: torch.set_num_threads(%d), OPENBLAS_NUM_THREADS=%d; zoo: OpenMP %d "
+        "threads, OpenBLAS single-threaded inside them" % (env["OMP_WAIT_POLICY"], a.threads, a.threads, a.threads),
+        "OpenBLAS settings in the environment (both sides): %s"
+        % (", ".join("%s=%s" % kv for kv in sorted(os.environ.items()) if kv[0].startswith("OPENBLAS_")) or "none"),
         "load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f; %.0f s in all"
         % (load0 + load1 + (time.time() - t_start,)),
     ]
