@@ -31,7 +31,8 @@ static void usage(FILE *f)
             "  --grace SECONDS      after SIGTERM/SIGUSR1/SIGINT, how long runs in flight may take to\n"
             "                       finish before they are abandoned (default 60; a second signal\n"
             "                       abandons them at once)\n"
-            "  --gflops X           assumed speed of one rank for --dry-run estimates (default 10)\n"
+            "  --gflops X           assumed speed of one rank for --dry-run estimates (default 40, one\n"
+            "                       core running this engine on a current x86 CPU)\n"
             "  --slice I/N          only part I (0-based) of N cost-balanced parts of the sweep, for job\n"
             "                       arrays; join the parts' files with zoo merge\n"
             "  --no-train-on-root   rank 0 only coordinates (with many ranks per node)\n"
@@ -68,7 +69,7 @@ static int parse_args(int argc, char **argv, sweep_opts *o)
 {
     memset(o, 0, sizeof *o);
     o->grace_s = 60;
-    o->gflops = 10;
+    o->gflops = 40;
     o->train_on_root = 1;
     size_t k = (size_t)snprintf(o->command, sizeof o->command, "zoo");
     for (int i = 0; i < argc && k < sizeof o->command; i++)
