@@ -1,6 +1,7 @@
 /* layernorm.c: LayerNorm over the last dim with affine weight and bias, as PyTorch's
  * nn.LayerNorm (biased variance, eps inside the square root). Saves each row's mean
- * and 1/std in aux for backward. No non-affine variant: pass w = 1, b = 0 buffers.
+ * and 1/std in aux for backward (and has room there for the dw/db partial sums). No
+ * non-affine variant: pass w = 1, b = 0 buffers.
  *
  * Backward, with xhat = (x - mean) * rstd and gh = dy * w:
  *   dx = rstd * (gh - mean(gh) - xhat * mean(gh * xhat))   (means over the row)
