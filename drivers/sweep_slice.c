@@ -83,7 +83,7 @@ int sweep_slice_apply(zoo_sweep *sw, int64_t i, int64_t n)
 
 int sweep_slice_select(zoo_sweep *sw, const char *text)
 {
-    int64_t i, n;
+    int64_t i = 0, n = 1; /* set by parse on success; initialised for -O2 flow analysis */
     int rc = sweep_slice_parse(text, &i, &n);
     return rc ? rc : sweep_slice_apply(sw, i, n);
 }

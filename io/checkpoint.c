@@ -528,11 +528,17 @@ static int check_extra(hid_t f, const char *name, extra_ctx *c)
 static int load_into_open(hid_t f, const char *path, zoo_model *m)
 {
     zoo_graph *g = m->g;
-    for (int i = 0; i < zoo_graph_nparams(g); i++) {
-        int rc = load_tensor(f, path, zoo_graph_param(g, i));
-        if (rc)
-            return rc;
-    }
+    /* Aliases first, so the values under the source's own name are the ones kept (files
+     * from before aliases held the initial values under the alias names). */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < zoo_graph_nparams(g); i++) {
+            zoo_tensor *t = zoo_graph_param(g, i);
+            if (zoo_tensor_is_alias(t) != !pass)
+                continue;
+            int rc = load_tensor(f, path, t);
+            if (rc)
+                return rc;
+        }
     extra_ctx c = {path, m, 0};
     H5G_info_t gi;
     if (H5Gget_info(f, &gi) < 0)

@@ -95,8 +95,8 @@ static zoo_tensor *implicit_filter(zoo_graph *g, const zoo_hvals *h, const zoo_l
     zoo_tensor *z = zoo_param(g, "filter_fn.pos_emb.z", 3, (int64_t[]){1, lm, emb}, zoo_init_fn(fill_z, NULL));
     zoo_tensor *t = zoo_buffer(g, "filter_fn.pos_emb.t", 3, (int64_t[]){1, lm, 1}, zoo_init_fn(fill_t, NULL));
     /* One Sin module sits at every odd index of the Sequential, so the state_dict lists its
-     * frequency once per position; the first is the trained vector, the others name the
-     * same values (buffers here, equal at init). */
+     * frequency once per position: the first is the trained vector, the others are
+     * aliases of it (a checkpoint holds the trained values under every name). */
     zoo_tensor *freq = zoo_param(g, "filter_fn.implicit_filter.1.freq", 2, (int64_t[]){1, order},
                                  zoo_init_const((float)zoo_hvals_float(h, "w")));
     zoo_tensor *om = zoo_reshape(g, freq, 1, (int64_t[]){order}); /* broadcast over (1, l_max, order) */
@@ -107,7 +107,7 @@ static zoo_tensor *implicit_filter(zoo_graph *g, const zoo_hvals *h, const zoo_l
         snprintf(name, sizeof name, "filter_fn.implicit_filter.%lld", (long long)(2 + 2 * i));
         a = zoo_nn_linear(g, a, name, order, 1);
         snprintf(name, sizeof name, "filter_fn.implicit_filter.%lld.freq", (long long)(3 + 2 * i));
-        zoo_buffer(g, name, 2, (int64_t[]){1, order}, zoo_init_const((float)zoo_hvals_float(h, "w")));
+        zoo_alias(g, name, freq);
         a = zoo_sin(g, zoo_mul(g, a, om));
     }
     snprintf(name, sizeof name, "filter_fn.implicit_filter.%lld", (long long)(2 + 2 * inner));

@@ -233,6 +233,16 @@ zoo_tensor *zoo_buffer(zoo_graph *g, const char *name, int ndim, const int64_t *
     return param_new(g, ZOO_T_BUFFER, name, ndim, shape, init);
 }
 
+zoo_tensor *zoo_alias(zoo_graph *g, const char *name, zoo_tensor *src)
+{
+    if (g && !g->status && (!src || (src->kind != ZOO_T_PARAM && src->kind != ZOO_T_BUFFER) || src->alias_of))
+        return zoo_node_fail(g, ZOO_ERR_INVALID, "alias '%s' needs a parameter or buffer to name", name ? name : "?");
+    zoo_tensor *t = param_new(g, ZOO_T_BUFFER, name, src ? src->ndim : 0, src ? src->shape : NULL, zoo_init_zeros());
+    if (t)
+        t->alias_of = src;
+    return t;
+}
+
 zoo_tensor *zoo_graph_find_param(const zoo_graph *g, const char *full_name)
 {
     if (!g || !full_name)
@@ -343,9 +353,14 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
     g->seed = seed;
     int64_t pn = 0;
     for (int i = 0; i < g->n_params; i++) {
+        if (g->params[i]->alias_of)
+            continue; /* shares its source's storage (the source is always created first) */
         g->params[i]->poff = pn;
         pn += g->params[i]->n; /* packed: the flat buffer is one vector for AdamW and MPI */
     }
+    for (int i = 0; i < g->n_params; i++)
+        if (g->params[i]->alias_of)
+            g->params[i]->poff = g->params[i]->alias_of->poff;
     size_t an = 0, gn = 0, in = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
@@ -386,7 +401,8 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
             t->grad = t->kind == ZOO_T_PARAM ? g->gflat + t->poff : NULL;
             if (t->kind == ZOO_T_PARAM)
                 memset(g->tmask + t->poff, 1, (size_t)t->n);
-            init_fill(t, seed, t->init);
+            if (!t->alias_of) /* an alias must not re-draw (or zero) its source's values */
+                init_fill(t, seed, t->init);
             continue;
         }
         if (t->dtype == ZOO_I32) {
@@ -502,6 +518,7 @@ float *zoo_tensor_data(zoo_tensor *t) { return t ? t->data : NULL; }
 float *zoo_tensor_grad(zoo_tensor *t) { return t ? t->grad : NULL; }
 int32_t *zoo_tensor_idata(zoo_tensor *t) { return t ? t->idata : NULL; }
 int zoo_tensor_is_trainable(const zoo_tensor *t) { return t && t->kind == ZOO_T_PARAM; }
+int zoo_tensor_is_alias(const zoo_tensor *t) { return t && t->alias_of; }
 int zoo_graph_nparams(const zoo_graph *g) { return g ? g->n_params : 0; }
 zoo_tensor *zoo_graph_param(const zoo_graph *g, int i) { return g && i >= 0 && i < g->n_params ? g->params[i] : NULL; }
 int64_t zoo_graph_count_trainable(const zoo_graph *g)

@@ -52,6 +52,7 @@ struct zoo_tensor {
     char *name;
     zoo_init init;
     int64_t poff;                /* offset in the flat parameter buffer */
+    zoo_tensor *alias_of;        /* a second state_dict name for this parameter's values */
     /* Bit k of `overwrite` (set by the builder): this node's backward can WRITE all of
      * src k's gradient when told to, instead of the engine zeroing it first (one pass
      * over memory less). Nodes that leave it 0 always accumulate into zeroed gradients.

@@ -76,6 +76,11 @@ zoo_tensor *zoo_input(zoo_graph *g, const char *name, zoo_dtype dtype, int ndim,
 zoo_tensor *zoo_param(zoo_graph *g, const char *name, int ndim, const int64_t *shape, zoo_init init);
 /* A fixed buffer (saved in checkpoints, never trained, no weight decay, no gradient). */
 zoo_tensor *zoo_buffer(zoo_graph *g, const char *name, int ndim, const int64_t *shape, zoo_init init);
+/* A second state_dict name for the values of an existing parameter or buffer: PyTorch
+ * lists a module shared at several places once per place (Hyena's one Sin frequency at
+ * every odd index of its filter MLP), so a checkpoint holds the trained values under
+ * every name. Never trained itself (no gradient, no decay); shares src's storage. */
+zoo_tensor *zoo_alias(zoo_graph *g, const char *name, zoo_tensor *src);
 /* Look up an existing parameter or buffer by full name (e.g. the tied embedding). */
 zoo_tensor *zoo_graph_find_param(const zoo_graph *g, const char *full_name);
 
@@ -217,6 +222,7 @@ float *zoo_tensor_data(zoo_tensor *t);    /* f32 data after planning, else NULL 
 float *zoo_tensor_grad(zoo_tensor *t);    /* gradient after planning (NULL if none) */
 int32_t *zoo_tensor_idata(zoo_tensor *t); /* int32 data for ZOO_I32 inputs */
 int zoo_tensor_is_trainable(const zoo_tensor *t);
+int zoo_tensor_is_alias(const zoo_tensor *t); /* made by zoo_alias */
 
 /* Parameters and buffers in creation order. */
 int zoo_graph_nparams(const zoo_graph *g);
