@@ -46,11 +46,28 @@ static double time_path(int64_t B, int64_t L, int64_t D, zoo_conv_path path)
 
 int main(int argc, char **argv)
 {
-    int64_t tokens = argc > 1 ? atoll(argv[1]) : 8192; /* B*L held fixed */
-    static const int64_t Ds[] = {64, 256}, Ls[] = {8, 16, 24, 32, 48, 64, 96, 128, 256, 512, 1024};
+    /* usage: zoo_bench_fftconv [TOKENS [THREADS [L,L,...]]]; B*L = TOKENS per configuration */
+    zoo_prefer_passive_wait(argv);
+    int64_t tokens = argc > 1 ? atoll(argv[1]) : 8192;
+    int threads = argc > 2 ? atoi(argv[2]) : 2;
+    int64_t Ls[64] = {16, 32, 64, 128, 256, 512, 1024, 2048};
+    size_t nL = 8;
+    if (argc > 3) {
+        nL = 0;
+        for (char *p = argv[3]; *p && nL < 64; p += *p == ',')
+            Ls[nL++] = strtoll(p, &p, 10);
+    }
+    if (tokens < 1 || threads < 1 || nL == 0) {
+        fprintf(stderr, "usage: zoo_bench_fftconv [TOKENS [THREADS [L,L,...]]]\n");
+        return 2;
+    }
+    zoo_set_threads(threads);
+    static const int64_t Ds[] = {64, 256};
+    printf("# fftconv forward + backward, B*L = %lld tokens, %d threads, crossover constant L <= %lld -> direct\n",
+           (long long)tokens, threads, (long long)zoo_fftconv_crossover());
     printf("%6s %6s %6s %12s %12s %8s\n", "D", "L", "B", "fft_ms", "direct_ms", "faster");
     for (size_t i = 0; i < sizeof Ds / sizeof Ds[0]; i++)
-        for (size_t j = 0; j < sizeof Ls / sizeof Ls[0]; j++) {
+        for (size_t j = 0; j < nL; j++) {
             int64_t L = Ls[j], B = tokens / L > 0 ? tokens / L : 1;
             double f = time_path(B, L, Ds[i], ZOO_CONV_FFT), d = time_path(B, L, Ds[i], ZOO_CONV_DIRECT);
             printf("%6lld %6lld %6lld %12.3f %12.3f %8s\n", (long long)Ds[i], (long long)L, (long long)B, 1e3 * f,

@@ -12,10 +12,12 @@
 #include <omp.h>
 #endif
 
-/* Measured with bench/bench_fftconv.c (forward + backward, 2048 tokens, one thread, on
- * a shared 2-core machine, so roughly): the direct sum wins up to L = 48, the two tie at
- * L = 64 and the FFT wins from L = 96 on, at D = 64 and D = 256 alike. */
-#define CROSSOVER_L 64
+/* Measured with bench/bench_fftconv.c (forward + backward, B*L = 8192 tokens, shared
+ * 2-core machine; table in bench/README.md): the direct sum wins up to L = 48 (1 and 2
+ * threads; L = 32 ties at 2 threads), the FFT wins from L = 64 on at D = 64 and 256
+ * (64: 6.4 vs 13.2 ms at D = 64, 36 vs 60 ms at D = 256, one thread). Was 64, from an
+ * earlier 2048-token run that had the two tie at L = 64. */
+#define CROSSOVER_L 48
 
 /* ip[] slots of a node */
 enum { IP_PATH = 0, IP_G, IP_PLAN, IP_SLOTS, IP_STRIDE };
