@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "zoo/plugin.h"
 #include "zoo/run.h"
 #include "zoo/task.h"
 
@@ -122,6 +123,16 @@ int main(int argc, char **argv)
            s.mixers[0].name, (long long)s.d_model, (long long)L, (long long)B, (long long)s.kv_pairs, s.threads,
            (long long)zoo_graph_count_trainable(m->g), done, dt, (double)done * B * L / dt, cpu,
            (double)done * B * L / cpu, (double)zoo_graph_arena_bytes(m->g) / 1048576.0, zoo_tensor_data(m->loss)[0]);
+    /* The pattern with every knob resolved, so that run.py builds the same mixers in
+     * PyTorch (the plugins' defaults, not a copy of them). */
+    printf(", \"n_layers\": %d, \"pattern\": [", s.n_layers);
+    for (int i = 0; i < m->n_plugins; i++) {
+        char kn[1024];
+        zoo_hvals_format(m->hvals[i], kn, sizeof kn);
+        printf("%s{\"name\": \"%s\", \"family\": \"%s\", \"knobs\": \"%s\"}", i ? ", " : "",
+               m->plugins[i]->mixer->name, m->plugins[i]->mixer->family, kn);
+    }
+    printf("]");
     if (phases)
         printf(", \"forward_s\": %.4f, \"backward_s\": %.4f, \"adamw_s\": %.4f", tf / done, tb / done, ta / done);
     printf("}\n");

@@ -7,6 +7,12 @@ ratio zoo / torch. Nothing is judged: the numbers are printed (and optionally wr
 
     /usr/bin/python3 bench/run.py --build build                 # the issue-2 table
     /usr/bin/python3 bench/run.py --d 64 --l 64 --reps 5        # one configuration
+    /usr/bin/python3 bench/run.py --mixers all --d 64,256 --l 64,512 --batch-at 512:4   # issue 3
+
+Every mixer zoo has a PyTorch side: attention is tests/torchmodel/zoology_ref.py's MHA,
+the others the modules of tests/mixers3/ref_mixers3.py (imported), built with the knobs
+zoo_bench_train reports for its model, and the two models must have the same number of
+trainable parameters. "based" is the Zoology hybrid [base_conv k=3, based f=8].
 
 Both sides get the same threads (--threads, default 2), the same OpenMP wait policy
 (zoo's default: passive) and the same OpenBLAS: the library the zoo binary links is
@@ -43,14 +49,31 @@ def torch_worker(a):
     import torch.nn.functional as F
 
     sys.path.insert(0, os.path.join(ROOT, "tests", "torchmodel"))
+    sys.path.insert(0, os.path.join(ROOT, "tests", "mixers3"))
     import zoology_ref
+    import ref_mixers3
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
-    if a.mixer != "attention":
-        raise SystemExit("zoology_ref has no PyTorch implementation of mixer '%s'" % a.mixer)
-    cfg = {"vocab": a.vocab, "seq_len": a.l, "d_model": a.d, "n_layers": 2, "state_mixer": "identity",
-           "pos_emb": True, "embed_dropout": 0.1, "num_heads": 1, "attn_dropout": 0.1, "attn_bias": True}
+    # The layer pattern with every knob as zoo resolved it (zoo_bench_train's "pattern"):
+    # attention is zoology_ref's MHA, every other mixer ref_mixers3's module of the same
+    # ZOOLOGY.md math; layer l takes entry l mod len, as zoo does.
+    pattern = json.loads(a.pattern)
+
+    def knob(entry, name):
+        return ref_mixers3.knobs_of(entry["knobs"])[name]
+
+    def make_mixer(l):
+        e = pattern[l % len(pattern)]
+        if e["name"] == "attention":
+            return zoology_ref.MHA(a.d, int(knob(e, "num_heads")), float(knob(e, "dropout")),
+                                   ref_mixers3.truth(knob(e, "bias")))
+        return ref_mixers3.make({"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l})
+
+    cfg = {"vocab": a.vocab, "seq_len": a.l, "d_model": a.d, "n_layers": a.n_layers, "state_mixer": "identity",
+           # learned positions for attention only (ZOOLOGY.md §2, zoo's pos_emb auto)
+           "pos_emb": any(e["family"] == "attention" for e in pattern), "embed_dropout": 0.1,
+           "make_mixer": make_mixer}
     model = zoology_ref.LanguageModel(cfg).float()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
@@ -102,7 +125,9 @@ def torch_worker(a):
                     blas = os.path.realpath(p[5])
     except (AttributeError, OSError, ValueError):
         pass
+    params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(json.dumps({"impl": "torch-" + a.head, "d_model": a.d, "seq_len": a.l, "batch": B, "kv_pairs": K,
+                      "params": params,
                       "threads": torch.get_num_threads(), "steps": n, "seconds": dt,
                       "tokens_per_s": n * B * L / dt, "loss": loss, "sgemm_from": blas,
                       "torch": torch.__version__}))
@@ -138,6 +163,28 @@ def cpu_name():
     return platform.processor() or platform.machine()
 
 
+# What --mixers names, as zoo_bench_train arguments. "based" is the Zoology Figure 2
+# "based" model (ZOOLOGY.md §3.6): the hybrid [BaseConv k=3, Based f=8], as zoo's sweep
+# file writes it; its base_conv layer 0 takes kernel_size[0] = 3 of the default list.
+MODELS = {
+    "based": ["--mixer", "[base_conv, based]", "--mixer.1.feature_dim", "8"],
+}
+ALL_MIXERS = "attention,base_conv,hyena,h3,based,sliding_window,linear_attention"
+
+
+def zoo_model_args(name):
+    return MODELS.get(name, ["--mixer", name])
+
+
+def batch_by_l(default, spec):
+    """--batch-at "512:16,1024:8": batch per sequence length, --batch elsewhere."""
+    at = {}
+    for item in filter(None, spec.split(",")):
+        l, b = item.split(":")
+        at[int(l)] = int(b)
+    return lambda L: at.get(L, default)
+
+
 def csv_ints(s):
     return [int(v) for v in s.split(",") if v]
 
@@ -149,8 +196,11 @@ def main():
                     help="build folder holding bench/zoo_bench_train (default: build, or $ZOO_BUILD)")
     ap.add_argument("--d", default="64,128,256", help="d_model values (comma separated)")
     ap.add_argument("--l", default="64,256", help="sequence lengths (comma separated)")
-    ap.add_argument("--mixers", default="attention", help="zoo mixers (comma separated); PyTorch has attention only")
+    ap.add_argument("--mixers", default="attention",
+                    help="mixers (comma separated; 'all': %s; 'based' is the Zoology hybrid "
+                         "[base_conv k=3, based f=8])" % ALL_MIXERS)
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--batch-at", default="", help="batch per sequence length, e.g. 512:16 (else --batch)")
     ap.add_argument("--vocab", type=int, default=8192)
     ap.add_argument("--kv-pairs", type=int, default=0, help="K (0: by L as in Zoology Figure 2)")
     ap.add_argument("--threads", type=int, default=2)
@@ -164,7 +214,8 @@ def main():
     ap.add_argument("--json", help="also write every run's record to this file")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--head", default="full", help=argparse.SUPPRESS)
-    ap.add_argument("--mixer", default="attention", help=argparse.SUPPRESS)
+    ap.add_argument("--pattern", default="[]", help=argparse.SUPPRESS)
+    ap.add_argument("--n-layers", type=int, default=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
 
     if a.torch_worker:
@@ -182,46 +233,61 @@ def main():
     env.setdefault("OMP_WAIT_POLICY", "passive")  # what zoo_prefer_passive_wait gives zoo
     tenv = dict(env, LD_PRELOAD=blas, OPENBLAS_NUM_THREADS=str(a.threads), OMP_NUM_THREADS=str(a.threads))
     heads = {"full": ["full"], "rows": ["rows"], "both": ["full", "rows"], "none": []}[a.torch_head]
-    configs = [(mx, d, l) for mx in a.mixers.split(",") for d in csv_ints(a.d) for l in csv_ints(a.l)]
+    mixers = ALL_MIXERS if a.mixers == "all" else a.mixers
+    configs = [(mx, d, l) for mx in mixers.split(",") for d in csv_ints(a.d) for l in csv_ints(a.l)]
+    batch_of = batch_by_l(a.batch, a.batch_at)
 
     load0 = os.getloadavg()
     records, table = [], []
     t_start = time.time()
     for mx, d, l in configs:
         K = a.kv_pairs or default_kv_pairs(l)
-        zcmd = [zoo_bin, "--mixer", mx, "--d_model", str(d), "--seq_len", str(l), "--batch_size", str(a.batch),
-                "--vocab", str(a.vocab), "--kv_pairs", str(K), "--threads", str(a.threads),
-                "--steps", str(a.steps), "--warmup", str(a.warmup), "--min-time", str(a.min_time)]
-        tcmds = {h: [sys.executable, os.path.abspath(__file__), "--torch-worker", "--head", h, "--mixer", mx,
-                     "--d", str(d), "--l", str(l), "--batch", str(a.batch), "--vocab", str(a.vocab),
-                     "--kv-pairs", str(K), "--threads", str(a.threads), "--steps", str(a.steps),
-                     "--warmup", str(a.warmup), "--min-time", str(a.min_time)] for h in heads}
-        sides = [("zoo", zcmd, env)] + ([("torch-" + h, tcmds[h], tenv) for h in heads] if mx == "attention" else [])
+        B = batch_of(l)
+        common = ["--threads", str(a.threads), "--steps", str(a.steps), "--warmup", str(a.warmup),
+                  "--min-time", str(a.min_time)]
+        zcmd = [zoo_bin] + zoo_model_args(mx) + [
+            "--d_model", str(d), "--seq_len", str(l), "--batch_size", str(B), "--vocab", str(a.vocab),
+            "--kv_pairs", str(K)] + common
+
+        def tcmd(h, zrec):
+            # the PyTorch model is built from the pattern and knobs zoo reports (rep 0 runs zoo first)
+            return [sys.executable, os.path.abspath(__file__), "--torch-worker", "--head", h,
+                    "--pattern", json.dumps(zrec["pattern"]), "--n-layers", str(zrec["n_layers"]),
+                    "--d", str(d), "--l", str(l), "--batch", str(B), "--vocab", str(a.vocab),
+                    "--kv-pairs", str(K)] + common
+
+        sides = [("zoo", env)] + [("torch-" + h, tenv) for h in heads]
         got = {s[0]: [] for s in sides}
+        zrec = None
         for rep in range(a.reps):
             order = sides if rep % 2 == 0 else sides[::-1]  # alternate who goes first
-            for name, cmd, e in order:
-                r = run_json(cmd, e, timeout=3600)
-                r["rep"] = rep
+            for name, e in order:
+                r = run_json(zcmd if name == "zoo" else tcmd(name[len("torch-"):], zrec), e, timeout=3600)
+                r["rep"], r["mixer"] = rep, mx
                 records.append(r)
                 got[name].append(r["tokens_per_s"])
-                if name.startswith("torch") and "openblas" not in r.get("sgemm_from", ""):
+                if name == "zoo":
+                    zrec = r
+                elif "openblas" not in r.get("sgemm_from", ""):
                     sys.exit("run.py: torch's sgemm_ came from %s, not OpenBLAS" % r.get("sgemm_from"))
-                print("  %-10s %-9s D=%-4d L=%-4d rep %d: %10.1f tokens/s  (load %.2f)" %
-                      (name, mx, d, l, rep, r["tokens_per_s"], os.getloadavg()[0]), file=sys.stderr, flush=True)
+                elif r["params"] != zrec["params"]:
+                    sys.exit("run.py: %s D=%d L=%d: PyTorch's model has %d trainable parameters, zoo's %d"
+                             % (mx, d, l, r["params"], zrec["params"]))
+                print("  %-10s %-16s D=%-4d L=%-4d B=%-3d rep %d: %10.1f tokens/s  (load %.2f)" %
+                      (name, mx, d, l, B, rep, r["tokens_per_s"], os.getloadavg()[0]), file=sys.stderr, flush=True)
         med = {k: statistics.median(v) for k, v in got.items()}
-        table.append((mx, d, l, K, med, got))
+        table.append((mx, d, l, K, B, med, got))
     load1 = os.getloadavg()
 
     torch_info = next((r for r in records if r["impl"].startswith("torch")), None)
     lines = []
-    cols = ["mixer", "D", "L", "K", "zoo tokens/s"]
+    cols = ["mixer", "D", "L", "K", "B", "zoo tokens/s"]
     for h in heads:
         cols += ["torch (%s head) tokens/s" % h, "zoo / torch (%s)" % h]
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "---|" * len(cols))
-    for mx, d, l, K, med, got in table:
-        row = [mx, str(d), str(l), str(K), "%.0f" % med["zoo"]]
+    for mx, d, l, K, B, med, got in table:
+        row = [mx, str(d), str(l), str(K), str(B), "%.0f" % med["zoo"]]
         for h in heads:
             t = med.get("torch-" + h)
             row += ["%.0f" % t, "%.2fx" % (med["zoo"] / t)] if t else ["n/a", "n/a"]
@@ -229,8 +295,11 @@ def main():
     meta = [
         "command: %s" % " ".join(["/usr/bin/python3", "bench/run.py"] + sys.argv[1:]),
         "machine: %s, %d CPUs; %s" % (cpu_name(), os.cpu_count(), platform.platform()),
-        "batch %d, V %d, %d threads, %d reps per side (medians), >= %d steps and >= %.1f s per run, %d warm-up"
-        % (a.batch, a.vocab, a.threads, a.reps, a.steps, a.min_time, a.warmup),
+        "batch %d%s, V %d, %d threads, %d reps per side (medians), >= %d steps and >= %.1f s per run, %d warm-up"
+        % (a.batch, (" (at L:B %s)" % a.batch_at) if a.batch_at else "", a.vocab, a.threads, a.reps, a.steps, a.min_time, a.warmup),
+        "models: 2 layers, identity state mixer, tied head, embed dropout 0.1, learned positions for attention "
+        "only; each mixer's knobs are zoo's plugin defaults (the PyTorch side gets them from zoo_bench_train); "
+        "based = the Zoology hybrid [base_conv k=3, based feature_dim=8]",
         "BLAS: %s for both%s" % (blas, ("; torch %s, sgemm_ from %s" % (torch_info["torch"], torch_info["sgemm_from"]))
                                  if torch_info else ""),
         "OMP_WAIT_POLICY=%s for both; torch: torch.set_num_threads(%d), OPENBLAS_NUM_THREADS=%d; zoo: OpenMP %d "

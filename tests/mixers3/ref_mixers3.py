@@ -210,7 +210,7 @@ class DiagKernel(nn.Module):
         C = (B[:, None, :, :] * C).view(-1, A.shape[0], A.shape[1])
         C = C * (1.0 - dtA / 2).reciprocal() * dt.unsqueeze(-1)
         dA = (1.0 + dtA / 2) / (1.0 - dtA / 2)
-        t = torch.arange(L, dtype=torch.float64)
+        t = torch.arange(L, dtype=self.log_dt.dtype)  # the model's precision (float32 in bench/run.py)
         return 2 * torch.einsum("chn,hnl->chl", C, torch.exp(dA.log().unsqueeze(-1) * t)).real
 
 
@@ -386,4 +386,5 @@ def main():
     sys.exit(0 if ok else 1)
 
 
-main()
+if __name__ == "__main__":  # importable: bench/run.py builds its PyTorch models from make()
+    main()

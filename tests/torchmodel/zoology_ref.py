@@ -1,7 +1,8 @@
 """zoology_ref.py: a PyTorch reference of the Zoology language model (ZOOLOGY.md §2 with
 the MHA of §3.1), written to check zoo's C model, not to train anything. Module and
 parameter names follow the Zoology code, so its state_dict keys are the names zoo's
-checkpoints use. Only the attention mixer is implemented here.
+checkpoints use. Only the attention mixer is implemented here; cfg["make_mixer"] lets a
+caller put another mixer's module (e.g. from tests/mixers3/ref_mixers3.py) in each layer.
 """
 import math
 
@@ -93,8 +94,9 @@ class LMBackbone(nn.Module):
         D = cfg["d_model"]
         self.embeddings = TokenEmbeddings(D, cfg["vocab"], cfg["seq_len"] if cfg["pos_emb"] else 0)
         layers = []
+        make_mixer = cfg.get("make_mixer")  # optional: layer index -> another mixer's module
         for l in range(cfg["n_layers"]):
-            mixer = MHA(D, cfg["num_heads"], cfg["attn_dropout"], cfg["attn_bias"])
+            mixer = make_mixer(l) if make_mixer else MHA(D, cfg["num_heads"], cfg["attn_dropout"], cfg["attn_bias"])
             state = MLP(D) if cfg["state_mixer"] == "mlp" else nn.Identity()
             layers.append(TransformerBlock(D, mixer, state, cfg["embed_dropout"] if l == 0 else 0.0))
         self.layers = nn.ModuleList(layers)
