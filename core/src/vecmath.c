@@ -42,7 +42,9 @@ static inline float exp_poly(float x)
     float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
     float t = xc * 1.44269504088896341f + magic;
     float n = t - magic;
-    int32_t ni = bits_from_f(t) - bits_from_f(magic); /* n as an integer, |n| <= 127 */
+    /* n as an integer, |n| <= 127 for finite x. Unsigned arithmetic: a NaN input (a
+     * diverged run) gives garbage bits here, and a NaN result, but no undefined shift. */
+    uint32_t ni = (uint32_t)bits_from_f(t) - (uint32_t)bits_from_f(magic);
     float r = xc - n * 0.693359375f;
     r = r - n * -2.12194440e-4f;
     float y = 1.9875691500e-4f;
@@ -52,7 +54,7 @@ static inline float exp_poly(float x)
     y = y * r + 1.6666665459e-1f;
     y = y * r + 5.0000001201e-1f;
     y = y * (r * r) + r + 1.0f;
-    float e = y * f_from_bits((ni + 127) << 23);
+    float e = y * f_from_bits((int32_t)((ni + 127u) << 23));
     return x < -87.0f ? 0.0f : e;
 }
 
