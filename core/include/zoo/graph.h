@@ -180,6 +180,13 @@ int64_t zoo_feature_map_dim(zoo_feature_map fm, int64_t f);
 zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v,
                                  zoo_feature_map fm, int heads, float eps, int quadratic);
 
+/* RWKV v4's WKV recurrence (ZOOLOGY.md §3.8), per batch row and channel c:
+ *   y_t = (sum_{i<t} e^{(t-1-i) w_c + k_i} v_i + e^{u_c + k_t} v_t)
+ *       / (sum_{i<t} e^{(t-1-i) w_c + k_i}     + e^{u_c + k_t})
+ * w: (C) log decay (Zoology passes -exp(time_decay)); u: (C) ("time_first");
+ * k, v: (B, T, C); out (B, T, C). Stable for any inputs (running max, as the RWKV kernel);
+ * f32 out (Zoology rounds it to bf16: not done here). */
+zoo_tensor *zoo_wkv(zoo_graph *g, zoo_tensor *w, zoo_tensor *u, zoo_tensor *k, zoo_tensor *v);
 /* H3's shift-SSM kernel (ZOOLOGY.md §3.4): K[h,j] = sum_n B[h,n] * C[h,n+j] for
  * j < min(N, L), 0 beyond. B: (H, N); C: (1, H, N) or (H, N). Out: (H, L). */
 zoo_tensor *zoo_ssm_shift_kernel(zoo_graph *g, zoo_tensor *B, zoo_tensor *C, int64_t L);
