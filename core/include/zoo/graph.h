@@ -205,6 +205,16 @@ zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads
  * channels come out in (j, h) order (T19). */
 zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads);
 
+/* ---- Mamba ops (ZOOLOGY.md §2.3, §3.9) ------------------------------------------ */
+/* RMSNorm over the last dim with weight w: (D), no bias:
+ * y = x / sqrt(mean(x^2) + eps) * w (the norm of the Mamba blocks, eps 1e-5). */
+zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps);
+/* Mamba's selective scan without the D skip, per batch row and channel c, state in R^N:
+ *   h_t = exp(delta_t A[c,:]) * h_{t-1} + delta_t B_t x_t (h_{-1} = 0),  y_t = C_t . h_t
+ * x, delta: (B, L, Di); A: (Di, N) (already negative: -exp(A_log)); BC: (B, L, 2N) with
+ * B_t = BC[..., :N], C_t = BC[..., N:]. Out (B, L, Di). Add D x with zoo_mul + zoo_add. */
+zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, zoo_tensor *A, zoo_tensor *BC);
+
 /* ---- execution ------------------------------------------------------------------- */
 /* Allocate parameters (one flat buffer), gradients, both AdamW moments, and one arena
  * each for activations and their gradients; initialise parameters from `seed`.
