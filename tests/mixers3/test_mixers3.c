@@ -1,5 +1,5 @@
 /* test_mixers3.c: the issue 3 mixer plugins (base_conv, hyena, h3, based,
- * linear_attention, sliding_window) as the model builds them. Modes:
+ * linear_attention, sliding_window) and rwkv as the model builds them. Modes:
  *   torchref  forward and every gradient against PyTorch re-implementations of the Zoology
  *             modules (ref_mixers3.py), which load zoo's parameters by state_dict name
  *             with strict=True, so names, shapes and trainability are checked too;
@@ -44,6 +44,10 @@ static const mcase cases[] = {
     {"linear_attention quadratic f4", "linear_attention", "feature_dim=4 train_view=quadratic", 1, 8, 8, 6, 0, 2},
     {"sliding_window w3", "sliding_window", "block_size=3", 2, 9, 9, 8, 0, 2},
     {"sliding_window w0 no bias", "sliding_window", "block_size=0 bias=false", 1, 6, 6, 4, 0, 2},
+    {"rwkv layer 0", "rwkv", "", 2, 9, 9, 8, 0, 2},
+    {"rwkv layer 1, init from 2 layers, odd D", "rwkv", "init_n_layer=0", 1, 7, 7, 5, 1, 2},
+    {"rwkv L=1", "rwkv", "", 3, 1, 1, 6, 1, 2},
+    {"rwkv L=40", "rwkv", "", 1, 40, 40, 4, 1, 2},
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
@@ -313,6 +317,39 @@ static void model_count(const char *mixer, const char *extra_key, const char *ex
     zoo_model_free(m);
 }
 
+/* §3.8's constructor init at D = 8, layer 1 of a 2-layer model with n_layer = 12 (T20):
+ * r0 = 1/11, r1 = 1 - 1/12; and with init_n_layer=0 (n_layer = 2): r0 = 1, r1 = 1/2. */
+static void rwkv_init(void)
+{
+    for (int real = 0; real < 2; real++) {
+        mcase c = {"rwkv init", "rwkv", real ? "init_n_layer=0" : "", 1, 4, 4, 8, 1, 2};
+        built b;
+        if (build_case(&c, &b) || zt_check_rc(zoo_graph_plan(b.g, 5), "plan")) {
+            CHECK(0, "rwkv init: build");
+            built_free(&b);
+            return;
+        }
+        double D = 8, r0 = real ? 1.0 : 1.0 / 11.0, r1 = real ? 0.5 : 1.0 - 1.0 / 12.0;
+        const float *dec = pdata(b.g, "time_decay"), *fst = pdata(b.g, "time_first"), *mk = pdata(b.g, "time_mix_k"),
+                    *mv = pdata(b.g, "time_mix_v"), *mr = pdata(b.g, "time_mix_r");
+        for (int i = 0; i < 8; i++) {
+            double want[5] = {-5.0 + 8.0 * pow(i / (D - 1), 0.7 + 1.3 * r0), log(0.3) + 0.5 * ((i + 1) % 3 - 1),
+                              pow(i / D, r1), pow(i / D, r1) + 0.3 * r0, pow(i / D, 0.5 * r1)};
+            const float *got[5] = {dec, fst, mk, mv, mr};
+            for (int j = 0; j < 5; j++)
+                CHECK(fabs(got[j][i] - want[j]) <= 1e-6 * (1 + fabs(want[j])),
+                      "rwkv init (%s): parameter %d channel %d is %.8g, §3.8 gives %.8g", c.knobs, j, i, got[j][i],
+                      want[j]);
+        }
+        float *kw = pdata(b.g, "key.weight");
+        double ss = 0;
+        for (int i = 0; i < 64; i++)
+            ss += (double)kw[i] * kw[i];
+        CHECK(ss > 0 && sqrt(ss / 64) < 0.05, "rwkv init: key.weight should be N(0, 0.02^2), rms %.4g", sqrt(ss / 64));
+        built_free(&b);
+    }
+}
+
 static int run_unit(void)
 {
     bad_knob("base_conv", "kernel_size=[3,-1]", "kernel_size", 64, 4);
@@ -332,6 +369,12 @@ static int run_unit(void)
     bad_knob("linear_attention", "feature_dim=-1", "feature_dim", 64, 2);
     bad_knob("sliding_window", "block_size=-1", "block_size", 64, 2);
     bad_knob("sliding_window", "dropout=-0.5", "dropout", 64, 2);
+    bad_knob("rwkv", "init_n_layer=1", "init_n_layer", 64, 2);
+    bad_knob("rwkv", "init_n_layer=-3", "init_n_layer", 64, 2);
+    bad_knob("rwkv", "init_n_layer=0", "init_n_layer", 64, 1);
+    bad_knob("rwkv", "init_n_layer=65", "init_n_layer", 64, 2);
+    bad_knob("rwkv", "", "d_model", 1, 2);
+    rwkv_init();
 
     /* T22 state sizes (floats per layer) at D = 64, l_max = 64 */
     CHECK(state_of("base_conv", "", 0, 64, 64) == 64 * 3, "base_conv short k=3: D k");
@@ -343,6 +386,7 @@ static int run_unit(void)
     CHECK(state_of("linear_attention", "feature_name=relu feature_dim=8", 0, 64, 64) == 64 * 8 + 8,
           "linear_attention relu f=8: D f + f");
     CHECK(state_of("sliding_window", "block_size=16", 0, 64, 64) == 2 * 16 * 64, "sliding_window: 2 w D");
+    CHECK(state_of("rwkv", "", 0, 64, 512) == 3 * 64, "rwkv: 3 D (WKV numerator, denominator, previous token)");
 
     static const pshape bc0[] = {{"projection.weight", {64, 64}, 0}, {"projection.bias", {64}, 0},
                                  {"conv.conv.weight", {64, 1, 3}, 0}, {"conv.conv.bias", {64}, 0}};
@@ -405,6 +449,12 @@ static int run_unit(void)
     appendix("h3", "d_state=64 head_dim=2", 0, h3, (int)(sizeof h3 / sizeof h3[0]));
     appendix("based", "feature_dim=8", 1, bd, 4);
     appendix("sliding_window", "block_size=16", 0, sw, 4);
+    static const pshape rw[] = {{"time_decay", {64}, 0},          {"time_first", {64}, 0},
+                                {"time_mix_k", {1, 1, 64}, 0},    {"time_mix_v", {1, 1, 64}, 0},
+                                {"time_mix_r", {1, 1, 64}, 0},    {"key.weight", {64, 64}, 0},
+                                {"value.weight", {64, 64}, 0},    {"receptance.weight", {64, 64}, 0},
+                                {"output.weight", {64, 64}, 0}};
+    appendix("rwkv", "", 1, rw, 9);
 
     /* ZOOLOGY.md §2.6 and Appendix A, whole models at D=64, L=64, V=8192, 2 layers */
     model_count("base_conv", NULL, NULL, 534656);
@@ -412,6 +462,9 @@ static int run_unit(void)
     model_count("h3", "h3.d_state", "64", 587136);
     model_count("sliding_window", NULL, NULL, 558208);
     model_count("[base_conv, based]", "based.feature_dim", "8", 538560);
+    /* §2.6 lists no RWKV count; from §3.8: 524,288 (E) + 2 x (64 time_decay + 64 time_first
+     * + 3 x 64 time_mix + 4 x 4,096 key/value/receptance/output + 256 LN) + 128 (LN_f) */
+    model_count("rwkv", NULL, NULL, 524288 + 2 * (64 + 64 + 3 * 64 + 4 * 4096 + 256) + 128);
     return fails != 0;
 }
 
