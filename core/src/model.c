@@ -1,5 +1,6 @@
 /* model.c: builds the ZOOLOGY.md §2 language model (embeddings, pre-norm blocks with
- * a plugin sequence mixer and an identity/MLP state mixer, final norm, tied head with
+ * a plugin sequence mixer and an identity/MLP state mixer, or Mamba blocks (§2.3) for
+ * mixers that ask for them, final norm, tied head with
  * CE at supervised positions), initialises it (§2.5), and loads batches into it.
  * Training and evaluation loops live in train.c; the mixers live in plugins. */
 #define _POSIX_C_SOURCE 200809L
@@ -125,6 +126,12 @@ int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **
         li[l] = (zoo_layer_info){l, nl, D, L, L, B};
         const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
         const zoo_hvals *hv = m->hvals[l % spec->n_mixers];
+        if (mx->block != ZOO_BLOCK_TRANSFORMER && mx->block != ZOO_BLOCK_MAMBA) {
+            rc = ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "layer %d mixer '%s' (%s) asks for block kind %u, which this zoo does not "
+                          "know: set .block to ZOO_BLOCK_TRANSFORMER or ZOO_BLOCK_MAMBA",
+                          l, mx->name, m->plugins[l % spec->n_mixers]->path, (unsigned)mx->block);
+            goto fail;
+        }
         if (mx->validate) {
             char msg[512] = "";
             int v = mx->validate(hv, &li[l], msg, sizeof msg);
@@ -160,16 +167,27 @@ int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **
     zoo_tensor *r = NULL; /* the residual stream, (B, L, D) */
     for (int l = 0; l < nl; l++) {
         char name[128];
-        /* dropout1: embed_dropout in block 0 only (resid_dropout = 0 elsewhere). */
-        zoo_tensor *a = (l == 0 && spec->embed_dropout > 0) ? zoo_dropout(g, h, spec->embed_dropout) : h;
-        r = r ? zoo_add(g, a, r) : a;
-        snprintf(name, sizeof name, "backbone.layers.%d.norm1", l);
-        zoo_tensor *x = norm(g, r, name, D);
-        /* Zoology's Hybrid wraps each layer's mixer as `.mixer` (Appendix A, "based"),
-         * so a per-layer pattern keeps those names for checkpoint exchange. */
-        snprintf(name, sizeof name, "backbone.layers.%d.sequence_mixer.%s", l, spec->n_mixers > 1 ? "mixer." : "");
-        zoo_graph_set_prefix(g, name);
         const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
+        const int mamba = mx->block == ZOO_BLOCK_MAMBA;
+        zoo_tensor *x;
+        if (mamba) {
+            /* MambaBlock (§2.3): r = h + r, RMSNorm, mixer; no dropout, no state mixer. */
+            r = r ? zoo_add(g, h, r) : h;
+            snprintf(name, sizeof name, "backbone.layers.%d.norm.weight", l);
+            zoo_tensor *w = zoo_param(g, name, 1, (int64_t[]){D}, zoo_init_const(1.0f));
+            x = zoo_rmsnorm(g, r, w, LN_EPS);
+            snprintf(name, sizeof name, "backbone.layers.%d.mixer.", l);
+        } else {
+            /* dropout1: embed_dropout in block 0 only (resid_dropout = 0 elsewhere). */
+            zoo_tensor *a = (l == 0 && spec->embed_dropout > 0) ? zoo_dropout(g, h, spec->embed_dropout) : h;
+            r = r ? zoo_add(g, a, r) : a;
+            snprintf(name, sizeof name, "backbone.layers.%d.norm1", l);
+            x = norm(g, r, name, D);
+            /* Zoology's Hybrid wraps each layer's mixer as `.mixer` (Appendix A, "based"),
+             * so a per-layer pattern keeps those names for checkpoint exchange. */
+            snprintf(name, sizeof name, "backbone.layers.%d.sequence_mixer.%s", l, spec->n_mixers > 1 ? "mixer." : "");
+        }
+        zoo_graph_set_prefix(g, name);
         zoo_tensor *y = NULL;
         if (zoo_graph_status(g)) { /* the embedding or a norm failed: not the plugin's fault */
             rc = ZOO_FAIL(zoo_graph_status(g), "building layer %d: %s", l, zoo_graph_error(g));
@@ -188,6 +206,10 @@ int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **
             rc = ZOO_FAIL(ZOO_ERR_PLUGIN_BUILD, "layer %d mixer '%s' returned a %d-dim output, not (B, L, D) = (%lld, %lld, %lld)",
                           l, mx->name, zoo_tensor_ndim(y), (long long)B, (long long)L, (long long)D);
             goto fail;
+        }
+        if (mamba) {
+            h = y; /* added to the residual by the next block or the backbone's end */
+            continue;
         }
         r = zoo_add(g, y, r);
         snprintf(name, sizeof name, "backbone.layers.%d.norm2", l);

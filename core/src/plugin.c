@@ -130,6 +130,9 @@ int zoo_plugin_open(const char *path, zoo_plugin **out)
     /* Newer (larger) descriptors are fine: read only the part this zoo knows. */
     size_t n = hdr.size < sizeof(zoo_mixer) ? hdr.size : sizeof(zoo_mixer);
     memcpy(&p->copy, sym, n);
+    /* In a 1.0 descriptor the bytes where `block` now sits are struct padding. */
+    if (hdr.abi_minor < 1)
+        p->copy.block = ZOO_BLOCK_TRANSFORMER;
     const zoo_mixer *m = &p->copy;
     int rc = 0;
     /* 6. the name must be the file's name: a sweep file names mixers by file */

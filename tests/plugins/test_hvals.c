@@ -39,7 +39,7 @@ static const zoo_hparam hyena_knobs[] = {
     {NULL, 0, NULL, NULL},
 };
 static const zoo_mixer hyena = {ZOO_MIXER_HEADER, "hyena", "gated-conv", "test", hyena_knobs, dummy_build,
-                                NULL, NULL, 0};
+                                NULL, NULL, 0, ZOO_BLOCK_TRANSFORMER};
 
 static const char *set_err(zoo_hvals *h, const char *k, const char *v, int *rc)
 {

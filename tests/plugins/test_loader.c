@@ -35,7 +35,7 @@ static const bad_case bad_cases[] = {
     {"nosym.so", ZOO_ERR_PLUGIN_SYMBOL, {"zoo_mixer_v1", "ZOO_MIXER_HEADER"}},
     {"tinysym.so", ZOO_ERR_PLUGIN_MAGIC, {"4 bytes", "ZOO_MIXER_HEADER"}},
     {"badmagic.so", ZOO_ERR_PLUGIN_MAGIC, {"0xdeadbeef", "0x4d4f4f5a"}},
-    {"badmajor.so", ZOO_ERR_PLUGIN_MAJOR, {"plugin ABI 2.3", "this zoo has ABI 1.0", "rebuild"}},
+    {"badmajor.so", ZOO_ERR_PLUGIN_MAJOR, {"plugin ABI 2.3", "this zoo has ABI 1.", "rebuild"}},
     {"shortsize.so", ZOO_ERR_PLUGIN_SIZE, {"ABI 1.0 needs at least", "rebuild"}},
     {"liarsize.so", ZOO_ERR_PLUGIN_SIZE, {"claims", "ZOO_MIXER_HEADER"}},
     {"namemismatch.so", ZOO_ERR_PLUGIN_NAME, {"'othername'", "'namemismatch'", "rename"}},

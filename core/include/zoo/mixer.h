@@ -16,7 +16,7 @@ extern "C" {
 
 #define ZOO_ABI_MAGIC 0x4d4f4f5au /* "ZOOM" little-endian */
 #define ZOO_ABI_MAJOR 1u          /* bumped on any incompatible change */
-#define ZOO_ABI_MINOR 0u          /* bumped when fields are appended */
+#define ZOO_ABI_MINOR 1u          /* bumped when fields are appended (1: block) */
 
 /* Checked by the loader before any plugin code runs. */
 typedef struct zoo_abi_header {
@@ -61,6 +61,12 @@ typedef struct zoo_layer_info {
 
 #define ZOO_BACKEND_BIT(b) (1u << (b))
 
+/* The block the model wraps a mixer in (ZOOLOGY.md §2.2, §2.3). */
+typedef enum zoo_block_kind {
+    ZOO_BLOCK_TRANSFORMER = 0, /* add, LayerNorm norm1, mixer, add, norm2 + state mixer */
+    ZOO_BLOCK_MAMBA = 1,       /* add, RMSNorm "norm", mixer "mixer"; no MLP, no dropout */
+} zoo_block_kind;
+
 typedef struct zoo_mixer {
     zoo_abi_header hdr;
     const char *name;    /* what a sweep file names; must equal the file name (name.so) */
@@ -77,6 +83,8 @@ typedef struct zoo_mixer {
      * naming the knob and the fix; return ZOO_ERR_INVALID (or ZOO_ERR_UNSUPPORTED). */
     int (*validate)(const zoo_hvals *h, const zoo_layer_info *li, char *msg, size_t msglen);
     uint32_t backends; /* ZOO_BACKEND_BIT(ZOO_BACKEND_CPU) | ... : 0 means all */
+    /* ABI 1.1: a zoo_block_kind. 0 (and every ABI 1.0 plugin) = TransformerBlock. */
+    uint32_t block;
 } zoo_mixer;
 
 #define ZOO_PLUGIN_EXPORT __attribute__((visibility("default")))
