@@ -74,6 +74,12 @@ static int build_undef(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *l
     return build(g, h, li, x, y);
 }
 ZOO_PLUGIN_EXPORT const zoo_mixer zoo_mixer_v1 = DESC(OKHDR, "undefsym", "test", build_undef, knobs);
+#elif defined(VARIANT_ABI10)
+/* Built against ABI 1.0, where `block` did not exist and its bytes were padding (the
+ * same struct size on LP64): whatever sits there must read as TransformerBlock. */
+ZOO_PLUGIN_EXPORT const zoo_mixer zoo_mixer_v1 = {
+    .hdr = HDR(ZOO_ABI_MAGIC, ZOO_ABI_MAJOR, 0, sizeof(zoo_mixer)), .name = "abi10", .family = "test",
+    .summary = "loader test plugin", .hparams = knobs, .build = build, .backends = 0, .block = 7u};
 #elif defined(VARIANT_NEWER)
 /* A plugin from a later ABI 1.x: the descriptor grew (fields appended). The core must
  * accept it and read only the part it knows. */

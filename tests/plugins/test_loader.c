@@ -95,8 +95,18 @@ static void test_good(void)
     CHECK(p->mixer->build && p->mixer->hparams && !strcmp(p->mixer->hparams[4].name, "kernel_sizes"),
           "goodmix slots");
     CHECK(p->mixer->backends == ZOO_BACKEND_BIT(ZOO_BACKEND_CPU), "goodmix backends %u", p->mixer->backends);
+    CHECK(p->mixer->block == ZOO_BLOCK_TRANSFORMER, "goodmix block %u", p->mixer->block);
     zoo_plugin_close(p);
     zoo_plugin_close(NULL);
+
+    /* an ABI 1.0 descriptor: `block` (1.1) is read as TransformerBlock, not its padding bytes */
+    p = NULL;
+    rc = zoo_plugin_open(TP_DIR "/abi10.so", &p);
+    CHECK(rc == 0 && p, "abi10: %d %s", rc, zoo_error_last()->msg);
+    if (p) {
+        CHECK(p->mixer->block == ZOO_BLOCK_TRANSFORMER, "abi10 block %u (want 0)", p->mixer->block);
+        zoo_plugin_close(p);
+    }
 
     /* a descriptor from a later 1.x minor is larger: accepted, known fields read */
     p = NULL;
