@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../internal.h"
+#include "../vecmath.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -58,9 +59,11 @@ static dims dims_of(const zoo_tensor *t)
     return d;
 }
 
-/* Forward of one task: states of channels [c0, c0+nc) of row b. hs: the states at every
- * t (L, nc, N) when keep, else one (nc, N) buffer reused. y: written when not NULL. */
-static void scan_task(const zoo_tensor *t, dims d, int64_t b, int64_t c0, int64_t nc, float *hs, int keep, float *y)
+/* Forward of one task: states of channels [c0, c0+nc) of row b. keep: hs holds the
+ * states at every t (L, nc, N) and as the factors exp(delta_t A) (L, nc, N) for the
+ * backward; else hs is one (nc, N) state reused. tmp: CB*N floats. y: written when not NULL. */
+static void scan_task(const zoo_tensor *t, dims d, int64_t b, int64_t c0, int64_t nc, float *hs, float *as, int keep,
+                      float *tmp, float *y)
 {
     const float *x = t->src[0]->data, *dl = t->src[1]->data, *A = t->src[2]->data, *bc = t->src[3]->data;
     int64_t N = d.N;
@@ -69,19 +72,27 @@ static void scan_task(const zoo_tensor *t, dims d, int64_t b, int64_t c0, int64_
         int64_t row = b * d.L + tt;
         const float *Bt = bc + row * 2 * N, *Ct = Bt + N;
         const float *hp = keep && tt > 0 ? hs + (tt - 1) * nc * N : hs;
-        float *h = keep ? hs + tt * nc * N : hs;
-        if (keep && tt == 0)
-            memset(h, 0, (size_t)(nc * N) * sizeof *h);
+        float *h = keep ? hs + tt * nc * N : hs, *at = keep ? as + tt * nc * N : tmp;
+        for (int64_t j = 0; j < nc; j++) {
+            float dt = dl[row * d.Di + c0 + j];
+            const float *Ac = A + (c0 + j) * N;
+            for (int64_t n = 0; n < N; n++)
+                tmp[j * N + n] = dt * Ac[n];
+        }
+        zoo_vec_expscale(tmp, at, nc * N, 0.0f, 1.0f); /* the whole block at once: exp is the main cost */
         for (int64_t j = 0; j < nc; j++) {
             int64_t c = c0 + j;
             float dt = dl[row * d.Di + c], u = dt * x[row * d.Di + c], acc = 0.0f;
-            const float *Ac = A + c * N, *hpj = hp + j * N;
+            const float *hpj = hp + j * N, *a = at + j * N;
             float *hj = h + j * N;
-            for (int64_t n = 0; n < N; n++) {
-                float v = expf(dt * Ac[n]) * hpj[n] + u * Bt[n];
-                hj[n] = v;
-                acc += Ct[n] * v;
-            }
+            if (keep && tt == 0)
+                for (int64_t n = 0; n < N; n++)
+                    hj[n] = u * Bt[n];
+            else
+                for (int64_t n = 0; n < N; n++)
+                    hj[n] = a[n] * hpj[n] + u * Bt[n];
+            for (int64_t n = 0; n < N; n++)
+                acc += Ct[n] * hj[n];
             if (y)
                 y[row * d.Di + c] = acc;
         }
@@ -95,11 +106,11 @@ static void selective_scan_fwd_cpu(zoo_graph *g, zoo_tensor *t)
     float *work = t->aux + t->aux_n - t->ip[IP_SLOTS] * t->ip[IP_STRIDE]; /* per-thread slots at the end */
 #pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
     {
-        float *hs = work + (int64_t)thread_id() * t->ip[IP_STRIDE]; /* (CB, N) */
+        float *hs = work + (int64_t)thread_id() * t->ip[IP_STRIDE], *tmp = hs + CB * d.N; /* (CB, N) each */
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < d.B * d.nblk; k++) {
             int64_t b = k / d.nblk, c0 = (k % d.nblk) * CB, nc = d.Di - c0 < CB ? d.Di - c0 : CB;
-            scan_task(t, d, b, c0, nc, hs, 0, t->data);
+            scan_task(t, d, b, c0, nc, hs, NULL, 0, tmp, t->data);
         }
     }
 }
@@ -119,11 +130,12 @@ static void selective_scan_bwd_cpu(zoo_graph *g, zoo_tensor *t)
 #pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
     {
         float *hs = work + (int64_t)thread_id() * t->ip[IP_STRIDE]; /* (L, CB, N) states */
-        float *dh = hs + L * CB * N;                                 /* (CB, N) */
+        float *as = hs + L * CB * N;                                 /* (L, CB, N) exp(delta A) */
+        float *dh = as + L * CB * N, *tmp = dh + CB * N;             /* (CB, N) each */
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < d.B * d.nblk; k++) {
             int64_t b = k / d.nblk, c0 = (k % d.nblk) * CB, nc = Di - c0 < CB ? Di - c0 : CB;
-            scan_task(t, d, b, c0, nc, hs, 1, NULL);
+            scan_task(t, d, b, c0, nc, hs, as, 1, tmp, NULL);
             float *pt = pbc + k * L * 2 * N, *pab = pa + b * Di * N;
             memset(pt, 0, (size_t)(L * 2 * N) * sizeof *pt);
             memset(pab + c0 * N, 0, (size_t)(nc * N) * sizeof *pab);
@@ -135,11 +147,11 @@ static void selective_scan_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 for (int64_t j = 0; j < nc; j++) {
                     int64_t c = c0 + j;
                     float gy = dy[row * Di + c], dt = dl[row * Di + c], xv = x[row * Di + c];
-                    const float *Ac = A + c * N, *h = hs + (tt * nc + j) * N;
+                    const float *Ac = A + c * N, *h = hs + (tt * nc + j) * N, *aj = as + (tt * nc + j) * N;
                     const float *hp = tt > 0 ? hs + ((tt - 1) * nc + j) * N : NULL;
                     float *dhj = dh + j * N, *paj = pab + c * N, sdx = 0.0f, sdd = 0.0f;
                     for (int64_t n = 0; n < N; n++) {
-                        float a = expf(dt * Ac[n]), dv = dhj[n] + gy * Ct[n]; /* dL/dh_t */
+                        float a = aj[n], dv = dhj[n] + gy * Ct[n]; /* dL/dh_t */
                         pC[n] += gy * h[n];
                         if (hp) {
                             float da = dv * hp[n] * a; /* d/d(dt*A) of exp */
@@ -213,7 +225,7 @@ zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, z
 #endif
     if (slots > B * nblk)
         slots = B * nblk;
-    int64_t stride = ((L + 1) * CB * N + 15) / 16 * 16; /* states at every t, then dh */
+    int64_t stride = ((2 * L + 2) * CB * N + 15) / 16 * 16; /* states and factors at every t, dh, tmp */
     zoo_tensor *t = zoo_node_new(g, &op, 3, x->shape, src, 4);
     if (!t)
         return NULL;
