@@ -451,7 +451,8 @@ int zoo_cfg_expand(cfg *c, zoo_sweep *out)
             if (!n_bad++) {
                 char axes[600];
                 run_axes(c, vi, axes, sizeof axes);
-                snprintf(first_msg, sizeof first_msg, "run %lld%s%s%s violates a constraint: %s", (long long)n,
+                /* bounded pieces: the whole error message is one 1024-byte line anyway */
+                snprintf(first_msg, sizeof first_msg, "run %lld%s%.300s%s violates a constraint: %.600s", (long long)n,
                          axes[0] ? " (" : "", axes, axes[0] ? ")" : "", msg);
                 first_loc = bad;
             }
