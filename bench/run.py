@@ -169,7 +169,7 @@ def cpu_name():
 MODELS = {
     "based": ["--mixer", "[base_conv, based]", "--mixer.1.feature_dim", "8"],
 }
-ALL_MIXERS = "attention,base_conv,hyena,h3,based,sliding_window,linear_attention"
+ALL_MIXERS = "attention,base_conv,hyena,h3,based,sliding_window,linear_attention,rwkv"
 
 
 def zoo_model_args(name):
