@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "../internal.h"
+#include "slots.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -63,27 +64,6 @@ static int plan_get(int n)
 
 int64_t zoo_fftconv_crossover(void) { return CROSSOVER_L; }
 
-/* Threads to use for a region that indexes `slots` per-thread work buffers. */
-static int nthreads(int64_t slots)
-{
-#ifdef _OPENMP
-    int n = omp_get_max_threads();
-    return n < slots ? n : (int)slots;
-#else
-    (void)slots;
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* complex (a+ib) * (c+id), or a * conj(b) with conj = 1 */
 static inline void cmul(float *o, const float *a, const float *b, int64_t nc, int conj)
 {
@@ -113,9 +93,9 @@ static void fft_fwd(zoo_tensor *t)
     const float *u = U->data, *k = Kt->data; /* u: (B, L, D); k: (G, L) */
     float *y = t->data;                      /* y: (B, L, D) */
     float inv = 1.0f / (float)(2 * L);
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *rin = work + (int64_t)thread_id() * WORK * st; /* rin: TILE slots, then rout: TILE, cb: 1 */
+        float *rin = work + (int64_t)zoo_slot_id() * WORK * st; /* rin: TILE slots, then rout: TILE, cb: 1 */
         float *rout = rin + TILE * st, *cb = rout + TILE * st;
         for (int cc = 0; cc < TILE; cc++)
             memset(rin + cc * st + L, 0, (size_t)L * sizeof *rin);
@@ -166,9 +146,9 @@ static void fft_bwd(zoo_tensor *t)
     const float *u = U->data, *dy = t->grad; /* u, dy: (B, L, D) */
     float *du = U->grad, *dk = Kt->grad, *ds = S ? S->grad : NULL;
     float inv = 1.0f / (float)(2 * L);
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *rin = work + (int64_t)thread_id() * WORK * st; /* rin, rout: TILE slots; cdy, cb: 1; acc: TILE */
+        float *rin = work + (int64_t)zoo_slot_id() * WORK * st; /* rin, rout: TILE slots; cdy, cb: 1; acc: TILE */
         float *rout = rin + TILE * st, *cdy = rout + TILE * st, *cb = cdy + st, *acc = cb + st;
         for (int cc = 0; cc < TILE; cc++)
             memset(rin + cc * st + L, 0, (size_t)L * sizeof *rin);

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../internal.h"
+#include "slots.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -147,26 +148,6 @@ static dims dims_of(const zoo_tensor *t)
     return d;
 }
 
-static int nthreads(int64_t slots)
-{
-#ifdef _OPENMP
-    int n = omp_get_max_threads();
-    return n < slots ? n : (int)slots;
-#else
-    (void)slots;
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
-
 /* ---- prefix-sum ("linear") form ------------------------------------------------------
  * Per (b, h): S_t = sum_{s<=t} phi(k_s) v_s^T (F x dv), z_t = sum_{s<=t} phi(k_s) (F),
  * y_t = S_t^T phi(q_t) / (phi(q_t).z_t + eps). aux: den (B, H, L), then per thread
@@ -177,9 +158,9 @@ static void lin_fwd(zoo_tensor *t)
     const zoo_tensor *Q = t->src[0], *K = t->src[1], *V = t->src[2];
     int64_t F = d.F, dv = d.dv, f = d.f, HF = d.H * f, HV = d.H * dv;
     float *den = t->aux, *work = t->aux + d.B * d.H * d.L;
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *S = work + (int64_t)thread_id() * t->ip[IP_STRIDE], *z = S + F * dv, *pq = z + F, *pk = pq + F;
+        float *S = work + (int64_t)zoo_slot_id() * t->ip[IP_STRIDE], *z = S + F * dv, *pq = z + F, *pk = pq + F;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t bh = 0; bh < d.B * d.H; bh++) {
             int64_t b = bh / d.H, h = bh % d.H;
@@ -229,9 +210,9 @@ static void lin_bwd(zoo_tensor *t)
     zoo_tensor *Q = t->src[0], *K = t->src[1], *V = t->src[2];
     int64_t F = d.F, dv = d.dv, f = d.f, HF = d.H * f, HV = d.H * dv;
     const float *den = t->aux, *work = t->aux + d.B * d.H * d.L;
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *S = (float *)work + (int64_t)thread_id() * t->ip[IP_STRIDE], *z = S + F * dv, *pq = z + F;
+        float *S = (float *)work + (int64_t)zoo_slot_id() * t->ip[IP_STRIDE], *z = S + F * dv, *pq = z + F;
         float *pk = pq + F, *dphi = pk + F, *dn = dphi + F;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t bh = 0; bh < d.B * d.H; bh++) {
@@ -355,9 +336,9 @@ static void quad_fwd(zoo_tensor *t)
     const zoo_tensor *Q = t->src[0], *K = t->src[1], *V = t->src[2];
     int64_t L = d.L, f = d.f, dv = d.dv, HV = d.H * dv;
     float *den = t->aux, *work = t->aux + d.B * d.H * L;
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *pq = work + (int64_t)thread_id() * t->ip[IP_STRIDE], *pk = pq + L * f, *arow = pk + 3 * L * f + L * dv;
+        float *pq = work + (int64_t)zoo_slot_id() * t->ip[IP_STRIDE], *pk = pq + L * f, *arow = pk + 3 * L * f + L * dv;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t bh = 0; bh < d.B * d.H; bh++) {
             int64_t b = bh / d.H, h = bh % d.H;
@@ -397,9 +378,9 @@ static void quad_bwd(zoo_tensor *t)
     const float *den = t->aux;
     float *work = t->aux + d.B * d.H * L;
     int pm = d.m.fm == ZOO_FMAP_TAYLOR ? ZOO_FMAP_IDENTITY : d.m.fm; /* the elementwise part of the map */
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *pq = work + (int64_t)thread_id() * t->ip[IP_STRIDE], *pk = pq + L * f, *dpq = pk + L * f;
+        float *pq = work + (int64_t)zoo_slot_id() * t->ip[IP_STRIDE], *pk = pq + L * f, *dpq = pk + L * f;
         float *dpk = dpq + L * f, *dV = dpk + L * f, *dn = dV + L * dv + 2 * L;
 #pragma omp for schedule(dynamic, 1)
         for (int64_t bh = 0; bh < d.B * d.H; bh++) {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "../internal.h"
+#include "slots.h"
 #include "../vecmath.h"
 
 #ifdef _OPENMP
@@ -27,26 +28,6 @@
 #define CB 32 /* channels per task */
 
 enum { IP_SLOTS = 0, IP_STRIDE, IP_NBLK };
-
-static int nthreads(int64_t slots)
-{
-#ifdef _OPENMP
-    int n = omp_get_max_threads();
-    return n < slots ? n : (int)slots;
-#else
-    (void)slots;
-    return 1;
-#endif
-}
-
-static int thread_id(void)
-{
-#ifdef _OPENMP
-    return omp_get_thread_num();
-#else
-    return 0;
-#endif
-}
 
 typedef struct dims {
     int64_t B, L, Di, N, nblk;
@@ -104,9 +85,9 @@ static void selective_scan_fwd_cpu(zoo_graph *g, zoo_tensor *t)
     (void)g;
     dims d = dims_of(t);
     float *work = t->aux + t->aux_n - t->ip[IP_SLOTS] * t->ip[IP_STRIDE]; /* per-thread slots at the end */
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *hs = work + (int64_t)thread_id() * t->ip[IP_STRIDE], *tmp = hs + CB * d.N; /* (CB, N) each */
+        float *hs = work + (int64_t)zoo_slot_id() * t->ip[IP_STRIDE], *tmp = hs + CB * d.N; /* (CB, N) each */
 #pragma omp for schedule(static)
         for (int64_t k = 0; k < d.B * d.nblk; k++) {
             int64_t b = k / d.nblk, c0 = (k % d.nblk) * CB, nc = d.Di - c0 < CB ? d.Di - c0 : CB;
@@ -127,9 +108,9 @@ static void selective_scan_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     float *pbc = t->aux;                          /* (B, nblk, L, 2N): per-task dB, dC */
     float *pa = pbc + d.B * d.nblk * L * 2 * N;   /* (B, Di, N): per-row dA */
     float *work = t->aux + t->aux_n - t->ip[IP_SLOTS] * t->ip[IP_STRIDE];
-#pragma omp parallel num_threads(nthreads(t->ip[IP_SLOTS]))
+#pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *hs = work + (int64_t)thread_id() * t->ip[IP_STRIDE]; /* (L, CB, N) states */
+        float *hs = work + (int64_t)zoo_slot_id() * t->ip[IP_STRIDE]; /* (L, CB, N) states */
         float *as = hs + L * CB * N;                                 /* (L, CB, N) exp(delta A) */
         float *dh = as + L * CB * N, *tmp = dh + CB * N;             /* (CB, N) each */
 #pragma omp for schedule(static)
