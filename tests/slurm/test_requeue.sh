@@ -26,7 +26,7 @@ echo "[${SECONDS}s] requeued after $requeued_at recorded runs"
 
 # Back in the queue; skip SLURM's wait before a requeued job is eligible again.
 wait_state "$id" 60 "PENDING" || fail "job $id did not return to the queue after the requeue"
-scontrol update JobId="$id" StartTime=now || fail "cannot make job $id eligible now"
+release_job "$id" || fail "cannot make job $id eligible now"
 echo "[${SECONDS}s] job $id pending again, made eligible"
 wait_state "$id" 60 "RUNNING|COMPLETING|COMPLETED" || fail "job $id did not start again"
 cluster_wait_job "$id" 240 || fail "job $id still in the queue 240 s after its restart"

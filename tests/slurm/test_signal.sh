@@ -50,7 +50,7 @@ else
   fail "the results file after the stop (above)"
 fi
 
-scontrol update JobId="$id" StartTime=now || fail "cannot make job $id eligible now"
+release_job "$id" || fail "cannot make job $id eligible now"
 cluster_wait_job "$id" 240 || fail "job $id still in the queue 240 s after its release"
 echo "[${SECONDS}s] job $id has ended"
 [[ $(job_end "$id") == *JobState=COMPLETED* ]] || fail "job $id did not complete after the restart: $(job_end "$id")"
