@@ -89,11 +89,12 @@ wait_state() {
 
 # The job's line in the job-completion log (jobcomp/filetxt): "JobState=... ExitCode=..."
 # of its last end.
+job_end() { grep "^JobId=$1 " "$T/cluster/jobcomp.txt" 2>/dev/null | tail -n 1; }
+
 # Skip SLURM's wait before a requeued job may start again, but not to the very second of
 # the requeue: slurmd revokes the old credential with a one-second stamp and refuses a
 # new one from that same second ("Job credential revoked"), failing the job.
 release_job() { scontrol update JobId="$1" StartTime=now+3; }
-job_end() { grep "^JobId=$1 " "$T/cluster/jobcomp.txt" 2>/dev/null | tail -n 1; }
 
 # A direct run (no SLURM) of sweep $1 into $2: the reference the jobs must equal.
 direct_run() {

@@ -9,7 +9,7 @@ slurm_setup "$@"
 sweep=$SRC/tests/slurm/slow.yaml
 n_runs=12
 
-id=$(sbatch --parsable --job-name=zoo-requeue --nodes=3 --ntasks-per-node=1 --cpus-per-task=1 --time=10:00 \
+id=$(sbatch --parsable --job-name=zoo-requeue --nodes=3 --ntasks-per-node=1 --cpus-per-task=1 --time=30:00 \
   "$SRC/jobs/sweep.sbatch" "$sweep" preempted.h5)
 log=zoo-requeue-$id.out
 echo "job $id"

@@ -17,7 +17,7 @@ if [ -z "$sig" ]; then
   slurm_finish
 fi
 
-id=$(sbatch --parsable --job-name=zoo-signal --nodes=3 --ntasks-per-node=1 --cpus-per-task=1 --time=10:00 \
+id=$(sbatch --parsable --job-name=zoo-signal --nodes=3 --ntasks-per-node=1 --cpus-per-task=1 --time=30:00 \
   "$script" "$sweep" stopped.h5)
 log=zoo-signal-$id.out
 echo "job $id; the warning signal is $sig"

@@ -1,6 +1,7 @@
 #!/bin/bash
 # test_submit.sh: jobs/submit on a 3-node test cluster: --dry-run prints a sized sbatch
-# line and submits nothing; the node count follows the estimate; the submitted job
+# line and submits nothing; the node count follows the estimate; sweep.sbatch refuses a
+# time limit within its time-limit warning; the submitted job
 # (3 nodes x 1 rank, srun + PMIx) records every run, equal to a direct run's.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -37,6 +38,18 @@ for case in "5:00 3" "8:00 2" "20:00 1"; do
 done
 out=$("$submit" --dry-run --nodes 2 --bogus "$sweep" 2>&1) && fail "an unknown option was accepted: $out"
 out=$("$submit" --dry-run missing.yaml 2>&1) && fail "a missing sweep file was accepted: $out"
+
+# A time limit within sweep.sbatch's time-limit warning would requeue for ever: refused.
+short=$(sbatch --parsable --job-name=zoo-short --nodes=1 --ntasks-per-node=1 --cpus-per-task=1 --time=5:00 \
+  "$SRC/jobs/sweep.sbatch" "$sweep" short.h5)
+cluster_wait_job "$short" 60 || fail "job $short (--time=5:00) still in the queue after 60 s"
+end=$(job_end "$short")
+if [[ $end == *JobState=FAILED* && $end == *"ExitCode=2:0"* ]] &&
+  grep -q "within the 600 s time-limit warning" "zoo-short-$short.out" && [ ! -e short.h5 ]; then
+  ok "a job with --time=5:00 is refused (exit 2, no results file): $(grep -o 'Give --time[^.]*' "zoo-short-$short.out")"
+else
+  fail "job $short with --time=5:00 was not refused: $end; $(cat "zoo-short-$short.out" 2>/dev/null)"
+fi
 
 # The real thing.
 out=$("$submit" --nodes 3 --ranks-per-node 1 --cpus-per-task 1 "$sweep" slurm.h5 2>&1)
