@@ -10,7 +10,8 @@ ratio zoo / torch. Nothing is judged: the numbers are printed (and optionally wr
     /usr/bin/python3 bench/run.py --mixers all --d 64,256 --l 64,512 --batch-at 512:4   # issue 3
 
 Every mixer zoo has a PyTorch side: attention is tests/torchmodel/zoology_ref.py's MHA,
-the others the modules of tests/mixers3/ref_mixers3.py (imported), built with the knobs
+mamba the model of tests/mamba/check_mamba_model.py (its own blocks), the others the
+modules of tests/mixers3/ref_mixers3.py (imported), built with the knobs
 zoo_bench_train reports for its model, and the two models must have the same number of
 trainable parameters. "based" is the Zoology hybrid [base_conv k=3, based f=8].
 
@@ -70,11 +71,24 @@ def torch_worker(a):
                                    ref_mixers3.truth(knob(e, "bias")))
         return ref_mixers3.make({"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l})
 
-    cfg = {"vocab": a.vocab, "seq_len": a.l, "d_model": a.d, "n_layers": a.n_layers, "state_mixer": "identity",
-           # learned positions for attention only (ZOOLOGY.md §2, zoo's pos_emb auto)
-           "pos_emb": any(e["family"] == "attention" for e in pattern), "embed_dropout": 0.1,
-           "make_mixer": make_mixer}
-    model = zoology_ref.LanguageModel(cfg).float()
+    if any(e["name"] == "mamba" for e in pattern):
+        # Mamba is a model of its own blocks (ZOOLOGY.md §2.3: RMSNorm, no MLP): the
+        # mamba.model torchref test's reference, whose scan is selective_scan_ref's loop.
+        if len(pattern) != 1:
+            sys.exit("run.py: mamba in a per-layer list has no PyTorch model here")
+        sys.path.insert(0, os.path.join(ROOT, "tests", "mamba"))
+        import check_mamba_model
+        k = ref_mixers3.knobs_of(pattern[0]["knobs"])
+        mk = {n: int(k[n]) for n in ("d_state", "d_conv", "expand", "dt_rank")}
+        mk.update({n: ref_mixers3.truth(k[n]) for n in ("conv_bias", "bias")})
+        model = check_mamba_model.LanguageModel({"vocab": a.vocab, "d_model": a.d, "n_layers": a.n_layers,
+                                                 "mamba": mk}).float()
+    else:
+        cfg = {"vocab": a.vocab, "seq_len": a.l, "d_model": a.d, "n_layers": a.n_layers, "state_mixer": "identity",
+               # learned positions for attention only (ZOOLOGY.md §2, zoo's pos_emb auto)
+               "pos_emb": any(e["family"] == "attention" for e in pattern), "embed_dropout": 0.1,
+               "make_mixer": make_mixer}
+        model = zoology_ref.LanguageModel(cfg).float()
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
 
@@ -169,7 +183,7 @@ def cpu_name():
 MODELS = {
     "based": ["--mixer", "[base_conv, based]", "--mixer.1.feature_dim", "8"],
 }
-ALL_MIXERS = "attention,base_conv,hyena,h3,based,sliding_window,linear_attention,rwkv"
+ALL_MIXERS = "attention,base_conv,hyena,h3,based,sliding_window,linear_attention,rwkv,mamba"
 
 
 def zoo_model_args(name):
@@ -299,7 +313,8 @@ def main():
         % (a.batch, (" (at L:B %s)" % a.batch_at) if a.batch_at else "", a.vocab, a.threads, a.reps, a.steps, a.min_time, a.warmup),
         "models: 2 layers, identity state mixer, tied head, embed dropout 0.1, learned positions for attention "
         "only; each mixer's knobs are zoo's plugin defaults (the PyTorch side gets them from zoo_bench_train); "
-        "based = the Zoology hybrid [base_conv k=3, based feature_dim=8]",
+        "based = the Zoology hybrid [base_conv k=3, based feature_dim=8]; mamba = Mamba blocks (RMSNorm, no MLP, "
+        "no dropout) whose PyTorch scan is a loop over L like selective_scan_ref, its CPU path",
         "BLAS: %s for both%s" % (blas, ("; torch %s, sgemm_ from %s" % (torch_info["torch"], torch_info["sgemm_from"]))
                                  if torch_info else ""),
         "OMP_WAIT_POLICY=%s for both; torch: torch.set_num_threads(%d), OPENBLAS_NUM_THREADS=%d; zoo: OpenMP %d "
