@@ -67,8 +67,10 @@ static int create_new(sweep_book *b, const zoo_sweep *sw, const sweep_opts *o, c
         free(all);
         return rc;
     }
-    memcpy(b->row_of, all, (size_t)sw->n_runs * sizeof *all);
-    memcpy(b->todo, all, (size_t)sw->n_runs * sizeof *all);
+    if (sw->n_runs > 0) { /* an empty slice: nothing to copy, and the buffers may be NULL */
+        memcpy(b->row_of, all, (size_t)sw->n_runs * sizeof *all);
+        memcpy(b->todo, all, (size_t)sw->n_runs * sizeof *all);
+    }
     b->n_todo = sw->n_runs;
     free(all);
     return 0;

@@ -579,7 +579,7 @@ static int set_rows(zoo_results *r, const zoo_results_row *rows, int64_t n)
         r->rows = nr;
         r->cap = n;
     }
-    if (rows)
+    if (rows && n > 0) /* an empty slice has no rows, and may pass NULL */
         memcpy(r->rows, rows, (size_t)n * sizeof *rows);
     r->n = n;
     return 0;
@@ -805,7 +805,8 @@ int zoo_results_begin(zoo_results *r, const zoo_sweep *sw, const zoo_results_row
     int64_t old = r->n;
     if ((rc = set_rows(r, NULL, old + n_new)))
         return rc;
-    memcpy(r->rows + old, new_rows, (size_t)n_new * sizeof *new_rows);
+    if (n_new > 0)
+        memcpy(r->rows + old, new_rows, (size_t)n_new * sizeof *new_rows);
     return 0;
 }
 
