@@ -64,14 +64,22 @@ static int spec_of(zoo_run_spec *spec, int layers, int64_t V, int64_t D, int64_t
     return bad || zt_check_rc(zoo_run_spec_check(spec), "spec check");
 }
 
+/* spec_of, then the model for batches of B rows with K supervised positions each. */
+static int build(zoo_run_spec *spec, zoo_model **m, int layers, int64_t V, int64_t D, int64_t L, int64_t K,
+                 int64_t B, int64_t n, const char *knobs)
+{
+    *m = NULL;
+    if (spec_of(spec, layers, V, D, L, K, B, n, knobs))
+        return 1;
+    return zt_check_rc(zoo_model_build(spec, B, B * K, m), "zoo_model_build");
+}
+
 
 static int run_case(const tcase *c, const char *script)
 {
     zoo_run_spec spec;
-    if (spec_of(&spec, c->layers, c->V, c->D, c->L, c->K, c->B, c->B * c->batches, c->knobs))
-        return 1;
-    zoo_model *m = NULL;
-    if (zt_check_rc(zoo_model_build(&spec, c->B, c->B * c->K, &m), "zoo_model_build"))
+    zoo_model *m;
+    if (build(&spec, &m, c->layers, c->V, c->D, c->L, c->K, c->B, c->B * c->batches, c->knobs))
         return 1;
     zt_trace_case tc = {c->name, c->V, c->L, c->K, c->B, c->batches, 2000 + (uint64_t)c->D};
     return zt_model_trace(m, &spec, &tc, script);
@@ -111,10 +119,8 @@ static int check_shape(zoo_graph *g, const char *name, int ndim, const int64_t *
 static int unit_names(void)
 {
     zoo_run_spec spec;
-    if (spec_of(&spec, 2, 8192, 64, 64, 4, 2, 2, ""))
-        return 1;
-    zoo_model *m = NULL;
-    if (zt_check_rc(zoo_model_build(&spec, 2, 8, &m), "zoo_model_build"))
+    zoo_model *m;
+    if (build(&spec, &m, 2, 8192, 64, 64, 4, 2, 2, ""))
         return 1;
     zoo_graph *g = m->g;
     int bad = 0, listed = 3; /* the word embedding, ln_f.weight and ln_f.bias */
@@ -202,10 +208,8 @@ static int unit_names(void)
 static int unit_mamba_init(void)
 {
     zoo_run_spec spec;
-    if (spec_of(&spec, 2, 64, 32, 8, 2, 2, 2, "init=mamba dt_min=0.01 dt_max=0.05"))
-        return 1;
-    zoo_model *m = NULL;
-    if (zt_check_rc(zoo_model_build(&spec, 2, 4, &m), "zoo_model_build"))
+    zoo_model *m;
+    if (build(&spec, &m, 2, 64, 32, 8, 2, 2, 2, "init=mamba dt_min=0.01 dt_max=0.05"))
         return 1;
     int bad = 0;
     zoo_tensor *b = zoo_graph_find_param(m->g, "backbone.layers.0.mixer.dt_proj.bias");
