@@ -142,11 +142,17 @@ static int write_spec_attrs(hid_t f, const char *path, const zoo_run_spec *spec)
 static int write_tensor(hid_t f, const char *path, zoo_tensor *t)
 {
     const char *name = zoo_tensor_name(t);
-    const float *x = zoo_tensor_data(t); /* x: the tensor's shape, row-major */
     if (!name || !*name || strchr(name, '/'))
         return ZOO_FAIL(ZOO_ERR_INVALID, "%s: parameter name '%s' cannot be a dataset name", path, name ? name : "");
+    int64_t n = zoo_tensor_numel(t);
+    float *x = malloc((size_t)(n ? n : 1) * sizeof *x); /* host copy, the tensor's shape, row-major */
     if (!x)
-        return ZOO_FAIL(ZOO_ERR_STATE, "%s: parameter '%s' has no data (model not planned)", path, name);
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory copying parameter '%s'", path, name);
+    if (zoo_tensor_get(t, x, 0, n)) {
+        free(x);
+        zoo_error_prefix("%s: parameter '%s': ", path, name);
+        return zoo_error_last()->code;
+    }
     hsize_t dims[ZOO_MAX_DIMS];
     int nd = tensor_dims(t, dims);
     int rc = 0;
@@ -161,6 +167,7 @@ static int write_tensor(hid_t f, const char *path, zoo_tensor *t)
         H5Dclose(d);
     if (sp >= 0)
         H5Sclose(sp);
+    free(x);
     return rc;
 }
 
@@ -476,12 +483,16 @@ static int load_tensor(hid_t f, const char *path, zoo_tensor *t)
         H5Dclose(d);
         return ZOO_FAIL(ZOO_ERR_INVALID, "%s: dataset '%s' is not floating point", path, name);
     }
-    float *x = zoo_tensor_data(t); /* x: the tensor's shape */
+    int64_t n = zoo_tensor_numel(t);
+    float *x = malloc((size_t)(n ? n : 1) * sizeof *x); /* host copy, the tensor's shape */
     if (d < 0 || ty < 0 || !x || H5Dread(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0) {
         char what[400];
         snprintf(what, sizeof what, "reading dataset '%s'", name);
-        rc = x ? ZOO_H5_FAIL(path, what) : ZOO_FAIL(ZOO_ERR_STATE, "%s: model tensor '%s' has no data (not planned)", path, name);
+        rc = x ? ZOO_H5_FAIL(path, what) : ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory reading '%s'", path, name);
+    } else if ((rc = zoo_tensor_set(t, x, 0, n))) {
+        zoo_error_prefix("%s: model tensor '%s': ", path, name);
     }
+    free(x);
     if (ty >= 0)
         H5Tclose(ty);
     if (d >= 0)

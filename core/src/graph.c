@@ -44,17 +44,13 @@ double zoo_rng_normal(zoo_rng *r)
     return rad * cos(th);
 }
 
-uint64_t zoo_node_step_key(const zoo_graph *g, const zoo_tensor *t)
-{
-    return zoo_mix64(g->seed ^ zoo_mix64(g->step * 1315423911ull + (uint64_t)t->id));
-}
-
 zoo_graph *zoo_graph_new(zoo_backend backend)
 {
     zoo_graph *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
-    g->backend = backend;
+    g->backend = backend >= 0 && backend < ZOO_BACKEND_COUNT ? backend : ZOO_BACKEND_CPU;
+    g->be = zoo_backend_iface_of(g->backend);
     return g;
 }
 
@@ -68,14 +64,13 @@ void zoo_graph_free(zoo_graph *g)
     }
     free(g->nodes);
     free(g->params);
-    free(g->pflat);
-    free(g->gflat);
-    free(g->adam_m);
-    free(g->adam_v);
-    free(g->tmask);
-    free(g->arena);
-    free(g->garena);
-    free(g->iarena);
+    if (g->exec_ready) {
+        void *bufs[] = {g->pflat, g->gflat, g->adam_m, g->adam_v, g->tmask, g->arena, g->garena, g->warena, g->iarena};
+        for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
+            if (bufs[i])
+                g->be->free(&g->exec, bufs[i]);
+        g->be->exec_free(&g->exec);
+    }
     free(g->zero_at);
     free(g->zero_first);
     free(g->zero_list);
@@ -158,6 +153,7 @@ static zoo_tensor *tensor_new(zoo_graph *g, zoo_tensor_kind kind, zoo_dtype dt, 
         return zoo_node_fail(g, ZOO_ERR_NOMEM, "out of memory building the graph");
     }
     t->id = g->n_nodes - 1;
+    t->g = g;
     t->kind = kind;
     t->dtype = dt;
     t->ndim = ndim;
@@ -255,16 +251,25 @@ zoo_tensor *zoo_graph_find_param(const zoo_graph *g, const char *full_name)
 
 /* ---- planning ---------------------------------------------------------------- */
 
-static void init_fill(zoo_tensor *t, uint64_t seed, zoo_init init)
+zoo_tensor *zoo_side_new(zoo_graph *g, zoo_tensor *t, zoo_dtype dt, int64_t n)
+{
+    if (!t)
+        return NULL;
+    zoo_tensor *s = tensor_new(g, ZOO_T_ACT, dt, 1, &n);
+    if (s)
+        t->side = s;
+    return s;
+}
+
+/* Draw a parameter's values into host memory x (its own stream, keyed by its name, so
+ * adding a parameter elsewhere does not change this one's values). */
+static void init_fill(const zoo_tensor *t, float *x, uint64_t seed, zoo_init init)
 {
     zoo_rng r;
-    /* Each parameter has its own stream keyed by its name, so adding a parameter
-     * elsewhere does not change this one's values. */
     uint64_t h = 1469598103934665603ull;
     for (const char *c = t->name; *c; c++)
         h = (h ^ (uint8_t)*c) * 1099511628211ull;
     zoo_rng_init(&r, seed ^ h);
-    float *x = t->data;
     switch (init.kind) {
     case ZOO_INIT_ZEROS: memset(x, 0, (size_t)t->n * sizeof *x); break;
     case ZOO_INIT_CONST:
@@ -329,28 +334,42 @@ static int sole_src(const zoo_tensor *t, const zoo_tensor *s)
     return k;
 }
 
-/* Zero n floats, split over the threads when large. */
-static void zero_floats(float *p, int64_t n)
+/* Clear a gradient of n floats: to 0, or to the test fill value. */
+static int clear_grad(zoo_graph *g, float *p, int64_t n)
 {
-    const int64_t chunk = 1 << 16;
-    if (n < 4 * chunk) {
-        memset(p, 0, (size_t)n * sizeof *p);
-        return;
-    }
-#pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < n; i += chunk)
-        memset(p + i, 0, (size_t)(n - i < chunk ? n - i : chunk) * sizeof *p);
+    if (g->grad_fill == 0.0f)
+        return g->be->memset(&g->exec, p, 0, (size_t)n * sizeof *p);
+    if (!g->be->host_memory)
+        return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "gradient fill values need a host-memory backend");
+    for (int64_t i = 0; i < n; i++)
+        p[i] = g->grad_fill;
+    return 0;
 }
 
-int zoo_graph_plan(zoo_graph *g, uint64_t seed)
+static int alloc_buf(zoo_graph *g, void **out, size_t bytes, const char *what)
 {
-    if (!g)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_graph_plan: no graph");
-    if (g->status)
-        return ZOO_FAIL(g->status, "%s", g->errmsg);
-    if (g->planned)
-        return ZOO_FAIL(ZOO_ERR_STATE, "graph planned twice");
-    g->seed = seed;
+    int rc = g->be->alloc(&g->exec, bytes ? bytes : 64, out);
+    if (rc)
+        zoo_error_prefix("planning %.1f MiB of %s on the %s backend: ", (double)bytes / 1048576.0, what, g->be->name);
+    return rc;
+}
+
+/* Every op has a kernel on this backend, and the backend runs here: checked before
+ * anything is allocated, naming every missing op at once. */
+static int plan_check_support(zoo_graph *g)
+{
+    char missing[768];
+    int n = zoo_graph_missing_ops(g, g->backend, missing, sizeof missing);
+    if (n)
+        return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "the %s backend has no kernel for %d op%s this model uses: %s; use backend cpu",
+                        g->be->name, n, n == 1 ? "" : "s", missing);
+    return zoo_backend_available(g->backend);
+}
+
+/* Parameters, their gradients and the optimizer state: one flat buffer each. Values
+ * are drawn into a host staging copy and uploaded once. */
+static int plan_params(zoo_graph *g, uint64_t seed)
+{
     int64_t pn = 0;
     for (int i = 0; i < g->n_params; i++) {
         if (g->params[i]->alias_of)
@@ -361,50 +380,91 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
     for (int i = 0; i < g->n_params; i++)
         if (g->params[i]->alias_of)
             g->params[i]->poff = g->params[i]->alias_of->poff;
-    size_t an = 0, gn = 0, in = 0;
+    g->pflat_n = pn;
+    size_t fb = (size_t)pn * sizeof(float);
+    int rc;
+    if ((rc = alloc_buf(g, (void **)&g->pflat, fb, "parameters")) ||
+        (rc = alloc_buf(g, (void **)&g->gflat, fb, "gradients")) ||
+        (rc = alloc_buf(g, (void **)&g->adam_m, fb, "AdamW moments")) ||
+        (rc = alloc_buf(g, (void **)&g->adam_v, fb, "AdamW moments")) ||
+        (rc = alloc_buf(g, (void **)&g->tmask, (size_t)pn, "the trainable mask")))
+        return rc;
+    g->mem.params = fb;
+    g->mem.grads = fb;
+    g->mem.optimizer = 2 * fb + (size_t)pn;
+    float *host = malloc(fb ? fb : 1);
+    uint8_t *mask = calloc((size_t)(pn ? pn : 1), 1);
+    if (!host || !mask) {
+        free(host);
+        free(mask);
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "cannot allocate the %.1f MiB host copy of the parameters", (double)fb / 1048576.0);
+    }
+    for (int i = 0; i < g->n_params; i++) {
+        zoo_tensor *t = g->params[i];
+        if (t->kind == ZOO_T_PARAM)
+            memset(mask + t->poff, 1, (size_t)t->n);
+        if (!t->alias_of) /* an alias must not re-draw (or zero) its source's values */
+            init_fill(t, host + t->poff, seed, t->init);
+    }
+    zoo_exec *x = &g->exec;
+    rc = g->be->copy(x, g->pflat, host, fb, ZOO_COPY_H2D);
+    if (!rc)
+        rc = g->be->copy(x, g->tmask, mask, (size_t)pn, ZOO_COPY_H2D);
+    free(host);
+    free(mask);
+    if (!rc)
+        rc = g->be->memset(x, g->gflat, 0, fb);
+    if (!rc)
+        rc = g->be->memset(x, g->adam_m, 0, fb);
+    if (!rc)
+        rc = g->be->memset(x, g->adam_v, 0, fb);
+    for (int i = 0; i < g->n_params; i++) {
+        zoo_tensor *t = g->params[i];
+        t->data = g->pflat + t->poff;
+        t->grad = t->kind == ZOO_T_PARAM ? g->gflat + t->poff : NULL;
+    }
+    return rc;
+}
+
+/* Activations, their gradients and op workspace: one arena each (plus one of int32). */
+static int plan_arenas(zoo_graph *g)
+{
+    size_t an = 0, gn = 0, in = 0, wn = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
-        if (t->kind == ZOO_T_ACT || t->kind == ZOO_T_INPUT) {
-            if (t->dtype == ZOO_I32)
-                in += (size_t)round_up(t->n);
-            else
-                an += (size_t)round_up(t->n);
-            an += (size_t)round_up(t->aux_n);
-            if (t->requires_grad)
-                gn += (size_t)round_up(t->n);
-        }
+        if (t->kind != ZOO_T_ACT && t->kind != ZOO_T_INPUT)
+            continue;
+        if (t->dtype == ZOO_I32)
+            in += (size_t)round_up(t->n);
+        else
+            an += (size_t)round_up(t->n);
+        wn += (size_t)round_up(t->aux_n);
+        if (t->requires_grad)
+            gn += (size_t)round_up(t->n);
     }
-    size_t pb = (size_t)(pn ? pn : 1) * sizeof(float);
-    g->pflat = aligned_alloc(64, (pb + 63) / 64 * 64);
-    g->gflat = aligned_alloc(64, (pb + 63) / 64 * 64);
-    g->adam_m = calloc((size_t)(pn ? pn : 1), sizeof(float));
-    g->adam_v = calloc((size_t)(pn ? pn : 1), sizeof(float));
-    g->tmask = calloc((size_t)(pn ? pn : 1), 1);
-    g->arena = aligned_alloc(64, (an ? an : 16) * sizeof(float));
-    g->garena = aligned_alloc(64, (gn ? gn : 16) * sizeof(float));
-    g->iarena = aligned_alloc(64, (in ? in : 16) * sizeof(int32_t));
-    if (!g->pflat || !g->gflat || !g->adam_m || !g->adam_v || !g->tmask || !g->arena || !g->garena || !g->iarena)
-        return ZOO_FAIL(ZOO_ERR_NOMEM, "cannot allocate %.1f MiB of parameters and %.1f MiB of activations",
-                        4.0 * 4 * (double)pn / 1048576.0, 4.0 * (double)(an + gn) / 1048576.0);
-    memset(g->arena, 0, (an ? an : 16) * sizeof(float));
-    memset(g->iarena, 0, (in ? in : 16) * sizeof(int32_t));
-    memset(g->gflat, 0, (size_t)(pn ? pn : 1) * sizeof(float));
-    g->pflat_n = pn;
+    int rc;
+    if ((rc = alloc_buf(g, (void **)&g->arena, an * sizeof(float), "activations")) ||
+        (rc = alloc_buf(g, (void **)&g->garena, gn * sizeof(float), "activation gradients")) ||
+        (rc = alloc_buf(g, (void **)&g->warena, wn * sizeof(float), "op workspace")) ||
+        (rc = alloc_buf(g, (void **)&g->iarena, in * sizeof(int32_t), "int32 inputs")))
+        return rc;
+    zoo_exec *x = &g->exec;
+    if ((rc = g->be->memset(x, g->arena, 0, an * sizeof(float))) ||
+        (rc = g->be->memset(x, g->iarena, 0, in * sizeof(int32_t))) ||
+        (rc = g->be->memset(x, g->warena, 0, wn * sizeof(float))))
+        return rc;
     g->arena_n = an;
     g->garena_n = gn;
     g->iarena_n = in;
-    size_t ao = 0, go = 0, io = 0;
+    g->warena_n = wn;
+    g->mem.activations = an * sizeof(float) + in * sizeof(int32_t);
+    g->mem.act_grads = gn * sizeof(float);
+    g->mem.workspace = wn * sizeof(float);
+    size_t ao = 0, go = 0, io = 0, wo = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
-        if (t->kind == ZOO_T_PARAM || t->kind == ZOO_T_BUFFER) {
-            t->data = g->pflat + t->poff;
-            t->grad = t->kind == ZOO_T_PARAM ? g->gflat + t->poff : NULL;
-            if (t->kind == ZOO_T_PARAM)
-                memset(g->tmask + t->poff, 1, (size_t)t->n);
-            if (!t->alias_of) /* an alias must not re-draw (or zero) its source's values */
-                init_fill(t, seed, t->init);
+        if (t->kind != ZOO_T_ACT && t->kind != ZOO_T_INPUT)
             continue;
-        }
         if (t->dtype == ZOO_I32) {
             t->idata = g->iarena + io;
             io += (size_t)round_up(t->n);
@@ -413,39 +473,97 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
             ao += (size_t)round_up(t->n);
         }
         if (t->aux_n) {
-            t->aux = g->arena + ao;
-            ao += (size_t)round_up(t->aux_n);
+            t->aux = g->warena + wo;
+            wo += (size_t)round_up(t->aux_n);
         }
         if (t->requires_grad) {
             t->grad = g->garena + go;
             go += (size_t)round_up(t->n);
         }
     }
+    return 0;
+}
+
+int zoo_graph_plan(zoo_graph *g, uint64_t seed)
+{
+    if (!g)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_graph_plan: no graph");
+    if (g->status)
+        return ZOO_FAIL(g->status, "%s", g->errmsg);
+    if (g->planned || g->exec_ready)
+        return ZOO_FAIL(ZOO_ERR_STATE, "graph planned twice");
+    int rc = plan_check_support(g);
+    if (rc)
+        return rc;
+    g->seed = seed;
+    g->exec.be = g->be;
+    g->exec.g = g;
+    if ((rc = g->be->exec_init(&g->exec)))
+        return rc;
+    g->exec_ready = 1;
+    const char *sync = getenv("ZOO_SYNC_EACH_OP");
+    g->sync_each_op = sync && *sync && strcmp(sync, "0");
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
-        if (t->op && (!t->op->forward[g->backend] || (t->requires_grad && !t->op->backward[g->backend])))
-            return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "op '%s' has no %s kernel in this build", t->op->name,
-                            g->backend == ZOO_BACKEND_CPU ? "CPU" : "CUDA");
+        zoo_prepare_fn prep = t->op ? t->op->k[g->backend].prepare : NULL;
+        if (prep && (rc = prep(&g->exec, t))) {
+            zoo_error_prefix("preparing op '%s' (node %d) on the %s backend: ", t->op->name, t->id, g->be->name);
+            return rc;
+        }
     }
+    if ((rc = plan_params(g, seed)) || (rc = plan_arenas(g)))
+        return rc;
     if (plan_zeroing(g))
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory planning the graph");
     g->planned = 1;
-    return 0;
+    return zoo_graph_set_training(g, 0, 0);
 }
 
 int zoo_graph_reinit_param(zoo_graph *g, zoo_tensor *p, zoo_init init, uint64_t seed)
 {
     if (!g || !g->planned || !p || (p->kind != ZOO_T_PARAM && p->kind != ZOO_T_BUFFER))
         return ZOO_FAIL(ZOO_ERR_STATE, "reinit needs a planned graph and a parameter");
+    float *host = malloc((size_t)p->n * sizeof *host);
+    if (!host)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory re-drawing '%s'", p->name);
     /* A different stream from the first draw, like PyTorch's second normal_ call. */
-    init_fill(p, zoo_mix64(seed + 0x5bd1e995u), init);
-    return 0;
+    init_fill(p, host, zoo_mix64(seed + 0x5bd1e995u), init);
+    int rc = zoo_tensor_set(p, host, 0, p->n);
+    free(host);
+    return rc;
 }
 
-void zoo_graph_set_training(zoo_graph *g, int training, uint64_t step)
+int zoo_graph_set_training(zoo_graph *g, int training, uint64_t step)
 {
+    if (!g)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_graph_set_training: no graph");
     g->training = training;
     g->step = step;
+    if (!g->exec_ready)
+        return 0;
+    g->exec.host_step.seed = g->seed;
+    g->exec.host_step.step = step;
+    g->exec.host_step.training = training;
+    return zoo_exec_push_step(&g->exec);
+}
+
+int zoo_exec_push_step(zoo_exec *x)
+{
+    if (x->step == &x->host_step)
+        return 0;
+    return x->be->copy(x, x->step, &x->host_step, sizeof x->host_step, ZOO_COPY_H2D);
+}
+
+/* One kernel call: its status, the op named on failure, and a check after it when
+ * the sync-each-op switch is on. */
+static int run_kernel(zoo_graph *g, zoo_kernel_fn fn, zoo_tensor *t, const char *dir)
+{
+    int rc = fn(&g->exec, t);
+    if (!rc && g->sync_each_op)
+        rc = g->be->synchronize(&g->exec);
+    if (rc)
+        zoo_error_prefix("op '%s' %s (node %d) failed: ", t->op->name, dir, t->id);
+    return rc;
 }
 
 int zoo_graph_forward(zoo_graph *g)
@@ -454,8 +572,11 @@ int zoo_graph_forward(zoo_graph *g)
         return ZOO_FAIL(ZOO_ERR_STATE, "forward before zoo_graph_plan");
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
-        if (t->op)
-            t->op->forward[g->backend](g, t);
+        if (!t->op)
+            continue;
+        int rc = run_kernel(g, t->op->k[g->backend].forward, t, "forward");
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -478,31 +599,132 @@ int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout)
      * are zeroed now; the others right before their first accumulating backward, which
      * instead writes them whole when its op can (zoo_grad_fresh). Either way every
      * gradient equals a zero-then-accumulate of the whole graph. */
-    for (int i = 0; i < g->n_nodes; i++) {
+    int rc = 0;
+    for (int i = 0; i < g->n_nodes && !rc; i++) {
         zoo_tensor *t = g->nodes[i];
         if (t->grad && (g->zero_at[i] < 0 || g->zero_at[i] > out->id))
-            zero_floats(t->grad, t->n);
+            rc = clear_grad(g, t->grad, t->n);
     }
-    memcpy(out->grad, dout, (size_t)out->n * sizeof(float));
-    for (int i = out->id; i >= 0; i--) {
+    if (!rc)
+        rc = g->be->copy(&g->exec, out->grad, dout, (size_t)out->n * sizeof(float), ZOO_COPY_H2D);
+    for (int i = out->id; i >= 0 && !rc; i--) {
         zoo_tensor *t = g->nodes[i];
         if (!t->op || !t->requires_grad)
             continue;
         t->fresh = 0;
-        for (int z = g->zero_first[i]; z < g->zero_first[i + 1]; z++) {
+        for (int z = g->zero_first[i]; z < g->zero_first[i + 1] && !rc; z++) {
             zoo_tensor *s = g->nodes[g->zero_list[z]];
             int k = sole_src(t, s);
-            if (k >= 0 && (t->overwrite >> k & 1u))
+            if (k >= 0 && (t->overwrite >> k & 1u) && !g->no_fresh)
                 t->fresh |= 1u << k; /* t writes it whole: no need to clear it */
             else
-                zero_floats(s->grad, s->n);
+                rc = clear_grad(g, s->grad, s->n);
         }
-        t->op->backward[g->backend](g, t);
+        if (!rc)
+            rc = run_kernel(g, t->op->k[g->backend].backward, t, "backward");
     }
+    return rc;
+}
+
+int zoo_graph_synchronize(zoo_graph *g)
+{
+    if (!g || !g->exec_ready)
+        return 0;
+    return g->be->synchronize(&g->exec);
+}
+
+/* ---- access ---------------------------------------------------------------------- */
+
+static int range_ok(const zoo_tensor *t, const void *host, int64_t first, int64_t count, const char *fn)
+{
+    if (!t || !t->g || !t->g->planned)
+        return ZOO_FAIL(ZOO_ERR_STATE, "%s: the tensor's graph is not planned", fn);
+    if (!host && count)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: no host buffer", fn);
+    if (first < 0 || count < 0 || first + count > t->n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: elements [%lld, %lld) of a %lld-element tensor '%s'", fn,
+                        (long long)first, (long long)(first + count), (long long)t->n, zoo_tensor_name(t));
     return 0;
 }
 
-/* ---- accessors ---------------------------------------------------------------- */
+static char *tensor_mem(const zoo_tensor *t)
+{
+    return t->dtype == ZOO_I32 ? (char *)t->idata : (char *)t->data;
+}
+
+int zoo_tensor_get(const zoo_tensor *t, void *dst, int64_t first, int64_t count)
+{
+    int rc = range_ok(t, dst, first, count, "zoo_tensor_get");
+    if (rc || !count)
+        return rc;
+    zoo_graph *g = t->g;
+    return g->be->copy(&g->exec, dst, tensor_mem(t) + first * 4, (size_t)count * 4, ZOO_COPY_D2H);
+}
+
+int zoo_tensor_set(zoo_tensor *t, const void *src, int64_t first, int64_t count)
+{
+    int rc = range_ok(t, src, first, count, "zoo_tensor_set");
+    if (rc || !count)
+        return rc;
+    zoo_graph *g = t->g;
+    return g->be->copy(&g->exec, tensor_mem(t) + first * 4, src, (size_t)count * 4, ZOO_COPY_H2D);
+}
+
+int zoo_tensor_get_grad(const zoo_tensor *t, float *dst, int64_t first, int64_t count)
+{
+    int rc = range_ok(t, dst, first, count, "zoo_tensor_get_grad");
+    if (rc || !count)
+        return rc;
+    if (!t->grad)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_tensor_get_grad: tensor '%s' has no gradient", zoo_tensor_name(t));
+    zoo_graph *g = t->g;
+    return g->be->copy(&g->exec, dst, t->grad + first, (size_t)count * sizeof *dst, ZOO_COPY_D2H);
+}
+
+static float *flat_of(zoo_graph *g, zoo_flat which)
+{
+    switch (which) {
+    case ZOO_FLAT_PARAMS: return g->pflat;
+    case ZOO_FLAT_GRADS: return g->gflat;
+    case ZOO_FLAT_ADAM_M: return g->adam_m;
+    case ZOO_FLAT_ADAM_V: return g->adam_v;
+    }
+    return NULL;
+}
+
+static int flat_ok(const zoo_graph *g, zoo_flat which, const void *host, int64_t first, int64_t count)
+{
+    if (!g || !g->planned)
+        return ZOO_FAIL(ZOO_ERR_STATE, "flat-buffer access before zoo_graph_plan");
+    if (which < ZOO_FLAT_PARAMS || which > ZOO_FLAT_ADAM_V || (!host && count))
+        return ZOO_FAIL(ZOO_ERR_INVALID, "flat-buffer access: unknown buffer %d or no host buffer", (int)which);
+    if (first < 0 || count < 0 || first + count > g->pflat_n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "flat-buffer access: elements [%lld, %lld) of %lld", (long long)first,
+                        (long long)(first + count), (long long)g->pflat_n);
+    return 0;
+}
+
+int zoo_graph_flat_get(zoo_graph *g, zoo_flat which, float *dst, int64_t first, int64_t count)
+{
+    int rc = flat_ok(g, which, dst, first, count);
+    if (rc || !count)
+        return rc;
+    return g->be->copy(&g->exec, dst, flat_of(g, which) + first, (size_t)count * sizeof *dst, ZOO_COPY_D2H);
+}
+
+int zoo_graph_flat_set(zoo_graph *g, zoo_flat which, const float *src, int64_t first, int64_t count)
+{
+    int rc = flat_ok(g, which, src, first, count);
+    if (rc || !count)
+        return rc;
+    return g->be->copy(&g->exec, flat_of(g, which) + first, src, (size_t)count * sizeof *src, ZOO_COPY_H2D);
+}
+
+int64_t zoo_graph_flat_size(const zoo_graph *g) { return g ? g->pflat_n : 0; }
+
+/* Host pointers only where the backend's memory is host memory. */
+static int host_ok(const zoo_graph *g) { return g && g->be->host_memory; }
+
 int zoo_tensor_ndim(const zoo_tensor *t) { return t ? t->ndim : 0; }
 int64_t zoo_tensor_dim(const zoo_tensor *t, int i)
 {
@@ -513,10 +735,11 @@ int64_t zoo_tensor_dim(const zoo_tensor *t, int i)
     return i >= 0 && i < t->ndim ? t->shape[i] : 0;
 }
 int64_t zoo_tensor_numel(const zoo_tensor *t) { return t ? t->n : 0; }
+zoo_dtype zoo_tensor_dtype(const zoo_tensor *t) { return t ? t->dtype : ZOO_F32; }
 const char *zoo_tensor_name(const zoo_tensor *t) { return t && t->name ? t->name : ""; }
-float *zoo_tensor_data(zoo_tensor *t) { return t ? t->data : NULL; }
-float *zoo_tensor_grad(zoo_tensor *t) { return t ? t->grad : NULL; }
-int32_t *zoo_tensor_idata(zoo_tensor *t) { return t ? t->idata : NULL; }
+float *zoo_tensor_data(zoo_tensor *t) { return t && host_ok(t->g) ? t->data : NULL; }
+float *zoo_tensor_grad(zoo_tensor *t) { return t && host_ok(t->g) ? t->grad : NULL; }
+int32_t *zoo_tensor_idata(zoo_tensor *t) { return t && host_ok(t->g) ? t->idata : NULL; }
 int zoo_tensor_is_trainable(const zoo_tensor *t) { return t && t->kind == ZOO_T_PARAM; }
 int zoo_tensor_is_alias(const zoo_tensor *t) { return t && t->alias_of; }
 int zoo_graph_nparams(const zoo_graph *g) { return g ? g->n_params : 0; }
@@ -532,19 +755,35 @@ int64_t zoo_graph_count_trainable(const zoo_graph *g)
 float *zoo_graph_params_flat(zoo_graph *g, int64_t *n)
 {
     if (n)
-        *n = g->pflat_n;
-    return g->pflat;
+        *n = g ? g->pflat_n : 0;
+    return host_ok(g) ? g->pflat : NULL;
 }
 float *zoo_graph_grads_flat(zoo_graph *g, int64_t *n)
 {
     if (n)
-        *n = g->pflat_n;
-    return g->gflat;
+        *n = g ? g->pflat_n : 0;
+    return host_ok(g) ? g->gflat : NULL;
 }
-float *zoo_graph_adam_m(zoo_graph *g) { return g->adam_m; }
-float *zoo_graph_adam_v(zoo_graph *g) { return g->adam_v; }
-const uint8_t *zoo_graph_trainable_mask(zoo_graph *g) { return g->tmask; }
+float *zoo_graph_adam_m(zoo_graph *g) { return host_ok(g) ? g->adam_m : NULL; }
+float *zoo_graph_adam_v(zoo_graph *g) { return host_ok(g) ? g->adam_v : NULL; }
+
+int zoo_graph_mem_plan(const zoo_graph *g, zoo_mem_plan *out)
+{
+    if (!out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_graph_mem_plan: no output");
+    memset(out, 0, sizeof *out);
+    if (!g || !g->planned)
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_graph_mem_plan before zoo_graph_plan");
+    *out = g->mem;
+    return 0;
+}
+
+size_t zoo_mem_plan_total(const zoo_mem_plan *m)
+{
+    return m ? m->params + m->grads + m->optimizer + m->activations + m->act_grads + m->workspace : 0;
+}
+
 size_t zoo_graph_arena_bytes(const zoo_graph *g)
 {
-    return g ? (g->arena_n + g->garena_n) * sizeof(float) + g->iarena_n * sizeof(int32_t) : 0;
+    return g ? g->mem.activations + g->mem.act_grads + g->mem.workspace : 0;
 }

@@ -6,20 +6,39 @@
 #include <stdint.h>
 #include <stddef.h>
 
+#include "backend.h"
 #include "zoo/graph.h"
 
 #define ZOO_MAX_SRC 4
 #define ZOO_MAX_OPARAMS 8
 
-typedef void (*zoo_kernel_fn)(zoo_graph *g, zoo_tensor *t);
+/* Kernel rules (docs/backends.md): a kernel returns 0 or a ZOO_FAIL code naming what
+ * is wrong; it reads and writes tensor memory only (data, grad, aux, side outputs),
+ * never tensor metadata (ip[], fp[], shapes) or host state; its sums run in a fixed
+ * order, so results do not depend on the thread count; per-step values come from
+ * x->step. */
+typedef int (*zoo_kernel_fn)(zoo_exec *x, zoo_tensor *t);
+/* Called once at planning, before any memory exists: sets t->aux_n (floats of scratch
+ * kept from forward to backward and work buffers) and makes prepared state (FFT plans)
+ * for this backend. Builders only record nodes and check shapes. */
+typedef int (*zoo_prepare_fn)(zoo_exec *x, zoo_tensor *t);
 
-/* One differentiable op: its kernels per backend. A NULL slot means the backend does
- * not implement it (execution returns ZOO_ERR_UNSUPPORTED). Each op file defines one. */
+typedef struct zoo_op_kernels {
+    zoo_prepare_fn prepare; /* optional */
+    zoo_kernel_fn forward, backward;
+} zoo_op_kernels;
+
+/* One differentiable op: its kernels per backend. A NULL forward (or a NULL backward
+ * where a gradient is needed) means the backend does not implement it: planning fails
+ * before allocating, naming every such op. Each op file defines one, listed in
+ * ops/table.c. */
 typedef struct zoo_op_def {
     const char *name;
-    zoo_kernel_fn forward[ZOO_BACKEND_COUNT];
-    zoo_kernel_fn backward[ZOO_BACKEND_COUNT];
+    zoo_op_kernels k[ZOO_BACKEND_COUNT];
 } zoo_op_def;
+
+/* Every op of the core, for support reports (zoo info); NULL-terminated. */
+extern const zoo_op_def *const zoo_op_table[];
 
 typedef enum { ZOO_T_INPUT = 0, ZOO_T_PARAM, ZOO_T_BUFFER, ZOO_T_ACT } zoo_tensor_kind;
 
@@ -32,6 +51,7 @@ struct zoo_rng {
 
 struct zoo_tensor {
     int id;                      /* creation index in the graph */
+    zoo_graph *g;                /* owner: get/set go through its backend */
     zoo_tensor_kind kind;
     zoo_dtype dtype;
     const zoo_op_def *op;        /* NULL for leaves */
@@ -48,6 +68,7 @@ struct zoo_tensor {
     float *data;                 /* f32 values (NULL for I32 inputs) */
     int32_t *idata;              /* I32 inputs */
     float *grad;                 /* NULL when !requires_grad */
+    zoo_tensor *side;            /* a second output the kernel writes (ce_head's counts) */
     /* parameters and buffers */
     char *name;
     zoo_init init;
@@ -72,13 +93,23 @@ struct zoo_graph {
     int planned;
     int training;
     uint64_t seed, step;
-    /* planned memory */
+    int sync_each_op;            /* ZOO_SYNC_EACH_OP=1: synchronise and check after every kernel */
+    /* test switches (optest's backend comparison): never write gradients whole, and
+     * clear gradients to grad_fill instead of 0 */
+    int no_fresh;
+    float grad_fill;
+    /* execution */
+    const zoo_backend_iface *be;
+    zoo_exec exec;
+    int exec_ready;
+    /* planned memory, one allocation per kind (backend memory) */
     float *pflat, *gflat, *adam_m, *adam_v;
     uint8_t *tmask;
     int64_t pflat_n;
-    float *arena, *garena;
+    float *arena, *garena, *warena;
     int32_t *iarena;
-    size_t arena_n, garena_n, iarena_n;
+    size_t arena_n, garena_n, iarena_n, warena_n;
+    zoo_mem_plan mem;
     /* gradient zeroing: each grad is cleared right before the backward of its last
      * consumer (the first to accumulate into it), not all up front */
     int *zero_at;                /* per node: that consumer's id, -1 when none */
@@ -115,7 +146,13 @@ static inline double zoo_hash_uniform(uint64_t key, uint64_t i)
     return (double)(zoo_mix64(key ^ zoo_mix64(i)) >> 11) * (1.0 / 9007199254740992.0);
 }
 void zoo_rng_init(zoo_rng *r, uint64_t key);
-/* Key for node t's dropout masks at the graph's current step. */
-uint64_t zoo_node_step_key(const zoo_graph *g, const zoo_tensor *t);
+/* Key for node t's dropout masks at the step in x->step (the same on every backend). */
+static inline uint64_t zoo_node_step_key(const zoo_exec *x, const zoo_tensor *t)
+{
+    return zoo_mix64(x->step->seed ^ zoo_mix64(x->step->step * 1315423911ull + (uint64_t)t->id));
+}
+/* A second output of node t (ce_head's counts): a leaf of n elements of dtype dt that
+ * t's kernel writes; planned with the activations. */
+zoo_tensor *zoo_side_new(zoo_graph *g, zoo_tensor *t, zoo_dtype dt, int64_t n);
 
 #endif

@@ -21,6 +21,7 @@ void zoo_model_free(zoo_model *m)
         return;
     /* The graph goes first: it may point at plugin code (init callbacks). */
     zoo_graph_free(m->g);
+    free(m->h_batch);
     for (int i = 0; i < m->n_plugins; i++) {
         zoo_hvals_free(m->hvals[i]);
         zoo_plugin_close(m->plugins[i]);
@@ -50,8 +51,8 @@ static int load_mixers(const zoo_run_spec *spec, zoo_model *m)
         m->n_plugins = i + 1;
         const zoo_mixer *mx = m->plugins[i]->mixer;
         if (mx->backends && !(mx->backends & ZOO_BACKEND_BIT(spec->backend)))
-            return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "mixer '%s' (%s) has no %s implementation: use backend cpu", r->name,
-                            m->plugins[i]->path, spec->backend == ZOO_BACKEND_CUDA ? "CUDA" : "CPU");
+            return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "mixer '%s' (%s) opts out of the %s backend: use backend cpu", r->name,
+                            m->plugins[i]->path, zoo_backend_name(spec->backend));
         if ((rc = zoo_hvals_new(mx, &m->hvals[i])))
             return rc;
         for (int k = 0; k < r->n_knobs; k++)
@@ -252,9 +253,11 @@ int zoo_model_load_batch(zoo_model *m, const zoo_dataset *d, const int64_t *orde
         return ZOO_FAIL(ZOO_ERR_INVALID, "batch rows [%lld, %lld) of a %lld-example dataset with model batch %lld",
                         (long long)first, (long long)(first + count), (long long)d->n, (long long)m->B);
     const int64_t L = m->L, V = zoo_tensor_dim(m->embed, 0);
-    int32_t *tok = zoo_tensor_idata(m->tokens); /* (B, L) */
-    int32_t *pos = zoo_tensor_idata(m->sup_pos); /* (M) */
-    int32_t *lab = zoo_tensor_idata(m->sup_lab); /* (M) */
+    if (!m->h_batch && !(m->h_batch = malloc((size_t)(m->B * L + 2 * m->M) * sizeof *m->h_batch)))
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the batch staging buffer");
+    int32_t *tok = m->h_batch;     /* (B, L) */
+    int32_t *pos = tok + m->B * L; /* (M) */
+    int32_t *lab = pos + m->M;     /* (M) */
     int64_t ns = 0;
     for (int64_t b = 0; b < count; b++) {
         int64_t row = order ? order[first + b] : first + b;
@@ -268,10 +271,7 @@ int zoo_model_load_batch(zoo_model *m, const zoo_dataset *d, const int64_t *orde
                                 (long long)row, (long long)t, in[t], (long long)V);
             tok[b * L + t] = in[t];
             if (lb[t] == ZOO_IGNORE_LABEL)
-                continue;
-            if (lb[t] < 0 || lb[t] >= V)
-                return ZOO_FAIL(ZOO_ERR_INVALID, "example %lld position %lld has label %d outside [0, %lld)",
-                                (long long)row, (long long)t, lb[t], (long long)V);
+                continue; /* a label outside the vocabulary is the head's to report (ce_head) */
             if (ns == m->M)
                 return ZOO_FAIL(ZOO_ERR_SHAPE,
                                 "this batch has more than M=%lld supervised positions: build the model with a larger M",
@@ -287,5 +287,10 @@ int zoo_model_load_batch(zoo_model *m, const zoo_dataset *d, const int64_t *orde
         pos[i] = 0;
         lab[i] = ZOO_IGNORE_LABEL;
     }
-    return 0;
+    int rc = zoo_tensor_set(m->tokens, tok, 0, m->B * L);
+    if (!rc)
+        rc = zoo_tensor_set(m->sup_pos, pos, 0, m->M);
+    if (!rc)
+        rc = zoo_tensor_set(m->sup_lab, lab, 0, m->M);
+    return rc;
 }

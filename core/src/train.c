@@ -94,36 +94,58 @@ int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double 
 {
     if (!m || !d)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_evaluate: no model or dataset");
-    zoo_graph_set_training(m->g, 0, 0);
+    int rc = zoo_graph_set_training(m->g, 0, 0);
+    if (rc)
+        return rc;
     int64_t total = 0, correct = 0, nb = 0;
     double lsum = 0;
+    float *lbuf = NULL; /* host copy of a batch's logits, only when asked for */
+    int32_t *labs = NULL;
+    if (logits_cb) {
+        lbuf = malloc((size_t)(m->M * zoo_tensor_dim(m->embed, 0)) * sizeof *lbuf);
+        labs = malloc((size_t)m->M * sizeof *labs);
+        if (!lbuf || !labs) {
+            free(lbuf);
+            free(labs);
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for a batch of evaluation logits");
+        }
+    }
     for (int64_t first = 0; first < d->n; first += m->B) {
         int64_t count = d->n - first < m->B ? d->n - first : m->B;
-        int rc = zoo_model_load_batch(m, d, NULL, first, count);
-        if (!rc)
-            rc = zoo_graph_forward(m->g);
+        rc = zoo_model_load_batch(m, d, NULL, first, count);
+        if (!rc && (rc = zoo_graph_forward(m->g)))
+            zoo_error_prefix("evaluating rows [%lld, %lld): ", (long long)first, (long long)(first + count));
         int64_t nv = 0, nc = 0;
+        float bl = 0;
         if (!rc)
             rc = zoo_ce_head_stats(m->loss, &nv, &nc);
+        if (!rc)
+            rc = zoo_tensor_get(m->loss, &bl, 0, 1);
         if (rc)
-            return rc;
+            break;
         if (nv == 0)
             continue; /* no supervised token: contributes to neither the loss nor the accuracy */
-        float bl = zoo_tensor_data(m->loss)[0];
-        if (!isfinite(bl))
-            return ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged",
-                            (double)bl, (long long)first, (long long)(first + count));
+        if (!isfinite(bl)) {
+            rc = ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged",
+                          (double)bl, (long long)first, (long long)(first + count));
+            break;
+        }
         lsum += bl; /* mean over batches of the batch-mean CE, as valid/loss (§1.4) */
         nb++;
         total += nv;
         correct += nc;
         if (logits_cb) {
             int64_t mm = 0, V = 0;
-            const float *lg = zoo_ce_head_logits(m->loss, &mm, &V);
-            if (lg)
-                logits_cb(lg, mm, V, zoo_tensor_idata(m->sup_lab), ud);
+            if ((rc = zoo_ce_head_logits(m->loss, lbuf, m->M, &mm, &V)) ||
+                (rc = zoo_tensor_get(m->sup_lab, labs, 0, m->M)))
+                break;
+            logits_cb(lbuf, mm, V, labs, ud);
         }
     }
+    free(lbuf);
+    free(labs);
+    if (rc)
+        return rc;
     /* Per-token micro accuracy over the whole set (iclr24, §1.4). */
     if (acc)
         *acc = total ? (double)correct / (double)total : 0.0;
@@ -155,16 +177,18 @@ static size_t peak_rss_bytes(void)
 }
 
 /* Copy the trained weights into the evaluation model (same spec, so the same
- * parameters in the same flat layout; only the batch differs). */
-static int sync_params(zoo_model *dst, zoo_model *src)
+ * parameters in the same flat layout; only the batch differs), through a host buffer
+ * kept for the run. */
+static int sync_params(zoo_model *dst, zoo_model *src, float **host)
 {
-    int64_t nd = 0, ns = 0;
-    float *pd = zoo_graph_params_flat(dst->g, &nd), *ps = zoo_graph_params_flat(src->g, &ns);
+    int64_t nd = zoo_graph_flat_size(dst->g), ns = zoo_graph_flat_size(src->g);
     if (nd != ns)
         return ZOO_FAIL(ZOO_ERR_STATE, "evaluation model has %lld parameter floats, the trained one %lld",
                         (long long)nd, (long long)ns);
-    memcpy(pd, ps, (size_t)ns * sizeof *ps);
-    return 0;
+    if (!*host && !(*host = malloc((size_t)(ns ? ns : 1) * sizeof **host)))
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory copying the parameters for evaluation");
+    int rc = zoo_graph_flat_get(src->g, ZOO_FLAT_PARAMS, *host, 0, ns);
+    return rc ? rc : zoo_graph_flat_set(dst->g, ZOO_FLAT_PARAMS, *host, 0, ns);
 }
 
 int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result *res, zoo_model **model_out)
@@ -179,6 +203,7 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
     zoo_dataset train = {0}, test = {0};
     zoo_model *m = NULL, *me = NULL;
     int64_t *order = NULL;
+    float *psync = NULL;
     int rc = zoo_run_spec_check(spec);
     if (rc)
         goto done;
@@ -206,6 +231,15 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
         goto done;
     zoo_model *em = me ? me : m;
     res->params = zoo_graph_count_trainable(m->g);
+    if ((rc = zoo_graph_mem_plan(m->g, &res->mem)))
+        goto done;
+    if (me) { /* the evaluation model's activations come on top; its parameters are a copy */
+        zoo_mem_plan pe;
+        if ((rc = zoo_graph_mem_plan(me->g, &pe)))
+            goto done;
+        res->mem.params += pe.params, res->mem.grads += pe.grads, res->mem.optimizer += pe.optimizer;
+        res->mem.activations += pe.activations, res->mem.act_grads += pe.act_grads, res->mem.workspace += pe.workspace;
+    }
     res->state_size = m->state_size;
     res->flops_per_step = zoo_run_spec_flops_per_step(spec);
 
@@ -240,18 +274,23 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
             int64_t first = s * B, count = n - first < B ? n - first : B;
             if ((rc = zoo_model_load_batch(m, &train, order, first, count)))
                 goto done;
-            zoo_graph_set_training(m->g, 1, (uint64_t)step); /* dropout masks keyed by the global step */
-            if ((rc = zoo_graph_forward(m->g)))
+            float loss = 0;
+            /* dropout masks keyed by the global step */
+            if ((rc = zoo_graph_set_training(m->g, 1, (uint64_t)step)) || (rc = zoo_graph_forward(m->g)) ||
+                (rc = zoo_tensor_get(m->loss, &loss, 0, 1))) {
+                zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
                 goto done;
-            float loss = zoo_tensor_data(m->loss)[0];
+            }
             if (!isfinite(loss)) {
                 rc = ZOO_FAIL(ZOO_ERR_NUMERIC, "diverged at epoch %d step %lld (training loss %g); lower the learning rate (lr=%g)",
                               e, (long long)s, (double)loss, spec->lr);
                 goto done;
             }
-            if ((rc = zoo_graph_backward(m->g, m->loss)))
+            if ((rc = zoo_graph_backward(m->g, m->loss)) ||
+                (rc = zoo_adamw_step(m->g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay, step + 1))) {
+                zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
                 goto done;
-            zoo_adamw_step(m->g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay, step + 1);
+            }
             res->step_loss[step] = loss;
             res->n_steps = ++step;
             lsum += loss;
@@ -259,7 +298,7 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
         }
         t_train += now_s() - t0;
 
-        if (me && (rc = sync_params(me, m)))
+        if (me && (rc = sync_params(me, m, &psync)))
             goto done;
         double tl = 0, ta = 0;
         if ((rc = zoo_model_evaluate(em, &test, &tl, &ta, NULL, NULL))) {
@@ -292,8 +331,8 @@ done:
     if (rc)
         snprintf(res->message, sizeof res->message, "%s", zoo_error_last()->msg);
     res->wall_s = now_s() - t_start;
-    size_t arena = m ? zoo_graph_arena_bytes(m->g) : 0, rss = peak_rss_bytes();
-    res->peak_bytes = rss > arena ? rss : arena;
+    size_t planned = zoo_mem_plan_total(&res->mem), rss = peak_rss_bytes();
+    res->peak_bytes = rss > planned ? rss : planned;
     if (model_out && !rc) {
         *model_out = m;
         m = NULL;
@@ -301,6 +340,7 @@ done:
     zoo_model_free(m);
     zoo_model_free(me);
     free(order);
+    free(psync);
     zoo_dataset_free(&train);
     zoo_dataset_free(&test);
     if (res == &local)

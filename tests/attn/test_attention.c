@@ -31,7 +31,7 @@ static void describe(zt_dump *d, zoo_graph *g, zoo_tensor *out, const optest_cas
 {
     int64_t B = c->d[0], L = c->d[1], H = c->d[2], n = B * H * L * L, shape[4] = {B, H, L, L};
     float p = (float)c->f[0], *keep = malloc((size_t)n * sizeof *keep);
-    uint64_t key = zoo_node_step_key(g, out);
+    uint64_t key = zoo_node_step_key(&g->exec, out);
     for (int64_t i = 0; i < n; i++)
         keep[i] = !c->flag || p == 0.0f || zoo_hash_uniform(key, (uint64_t)i) >= p;
     zt_dump_f32(d, "keep", "input", keep, 4, shape);

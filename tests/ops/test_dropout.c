@@ -23,7 +23,7 @@ static void describe(zt_dump *d, zoo_graph *g, zoo_tensor *out, const optest_cas
 {
     int64_t n = zoo_tensor_numel(out), shape[3] = {c->d[0], c->d[1], c->d[2]};
     float *keep = malloc((size_t)n * sizeof *keep);
-    uint64_t key = zoo_node_step_key(g, out);
+    uint64_t key = zoo_node_step_key(&g->exec, out);
     for (int64_t i = 0; i < n; i++)
         keep[i] = !c->flag || zoo_hash_uniform(key, (uint64_t)i) >= (float)c->f[0];
     zt_dump_f32(d, "keep", "input", keep, 3, shape);

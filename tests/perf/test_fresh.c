@@ -104,12 +104,12 @@ static float *grads(net *n, int64_t *count)
 
 static void poison(net *n)
 {
-    int64_t pn = 0;
-    float *gf = zoo_graph_grads_flat(n->g, &pn);
-    const uint8_t *mask = zoo_graph_trainable_mask(n->g);
-    for (int64_t i = 0; i < pn; i++)
-        if (mask[i])
-            gf[i] = NAN;
+    for (int i = 0; i < zoo_graph_nparams(n->g); i++) {
+        zoo_tensor *p = zoo_graph_param(n->g, i);
+        float *gr = zoo_tensor_grad(p);
+        for (int64_t j = 0; gr && zoo_tensor_is_trainable(p) && j < zoo_tensor_numel(p); j++)
+            gr[j] = NAN;
+    }
     for (int i = 0; i < n->nact; i++) {
         float *gr = zoo_tensor_grad(n->acts[i]);
         for (int64_t j = 0; j < zoo_tensor_numel(n->acts[i]); j++)

@@ -70,7 +70,7 @@ int zoo_graph_fail(zoo_graph *g, int code, const char *fmt, ...) __attribute__((
 void zoo_graph_set_prefix(zoo_graph *g, const char *prefix);
 
 /* ---- leaves -------------------------------------------------------------------- */
-/* Inputs are filled by the caller after planning (zoo_tensor_data / zoo_tensor_idata). */
+/* Inputs are filled by the caller after planning (zoo_tensor_set). */
 zoo_tensor *zoo_input(zoo_graph *g, const char *name, zoo_dtype dtype, int ndim, const int64_t *shape);
 /* A trainable parameter, named prefix+name, shaped like its PyTorch counterpart. */
 zoo_tensor *zoo_param(zoo_graph *g, const char *name, int ndim, const int64_t *shape, zoo_init init);
@@ -118,8 +118,9 @@ zoo_tensor *zoo_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor
 zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *pos, zoo_tensor *labels);
 /* After forward: valid entries counted and how many argmax(logits) == label. */
 int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct);
-/* After forward: logits of the first m (valid-prefix) entries, (m, V) row-major. */
-const float *zoo_ce_head_logits(const zoo_tensor *ce, int64_t *m, int64_t *V);
+/* After forward: *m (valid-prefix entries) and *V; when dst is not NULL, copies the
+ * logits of the first min(m, cap_rows) entries into it, (m, V) row-major. */
+int zoo_ce_head_logits(const zoo_tensor *ce, float *dst, int64_t cap_rows, int64_t *m, int64_t *V);
 
 /* ---- issue 3 ops: gated convolutions, SSM kernels, linear attention ---------------- */
 /* y = a * b elementwise; b has a's shape or a trailing part of it (broadcast over the
@@ -215,29 +216,63 @@ zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps);
  * B_t = BC[..., :N], C_t = BC[..., N:]. Out (B, L, Di). Add D x with zoo_mul + zoo_add. */
 zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, zoo_tensor *A, zoo_tensor *BC);
 
+/* ---- backends ------------------------------------------------------------------- */
+/* "cpu" | "cuda". */
+const char *zoo_backend_name(zoo_backend b);
+/* 1 when this build contains backend b's code. */
+int zoo_backend_built(zoo_backend b);
+/* 0 when backend b can run here; otherwise ZOO_ERR_UNSUPPORTED with the reason in
+ * zoo_error_last() (not built, no device, no driver). */
+int zoo_backend_available(zoo_backend b);
+/* Ops of the core (total) and how many backend b implements, forward and backward. */
+int zoo_backend_op_count(zoo_backend b, int *n_total);
+/* The i-th op backend b lacks (i from 0), or NULL past the last. */
+const char *zoo_backend_op_missing(zoo_backend b, int i);
+/* The ops graph g uses that backend b lacks (a needed backward counts), as
+ * "embedding, linear, ..." in buf; returns how many. Works before planning. */
+int zoo_graph_missing_ops(const zoo_graph *g, zoo_backend b, char *buf, size_t n);
+
 /* ---- execution ------------------------------------------------------------------- */
-/* Allocate parameters (one flat buffer), gradients, both AdamW moments, and one arena
- * each for activations and their gradients; initialise parameters from `seed`.
- * After this, no allocation happens in forward/backward. */
+/* Check that the graph's backend has a kernel for every op (failing with each missing
+ * op named, before any allocation), prepare each op's workspace, allocate parameters
+ * (one flat buffer), gradients, both AdamW moments, one arena each for activations,
+ * their gradients and op workspace; initialise parameters from `seed` on the host and
+ * upload them once. After this, no allocation happens in forward/backward. */
 int zoo_graph_plan(zoo_graph *g, uint64_t seed);
-/* Training mode turns dropout on. `step` seeds dropout masks for this step. */
-void zoo_graph_set_training(zoo_graph *g, int training, uint64_t step);
+/* Training mode turns dropout on. `step` seeds dropout masks for this step. Writes
+ * the backend's step state. */
+int zoo_graph_set_training(zoo_graph *g, int training, uint64_t step);
+/* Run every kernel; stops at the first failing one and returns its code, with the op
+ * named in zoo_error_last(). With ZOO_SYNC_EACH_OP=1 in the environment the backend
+ * synchronises and checks after each kernel (no-op on CPU). */
 int zoo_graph_forward(zoo_graph *g);
 /* Zero all gradients (parameter and activation), seed d(loss)=1, run the backward of
  * every node in reverse order. Backward kernels accumulate (+=) into gradients. */
 int zoo_graph_backward(zoo_graph *g, zoo_tensor *loss);
-/* The same from any node with a given output gradient dout (numel floats, copied):
- * for tests that check the vector-Jacobian product of one op. */
+/* The same from any node with a given output gradient dout (numel floats, host memory,
+ * copied): for tests that check the vector-Jacobian product of one op. */
 int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout);
+/* Wait for the backend's queued work (no-op on CPU). */
+int zoo_graph_synchronize(zoo_graph *g);
 
 /* ---- tensor and parameter access ------------------------------------------------ */
 int zoo_tensor_ndim(const zoo_tensor *t);
 int64_t zoo_tensor_dim(const zoo_tensor *t, int i); /* i < 0 counts from the end */
 int64_t zoo_tensor_numel(const zoo_tensor *t);
+zoo_dtype zoo_tensor_dtype(const zoo_tensor *t);
 const char *zoo_tensor_name(const zoo_tensor *t);   /* full name for params, "" otherwise */
-float *zoo_tensor_data(zoo_tensor *t);    /* f32 data after planning, else NULL */
-float *zoo_tensor_grad(zoo_tensor *t);    /* gradient after planning (NULL if none) */
-int32_t *zoo_tensor_idata(zoo_tensor *t); /* int32 data for ZOO_I32 inputs */
+/* Copy elements [first, first + count) of a planned tensor's values (f32 or int32, as
+ * its dtype) between host memory and the backend's memory. Everything outside kernels
+ * reads and writes tensors this way, on every backend. 0 or an error. */
+int zoo_tensor_get(const zoo_tensor *t, void *dst, int64_t first, int64_t count);
+int zoo_tensor_set(zoo_tensor *t, const void *src, int64_t first, int64_t count);
+/* The same for the gradient of a tensor that has one. */
+int zoo_tensor_get_grad(const zoo_tensor *t, float *dst, int64_t first, int64_t count);
+/* Host pointers to a tensor's memory, for CPU-backend kernels' tests only: NULL on a
+ * backend whose memory is not host memory, and NULL before planning. */
+float *zoo_tensor_data(zoo_tensor *t);    /* f32 values */
+float *zoo_tensor_grad(zoo_tensor *t);    /* gradient (NULL if none) */
+int32_t *zoo_tensor_idata(zoo_tensor *t); /* int32 values of ZOO_I32 tensors */
 int zoo_tensor_is_trainable(const zoo_tensor *t);
 int zoo_tensor_is_alias(const zoo_tensor *t); /* made by zoo_alias */
 
@@ -246,18 +281,33 @@ int zoo_graph_nparams(const zoo_graph *g);
 zoo_tensor *zoo_graph_param(const zoo_graph *g, int i);
 /* Count of trainable scalars (buffers excluded). */
 int64_t zoo_graph_count_trainable(const zoo_graph *g);
-/* Flat buffers (valid after plan): all parameters and buffers back to back, their
- * gradients, AdamW first and second moments; *n = total floats. */
+/* The flat buffers: all parameters and buffers back to back, their gradients, AdamW's
+ * first and second moments; each zoo_graph_flat_size floats. */
+typedef enum zoo_flat { ZOO_FLAT_PARAMS = 0, ZOO_FLAT_GRADS, ZOO_FLAT_ADAM_M, ZOO_FLAT_ADAM_V } zoo_flat;
+int64_t zoo_graph_flat_size(const zoo_graph *g);
+int zoo_graph_flat_get(zoo_graph *g, zoo_flat which, float *dst, int64_t first, int64_t count);
+int zoo_graph_flat_set(zoo_graph *g, zoo_flat which, const float *src, int64_t first, int64_t count);
+/* Host pointers to the flat buffers (CPU backend tests only; NULL elsewhere). */
 float *zoo_graph_params_flat(zoo_graph *g, int64_t *n);
 float *zoo_graph_grads_flat(zoo_graph *g, int64_t *n);
 float *zoo_graph_adam_m(zoo_graph *g);
 float *zoo_graph_adam_v(zoo_graph *g);
-/* Per flat element: 1 when it belongs to a trainable parameter (AdamW skips buffers). */
-const uint8_t *zoo_graph_trainable_mask(zoo_graph *g);
-/* Re-draw a parameter after build (used for the out_proj rule of ZOOLOGY.md §2.5). */
+/* Re-draw a parameter after planning (the depth-scaled out_proj init, docs/model.md):
+ * drawn on the host, uploaded. */
 int zoo_graph_reinit_param(zoo_graph *g, zoo_tensor *p, zoo_init init, uint64_t seed);
 
-/* Bytes in the activation arenas (values + gradients) after planning. */
+/* Planned bytes per buffer kind (after planning), for every backend. */
+typedef struct zoo_mem_plan {
+    size_t params;      /* parameters and buffers */
+    size_t grads;       /* parameter gradients */
+    size_t optimizer;   /* AdamW moments and the trainable mask */
+    size_t activations; /* op outputs and inputs */
+    size_t act_grads;   /* gradients of activations */
+    size_t workspace;   /* op scratch kept from forward to backward, work buffers */
+} zoo_mem_plan;
+int zoo_graph_mem_plan(const zoo_graph *g, zoo_mem_plan *out);
+size_t zoo_mem_plan_total(const zoo_mem_plan *m);
+/* Bytes in the activation arenas (values, gradients, workspace) after planning. */
 size_t zoo_graph_arena_bytes(const zoo_graph *g);
 
 /* Threads for the OpenMP regions (0 = leave as is). BLAS always runs single-threaded:

@@ -83,6 +83,7 @@ typedef struct zoo_model {
     zoo_hvals *hvals[ZOO_MAX_PATTERN];
     int n_plugins;
     double state_size;   /* floats, summed over layers at L */
+    int32_t *h_batch;    /* host staging of one batch: tokens (B*L), positions (M), labels (M) */
 } zoo_model;
 
 /* Build the ZOOLOGY.md §2 model for `spec` with batch B and at most M supervised
@@ -119,6 +120,7 @@ typedef struct zoo_run_result {
     double final_acc, best_acc, final_loss;
     double tokens_per_s, wall_s;
     size_t peak_bytes;
+    zoo_mem_plan mem;    /* planned bytes per buffer kind (training and evaluation models) */
     /* curves, malloc'd: n_steps per-step training losses, n_epochs per-epoch values */
     int64_t n_steps;
     float *step_loss;
@@ -138,8 +140,9 @@ int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double 
                        void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
                        void *ud);
 
-/* One AdamW step over the flat buffers (decay on all trainable params, PyTorch order). */
-void zoo_adamw_step(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t);
+/* One AdamW step over the flat buffers (decay on all trainable params, PyTorch order),
+ * run by the graph's backend. 0 or an error naming the backend. */
+int zoo_adamw_step(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t);
 
 /* Estimated training FLOPs per step of a spec (for cost ordering and reports). */
 double zoo_run_spec_flops_per_step(const zoo_run_spec *s);

@@ -6,9 +6,9 @@
 
 #define COL_BLOCK 256 /* elements of b per reduction task */
 
-static void add_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int add_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const float *a = t->src[0]->data, *b = t->src[1]->data; /* a: (..., S), b: (S) */
     float *y = t->data;
     int64_t nb = t->src[1]->n, reps = t->n / nb;
@@ -16,11 +16,12 @@ static void add_fwd_cpu(zoo_graph *g, zoo_tensor *t)
     for (int64_t r = 0; r < reps; r++)
         for (int64_t i = 0; i < nb; i++)
             y[r * nb + i] = a[r * nb + i] + b[i];
+    return 0;
 }
 
-static void add_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int add_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *A = t->src[0], *B = t->src[1];
     const float *dy = t->grad;
     int64_t nb = B->n, reps = t->n / nb;
@@ -49,14 +50,15 @@ static void add_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 db[i0 + i] = fresh ? s[i] : db[i0 + i] + s[i];
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"add", {add_fwd_cpu, NULL}, {add_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_add = {"add", {[ZOO_BACKEND_CPU] = {NULL, add_fwd_cpu, add_bwd_cpu}}};
 
 zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
 {
     if (!g || g->status || !a || !b)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){a, b}, 2);
+        return zoo_node_new(g, &zoo_op_add, 1, (int64_t[]){1}, (zoo_tensor *[]){a, b}, 2);
     char sa[64], sb[64];
     int off = a->ndim - b->ndim;
     if (off < 0)
@@ -66,7 +68,7 @@ zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
         if (b->shape[i] != a->shape[off + i])
             return zoo_node_fail(g, ZOO_ERR_SHAPE, "add: %s cannot broadcast to %s", zoo_shape_str(b, sb, 64),
                                  zoo_shape_str(a, sa, 64));
-    zoo_tensor *t = zoo_node_new(g, &op, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_add, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
     if (t)
         t->overwrite = 0x3u; /* da and db are written whole */
     return t;

@@ -64,17 +64,16 @@ static void softmax_row(float *row, int64_t lo, int64_t a, int64_t b, int64_t hi
         memset(row + b + 1, 0, (size_t)(hi - b - 1) * sizeof *row);
 }
 
-static void attention_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int attention_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     geom a = geom_of(t);
     const float *q = t->src[0]->data, *k = t->src[1]->data, *v = t->src[2]->data; /* (B, L, C) */
     float *out = t->data;                                                        /* (B, L, C) */
     float *P = t->aux;                                /* (B, H, L, L): softmax probabilities */
-    int drop = g->training && a.p > 0.0f;
+    int drop = ex->step->training && a.p > 0.0f;
     int64_t LL = a.L * a.L;
     float *Pd = drop ? P + a.B * a.H * LL : P;      /* (B, H, L, L): after dropout */
-    t->ip[3] = drop;                                  /* backward must see the same mode */
-    uint64_t key = drop ? zoo_node_step_key(g, t) : 0;
+    uint64_t key = drop ? zoo_node_step_key(ex, t) : 0;
     uint64_t thresh = zoo_vec_dropout_threshold(a.p);
     float keep_scale = drop ? 1.0f / (1.0f - a.p) : 1.0f;
     int64_t nblk = (a.L + QBLOCK - 1) / QBLOCK, ntask = a.B * a.H * nblk;
@@ -112,6 +111,7 @@ static void attention_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)(t1 - t0), (int)a.dh, (int)(hi - lo), 1.0f,
                     Pdb + t0 * a.L + lo, (int)a.L, Vh + lo * a.C, (int)a.C, 0.0f, out + base + t0 * a.C, (int)a.C);
     }
+    return 0;
 }
 
 /* Backward. With Pd = P*m/(1-p) and out = Pd V:
@@ -121,9 +121,9 @@ static void attention_fwd_cpu(zoo_graph *g, zoo_tensor *t)
  *   dQ  = scale * dS K,  dK = scale * dS^T Q.
  * dK and dV collect every query block of a (batch, head), so one task per (b, h) runs
  * its blocks in order: deterministic whatever the thread count. */
-static void attention_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int attention_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     geom a = geom_of(t);
     zoo_tensor *TQ = t->src[0], *TK = t->src[1], *TV = t->src[2];
     const float *q = TQ->data, *k = TK->data, *v = TV->data; /* (B, L, C) */
@@ -131,7 +131,8 @@ static void attention_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     const float *out = t->data, *dout = t->grad;             /* (B, L, C) */
     int64_t LL = a.L * a.L, BH = a.B * a.H;
     const float *P = t->aux;                                  /* (B, H, L, L) */
-    const float *Pd = t->ip[3] ? P + BH * LL : P;             /* (B, H, L, L) */
+    int drop = ex->step->training && t->fp[1] > 0.0f;         /* the forward's mode: same step state */
+    const float *Pd = drop ? P + BH * LL : P;             /* (B, H, L, L) */
     float *scratch = t->aux + (a.p > 0.0f ? 2 : 1) * BH * LL; /* (B, H, QBLOCK, L) */
     int64_t bq = QBLOCK < a.L ? QBLOCK : a.L;
     int need_ds = dq || dk;
@@ -188,16 +189,28 @@ static void attention_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                             (int)a.C, 1.0f, dk + base + lo * a.C, (int)a.C);
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"attention", {attention_fwd_cpu, NULL}, {attention_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int attention_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    int64_t B = t->shape[0], L = t->shape[1], LL = L * L, H = t->ip[0];
+    int64_t bq = QBLOCK < L ? QBLOCK : L;
+    /* P, the dropped-out P when dropout > 0, and one backward block per (b, h) */
+    t->aux_n = (t->fp[1] > 0.0f ? 2 : 1) * B * H * LL + B * H * bq * L;
+    return 0;
+}
+
+const zoo_op_def zoo_op_attention = {"attention", {[ZOO_BACKEND_CPU] = {attention_prepare_cpu, attention_fwd_cpu, attention_bwd_cpu}}};
 
 zoo_tensor *zoo_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, int heads, int window,
                           float scale, float dropout)
 {
     zoo_tensor *src[3] = {q, k, v};
     if (!g || g->status || !q || !k || !v)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 3);
+        return zoo_node_new(g, &zoo_op_attention, 1, (int64_t[]){1}, src, 3);
     char s1[64], s2[64];
     if (q->ndim != 3 || q->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "attention: q is %s; it must be f32 (B, L, heads*head_dim)",
@@ -216,17 +229,13 @@ zoo_tensor *zoo_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor
         return zoo_node_fail(g, ZOO_ERR_INVALID, "attention: dropout %g must be in [0, 1)", (double)dropout);
     if (!isfinite(scale))
         return zoo_node_fail(g, ZOO_ERR_INVALID, "attention: scale %g must be finite", (double)scale);
-    zoo_tensor *t = zoo_node_new(g, &op, 3, q->shape, src, 3);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_attention, 3, q->shape, src, 3);
     if (!t)
         return NULL;
-    int64_t B = q->shape[0], L = q->shape[1], LL = L * L;
-    int64_t bq = QBLOCK < L ? QBLOCK : L;
     t->ip[0] = heads;
     t->ip[1] = window < 0 ? -1 : window;
     t->fp[0] = scale;
     t->fp[1] = dropout;
-    /* P, the dropped-out P when dropout > 0, and one backward block per (b, h) */
-    t->aux_n = (dropout > 0.0f ? 2 : 1) * B * heads * LL + B * heads * bq * L;
     t->overwrite = 0x7u; /* dq, dk and dv are written whole */
     return t;
 }

@@ -22,8 +22,11 @@
 #define IGNORE_LABEL (-100)
 #define CHUNK_ROWS 512 /* rows of dlogits materialised at once in backward */
 
-/* ip[] slots: M is fixed; the rest are written by the forward pass. */
-enum { IP_M = 0, IP_ROWS, IP_VALID, IP_CORRECT, IP_DONE };
+/* ip[] slot: M, fixed by the builder. The forward pass writes its counts into the side
+ * output (int32): rows computed, valid entries, correct entries, done flag. Kernels
+ * never write host metadata, so the counts are read with zoo_tensor_get. */
+enum { IP_M = 0 };
+enum { ST_ROWS = 0, ST_VALID, ST_CORRECT, ST_DONE, ST_N };
 
 /* aux layout: Hs (M, D) | logits (M, V) | lse (M) | hit (M) | dHs (M, D) | dlogits (chunk, V)
  * | workspace of the dHs product (its k = V is long) */
@@ -46,31 +49,31 @@ static ce_bufs bufs_of(const zoo_tensor *t, int64_t M, int64_t D, int64_t V)
     return b;
 }
 
-static void ce_head_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int ce_head_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
+    (void)ex;
     zoo_tensor *H = t->src[0], *E = t->src[1];
     const float *h = H->data, *e = E->data;                                 /* (R, D), (V, D) */
     const int32_t *pos = t->src[2]->idata, *lab = t->src[3]->idata;         /* (M), (M) */
+    int32_t *st = t->side->idata;                                           /* (ST_N) */
     int64_t M = t->ip[IP_M], R = zoo_rows(H), D = zoo_cols(H), V = E->shape[0];
+    int64_t L = H->ndim >= 3 ? H->shape[H->ndim - 2] : R; /* rows per example, for messages */
     ce_bufs b = bufs_of(t, M, D, V);
-    t->ip[IP_DONE] = 0;
-    t->ip[IP_ROWS] = t->ip[IP_VALID] = t->ip[IP_CORRECT] = 0;
+    st[ST_DONE] = st[ST_ROWS] = st[ST_VALID] = st[ST_CORRECT] = 0;
 
     int64_t m = M; /* valid entries first: the trailing -100 padding is never computed */
     while (m > 0 && lab[m - 1] == IGNORE_LABEL)
         m--;
     for (int64_t i = 0; i < m; i++) {
         if (pos[i] < 0 || pos[i] >= R) {
-            zoo_graph_fail(g, ZOO_ERR_INVALID, "ce_head: position %d of entry %lld is outside [0, %lld) (B*L rows)",
-                           pos[i], (long long)i, (long long)R);
             t->data[0] = NAN;
-            return;
+            return ZOO_FAIL(ZOO_ERR_INVALID, "position %d of supervised entry %lld is outside [0, %lld) (B*L rows)",
+                            pos[i], (long long)i, (long long)R);
         }
         if (lab[i] != IGNORE_LABEL && (lab[i] < 0 || lab[i] >= V)) {
-            zoo_graph_fail(g, ZOO_ERR_INVALID, "ce_head: label %d of entry %lld is outside [0, %lld) and not -100",
-                           lab[i], (long long)i, (long long)V);
             t->data[0] = NAN;
-            return;
+            return ZOO_FAIL(ZOO_ERR_INVALID, "label %d out of range [0, %lld) at example %lld position %lld of the batch",
+                            lab[i], (long long)V, (long long)(pos[i] / L), (long long)(pos[i] % L));
         }
     }
     if (m > 0) {
@@ -101,28 +104,30 @@ static void ce_head_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         nc += b.hit[i] != 0.0f;
     }
     t->data[0] = nv ? (float)(loss / (double)nv) : 0.0f;
-    t->ip[IP_ROWS] = m;
-    t->ip[IP_VALID] = nv;
-    t->ip[IP_CORRECT] = nc;
-    t->ip[IP_DONE] = 1;
+    st[ST_ROWS] = (int32_t)m;
+    st[ST_VALID] = (int32_t)nv;
+    st[ST_CORRECT] = (int32_t)nc;
+    st[ST_DONE] = 1;
+    return 0;
 }
 
 /* d loss / d logits[i, :] = (softmax(logits[i]) - onehot(label_i)) * dloss / n_valid for
  * valid rows, 0 for -100 rows; dHs = dlogits E; dE += dlogits^T Hs; dh[pos[i]] += dHs[i]. */
-static void ce_head_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int ce_head_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *H = t->src[0], *E = t->src[1];
     const float *e = E->data;                                       /* (V, D) */
     float *dh = H->grad, *dE = E->grad;                             /* (R, D), (V, D) or NULL */
     const int32_t *pos = t->src[2]->idata, *lab = t->src[3]->idata; /* (M), (M) */
     int64_t M = t->ip[IP_M], D = zoo_cols(H), V = E->shape[0];
-    int64_t m = t->ip[IP_ROWS], nv = t->ip[IP_VALID];
+    const int32_t *st = t->side->idata;
+    int64_t m = st[ST_ROWS], nv = st[ST_VALID];
     int fresh_e = dE && zoo_grad_fresh(t, 1); /* dE is written whole (tied: this is its first writer) */
-    if (!t->ip[IP_DONE] || nv == 0 || (!dh && !dE)) {
+    if (!st[ST_DONE] || nv == 0 || (!dh && !dE)) {
         if (fresh_e)
             memset(dE, 0, (size_t)(V * D) * sizeof *dE);
-        return;
+        return 0;
     }
     ce_bufs b = bufs_of(t, M, D, V);
     float c = t->grad[0] / (float)nv;
@@ -157,15 +162,17 @@ static void ce_head_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                     dh[(int64_t)pos[i] * D + j] += b.dhs[i * D + j];
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"ce_head", {ce_head_fwd_cpu, NULL}, {ce_head_bwd_cpu, NULL}};
+static int ce_head_prepare_cpu(zoo_exec *ex, zoo_tensor *t);
+const zoo_op_def zoo_op_ce_head = {"ce_head", {[ZOO_BACKEND_CPU] = {ce_head_prepare_cpu, ce_head_fwd_cpu, ce_head_bwd_cpu}}};
 
 zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *pos, zoo_tensor *labels)
 {
     zoo_tensor *src[4] = {h, E, pos, labels};
     if (!g || g->status || !h || !E || !pos || !labels)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 4);
+        return zoo_node_new(g, &zoo_op_ce_head, 1, (int64_t[]){1}, src, 4);
     char s1[64], s2[64];
     if (h->dtype != ZOO_F32 || h->ndim < 2)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "ce_head: hidden states %s must be f32 (..., D)",
@@ -178,40 +185,65 @@ zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *
         return zoo_node_fail(g, ZOO_ERR_SHAPE,
                              "ce_head: positions %s and labels %s must be int32 vectors of one length",
                              zoo_shape_str(pos, s1, 64), zoo_shape_str(labels, s2, 64));
-    zoo_tensor *t = zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 4);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_ce_head, 1, (int64_t[]){1}, src, 4);
     if (!t)
         return NULL;
-    int64_t M = pos->shape[0], D = zoo_cols(h), V = E->shape[0];
-    t->ip[IP_M] = M;
-    t->aux_n = M * D + M * V + 2 * M + M * D + chunk_rows(M) * V + zoo_gemm_ws_floats(chunk_rows(M), D, V);
+    t->ip[IP_M] = pos->shape[0];
     t->overwrite = 0x2u; /* dE is written whole (dh only at the supervised rows: never) */
+    if (!zoo_side_new(g, t, ZOO_I32, ST_N))
+        return NULL;
     return t;
 }
 
 int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct)
 {
-    if (!ce || ce->op != &op)
+    if (!ce || ce->op != &zoo_op_ce_head)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_ce_head_stats: the tensor is not a zoo_ce_head output");
-    if (!ce->ip[IP_DONE])
+    int32_t st[ST_N];
+    int rc = zoo_tensor_get(ce->side, st, 0, ST_N);
+    if (rc)
+        return rc;
+    if (!st[ST_DONE])
         return ZOO_FAIL(ZOO_ERR_STATE, "zoo_ce_head_stats: run zoo_graph_forward first");
     if (n_valid)
-        *n_valid = ce->ip[IP_VALID];
+        *n_valid = st[ST_VALID];
     if (n_correct)
-        *n_correct = ce->ip[IP_CORRECT];
+        *n_correct = st[ST_CORRECT];
     return 0;
 }
 
-const float *zoo_ce_head_logits(const zoo_tensor *ce, int64_t *m, int64_t *V)
+int zoo_ce_head_logits(const zoo_tensor *ce, float *dst, int64_t cap_rows, int64_t *m, int64_t *V)
 {
     if (m)
         *m = 0;
     if (V)
         *V = 0;
-    if (!ce || ce->op != &op || !ce->ip[IP_DONE])
-        return NULL;
+    if (!ce || ce->op != &zoo_op_ce_head)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_ce_head_logits: the tensor is not a zoo_ce_head output");
+    int32_t st[ST_N];
+    int rc = zoo_tensor_get(ce->side, st, 0, ST_N);
+    if (rc)
+        return rc;
+    if (!st[ST_DONE])
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_ce_head_logits: run zoo_graph_forward first");
+    int64_t rows = st[ST_ROWS], nv = ce->src[1]->shape[0];
     if (m)
-        *m = ce->ip[IP_ROWS];
+        *m = rows;
     if (V)
-        *V = ce->src[1]->shape[0];
-    return ce->aux + ce->ip[IP_M] * zoo_cols(ce->src[0]);
+        *V = nv;
+    if (!dst)
+        return 0;
+    int64_t n = (rows < cap_rows ? rows : cap_rows) * nv;
+    zoo_graph *g = ce->g;
+    const float *src = ce->aux + ce->ip[IP_M] * zoo_cols(ce->src[0]);
+    return n ? g->be->copy(&g->exec, dst, src, (size_t)n * sizeof *dst, ZOO_COPY_D2H) : 0;
+}
+
+/* Workspace of the CPU kernels (see bufs_of). */
+static int ce_head_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    int64_t M = t->ip[IP_M], D = zoo_cols(t->src[0]), V = t->src[1]->shape[0];
+    t->aux_n = M * D + M * V + 2 * M + M * D + chunk_rows(M) * V + zoo_gemm_ws_floats(chunk_rows(M), D, V);
+    return 0;
 }

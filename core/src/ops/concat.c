@@ -4,9 +4,9 @@
 
 #include "../internal.h"
 
-static void concat_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int concat_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     int64_t rows = zoo_rows(t), out = zoo_cols(t);
     float *y = t->data; /* y: (rows, out) */
 #pragma omp parallel for schedule(static)
@@ -18,11 +18,12 @@ static void concat_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             off += w;
         }
     }
+    return 0;
 }
 
-static void concat_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int concat_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     int64_t rows = zoo_rows(t), out = zoo_cols(t);
     const float *dy = t->grad; /* dy: (rows, out) */
 #pragma omp parallel for schedule(static)
@@ -37,9 +38,10 @@ static void concat_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             off += w;
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"concat", {concat_fwd_cpu, NULL}, {concat_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_concat = {"concat", {[ZOO_BACKEND_CPU] = {NULL, concat_fwd_cpu, concat_bwd_cpu}}};
 
 zoo_tensor *zoo_concat(zoo_graph *g, zoo_tensor *const *xs, int n)
 {
@@ -81,5 +83,5 @@ zoo_tensor *zoo_concat(zoo_graph *g, zoo_tensor *const *xs, int n)
     for (int d = 0; d < xs[0]->ndim; d++)
         shape[d] = xs[0]->shape[d];
     shape[xs[0]->ndim - 1] = last;
-    return zoo_node_new(g, &op, xs[0]->ndim, shape, xs, n);
+    return zoo_node_new(g, &zoo_op_concat, xs[0]->ndim, shape, xs, n);
 }

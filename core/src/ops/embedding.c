@@ -11,9 +11,9 @@
 
 #include "../internal.h"
 
-static void embedding_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int embedding_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *T = t->src[0], *E = t->src[1];
     int64_t rows = T->n, V = E->shape[0], D = E->shape[1];
     const int32_t *tok = T->idata; /* tok: (rows) = (B, L) */
@@ -27,14 +27,15 @@ static void embedding_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         else
             memset(y + r * D, 0, (size_t)D * sizeof *y);
     }
+    return 0;
 }
 
-static void embedding_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int embedding_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *T = t->src[0], *E = t->src[1];
     if (!E->grad)
-        return;
+        return 0;
     int64_t rows = T->n, V = E->shape[0], D = E->shape[1];
     const int32_t *tok = T->idata; /* tok: (rows) */
     const float *dy = t->grad;     /* dy: (rows, D) */
@@ -59,15 +60,16 @@ static void embedding_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                     der[j] += dyr[j];
             }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"embedding", {embedding_fwd_cpu, NULL}, {embedding_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_embedding = {"embedding", {[ZOO_BACKEND_CPU] = {NULL, embedding_fwd_cpu, embedding_bwd_cpu}}};
 
 zoo_tensor *zoo_embedding(zoo_graph *g, zoo_tensor *tokens, zoo_tensor *E)
 {
     zoo_tensor *src[2] = {tokens, E};
     if (!g || g->status || !tokens || !E)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 2);
+        return zoo_node_new(g, &zoo_op_embedding, 1, (int64_t[]){1}, src, 2);
     char s1[64], s2[64];
     if (tokens->dtype != ZOO_I32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "embedding: tokens %s must be an int32 input",
@@ -82,5 +84,5 @@ zoo_tensor *zoo_embedding(zoo_graph *g, zoo_tensor *tokens, zoo_tensor *E)
     for (int i = 0; i < tokens->ndim; i++)
         shape[i] = tokens->shape[i];
     shape[tokens->ndim] = E->shape[1];
-    return zoo_node_new(g, &op, tokens->ndim + 1, shape, src, 2);
+    return zoo_node_new(g, &zoo_op_embedding, tokens->ndim + 1, shape, src, 2);
 }

@@ -24,7 +24,7 @@
 enum { IP_PATH = 0, IP_G, IP_PLAN, IP_SLOTS, IP_STRIDE };
 
 /* ---- FFTW plans: one r2c and one c2r per length, made once per process ------------------
- * FFTW's planner is not thread safe, so plans are made under a lock in the builder and
+ * FFTW's planner is not thread safe, so plans are made under a lock at planning and
  * never freed; kernels run them with the new-array interface (thread safe). Out of place,
  * because FFTW's in-place real transforms may allocate a buffer on every execution.
  * FFTW_ESTIMATE keeps the algorithm, hence the rounding, the same from run to run. */
@@ -308,36 +308,58 @@ static void direct_bwd(zoo_tensor *t)
     }
 }
 
-static void fftconv_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int fftconv_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     if (t->ip[IP_PATH] == ZOO_CONV_FFT)
         fft_fwd(t);
     else
         direct_fwd(t);
+    return 0;
 }
 
-static void fftconv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int fftconv_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     if (t->ip[IP_PATH] == ZOO_CONV_FFT)
         fft_bwd(t);
     else
         direct_bwd(t);
+    return 0;
 }
 
-static const zoo_op_def op = {"fftconv", {fftconv_fwd_cpu, NULL}, {fftconv_bwd_cpu, NULL}};
+/* FFTW plans (made here, at planning, once per length and process) and the workspace
+ * of the CPU kernels, one work slot per thread. */
+static int fftconv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    int64_t B = t->shape[0], L = t->shape[1], D = t->shape[2], G = t->ip[IP_G];
+    if (t->ip[IP_PATH] != ZOO_CONV_FFT) {
+        t->aux_n = 2 * L * D;
+        return 0;
+    }
+    int plan = plan_get((int)(2 * L));
+    if (plan < 0)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "cannot make an FFTW plan of length %lld", (long long)(2 * L));
+    int64_t slots = ex->threads > 0 ? ex->threads : 1, stride = (2 * L + 2 + 15) / 16 * 16;
+    t->ip[IP_PLAN] = plan;
+    t->ip[IP_SLOTS] = slots;
+    t->ip[IP_STRIDE] = stride;
+    t->aux_n = (B * D + G + WORK * slots) * stride;
+    return 0;
+}
+
+const zoo_op_def zoo_op_fftconv = {"fftconv", {[ZOO_BACKEND_CPU] = {fftconv_prepare_cpu, fftconv_fwd_cpu, fftconv_bwd_cpu}}};
 
 zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_tensor *skip, zoo_conv_path path)
 {
     zoo_tensor *src[3] = {u, k, skip};
     int nsrc = skip ? 3 : 2;
     if (!g || g->status || !u || !k)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, nsrc);
+        return zoo_node_new(g, &zoo_op_fftconv, 1, (int64_t[]){1}, src, nsrc);
     char s1[64], s2[64];
     if (u->dtype != ZOO_F32 || u->ndim != 3)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "fftconv: input %s must be f32 (B, L, D)", zoo_shape_str(u, s1, 64));
-    int64_t B = u->shape[0], L = u->shape[1], D = u->shape[2];
+    int64_t L = u->shape[1], D = u->shape[2];
     if (k->ndim != 2 || k->shape[1] != L || k->shape[0] < 1 || D % k->shape[0] != 0)
         return zoo_node_fail(g, ZOO_ERR_SHAPE,
                              "fftconv: filter %s does not fit input %s (need (G, %lld) with G dividing %lld)",
@@ -355,28 +377,14 @@ zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_ten
         else
             path = L <= CROSSOVER_L ? ZOO_CONV_DIRECT : ZOO_CONV_FFT;
     }
-    int64_t slots = 1, stride = 0, plan = -1;
-    if (path == ZOO_CONV_FFT) {
-        if (2 * L > 1 << 30)
-            return zoo_node_fail(g, ZOO_ERR_UNSUPPORTED, "fftconv: sequence length %lld is too long", (long long)L);
-        plan = plan_get((int)(2 * L));
-        if (plan < 0)
-            return zoo_node_fail(g, ZOO_ERR_NOMEM, "fftconv: cannot make an FFTW plan of length %lld",
-                                 (long long)(2 * L));
-#ifdef _OPENMP
-        slots = omp_get_max_threads();
-#endif
-        stride = (2 * L + 2 + 15) / 16 * 16;
-    }
-    zoo_tensor *t = zoo_node_new(g, &op, 3, u->shape, src, nsrc);
+    if (path == ZOO_CONV_FFT && 2 * L > 1 << 30)
+        return zoo_node_fail(g, ZOO_ERR_UNSUPPORTED, "fftconv: sequence length %lld is too long", (long long)L);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_fftconv, 3, u->shape, src, nsrc);
     if (!t)
         return NULL;
     t->ip[IP_PATH] = path;
     t->ip[IP_G] = G;
-    t->ip[IP_PLAN] = plan;
-    t->ip[IP_SLOTS] = slots;
-    t->ip[IP_STRIDE] = stride;
-    t->aux_n = path == ZOO_CONV_FFT ? (B * D + G + WORK * slots) * stride : 2 * L * D;
+    t->ip[IP_PLAN] = -1;
     return t;
 }
 

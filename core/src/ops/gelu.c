@@ -8,22 +8,23 @@
 #define INV_SQRT2 0.70710678118654752f
 #define INV_SQRT_2PI 0.39894228040143268f
 
-static void gelu_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int gelu_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const float *x = t->src[0]->data; /* x: (n) any shape */
     float *y = t->data;               /* y: (n) */
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < t->n; i++)
         y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * INV_SQRT2));
+    return 0;
 }
 
-static void gelu_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int gelu_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0];
     if (!X->grad)
-        return;
+        return 0;
     const float *x = X->data, *dy = t->grad; /* x, dy: (n) */
     float *dx = X->grad;                     /* dx: (n) */
 #pragma omp parallel for schedule(static)
@@ -32,15 +33,16 @@ static void gelu_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         float pdf = INV_SQRT_2PI * expf(-0.5f * x[i] * x[i]);
         dx[i] += dy[i] * (cdf + x[i] * pdf);
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"gelu", {gelu_fwd_cpu, NULL}, {gelu_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_gelu = {"gelu", {[ZOO_BACKEND_CPU] = {NULL, gelu_fwd_cpu, gelu_bwd_cpu}}};
 
 zoo_tensor *zoo_gelu(zoo_graph *g, zoo_tensor *x)
 {
     if (!g || g->status || !x)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+        return zoo_node_new(g, &zoo_op_gelu, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
     if (x->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "gelu: input must be f32 (got an int32 tensor)");
-    return zoo_node_new(g, &op, x->ndim, x->shape, (zoo_tensor *[]){x}, 1);
+    return zoo_node_new(g, &zoo_op_gelu, x->ndim, x->shape, (zoo_tensor *[]){x}, 1);
 }

@@ -5,9 +5,9 @@
 
 #include "../internal.h"
 
-static void contract_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int contract_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const zoo_tensor *Qt = t->src[0], *Yt = t->src[1];
     int64_t rows = zoo_rows(Qt), D = zoo_cols(Qt), H = t->ip[0], hd = D / H;
     float *o = t->data; /* o: (rows, hd*H) */
@@ -24,11 +24,12 @@ static void contract_fwd_cpu(zoo_graph *g, zoo_tensor *t)
                     orow[j * H + h] += a * yi[j];
             }
     }
+    return 0;
 }
 
-static void contract_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int contract_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *Qt = t->src[0], *Yt = t->src[1];
     int64_t rows = zoo_rows(Qt), D = zoo_cols(Qt), H = t->ip[0], hd = D / H;
 #pragma omp parallel for schedule(static)
@@ -50,14 +51,15 @@ static void contract_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 }
             }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"head_contract", {contract_fwd_cpu, NULL}, {contract_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_head_contract = {"head_contract", {[ZOO_BACKEND_CPU] = {NULL, contract_fwd_cpu, contract_bwd_cpu}}};
 
 zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads)
 {
     if (!g || g->status || !q || !y)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){q, y}, 2);
+        return zoo_node_new(g, &zoo_op_head_contract, 1, (int64_t[]){1}, (zoo_tensor *[]){q, y}, 2);
     char s1[64], s2[64];
     if (heads < 1 || q->dtype != ZOO_F32 || zoo_cols(q) % heads)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "head_contract: %d heads do not divide the last dim of q %s", heads,
@@ -69,7 +71,7 @@ zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int he
     if (!ok)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "head_contract: y %s does not fit q %s (need (..., %lld))",
                              zoo_shape_str(y, s1, 64), zoo_shape_str(q, s2, 64), (long long)(heads * hd * hd));
-    zoo_tensor *t = zoo_node_new(g, &op, q->ndim, q->shape, (zoo_tensor *[]){q, y}, 2);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_head_contract, q->ndim, q->shape, (zoo_tensor *[]){q, y}, 2);
     if (t)
         t->ip[0] = heads;
     return t;

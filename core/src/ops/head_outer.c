@@ -2,9 +2,9 @@
  * y[..., h*hd*hd + i*hd + j] = k[..., h*hd+i] * v[..., h*hd+j]. Rows are independent. */
 #include "../internal.h"
 
-static void outer_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int outer_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const zoo_tensor *Kt = t->src[0], *Vt = t->src[1];
     int64_t rows = zoo_rows(Kt), D = zoo_cols(Kt), H = t->ip[0], hd = D / H;
     float *y = t->data; /* y: (rows, H*hd*hd) */
@@ -17,11 +17,12 @@ static void outer_fwd_cpu(zoo_graph *g, zoo_tensor *t)
                 for (int64_t j = 0; j < hd; j++)
                     yr[(h * hd + i) * hd + j] = k[h * hd + i] * v[h * hd + j];
     }
+    return 0;
 }
 
-static void outer_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int outer_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *Kt = t->src[0], *Vt = t->src[1];
     int64_t rows = zoo_rows(Kt), D = zoo_cols(Kt), H = t->ip[0], hd = D / H;
 #pragma omp parallel for schedule(static)
@@ -41,14 +42,15 @@ static void outer_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                         Vt->grad[r * D + h * hd + j] += d[j] * k[h * hd + i];
             }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"head_outer", {outer_fwd_cpu, NULL}, {outer_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_head_outer = {"head_outer", {[ZOO_BACKEND_CPU] = {NULL, outer_fwd_cpu, outer_bwd_cpu}}};
 
 zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads)
 {
     if (!g || g->status || !k || !v)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){k, v}, 2);
+        return zoo_node_new(g, &zoo_op_head_outer, 1, (int64_t[]){1}, (zoo_tensor *[]){k, v}, 2);
     char s1[64], s2[64];
     int same = k->ndim == v->ndim && k->dtype == ZOO_F32 && v->dtype == ZOO_F32;
     for (int i = 0; same && i < k->ndim; i++)
@@ -63,7 +65,7 @@ zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads
     for (int i = 0; i < k->ndim; i++)
         shape[i] = k->shape[i];
     shape[k->ndim - 1] = heads * hd * hd;
-    zoo_tensor *t = zoo_node_new(g, &op, k->ndim, shape, (zoo_tensor *[]){k, v}, 2);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_head_outer, k->ndim, shape, (zoo_tensor *[]){k, v}, 2);
     if (t)
         t->ip[0] = heads;
     return t;

@@ -65,9 +65,9 @@ VEC_CLONES static void row_fwd(const float *x, const float *w, const float *b, f
         y[j] = (x[j] - mean) * rstd * w[j] + b[j];
 }
 
-static void layernorm_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int layernorm_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1], *B = t->src[2];
     int64_t rows = zoo_rows(X), D = zoo_cols(X);
     const float *x = X->data;                /* x: (rows, D) */
@@ -78,6 +78,7 @@ static void layernorm_fwd_cpu(zoo_graph *g, zoo_tensor *t)
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++)
         row_fwd(x + r * D, w, b, y + r * D, D, eps, stats + 2 * r);
+    return 0;
 }
 
 /* One block of rows: dx rows (when dx) and the block's partial dw, db sums (when pw). */
@@ -132,9 +133,9 @@ VEC_CLONES static void block_bwd(const float *x, const float *dy, const float *w
     }
 }
 
-static void layernorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int layernorm_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1], *B = t->src[2];
     int64_t rows = zoo_rows(X), D = zoo_cols(X), nb = nblocks_of(rows);
     const float *x = X->data, *w = W->data; /* x: (rows, D), w: (D) */
@@ -150,7 +151,7 @@ static void layernorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                   want_p ? part + k * 2 * D : NULL, want_p ? part + k * 2 * D + D : NULL, n, D);
     }
     if (!want_p)
-        return;
+        return 0;
     /* columns split over threads; each sums its blocks in block order */
 #pragma omp parallel for schedule(static)
     for (int64_t j0 = 0; j0 < D; j0 += 64) {
@@ -170,15 +171,25 @@ static void layernorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 db[j] = zoo_grad_fresh(t, 2) ? (float)sb[j - j0] : db[j] + (float)sb[j - j0];
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"layernorm", {layernorm_fwd_cpu, NULL}, {layernorm_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int layernorm_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    /* stats, then per row block the double partials of dw and db */
+    t->aux_n = stats_floats(zoo_rows(t)) + 4 * nblocks_of(zoo_rows(t)) * zoo_cols(t);
+    return 0;
+}
+
+const zoo_op_def zoo_op_layernorm = {"layernorm", {[ZOO_BACKEND_CPU] = {layernorm_prepare_cpu, layernorm_fwd_cpu, layernorm_bwd_cpu}}};
 
 zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *b, float eps)
 {
     zoo_tensor *src[3] = {x, w, b};
     if (!g || g->status || !x || !w || !b)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 3);
+        return zoo_node_new(g, &zoo_op_layernorm, 1, (int64_t[]){1}, src, 3);
     char s1[64], s2[64];
     if (x->dtype != ZOO_F32 || w->dtype != ZOO_F32 || b->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "layernorm: input, weight and bias must be f32");
@@ -191,11 +202,9 @@ zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor
                              zoo_shape_str(b, s1, 64), zoo_shape_str(x, s2, 64), (long long)D);
     if (!(eps > 0) || !isfinite(eps))
         return zoo_node_fail(g, ZOO_ERR_INVALID, "layernorm: eps must be a positive number, got %g", (double)eps);
-    zoo_tensor *t = zoo_node_new(g, &op, x->ndim, x->shape, src, 3);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_layernorm, x->ndim, x->shape, src, 3);
     if (t) {
         t->fp[0] = eps;
-        /* stats, then per row block the double partials of dw and db */
-        t->aux_n = stats_floats(zoo_rows(x)) + 4 * nblocks_of(zoo_rows(x)) * D;
         t->overwrite = 0x7u; /* dx, dw and db are written whole */
     }
     return t;

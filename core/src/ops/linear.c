@@ -27,9 +27,9 @@ VEC_CLONES static void col_sums(const float *d, float *s, int64_t n, int64_t col
     }
 }
 
-static void linear_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int linear_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1], *B = t->nsrc > 2 ? t->src[2] : NULL;
     int64_t rows = zoo_rows(X), in = zoo_cols(X), out = W->shape[0];
     float *y = t->data; /* y: (rows, out) */
@@ -40,11 +40,12 @@ static void linear_fwd_cpu(zoo_graph *g, zoo_tensor *t)
                 y[r * out + o] = B->data[o];
     }
     zoo_gemm(CblasNoTrans, CblasTrans, rows, out, in, 1.0f, X->data, in, W->data, in, B ? 1.0f : 0.0f, y, out);
+    return 0;
 }
 
-static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int linear_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1], *B = t->nsrc > 2 ? t->src[2] : NULL;
     int64_t rows = zoo_rows(X), in = zoo_cols(X), out = W->shape[0];
     const float *dy = t->grad; /* dy: (rows, out) */
@@ -72,16 +73,26 @@ static void linear_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             B->grad[o] = s;
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"linear", {linear_fwd_cpu, NULL}, {linear_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int linear_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    const zoo_tensor *W = t->src[1];
+    t->aux_n = bias_floats(t) + zoo_gemm_ws_floats(W->shape[0], W->shape[1], zoo_rows(t->src[0]));
+    return 0;
+}
+
+const zoo_op_def zoo_op_linear = {"linear", {[ZOO_BACKEND_CPU] = {linear_prepare_cpu, linear_fwd_cpu, linear_bwd_cpu}}};
 
 zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b)
 {
     zoo_tensor *src[3] = {x, W, b};
     int nsrc = b ? 3 : 2;
     if (!g || g->status || !x || !W)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, nsrc);
+        return zoo_node_new(g, &zoo_op_linear, 1, (int64_t[]){1}, src, nsrc);
     char s1[64], s2[64];
     if (W->ndim != 2 || W->shape[1] != zoo_cols(x))
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "linear: weight %s does not fit input %s (need (out, %lld))",
@@ -93,9 +104,8 @@ zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b
     for (int i = 0; i < x->ndim; i++)
         shape[i] = x->shape[i];
     shape[x->ndim - 1] = W->shape[0];
-    zoo_tensor *t = zoo_node_new(g, &op, x->ndim, shape, src, nsrc);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_linear, x->ndim, shape, src, nsrc);
     if (t) {
-        t->aux_n = bias_floats(t) + zoo_gemm_ws_floats(W->shape[0], W->shape[1], zoo_rows(x));
         t->overwrite = 0x7u; /* dx, dW and db are written whole */
     }
     return t;

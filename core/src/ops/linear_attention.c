@@ -430,32 +430,48 @@ static void quad_bwd(zoo_tensor *t)
     }
 }
 
-static void la_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int la_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     if (t->ip[IP_QUAD])
         quad_fwd(t);
     else
         lin_fwd(t);
+    return 0;
 }
 
-static void la_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int la_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     if (t->ip[IP_QUAD])
         quad_bwd(t);
     else
         lin_bwd(t);
+    return 0;
 }
 
-static const zoo_op_def op = {"linear_attention", {la_fwd_cpu, NULL}, {la_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int linear_attention_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    int64_t B = t->shape[0], L = t->shape[1], heads = t->ip[IP_H];
+    int64_t f = t->src[0]->shape[2] / heads, dv = t->shape[2] / heads;
+    int64_t F = fmap_of((zoo_feature_map)t->ip[IP_FM], f).F;
+    int64_t stride = t->ip[IP_QUAD] ? 4 * L * f + L * dv + 2 * L + dv : F * dv + 4 * F + dv;
+    stride = (stride + 15) / 16 * 16;
+    t->ip[IP_SLOTS] = ex->threads > 0 ? ex->threads : 1; /* one work slot per thread */
+    t->ip[IP_STRIDE] = stride;
+    t->aux_n = B * heads * L + t->ip[IP_SLOTS] * stride;
+    return 0;
+}
+
+const zoo_op_def zoo_op_linear_attention = {"linear_attention", {[ZOO_BACKEND_CPU] = {linear_attention_prepare_cpu, la_fwd_cpu, la_bwd_cpu}}};
 
 zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, zoo_feature_map fm,
                                  int heads, float eps, int quadratic)
 {
     zoo_tensor *src[3] = {q, k, v};
     if (!g || g->status || !q || !k || !v)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 3);
+        return zoo_node_new(g, &zoo_op_linear_attention, 1, (int64_t[]){1}, src, 3);
     char s1[64], s2[64];
     if (fm < ZOO_FMAP_TAYLOR || fm > ZOO_FMAP_RELU)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "linear_attention: unknown feature map %d", (int)fm);
@@ -470,22 +486,12 @@ zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo
     if (v->ndim != 3 || v->shape[0] != q->shape[0] || v->shape[1] != q->shape[1] || v->shape[2] % heads)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "linear_attention: v %s does not fit q %s (need (B, L, heads*dv))",
                              zoo_shape_str(v, s1, 64), zoo_shape_str(q, s2, 64));
-    int64_t B = q->shape[0], L = q->shape[1], f = q->shape[2] / heads, dv = v->shape[2] / heads;
-    int64_t F = fmap_of(fm, f).F, slots = 1;
-#ifdef _OPENMP
-    slots = omp_get_max_threads();
-#endif
-    int64_t stride = quadratic ? 4 * L * f + L * dv + 2 * L + dv : F * dv + 4 * F + dv;
-    stride = (stride + 15) / 16 * 16;
-    zoo_tensor *t = zoo_node_new(g, &op, 3, v->shape, src, 3);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_linear_attention, 3, v->shape, src, 3);
     if (!t)
         return NULL;
     t->ip[IP_FM] = fm;
     t->ip[IP_H] = heads;
     t->ip[IP_QUAD] = quadratic ? 1 : 0;
-    t->ip[IP_SLOTS] = slots;
-    t->ip[IP_STRIDE] = stride;
     t->fp[0] = eps;
-    t->aux_n = B * heads * L + slots * stride;
     return t;
 }

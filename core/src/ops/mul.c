@@ -2,9 +2,9 @@
  * leading dims of a exactly as in add.c. No other broadcasting. */
 #include "../internal.h"
 
-static void mul_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int mul_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const float *a = t->src[0]->data, *b = t->src[1]->data; /* a: (reps, nb), b: (nb) */
     float *y = t->data;                                      /* y: (reps, nb) */
     int64_t nb = t->src[1]->n, reps = t->n / nb;
@@ -12,11 +12,12 @@ static void mul_fwd_cpu(zoo_graph *g, zoo_tensor *t)
     for (int64_t r = 0; r < reps; r++)
         for (int64_t i = 0; i < nb; i++)
             y[r * nb + i] = a[r * nb + i] * b[i];
+    return 0;
 }
 
-static void mul_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int mul_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *A = t->src[0], *B = t->src[1];
     const float *dy = t->grad, *a = A->data, *b = B->data; /* dy, a: (reps, nb); b: (nb) */
     int64_t nb = B->n, reps = t->n / nb;
@@ -38,14 +39,15 @@ static void mul_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             db[i] += s;
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"mul", {mul_fwd_cpu, NULL}, {mul_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_mul = {"mul", {[ZOO_BACKEND_CPU] = {NULL, mul_fwd_cpu, mul_bwd_cpu}}};
 
 zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
 {
     if (!g || g->status || !a || !b)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){a, b}, 2);
+        return zoo_node_new(g, &zoo_op_mul, 1, (int64_t[]){1}, (zoo_tensor *[]){a, b}, 2);
     char sa[64], sb[64];
     if (a->dtype != ZOO_F32 || b->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "mul: inputs must be f32");
@@ -56,5 +58,5 @@ zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
     if (off < 0)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "mul: %s cannot broadcast to %s (b must match a's trailing dims)",
                              zoo_shape_str(b, sb, 64), zoo_shape_str(a, sa, 64));
-    return zoo_node_new(g, &op, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
+    return zoo_node_new(g, &zoo_op_mul, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
 }

@@ -4,29 +4,31 @@
 
 #include "../internal.h"
 
-static void reshape_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int reshape_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     memcpy(t->data, t->src[0]->data, (size_t)t->n * sizeof *t->data);
+    return 0;
 }
 
-static void reshape_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int reshape_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0];
     if (!X->grad)
-        return;
+        return 0;
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < t->n; i++)
         X->grad[i] += t->grad[i];
+    return 0;
 }
 
-static const zoo_op_def op = {"reshape", {reshape_fwd_cpu, NULL}, {reshape_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_reshape = {"reshape", {[ZOO_BACKEND_CPU] = {NULL, reshape_fwd_cpu, reshape_bwd_cpu}}};
 
 zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *shape)
 {
     if (!g || g->status || !x)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+        return zoo_node_new(g, &zoo_op_reshape, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
     char s[64];
     if (x->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "reshape: input must be f32");
@@ -38,5 +40,5 @@ zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *sh
     if (n != x->n)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "reshape: %s has %lld elements, the new shape %lld",
                              zoo_shape_str(x, s, 64), (long long)x->n, (long long)n);
-    return zoo_node_new(g, &op, ndim, shape, (zoo_tensor *[]){x}, 1);
+    return zoo_node_new(g, &zoo_op_reshape, ndim, shape, (zoo_tensor *[]){x}, 1);
 }

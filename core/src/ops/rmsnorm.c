@@ -18,9 +18,9 @@ static int64_t nblocks_of(int64_t rows) { return (rows + ROWS_PER_BLOCK - 1) / R
  * them stay 8-byte aligned. */
 static int64_t stats_floats(int64_t rows) { return (rows + 1) / 2 * 2; }
 
-static void rmsnorm_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int rmsnorm_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1];
     int64_t rows = zoo_rows(X), D = zoo_cols(X);
     const float *x = X->data, *w = W->data; /* x: (rows, D), w: (D) */
@@ -39,11 +39,12 @@ static void rmsnorm_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         for (int64_t j = 0; j < D; j++)
             yr[j] = xr[j] * rstd * w[j];
     }
+    return 0;
 }
 
-static void rmsnorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int rmsnorm_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1];
     int64_t rows = zoo_rows(X), D = zoo_cols(X), nb = nblocks_of(rows);
     const float *x = X->data, *w = W->data, *dy = t->grad, *rs = t->aux;
@@ -80,7 +81,7 @@ static void rmsnorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         }
     }
     if (!dw)
-        return;
+        return 0;
 #pragma omp parallel for schedule(static)
     for (int64_t j = 0; j < D; j++) {
         double s = 0.0;
@@ -88,15 +89,24 @@ static void rmsnorm_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             s += part[k * D + j];
         dw[j] = zoo_grad_fresh(t, 1) ? (float)s : dw[j] + (float)s;
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"rmsnorm", {rmsnorm_fwd_cpu, NULL}, {rmsnorm_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int rmsnorm_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    t->aux_n = stats_floats(zoo_rows(t)) + 2 * nblocks_of(zoo_rows(t)) * zoo_cols(t); /* rstd, then doubles */
+    return 0;
+}
+
+const zoo_op_def zoo_op_rmsnorm = {"rmsnorm", {[ZOO_BACKEND_CPU] = {rmsnorm_prepare_cpu, rmsnorm_fwd_cpu, rmsnorm_bwd_cpu}}};
 
 zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps)
 {
     zoo_tensor *src[2] = {x, w};
     if (!g || g->status || !x || !w)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 2);
+        return zoo_node_new(g, &zoo_op_rmsnorm, 1, (int64_t[]){1}, src, 2);
     char s1[64], s2[64];
     if (x->dtype != ZOO_F32 || w->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "rmsnorm: input and weight must be f32");
@@ -106,10 +116,9 @@ zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps)
                              zoo_shape_str(w, s1, 64), zoo_shape_str(x, s2, 64), (long long)D);
     if (!(eps > 0) || !isfinite(eps))
         return zoo_node_fail(g, ZOO_ERR_INVALID, "rmsnorm: eps must be a positive number, got %g", (double)eps);
-    zoo_tensor *t = zoo_node_new(g, &op, x->ndim, x->shape, src, 2);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_rmsnorm, x->ndim, x->shape, src, 2);
     if (t) {
         t->fp[0] = eps;
-        t->aux_n = stats_floats(zoo_rows(x)) + 2 * nblocks_of(zoo_rows(x)) * D; /* rstd, then doubles */
         t->overwrite = 0x3u; /* dx and dw are written whole */
     }
     return t;

@@ -80,9 +80,9 @@ static void scan_task(const zoo_tensor *t, dims d, int64_t b, int64_t c0, int64_
     }
 }
 
-static void selective_scan_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int selective_scan_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     dims d = dims_of(t);
     float *work = t->aux + t->aux_n - t->ip[IP_SLOTS] * t->ip[IP_STRIDE]; /* per-thread slots at the end */
 #pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
@@ -94,15 +94,16 @@ static void selective_scan_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             scan_task(t, d, b, c0, nc, hs, NULL, 0, tmp, t->data);
         }
     }
+    return 0;
 }
 
-static void selective_scan_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int selective_scan_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     dims d = dims_of(t);
     zoo_tensor *X = t->src[0], *DL = t->src[1], *AT = t->src[2], *BC = t->src[3];
     if (!X->grad && !DL->grad && !AT->grad && !BC->grad)
-        return;
+        return 0;
     const int64_t N = d.N, Di = d.Di, L = d.L;
     const float *x = X->data, *dl = DL->data, *A = AT->data, *bc = BC->data, *dy = t->grad;
     float *pbc = t->aux;                          /* (B, nblk, L, 2N): per-task dB, dC */
@@ -174,15 +175,31 @@ static void selective_scan_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             dA[i] += s;
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"selective_scan", {selective_scan_fwd_cpu, NULL}, {selective_scan_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int selective_scan_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    const zoo_tensor *x = t->src[0], *A = t->src[2];
+    int64_t B = x->shape[0], L = x->shape[1], Di = x->shape[2], N = A->shape[1];
+    int64_t nblk = (Di + CB - 1) / CB, slots = ex->threads > 0 ? ex->threads : 1;
+    if (slots > B * nblk)
+        slots = B * nblk;
+    t->ip[IP_SLOTS] = slots;
+    t->ip[IP_STRIDE] = ((2 * L + 2) * CB * N + 15) / 16 * 16; /* states and factors at every t, dh, tmp */
+    t->ip[IP_NBLK] = nblk;
+    t->aux_n = B * nblk * L * 2 * N + B * Di * N + slots * t->ip[IP_STRIDE];
+    return 0;
+}
+
+const zoo_op_def zoo_op_selective_scan = {"selective_scan", {[ZOO_BACKEND_CPU] = {selective_scan_prepare_cpu, selective_scan_fwd_cpu, selective_scan_bwd_cpu}}};
 
 zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, zoo_tensor *A, zoo_tensor *BC)
 {
     zoo_tensor *src[4] = {x, delta, A, BC};
     if (!g || g->status || !x || !delta || !A || !BC)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 4);
+        return zoo_node_new(g, &zoo_op_selective_scan, 1, (int64_t[]){1}, src, 4);
     char s1[64], s2[64], s3[64];
     if (x->dtype != ZOO_F32 || delta->dtype != ZOO_F32 || A->dtype != ZOO_F32 || BC->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "selective_scan: x, delta, A and BC must be f32");
@@ -200,19 +217,8 @@ zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, z
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "selective_scan: BC %s does not fit x %s and A %s (need (%lld, %lld, %lld))",
                              zoo_shape_str(BC, s1, 64), zoo_shape_str(x, s2, 64), zoo_shape_str(A, s3, 64),
                              (long long)B, (long long)L, (long long)(2 * N));
-    int64_t slots = 1, nblk = (Di + CB - 1) / CB;
-#ifdef _OPENMP
-    slots = omp_get_max_threads();
-#endif
-    if (slots > B * nblk)
-        slots = B * nblk;
-    int64_t stride = ((2 * L + 2) * CB * N + 15) / 16 * 16; /* states and factors at every t, dh, tmp */
-    zoo_tensor *t = zoo_node_new(g, &op, 3, x->shape, src, 4);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_selective_scan, 3, x->shape, src, 4);
     if (!t)
         return NULL;
-    t->ip[IP_SLOTS] = slots;
-    t->ip[IP_STRIDE] = stride;
-    t->ip[IP_NBLK] = nblk;
-    t->aux_n = B * nblk * L * 2 * N + B * Di * N + slots * stride;
     return t;
 }

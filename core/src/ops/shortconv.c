@@ -7,9 +7,9 @@
 
 #define CBLK 16 /* channels per task in the weight gradient: contiguous, deterministic */
 
-static void shortconv_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int shortconv_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1], *Bi = t->nsrc > 2 ? t->src[2] : NULL;
     int64_t B = X->shape[0], L = X->shape[1], C = X->shape[2], K = W->shape[2];
     const float *x = X->data; /* x: (B, L, C) */
@@ -36,11 +36,12 @@ static void shortconv_fwd_cpu(zoo_graph *g, zoo_tensor *t)
                 yr[c] += wr[c] * xr[c];
         }
     }
+    return 0;
 }
 
-static void shortconv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int shortconv_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0], *W = t->src[1], *Bi = t->nsrc > 2 ? t->src[2] : NULL;
     int64_t B = X->shape[0], L = X->shape[1], C = X->shape[2], K = W->shape[2];
     const float *x = X->data, *dy = t->grad, *wt = t->aux; /* x, dy: (B, L, C); wt: (K, C) */
@@ -63,7 +64,7 @@ static void shortconv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
     }
     int wgrad = W->grad != NULL, bgrad = Bi && Bi->grad;
     if (!wgrad && !bgrad)
-        return;
+        return 0;
     int64_t nblk = (C + CBLK - 1) / CBLK;
 #pragma omp parallel for schedule(static)
     for (int64_t blk = 0; blk < nblk; blk++) {
@@ -94,16 +95,25 @@ static void shortconv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 W->grad[(c0 + c) * K + j] += acc[c];
         }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"shortconv", {shortconv_fwd_cpu, NULL}, {shortconv_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int shortconv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    t->aux_n = t->src[1]->shape[2] * zoo_cols(t);
+    return 0;
+}
+
+const zoo_op_def zoo_op_shortconv = {"shortconv", {[ZOO_BACKEND_CPU] = {shortconv_prepare_cpu, shortconv_fwd_cpu, shortconv_bwd_cpu}}};
 
 zoo_tensor *zoo_shortconv(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *bias)
 {
     zoo_tensor *src[3] = {x, w, bias};
     int nsrc = bias ? 3 : 2;
     if (!g || g->status || !x || !w)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, nsrc);
+        return zoo_node_new(g, &zoo_op_shortconv, 1, (int64_t[]){1}, src, nsrc);
     char s1[64], s2[64];
     if (x->dtype != ZOO_F32 || x->ndim != 3)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "shortconv: input %s must be f32 (B, L, C)", zoo_shape_str(x, s1, 64));
@@ -114,8 +124,5 @@ zoo_tensor *zoo_shortconv(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor
     if (bias && (bias->ndim != 1 || bias->shape[0] != C))
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "shortconv: bias %s does not fit %lld channels",
                              zoo_shape_str(bias, s1, 64), (long long)C);
-    zoo_tensor *t = zoo_node_new(g, &op, 3, x->shape, src, nsrc);
-    if (t)
-        t->aux_n = w->shape[2] * C;
-    return t;
+    return zoo_node_new(g, &zoo_op_shortconv, 3, x->shape, src, nsrc);
 }

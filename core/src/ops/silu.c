@@ -4,9 +4,9 @@
 
 #include "unary.h"
 
-static void silu_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int silu_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const float *xs = t->src[0]->data; /* x: (n) */
     float *ys = t->data;               /* y: (n) */
 #pragma omp parallel for schedule(static)
@@ -14,14 +14,15 @@ static void silu_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         float x = xs[i];
         ys[i] = x * zoo_sigmoidf(x);
     }
+    return 0;
 }
 
-static void silu_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int silu_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0];
     if (!X->grad)
-        return;
+        return 0;
     const float *xs = X->data, *dy = t->grad; /* (n) each */
     float *dx = X->grad;
 #pragma omp parallel for schedule(static)
@@ -30,8 +31,9 @@ static void silu_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         float s = zoo_sigmoidf(x);
         dx[i] += d * s * (1.0f + x * (1.0f - s));
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"silu", {silu_fwd_cpu, NULL}, {silu_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_silu = {"silu", {[ZOO_BACKEND_CPU] = {NULL, silu_fwd_cpu, silu_bwd_cpu}}};
 
-zoo_tensor *zoo_silu(zoo_graph *g, zoo_tensor *x) { return zoo_unary_node(g, &op, x); }
+zoo_tensor *zoo_silu(zoo_graph *g, zoo_tensor *x) { return zoo_unary_node(g, &zoo_op_silu, x); }

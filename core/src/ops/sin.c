@@ -4,9 +4,9 @@
 
 #include "unary.h"
 
-static void sin_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int sin_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const float *xs = t->src[0]->data; /* x: (n) */
     float *ys = t->data;               /* y: (n) */
 #pragma omp parallel for schedule(static)
@@ -14,14 +14,15 @@ static void sin_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         float x = xs[i];
         ys[i] = sinf(x);
     }
+    return 0;
 }
 
-static void sin_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int sin_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0];
     if (!X->grad)
-        return;
+        return 0;
     const float *xs = X->data, *dy = t->grad; /* (n) each */
     float *dx = X->grad;
 #pragma omp parallel for schedule(static)
@@ -29,8 +30,9 @@ static void sin_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         float x = xs[i], d = dy[i];
         dx[i] += d * cosf(x);
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"sin", {sin_fwd_cpu, NULL}, {sin_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_sin = {"sin", {[ZOO_BACKEND_CPU] = {NULL, sin_fwd_cpu, sin_bwd_cpu}}};
 
-zoo_tensor *zoo_sin(zoo_graph *g, zoo_tensor *x) { return zoo_unary_node(g, &op, x); }
+zoo_tensor *zoo_sin(zoo_graph *g, zoo_tensor *x) { return zoo_unary_node(g, &zoo_op_sin, x); }

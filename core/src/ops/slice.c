@@ -5,9 +5,9 @@
 
 #include "../internal.h"
 
-static void slice_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int slice_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0];
     int64_t rows = zoo_rows(X), in = zoo_cols(X), start = t->ip[0], len = t->ip[1];
     const float *x = X->data; /* x: (rows, in) */
@@ -15,14 +15,15 @@ static void slice_fwd_cpu(zoo_graph *g, zoo_tensor *t)
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++)
         memcpy(y + r * len, x + r * in + start, (size_t)len * sizeof *y);
+    return 0;
 }
 
-static void slice_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int slice_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0];
     if (!X->grad)
-        return;
+        return 0;
     int64_t rows = zoo_rows(X), in = zoo_cols(X), start = t->ip[0], len = t->ip[1];
     const float *dy = t->grad; /* dy: (rows, len) */
     float *dx = X->grad;       /* dx: (rows, in); other slices of x add their own ranges */
@@ -35,20 +36,21 @@ static void slice_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             memcpy(d + start, dy + r * len, (size_t)len * sizeof *d);
             memset(d + start + len, 0, (size_t)(in - start - len) * sizeof *d);
         }
-        return;
+        return 0;
     }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < rows; r++)
         for (int64_t i = 0; i < len; i++)
             dx[r * in + start + i] += dy[r * len + i];
+    return 0;
 }
 
-static const zoo_op_def op = {"slice", {slice_fwd_cpu, NULL}, {slice_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_slice = {"slice", {[ZOO_BACKEND_CPU] = {NULL, slice_fwd_cpu, slice_bwd_cpu}}};
 
 zoo_tensor *zoo_slice(zoo_graph *g, zoo_tensor *x, int64_t start, int64_t len)
 {
     if (!g || g->status || !x)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+        return zoo_node_new(g, &zoo_op_slice, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
     char s[64];
     if (x->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "slice: input must be f32");
@@ -62,7 +64,7 @@ zoo_tensor *zoo_slice(zoo_graph *g, zoo_tensor *x, int64_t start, int64_t len)
     for (int i = 0; i < x->ndim; i++)
         shape[i] = x->shape[i];
     shape[x->ndim - 1] = len;
-    zoo_tensor *t = zoo_node_new(g, &op, x->ndim, shape, (zoo_tensor *[]){x}, 1);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_slice, x->ndim, shape, (zoo_tensor *[]){x}, 1);
     if (t) {
         t->ip[0] = start;
         t->ip[1] = len;

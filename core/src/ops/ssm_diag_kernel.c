@@ -9,9 +9,9 @@
 #include "../internal.h"
 
 /* ---- node 1: dtA (H, N2, 2) from log_dt (H), inv_A_real (H, N2), A_imag (H, N2) -------- */
-static void dta_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int dta_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const zoo_tensor *Ld = t->src[0], *Ar = t->src[1], *Ai = t->src[2];
     int64_t H = Ar->shape[0], N2 = Ar->shape[1];
     for (int64_t h = 0; h < H; h++) {
@@ -21,13 +21,14 @@ static void dta_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             t->data[(h * N2 + n) * 2 + 1] = (float)(dt * Ai->data[h * N2 + n]);
         }
     }
+    return 0;
 }
 
 /* x = dt a_r, y = dt a_i with dt = e^log_dt, a_r = -e^inv_A_real:
  * dlog_dt += gx x + gy y; dinv_A_real += gx x; dA_imag += gy dt. */
-static void dta_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int dta_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *Ld = t->src[0], *Ar = t->src[1], *Ai = t->src[2];
     int64_t H = Ar->shape[0], N2 = Ar->shape[1];
     const float *gd = t->grad; /* gd: (H, N2, 2) */
@@ -46,9 +47,10 @@ static void dta_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         if (Ld->grad)
             Ld->grad[h] += (float)sl;
     }
+    return 0;
 }
 
-static const zoo_op_def dta_op = {"s4d_dtA", {dta_fwd_cpu, NULL}, {dta_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_s4d_dtA = {"s4d_dtA", {[ZOO_BACKEND_CPU] = {NULL, dta_fwd_cpu, dta_bwd_cpu}}};
 
 /* ---- node 2: K (H, L) from dtA (H, N2, 2), C (1, H, N2, 2), B (H, N2, 2), log_dt (H) ----- */
 typedef struct {
@@ -71,9 +73,9 @@ static mode mode_of(const zoo_tensor *t, int64_t h, int64_t n)
     return m;
 }
 
-static void s4d_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int s4d_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     int64_t H = t->shape[0], L = t->shape[1], N2 = t->src[0]->shape[1];
     double *acc = (double *)t->aux; /* acc: (H, L) doubles */
 #pragma omp parallel for schedule(static)
@@ -91,15 +93,16 @@ static void s4d_fwd_cpu(zoo_graph *g, zoo_tensor *t)
         for (int64_t tt = 0; tt < L; tt++)
             t->data[h * L + tt] = (float)a[tt];
     }
+    return 0;
 }
 
 /* For a real loss and a complex z, write g_z = dl/dRe z + i dl/dIm z. Then for
  * K_t = 2 Re(c w^t): g_c = 2 conj(sum_t dK_t w^t), g_w = conj(2 c sum_t dK_t t w^(t-1)),
  * and through holomorphic maps g_u = g_z conj(dz/du): w' = 1/den^2, dc/ddtA = c/(2 den),
  * dc/dC = B dt/den, dc/dB = C dt/den; dt enters c directly as C B/den. */
-static void s4d_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int s4d_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *Dt = t->src[0], *Ct = t->src[1], *Bt = t->src[2], *Ld = t->src[3];
     int64_t H = t->shape[0], L = t->shape[1], N2 = Dt->shape[1];
     const float *dK = t->grad; /* dK: (H, L) */
@@ -138,9 +141,18 @@ static void s4d_bwd_cpu(zoo_graph *g, zoo_tensor *t)
         if (Ld->grad)
             Ld->grad[h] += (float)sl;
     }
+    return 0;
 }
 
-static const zoo_op_def s4d_op = {"s4d_kernel", {s4d_fwd_cpu, NULL}, {s4d_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int s4d_kernel_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    t->aux_n = 2 * t->shape[0] * t->shape[1]; /* H*L doubles */
+    return 0;
+}
+
+const zoo_op_def zoo_op_s4d_kernel = {"s4d_kernel", {[ZOO_BACKEND_CPU] = {s4d_kernel_prepare_cpu, s4d_fwd_cpu, s4d_bwd_cpu}}};
 
 zoo_tensor *zoo_ssm_diag_kernel(zoo_graph *g, zoo_tensor *C, zoo_tensor *log_dt, zoo_tensor *B,
                                 zoo_tensor *inv_A_real, zoo_tensor *A_imag, int64_t L)
@@ -170,9 +182,6 @@ zoo_tensor *zoo_ssm_diag_kernel(zoo_graph *g, zoo_tensor *C, zoo_tensor *log_dt,
                              zoo_shape_str(C, s1, 64), (long long)H, (long long)N2);
     if (L < 1)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "ssm_diag_kernel: length must be >= 1 (got %lld)", (long long)L);
-    zoo_tensor *dta = zoo_node_new(g, &dta_op, 3, (int64_t[]){H, N2, 2}, (zoo_tensor *[]){log_dt, inv_A_real, A_imag}, 3);
-    zoo_tensor *t = zoo_node_new(g, &s4d_op, 2, (int64_t[]){H, L}, (zoo_tensor *[]){dta, C, B, log_dt}, 4);
-    if (t)
-        t->aux_n = 2 * H * L; /* H*L doubles */
-    return t;
+    zoo_tensor *dta = zoo_node_new(g, &zoo_op_s4d_dtA, 3, (int64_t[]){H, N2, 2}, (zoo_tensor *[]){log_dt, inv_A_real, A_imag}, 3);
+    return zoo_node_new(g, &zoo_op_s4d_kernel, 2, (int64_t[]){H, L}, (zoo_tensor *[]){dta, C, B, log_dt}, 4);
 }

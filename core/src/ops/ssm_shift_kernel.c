@@ -5,9 +5,9 @@
 
 #include "../internal.h"
 
-static void shift_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int shift_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const zoo_tensor *Bt = t->src[0], *Ct = t->src[1];
     int64_t H = Bt->shape[0], N = Bt->shape[1], L = t->shape[1], J = N < L ? N : L;
     const float *B = Bt->data, *C = Ct->data; /* B, C: (H, N) */
@@ -24,12 +24,13 @@ static void shift_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             k[j] = s;
         }
     }
+    return 0;
 }
 
 /* dB[h,n] = sum_j dK[h,j] C[h,n+j]; dC[h,m] = sum_{j<=m} dK[h,j] B[h,m-j] (j < min(N, L)) */
-static void shift_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int shift_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *Bt = t->src[0], *Ct = t->src[1];
     int64_t H = Bt->shape[0], N = Bt->shape[1], L = t->shape[1], J = N < L ? N : L;
     const float *dK = t->grad; /* dK: (H, L) */
@@ -51,14 +52,15 @@ static void shift_bwd_cpu(zoo_graph *g, zoo_tensor *t)
                 Ct->grad[h * N + m] += s;
             }
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"ssm_shift_kernel", {shift_fwd_cpu, NULL}, {shift_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_ssm_shift_kernel = {"ssm_shift_kernel", {[ZOO_BACKEND_CPU] = {NULL, shift_fwd_cpu, shift_bwd_cpu}}};
 
 zoo_tensor *zoo_ssm_shift_kernel(zoo_graph *g, zoo_tensor *B, zoo_tensor *C, int64_t L)
 {
     if (!g || g->status || !B || !C)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){B, C}, 2);
+        return zoo_node_new(g, &zoo_op_ssm_shift_kernel, 1, (int64_t[]){1}, (zoo_tensor *[]){B, C}, 2);
     char s1[64], s2[64];
     if (B->ndim != 2)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "ssm_shift_kernel: B %s must be (H, N)", zoo_shape_str(B, s1, 64));
@@ -70,5 +72,5 @@ zoo_tensor *zoo_ssm_shift_kernel(zoo_graph *g, zoo_tensor *B, zoo_tensor *C, int
                              zoo_shape_str(C, s1, 64), zoo_shape_str(B, s2, 64), (long long)H, (long long)N);
     if (L < 1)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "ssm_shift_kernel: length must be >= 1 (got %lld)", (long long)L);
-    return zoo_node_new(g, &op, 2, (int64_t[]){H, L}, (zoo_tensor *[]){B, C}, 2);
+    return zoo_node_new(g, &zoo_op_ssm_shift_kernel, 2, (int64_t[]){H, L}, (zoo_tensor *[]){B, C}, 2);
 }

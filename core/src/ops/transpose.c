@@ -4,9 +4,9 @@
 
 #define BLK 32 /* square tiles keep both sides of the copy in cache */
 
-static void transpose_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int transpose_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const zoo_tensor *X = t->src[0];
     int64_t R = X->shape[X->ndim - 2], C = X->shape[X->ndim - 1], mats = X->n / (R * C);
     int64_t tr = (R + BLK - 1) / BLK, tc = (C + BLK - 1) / BLK;
@@ -19,14 +19,15 @@ static void transpose_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             for (int64_t j = j0; j < j0 + BLK && j < C; j++)
                 y[j * R + i] = x[i * C + j];
     }
+    return 0;
 }
 
-static void transpose_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int transpose_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *X = t->src[0];
     if (!X->grad)
-        return;
+        return 0;
     int64_t R = X->shape[X->ndim - 2], C = X->shape[X->ndim - 1], mats = X->n / (R * C);
     int64_t tr = (R + BLK - 1) / BLK, tc = (C + BLK - 1) / BLK;
 #pragma omp parallel for schedule(static)
@@ -38,14 +39,15 @@ static void transpose_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             for (int64_t j = j0; j < j0 + BLK && j < C; j++)
                 dx[i * C + j] += dy[j * R + i];
     }
+    return 0;
 }
 
-static const zoo_op_def op = {"transpose", {transpose_fwd_cpu, NULL}, {transpose_bwd_cpu, NULL}};
+const zoo_op_def zoo_op_transpose = {"transpose", {[ZOO_BACKEND_CPU] = {NULL, transpose_fwd_cpu, transpose_bwd_cpu}}};
 
 zoo_tensor *zoo_transpose(zoo_graph *g, zoo_tensor *x)
 {
     if (!g || g->status || !x)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
+        return zoo_node_new(g, &zoo_op_transpose, 1, (int64_t[]){1}, (zoo_tensor *[]){x}, 1);
     char s[64];
     if (x->dtype != ZOO_F32 || x->ndim < 2)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "transpose: input %s must be f32 with at least 2 dims",
@@ -55,5 +57,5 @@ zoo_tensor *zoo_transpose(zoo_graph *g, zoo_tensor *x)
         shape[i] = x->shape[i];
     shape[x->ndim - 2] = x->shape[x->ndim - 1];
     shape[x->ndim - 1] = x->shape[x->ndim - 2];
-    return zoo_node_new(g, &op, x->ndim, shape, (zoo_tensor *[]){x}, 1);
+    return zoo_node_new(g, &zoo_op_transpose, x->ndim, shape, (zoo_tensor *[]){x}, 1);
 }

@@ -22,9 +22,9 @@
  * u + k_t - no_t), then the per-row partial gradients gw[B,C], gu[B,C], reduced over b in
  * a fixed order so the result does not depend on the thread count. */
 
-static void wkv_fwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int wkv_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     const zoo_tensor *W = t->src[0], *U = t->src[1], *K = t->src[2], *V = t->src[3];
     int64_t B = K->shape[0], T = K->shape[1], C = K->shape[2];
     const float *wp = W->data, *up = U->data, *kp = K->data, *vp = V->data; /* w, u: (C); k, v: (B, T, C) */
@@ -48,11 +48,12 @@ static void wkv_fwd_cpu(zoo_graph *g, zoo_tensor *t)
             o = no;
         }
     }
+    return 0;
 }
 
-static void wkv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
+static int wkv_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    (void)g;
+    (void)ex;
     zoo_tensor *W = t->src[0], *U = t->src[1], *K = t->src[2], *V = t->src[3];
     int64_t B = K->shape[0], T = K->shape[1], C = K->shape[2], n = B * T * C;
     const float *wp = W->data, *up = U->data, *kp = K->data, *vp = V->data, *yp = t->data, *gyp = t->grad;
@@ -120,15 +121,25 @@ static void wkv_bwd_cpu(zoo_graph *g, zoo_tensor *t)
             if (U->grad)
                 U->grad[c] += su;
         }
+    return 0;
 }
 
-static const zoo_op_def op = {"wkv", {wkv_fwd_cpu, NULL}, {wkv_bwd_cpu, NULL}};
+/* Workspace of the CPU kernels, sized for this backend (threads included). */
+static int wkv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
+{
+    (void)ex;
+    const zoo_tensor *k = t->src[2]; /* (B, T, C) */
+    t->aux_n = 2 * k->n + 2 * k->shape[0] * k->shape[2];
+    return 0;
+}
+
+const zoo_op_def zoo_op_wkv = {"wkv", {[ZOO_BACKEND_CPU] = {wkv_prepare_cpu, wkv_fwd_cpu, wkv_bwd_cpu}}};
 
 zoo_tensor *zoo_wkv(zoo_graph *g, zoo_tensor *w, zoo_tensor *u, zoo_tensor *k, zoo_tensor *v)
 {
     zoo_tensor *src[4] = {w, u, k, v};
     if (!g || g->status || !w || !u || !k || !v)
-        return zoo_node_new(g, &op, 1, (int64_t[]){1}, src, 4);
+        return zoo_node_new(g, &zoo_op_wkv, 1, (int64_t[]){1}, src, 4);
     char s1[64], s2[64];
     if (k->dtype != ZOO_F32 || k->ndim != 3)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "wkv: k %s must be f32 (B, T, C)", zoo_shape_str(k, s1, 64));
@@ -142,8 +153,5 @@ zoo_tensor *zoo_wkv(zoo_graph *g, zoo_tensor *w, zoo_tensor *u, zoo_tensor *k, z
     if (u->ndim != 1 || u->shape[0] != C)
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "wkv: u %s must be (%lld), one bonus per channel",
                              zoo_shape_str(u, s1, 64), (long long)C);
-    zoo_tensor *t = zoo_node_new(g, &op, 3, k->shape, src, 4);
-    if (t)
-        t->aux_n = 2 * k->n + 2 * k->shape[0] * C;
-    return t;
+    return zoo_node_new(g, &zoo_op_wkv, 3, k->shape, src, 4);
 }
