@@ -1,5 +1,6 @@
-/* cmd_info.c: `zoo info`: version, git revision, build type, CUDA on/off, threads, the
- * BLAS (and FFTW) actually loaded, and the plugin search path. Reports; changes nothing.
+/* cmd_info.c: `zoo info`: version, git revision, build type, each backend with the ops it
+ * implements, threads, the BLAS (and FFTW) actually loaded, and the plugin search path.
+ * Reports; changes nothing.
  * The libraries are asked at run time through the dynamic linker, so this shows what
  * this process really uses, not what the build expected. */
 #define _GNU_SOURCE
@@ -21,14 +22,12 @@
 #ifndef ZOO_BUILD_TYPE
 #define ZOO_BUILD_TYPE "unknown"
 #endif
-#ifndef ZOO_CUDA_ENABLED
-#define ZOO_CUDA_ENABLED 0
-#endif
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zoo info\n\n"
-               "Print the version, git revision, build type, whether CUDA is built in, the\n"
+               "Print the version, git revision, build type, each backend (built, usable, ops\n"
+               "implemented), the\n"
                "thread count, the BLAS and FFTW libraries in use and the plugin search path.\n\n"
                "options:\n  -h, --help   this text\n");
 }
@@ -61,6 +60,26 @@ static void print_blas(void)
            sgemm ? (f ? f : "?") : "");
 }
 
+/* Per backend: built or not, usable here or not, and how many of the core's ops it
+ * implements (counted from the op table), naming the missing ones. */
+static void print_backends(void)
+{
+    for (int b = 0; b < ZOO_BACKEND_COUNT; b++) {
+        int total = 0, have = zoo_backend_op_count((zoo_backend)b, &total);
+        const char *name = zoo_backend_name((zoo_backend)b);
+        printf("backend %-6s %s, implements %d of %d ops", name,
+               !zoo_backend_built((zoo_backend)b) ? "not built" : zoo_backend_available((zoo_backend)b) ? "built, not usable here" : "usable", have, total);
+        zoo_error_clear();
+        if (have < total) {
+            printf("; missing:");
+            const char *op;
+            for (int i = 0; (op = zoo_backend_op_missing((zoo_backend)b, i)); i++)
+                printf("%s %s", i ? "," : "", op);
+        }
+        printf("\n");
+    }
+}
+
 int zoo_cmd_info(int argc, char **argv)
 {
     for (int i = 1; i < argc; i++) {
@@ -75,7 +94,7 @@ int zoo_cmd_info(int argc, char **argv)
     printf("zoo:           %s\n", zoo_version());
     printf("git revision:  %s\n", zoo_git_rev());
     printf("build type:    %s\n", ZOO_BUILD_TYPE);
-    printf("cuda:          %s\n", ZOO_CUDA_ENABLED ? "on" : "off (not built in)");
+    print_backends();
     printf("plugin abi:    %u.%u\n", ZOO_ABI_MAJOR, ZOO_ABI_MINOR);
 #ifdef _OPENMP
     printf("threads:       %d (OpenMP; OMP_NUM_THREADS changes it)\n", omp_get_max_threads());

@@ -1,12 +1,14 @@
 /* cmd_plugins.c: `zoo plugins [NAME...]`: the mixers found on the plugin search path —
- * name, family, summary, knobs (type, default, help), backends, ABI and file — and the
- * files on the path that do not load, each with its error. Lists; never builds a model. */
+ * name, family, summary, knobs (type, default, help), the backends whose kernels cover
+ * its graph, ABI and file — and the files on the path that do not load, each with its
+ * error. Lists; builds graphs to read their ops but never allocates or trains. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "zoo/plugin.h"
+#include "zoo/run.h"
 
 static void usage(FILE *f)
 {
@@ -38,19 +40,30 @@ static const char *type_str(zoo_hparam_type t)
     return "?";
 }
 
-static void print_backends(uint32_t b)
+/* The backends that run this mixer: derived from the ops of a default model with the
+ * mixer in every layer (the graph is built, nothing is allocated), with what each other
+ * backend lacks. */
+static void print_backends(const zoo_mixer *m)
 {
-    if (!b) {
-        printf("all (cpu, cuda)");
+    zoo_run_spec spec;
+    zoo_run_spec_default(&spec);
+    uint32_t mask = 0;
+    char why[768];
+    if (zoo_run_spec_set(&spec, "mixer", m->name) || zoo_model_backends(&spec, &mask, why, sizeof why)) {
+        printf("unknown (a default model with it does not build: %s)", zoo_error_last()->msg);
+        zoo_error_clear();
         return;
     }
-    static const char *names[ZOO_BACKEND_COUNT] = {"cpu", "cuda"};
     int first = 1;
     for (int i = 0; i < ZOO_BACKEND_COUNT; i++)
-        if (b & ZOO_BACKEND_BIT(i)) {
-            printf("%s%s", first ? "" : ", ", names[i]);
+        if (mask & ZOO_BACKEND_BIT(i)) {
+            printf("%s%s", first ? "" : ", ", zoo_backend_name((zoo_backend)i));
             first = 0;
         }
+    if (first)
+        printf("none");
+    if (why[0])
+        printf(" (%s)", why);
 }
 
 static void print_plugin(const zoo_plugin *p)
@@ -63,7 +76,7 @@ static void print_plugin(const zoo_plugin *p)
     printf("  file:     %s\n", p->path);
     printf("  abi:      %u.%u\n", (unsigned)m->hdr.abi_major, (unsigned)m->hdr.abi_minor);
     printf("  backends: ");
-    print_backends(m->backends);
+    print_backends(m);
     printf("\n");
     int nk = 0;
     size_t wname = 4, wdef = 7;

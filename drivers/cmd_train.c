@@ -286,6 +286,15 @@ int zoo_cmd_train(int argc, char **argv)
     printf("%s: status %s  final_acc %.4f  best_acc %.4f  epochs %d/%d  params %lld  %s tok/s  wall %s\n",
            rc ? "stopped" : "done", status_word(rc), res.final_acc, res.best_acc, res.epochs_run, spec.epochs,
            (long long)res.params, rate, wall);
+    if (zoo_mem_plan_total(&res.mem)) {
+        const zoo_mem_plan *mp = &res.mem;
+        const double MiB = 1048576.0;
+        printf("memory planned on %s: params %.2f MiB  grads %.2f MiB  optimizer %.2f MiB  activations %.2f MiB  "
+               "activation grads %.2f MiB  workspace %.2f MiB  total %.2f MiB\n",
+               zoo_backend_name(spec.backend), (double)mp->params / MiB, (double)mp->grads / MiB,
+               (double)mp->optimizer / MiB, (double)mp->activations / MiB, (double)mp->act_grads / MiB,
+               (double)mp->workspace / MiB, (double)zoo_mem_plan_total(mp) / MiB);
+    }
     fflush(stdout);
 
     int code = 0;

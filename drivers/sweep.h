@@ -62,6 +62,7 @@ typedef struct sweep_wire_head {
     int32_t epochs_run, n_epochs;
     double final_acc, best_acc, final_loss, tokens_per_s, wall_s;
     int64_t peak_bytes, n_steps;
+    zoo_mem_plan mem; /* planned bytes per buffer kind; all 0 when the run never planned */
 } sweep_wire_head;
 
 /* A finished attempt: header and, in one block, step_loss then the 4 epoch curves. */

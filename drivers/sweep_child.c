@@ -99,6 +99,7 @@ void sweep_outcome_result(const sweep_outcome *o, zoo_run_result *r)
     r->tokens_per_s = o->h.tokens_per_s;
     r->wall_s = o->h.wall_s;
     r->peak_bytes = (size_t)o->h.peak_bytes;
+    r->mem = o->h.mem;
     if (!o->curves)
         return;
     float *c = o->curves;
@@ -174,6 +175,7 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     o.h.tokens_per_s = res.tokens_per_s;
     o.h.wall_s = res.wall_s;
     o.h.peak_bytes = (int64_t)res.peak_bytes;
+    o.h.mem = res.mem;
     /* Curves in one block: step_loss, then train loss, test loss, test acc, lr per epoch. */
     int64_t ns = res.step_loss ? res.n_steps : 0;
     int ne = res.epoch_test_acc && res.epoch_train_loss && res.epoch_test_loss && res.epoch_lr ? res.n_epochs : 0;

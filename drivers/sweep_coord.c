@@ -172,6 +172,17 @@ static int commit_batch(coord *c)
         snprintf(row->host, sizeof row->host, "%s", o->h.host);
         row->wall_s = o->h.wall_s;
         row->peak_bytes = o->h.peak_bytes;
+        if (zoo_mem_plan_total(&o->h.mem)) { /* -1 (unknown) when the run never planned */
+            row->mem_params_bytes = (int64_t)o->h.mem.params;
+            row->mem_grads_bytes = (int64_t)o->h.mem.grads;
+            row->mem_optimizer_bytes = (int64_t)o->h.mem.optimizer;
+            row->mem_activations_bytes = (int64_t)o->h.mem.activations;
+            row->mem_act_grads_bytes = (int64_t)o->h.mem.act_grads;
+            row->mem_workspace_bytes = (int64_t)o->h.mem.workspace;
+        } else {
+            row->mem_params_bytes = row->mem_grads_bytes = row->mem_optimizer_bytes = -1;
+            row->mem_activations_bytes = row->mem_act_grads_bytes = row->mem_workspace_bytes = -1;
+        }
         row->finished_unix = (double)wall.tv_sec + 1e-9 * (double)wall.tv_nsec;
         snprintf(row->message, sizeof row->message, "%.255s", o->h.message);
         if (o->h.signal) {

@@ -84,6 +84,12 @@ static hid_t row_type(void)
     M(tokens_per_s, H5T_NATIVE_DOUBLE);
     M(wall_s, H5T_NATIVE_DOUBLE);
     M(peak_bytes, H5T_NATIVE_INT64);
+    M(mem_params_bytes, H5T_NATIVE_INT64);
+    M(mem_grads_bytes, H5T_NATIVE_INT64);
+    M(mem_optimizer_bytes, H5T_NATIVE_INT64);
+    M(mem_activations_bytes, H5T_NATIVE_INT64);
+    M(mem_act_grads_bytes, H5T_NATIVE_INT64);
+    M(mem_workspace_bytes, H5T_NATIVE_INT64);
     M(rank, H5T_NATIVE_INT32);
     M(host, s64);
     M(crashes, H5T_NATIVE_INT32);
@@ -408,13 +414,15 @@ void zoo_results_row_init(zoo_results_row *r, int64_t id, const zoo_run_spec *s,
     r->steps_run = -1;
     r->tokens_per_s = r->wall_s = NAN;
     r->peak_bytes = -1;
+    r->mem_params_bytes = r->mem_grads_bytes = r->mem_optimizer_bytes = -1;
+    r->mem_activations_bytes = r->mem_act_grads_bytes = r->mem_workspace_bytes = -1;
     r->rank = -1;
     r->finished_unix = NAN;
 }
 
 static const char units[] =
     "wall_s: seconds; tokens_per_s: training tokens per second; peak_bytes: bytes (peak resident set of the process "
-    "that trained the run); state_size: floats at seq_len summed over layers; flops_per_step: estimated floating point "
+    "that trained the run); mem_*_bytes: bytes planned per buffer kind on the run's backend; state_size: floats at seq_len summed over layers; flops_per_step: estimated floating point "
     "operations of one training step (forward+backward); finished_unix: seconds since 1970-01-01 UTC; accuracies: "
     "fraction of supervised test tokens predicted exactly (0..1); losses: mean cross-entropy in nats";
 
@@ -491,6 +499,12 @@ static int run_group(hid_t f, const zoo_results_update *u)
     e |= attr_f64(g, "tokens_per_s", row->tokens_per_s);
     e |= attr_f64(g, "wall_s", row->wall_s);
     e |= attr_i64(g, "peak_bytes", row->peak_bytes);
+    e |= attr_i64(g, "mem_params_bytes", row->mem_params_bytes);
+    e |= attr_i64(g, "mem_grads_bytes", row->mem_grads_bytes);
+    e |= attr_i64(g, "mem_optimizer_bytes", row->mem_optimizer_bytes);
+    e |= attr_i64(g, "mem_activations_bytes", row->mem_activations_bytes);
+    e |= attr_i64(g, "mem_act_grads_bytes", row->mem_act_grads_bytes);
+    e |= attr_i64(g, "mem_workspace_bytes", row->mem_workspace_bytes);
     e |= attr_i64(g, "rank", row->rank);
     e |= attr_str(g, "host", row->host);
     e |= attr_i64(g, "crashes", row->crashes);

@@ -122,5 +122,4 @@ ZOO_PLUGIN_EXPORT const zoo_mixer zoo_mixer_v1 = {
     .build = build,
     .state_size = state_size,
     .validate = validate,
-    .backends = 0,
 };

@@ -150,6 +150,5 @@ ZOO_PLUGIN_EXPORT const zoo_mixer zoo_mixer_v1 = {
     .build = build,
     .state_size = state_size,
     .validate = validate,
-    .backends = ZOO_BACKEND_BIT(ZOO_BACKEND_CPU), /* zoo_selective_scan, zoo_rmsnorm: CPU only so far */
     .block = ZOO_BLOCK_MAMBA,
 };

@@ -170,5 +170,4 @@ ZOO_PLUGIN_EXPORT const zoo_mixer zoo_mixer_v1 = {
     .build = build,
     .state_size = state_size,
     .validate = validate,
-    .backends = ZOO_BACKEND_BIT(ZOO_BACKEND_CPU), /* zoo_wkv has no CUDA kernel yet */
 };

@@ -334,16 +334,10 @@ static int sole_src(const zoo_tensor *t, const zoo_tensor *s)
     return k;
 }
 
-/* Clear a gradient of n floats: to 0, or to the test fill value. */
+/* Clear a gradient of n floats (to 0, or to the test fill pattern). */
 static int clear_grad(zoo_graph *g, float *p, int64_t n)
 {
-    if (g->grad_fill == 0.0f)
-        return g->be->memset(&g->exec, p, 0, (size_t)n * sizeof *p);
-    if (!g->be->host_memory)
-        return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "gradient fill values need a host-memory backend");
-    for (int64_t i = 0; i < n; i++)
-        p[i] = g->grad_fill;
-    return 0;
+    return g->be->memset(&g->exec, p, g->grad_fill_byte, (size_t)n * sizeof *p);
 }
 
 static int alloc_buf(zoo_graph *g, void **out, size_t bytes, const char *what)

@@ -95,9 +95,9 @@ struct zoo_graph {
     uint64_t seed, step;
     int sync_each_op;            /* ZOO_SYNC_EACH_OP=1: synchronise and check after every kernel */
     /* test switches (optest's backend comparison): never write gradients whole, and
-     * clear gradients to grad_fill instead of 0 */
+     * clear gradients by filling every byte with grad_fill_byte instead of 0 */
     int no_fresh;
-    float grad_fill;
+    int grad_fill_byte;
     /* execution */
     const zoo_backend_iface *be;
     zoo_exec exec;

@@ -85,7 +85,8 @@ static int rescale_out_projections(zoo_graph *g, int n_layers, uint64_t seed)
     return 0;
 }
 
-int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out)
+/* The model's graph, planned (memory allocated, parameters drawn) when `plan`. */
+static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan, zoo_model **out)
 {
     if (!out)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_build: no output pointer");
@@ -231,7 +232,7 @@ int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **
         rc = ZOO_FAIL(zoo_graph_status(g), "building the model: %s", zoo_graph_error(g));
         goto fail;
     }
-    if ((rc = zoo_graph_plan(g, spec->seed)) || (rc = rescale_out_projections(g, nl, spec->seed)))
+    if (plan && ((rc = zoo_graph_plan(g, spec->seed)) || (rc = rescale_out_projections(g, nl, spec->seed))))
         goto fail;
     free(li);
     *out = m;
@@ -240,6 +241,40 @@ fail:
     free(li);
     zoo_model_free(m);
     return rc;
+}
+
+int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out)
+{
+    return model_build(spec, B, M, 1, out);
+}
+
+int zoo_model_backends(const zoo_run_spec *spec, uint32_t *mask, char *why, size_t n)
+{
+    if (why && n)
+        why[0] = 0;
+    if (!mask)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_backends: no output");
+    *mask = 0;
+    zoo_model *m = NULL;
+    int rc = model_build(spec, 1, 1, 0, &m); /* the graph only: nothing is allocated */
+    if (rc)
+        return rc;
+    size_t k = 0;
+    for (int b = 0; b < ZOO_BACKEND_COUNT; b++) {
+        char missing[512];
+        int nm = zoo_graph_missing_ops(m->g, (zoo_backend)b, missing, sizeof missing);
+        uint32_t opt_out = 0; /* a plugin may still exclude a backend its ops have */
+        for (int i = 0; i < m->n_plugins; i++)
+            if (m->plugins[i]->mixer->backends && !(m->plugins[i]->mixer->backends & ZOO_BACKEND_BIT(b)))
+                opt_out = 1;
+        if (!nm && !opt_out)
+            *mask |= ZOO_BACKEND_BIT(b);
+        else if (why && k < n)
+            k += (size_t)snprintf(why + k, n - k, "%s%s: %s%s", k ? "; " : "", zoo_backend_name((zoo_backend)b),
+                                  opt_out ? "excluded by the plugin" : "no kernel for ", opt_out ? "" : missing);
+    }
+    zoo_model_free(m);
+    return 0;
 }
 
 int zoo_model_load_batch(zoo_model *m, const zoo_dataset *d, const int64_t *order, int64_t first, int64_t count)

@@ -66,9 +66,23 @@ status "zoo plugins --bogus" $? 2
 
 ZOO_PLUGIN_PATH=/some/extra/dir "$zoo" info >"$out" 2>&1
 status "zoo info" $? 0
-for want in "zoo:" "git revision:" "build type:" "cuda:" "threads:" "blas:" "plugin path:" "/some/extra/dir  (missing)"; do
+for want in "zoo:" "git revision:" "build type:" "backend cpu    usable, implements" "backend cuda" "threads:" "blas:" "plugin path:" "/some/extra/dir  (missing)"; do
     expect "zoo info" "$want"
 done
+# the CPU backend implements every op; a backend that is not built claims none
+total=$(sed -n 's/^backend cpu .* implements \([0-9]*\) of \([0-9]*\) ops.*/\1 \2/p' "$out")
+set -- $total
+[ -n "${1:-}" ] && [ "$1" = "$2" ] || { echo "FAIL zoo info: cpu implements '$total'"; fail=1; }
+if grep -q "^backend cuda   not built" "$out"; then
+    expect "zoo info" "backend cuda   not built, implements 0 of $2 ops; missing: add, "
+fi
+# each mixer's backends come from the ops of its graph
+"$zoo" plugins attention >"$out" 2>&1
+status "zoo plugins attention" $? 0
+expect "zoo plugins attention" "backends: cpu"
+if "$zoo" info | grep -q "^backend cuda   not built"; then
+    expect "zoo plugins attention" "(cuda: no kernel for embedding, add, dropout, layernorm, linear, slice, attention, ce_head)"
+fi
 "$zoo" info --help >"$out" 2>&1
 status "zoo info --help" $? 0
 

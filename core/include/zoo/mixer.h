@@ -82,7 +82,10 @@ typedef struct zoo_mixer {
     /* Optional: reject knob values before anything is built. Write one line to msg
      * naming the knob and the fix; return ZOO_ERR_INVALID (or ZOO_ERR_UNSUPPORTED). */
     int (*validate)(const zoo_hvals *h, const zoo_layer_info *li, char *msg, size_t msglen);
-    uint32_t backends; /* ZOO_BACKEND_BIT(ZOO_BACKEND_CPU) | ... : 0 means all */
+    /* Opt-out only: 0 (the usual) = every backend that has a kernel for each op the
+     * mixer's graph uses (zoo derives that from the graph); otherwise only the backends
+     * whose ZOO_BACKEND_BIT is set, and only where their kernels exist. */
+    uint32_t backends;
     /* ABI 1.1: a zoo_block_kind. 0 (and every ABI 1.0 plugin) = TransformerBlock. */
     uint32_t block;
 } zoo_mixer;

@@ -90,6 +90,11 @@ typedef struct zoo_model {
  * positions per batch, plan it and initialise it (§2.5) from spec->seed. */
 int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out);
 void zoo_model_free(zoo_model *m); /* accepts NULL */
+/* The backends that can run `spec`'s model: bit ZOO_BACKEND_BIT(b) set when backend b
+ * has a kernel for every op the model's graph uses (and no plugin opts out of it).
+ * Builds the graph without allocating anything; `why` gets, per other backend, what
+ * it lacks. */
+int zoo_model_backends(const zoo_run_spec *spec, uint32_t *mask, char *why, size_t n);
 
 /* Load batch rows [first, first+count) of `d` (count <= B; the rest is padded with
  * ignored rows, which changes neither loss nor gradients) in the order `order` gives

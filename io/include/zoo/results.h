@@ -47,6 +47,9 @@ typedef struct zoo_results_row {
     int64_t steps_run;
     double tokens_per_s, wall_s;
     int64_t peak_bytes;    /* peak resident memory of the process that trained it */
+    /* bytes the run planned per buffer kind on its backend (training + evaluation model) */
+    int64_t mem_params_bytes, mem_grads_bytes, mem_optimizer_bytes;
+    int64_t mem_activations_bytes, mem_act_grads_bytes, mem_workspace_bytes;
     int32_t rank;          /* MPI rank that trained it */
     char host[64];
     int32_t crashes;       /* times it killed the process training it */
