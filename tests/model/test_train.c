@@ -288,6 +288,79 @@ static int learn(void)
     return fails ? 1 : 0;
 }
 
+/* A kernel failure is an error at once, naming the op and the value: a label outside
+ * the vocabulary reaches ce_head (batches no longer check labels; the head does) and the
+ * forward pass stops there, in training and in evaluation, with or without the
+ * sync-each-op switch. A sweep records the code (ZOO_ERR_INVALID) as "failed". */
+static void test_kernel_failure(void)
+{
+    for (int sync = 0; sync < 2; sync++) {
+        if (sync)
+            setenv("ZOO_SYNC_EACH_OP", "1", 1);
+        zoo_run_spec s;
+        tiny(&s);
+        zoo_mqar_spec ms = {64, 16, 2, 8, 0.01, 0, 7};
+        zoo_dataset d = {0};
+        zoo_model *m = NULL;
+        int rc = zoo_mqar_generate(&ms, &d);
+        CHECK(rc == 0, "mqar: %s", zoo_error_last()->msg);
+        if (!rc)
+            rc = zoo_model_build(&s, 8, 16, &m);
+        CHECK(rc == 0, "model: %s", zoo_error_last()->msg);
+        if (rc) {
+            zoo_dataset_free(&d);
+            continue;
+        }
+        int64_t at = -1; /* the first supervised position of example 3 */
+        for (int64_t t = 0; t < d.L && at < 0; t++)
+            if (d.labels[3 * d.L + t] != ZOO_IGNORE_LABEL)
+                at = t;
+        d.labels[3 * d.L + at] = 99999;
+        char want[128];
+        snprintf(want, sizeof want, "label 99999 out of range [0, 64) at example 3 position %lld", (long long)at);
+        double loss = 0, acc = 0;
+        rc = zoo_model_evaluate(m, &d, &loss, &acc, NULL, NULL);
+        const char *msg = zoo_error_last()->msg;
+        CHECK(rc == ZOO_ERR_INVALID && strstr(msg, "op 'ce_head' forward") && strstr(msg, want),
+              "evaluate with a bad label (sync %d): rc %d '%s', want '%s'", sync, rc, msg, want);
+        rc = zoo_model_load_batch(m, &d, NULL, 0, 8);
+        if (!rc)
+            rc = zoo_graph_set_training(m->g, 1, 0);
+        if (!rc)
+            rc = zoo_graph_forward(m->g);
+        msg = zoo_error_last()->msg;
+        CHECK(rc == ZOO_ERR_INVALID && strstr(msg, "op 'ce_head' forward") && strstr(msg, want),
+              "training forward with a bad label (sync %d): rc %d '%s'", sync, rc, msg);
+        zoo_model_free(m);
+        zoo_dataset_free(&d);
+        unsetenv("ZOO_SYNC_EACH_OP");
+    }
+}
+
+/* The planned bytes per buffer kind: reported for the run and consistent with the graph. */
+static void test_memory_plan(void)
+{
+    zoo_run_spec s;
+    tiny(&s);
+    zoo_run_result res;
+    zoo_model *m = NULL;
+    int rc = zoo_run(&s, NULL, &res, &m);
+    CHECK(rc == 0, "run: %s", zoo_error_last()->msg);
+    if (rc)
+        return;
+    zoo_mem_plan mp;
+    CHECK(zoo_graph_mem_plan(m->g, &mp) == 0, "mem plan");
+    size_t pb = (size_t)zoo_graph_flat_size(m->g) * sizeof(float);
+    CHECK(mp.params == pb && mp.grads == pb && mp.optimizer == 2 * pb + pb / sizeof(float),
+          "params %zu grads %zu optimizer %zu for %zu bytes of parameters", mp.params, mp.grads, mp.optimizer, pb);
+    CHECK(mp.activations > 0 && mp.act_grads > 0 && mp.workspace > 0, "activations %zu grads %zu workspace %zu",
+          mp.activations, mp.act_grads, mp.workspace);
+    CHECK(res.mem.activations >= mp.activations && res.mem.params >= mp.params, "the run's plan covers the model");
+    CHECK(zoo_graph_arena_bytes(m->g) == mp.activations + mp.act_grads + mp.workspace, "arena bytes");
+    zoo_model_free(m);
+    zoo_run_result_free(&res);
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 2 && !strcmp(argv[1], "learn"))
@@ -298,6 +371,8 @@ int main(int argc, char **argv)
     }
     test_bookkeeping();
     test_stops();
+    test_kernel_failure();
+    test_memory_plan();
     if (fails)
         fprintf(stderr, "%d check(s) failed\n", fails);
     else

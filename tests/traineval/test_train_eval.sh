@@ -190,6 +190,12 @@ bad "unreadable config" "nosuch.yaml" --config "$W/nosuch.yaml"
 bad "sweep file" "zoo sweep" --config "$W/sweep.yaml"
 bad "missing value" "value" "${SMALL[@]}" --epochs
 bad "stray argument" "unexpected" "${SMALL[@]}" stray
+# a backend that lacks kernels (or is not built) is refused before anything is
+# allocated, with every missing op named
+if ! "$ZOO" info | grep -q "^backend cuda   usable"; then
+    bad "backend cuda here" "cuda backend (has no kernel for [0-9]+ ops this model uses: embedding, add|is not built)" \
+        "${SMALL[@]}" --backend cuda
+fi
 rm -f "$W/y.h5"
 "$ZOO" train "${SMALL[@]}" --save "$W/no/such/dir/m.h5" >/dev/null 2>"$W/b.err"
 rc=$?
