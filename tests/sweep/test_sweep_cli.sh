@@ -12,9 +12,12 @@
 #            run recorded once, the numbers equal a clean run's
 #   sigterm  SIGTERM mid-sweep (one process), and SIGUSR1 under mpirun: exit 75,
 #            nothing lost, a rerun finishes
-# usage: test_sweep_cli.sh MODE ZOO PYTHON SRC_DIR WORK_DIR
+#   backend  runs on a backend without the kernels are recorded unsupported (naming the
+#            missing ops); a kernel that fails (a label outside the vocabulary, put
+#            there by the LABEL_FAULT preload library) is recorded failed with its op
+# usage: test_sweep_cli.sh MODE ZOO PYTHON SRC_DIR WORK_DIR [LABEL_FAULT_LIB]
 set -u
-mode=$1 zoo=$2 py=$3 src=$4 work=$5/$1
+mode=$1 zoo=$2 py=$3 src=$4 work=$5/$1 fault_lib=${6:-}
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 export OMP_NUM_THREADS=1
 fail() { echo "FAIL ($mode): $*" >&2; exit 1; }
@@ -117,6 +120,42 @@ assert s["crashes"][1] == 2 and b"signal 11" in s["message"][1], (s["crashes"], 
 assert b"fail=true" in s["message"][2], s["message"][2]
 EOF
     echo "contain: crash retried once then recorded, failure recorded, sweep went on"
+    ;;
+backend)
+    cat > b.yaml <<'EOF'
+task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: 256, test_examples: 64}
+model: {d_model: 16, mixer: attention}
+train: {epochs: 1, batch_size: 32, backend: [cpu, cuda]}
+EOF
+    if "$zoo" info | grep -q "^backend cuda   usable"; then
+        echo "skipped: the cuda backend runs here"
+        exit 77
+    fi
+    out=$("$zoo" sweep b.yaml -o b.h5 2>&1); rc=$?
+    "$py" - b.h5 <<'EOF' || fail "unsupported runs (exit $rc): $out"
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")["summary"][()]
+st = sorted(x.decode() for x in s["status"])
+assert st == ["ok", "unsupported"], st
+m = [x.decode() for x, y in zip(s["message"], s["status"]) if y == b"unsupported"][0]
+assert "cuda backend" in m and ("no kernel for" in m or "not built" in m), m
+ok = [i for i, y in enumerate(s["status"]) if y == b"ok"][0]
+assert s["mem_params_bytes"][ok] > 0 and s["mem_workspace_bytes"][ok] > 0, s[ok]
+print("unsupported:", m)
+EOF
+    [ -n "$fault_lib" ] && [ -e "$fault_lib" ] || { echo "skipped: no label fault library"; exit 77; }
+    sed 's/backend: \[cpu, cuda\]/backend: cpu/' b.yaml > f.yaml
+    out=$(LD_PRELOAD="$fault_lib${LD_PRELOAD:+:$LD_PRELOAD}" "$zoo" sweep f.yaml -o f.h5 2>&1); rc=$?
+    [ $rc -eq 1 ] || fail "label fault: exit $rc, want 1: $out"
+    "$py" - f.h5 <<'EOF' || fail "label fault: $out"
+import sys, h5py
+s = h5py.File(sys.argv[1], "r")["summary"][()]
+assert [x.decode() for x in s["status"]] == ["failed"], s["status"]
+m = s["message"][0].decode()
+assert "op 'ce_head' forward" in m and "label 99999 out of range [0, 64) at example " in m, m
+print("failed:", m)
+EOF
+    echo "backend: unsupported and failed runs recorded with their reasons"
     ;;
 mpi)
     command -v mpirun > /dev/null || { echo "skipped: no mpirun"; exit 77; }

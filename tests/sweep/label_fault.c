@@ -1,0 +1,23 @@
+/* label_fault.c: a test-only LD_PRELOAD library. It wraps zoo_mqar_generate and puts an
+ * out-of-vocabulary label (99999) at the first supervised position of example 3 of every
+ * dataset it makes, so that a real sweep sees a kernel failure (ce_head's label check)
+ * where no valid input could cause one. Never linked into zoo. */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+
+#include "zoo/task.h"
+
+int zoo_mqar_generate(const zoo_mqar_spec *s, zoo_dataset *out)
+{
+    int (*real)(const zoo_mqar_spec *, zoo_dataset *) =
+        (int (*)(const zoo_mqar_spec *, zoo_dataset *))dlsym(RTLD_NEXT, "zoo_mqar_generate");
+    int rc = real ? real(s, out) : -1;
+    if (rc || out->n < 4)
+        return rc;
+    for (int64_t t = 0; t < out->L; t++)
+        if (out->labels[3 * out->L + t] != ZOO_IGNORE_LABEL) {
+            out->labels[3 * out->L + t] = 99999;
+            break;
+        }
+    return 0;
+}
