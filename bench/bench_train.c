@@ -102,14 +102,14 @@ int main(int argc, char **argv)
         double a = now();
         if (zoo_model_load_batch(m, &d, NULL, (it % 4) * B, B))
             return fail("batch");
-        zoo_graph_set_training(m->g, 1, (uint64_t)it);
-        if (zoo_graph_forward(m->g))
+        if (zoo_graph_set_training(m->g, 1, (uint64_t)it) || zoo_graph_forward(m->g))
             return fail("forward");
         double b = now();
         if (zoo_graph_backward(m->g, m->loss))
             return fail("backward");
         double c = now();
-        zoo_adamw_step(m->g, 1e-3, 0.9, 0.999, 1e-8, 0.1, it + 1);
+        if (zoo_adamw_step(m->g, 1e-3, 0.9, 0.999, 1e-8, 0.1, it + 1))
+            return fail("AdamW");
         if (it >= warmup) {
             tf += b - a;
             tb += c - b;
@@ -117,12 +117,15 @@ int main(int argc, char **argv)
         }
     }
     double dt = now() - t0, cpu = clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0;
+    float loss = 0;
+    if (zoo_tensor_get(m->loss, &loss, 0, 1))
+        return fail("loss");
     printf("{\"impl\": \"zoo\", \"mixer\": \"%s\", \"d_model\": %lld, \"seq_len\": %lld, \"batch\": %lld, "
            "\"kv_pairs\": %lld, \"threads\": %d, \"params\": %lld, \"steps\": %d, \"seconds\": %.4f, "
            "\"tokens_per_s\": %.1f, \"cpu_s\": %.4f, \"tokens_per_cpu_s\": %.1f, \"arena_mib\": %.1f, \"loss\": %.4f",
            s.mixers[0].name, (long long)s.d_model, (long long)L, (long long)B, (long long)s.kv_pairs, s.threads,
            (long long)zoo_graph_count_trainable(m->g), done, dt, (double)done * B * L / dt, cpu,
-           (double)done * B * L / cpu, (double)zoo_graph_arena_bytes(m->g) / 1048576.0, zoo_tensor_data(m->loss)[0]);
+           (double)done * B * L / cpu, (double)zoo_graph_arena_bytes(m->g) / 1048576.0, (double)loss);
     /* The pattern with every knob resolved, so that run.py builds the same mixers in
      * PyTorch (the plugins' defaults, not a copy of them). */
     printf(", \"n_layers\": %d, \"pattern\": [", s.n_layers);
