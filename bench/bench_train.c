@@ -4,8 +4,8 @@
  *
  * usage: zoo_bench_train [--steps N] [--min-time S] [--warmup N] [--phases 1]
  *                        [--<spec key> VALUE ...]   e.g. --d_model 128 --seq_len 256
- * Defaults: the run spec's (attention, 2 layers, learned positions, dropout 0.1 as
- * ZOOLOGY.md), batch 64, 2 threads, K by L as in Zoology's Figure 2. */
+ * Defaults: the run spec's (attention, 2 layers, learned positions, dropout 0.1, as in
+ * docs/model.md), batch 64, 2 threads, K by L as in Zoology's Figure 2. */
 #define _POSIX_C_SOURCE 200809L
 #include <stdio.h>
 #include <stdlib.h>

@@ -38,7 +38,7 @@ static const opt opts[] = {
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zoo data mqar [options] -o FILE\n\n"
-               "Generate an MQAR dataset (ZOOLOGY.md §1.1) into HDF5: int32 datasets 'inputs' and\n"
+               "Generate an MQAR dataset (docs/task.md) into HDF5: int32 datasets 'inputs' and\n"
                "'labels' (n, L), labels -100 except at the K query positions; the spec as attributes.\n\n"
                "options:\n");
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {

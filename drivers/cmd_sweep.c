@@ -19,7 +19,7 @@ static void usage(FILE *f)
             "       mpirun -np N zoo sweep FILE -o RESULTS.h5 ...\n"
             "\n"
             "Run every run of a sweep file (YAML; configs/quick.yaml is the default job) and record\n"
-            "each in one HDF5 file (schema: io/SCHEMA.md). Rank 0 hands runs out costliest first and\n"
+            "each in one HDF5 file (schema: docs/results.md). Rank 0 hands runs out costliest first and\n"
             "is the only writer; every rank trains (each run in a child process), using\n"
             "OMP_NUM_THREADS (or SLURM_CPUS_PER_TASK) threads, else its share of the node's cores.\n"
             "\n"

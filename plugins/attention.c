@@ -1,4 +1,4 @@
-/* attention.c: the Zoology MHA mixer (ZOOLOGY.md §3.1) as a plugin: one fused Wqkv
+/* attention.c: the Zoology MHA mixer (docs/mixers.md, attention) as a plugin: one fused Wqkv
  * projection split into q, k, v; causal softmax attention with the additive -10000 mask
  * and dropout on the probabilities; then out_proj. The core derives the backward. */
 #include <math.h>
@@ -60,7 +60,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     return zoo_graph_status(g);
 }
 
-/* KV cache at inference: keys and values for every position (ZOOLOGY.md T22), taken at
+/* KV cache at inference: keys and values for every position (2 D L), taken at
  * the longest length the model is built for. */
 static double state_size(const zoo_hvals *h, const zoo_layer_info *li)
 {

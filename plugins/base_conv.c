@@ -1,6 +1,7 @@
-/* base_conv.c: the Zoology BaseConv mixer (ZOOLOGY.md §3.2) as a plugin:
+/* base_conv.c: the Zoology BaseConv mixer (docs/mixers.md, base_conv) as a plugin:
  * y = Conv(u) * (u Wp + bp) + u, Conv a short depthwise conv or a long conv whose filter is
- * implicit (MLP of positional features, with the long conv's extra +u, T6) or explicit. */
+ * implicit (MLP of positional features) or explicit; the long conv adds its own +u, so
+ * a long-conv layer is ((k * u) + u) * (u Wp + bp) + u. */
 #include <math.h>
 #include <stdio.h>
 
@@ -77,7 +78,7 @@ static zoo_tensor *long_filter(zoo_graph *g, const zoo_hvals *h, const zoo_layer
     } else {
         /* LongConvolution: filter ~ N(0, 1), (D, l_max); taps past L never reach the
          * first L outputs of a linear convolution (the repo's circular aliasing for
-         * l_max > L, T8, is not reproduced). */
+         * l_max > L, whose 2L FFT wraps taps L..2L-1 around, is not reproduced). */
         k = zoo_param(g, "conv.filter", 2, (int64_t[]){D, lm}, zoo_init_normal(0.0f, 1.0f));
     }
     return lm > L ? zoo_slice(g, k, 0, L) : k;
@@ -112,7 +113,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     return zoo_graph_status(g);
 }
 
-/* Short conv: the last k inputs per channel; long conv: the whole sequence (T22), at the
+/* Short conv: the last k inputs per channel (D k); long conv: the whole sequence (D L), at the
  * longest length the model is built for. */
 static double state_size(const zoo_hvals *h, const zoo_layer_info *li)
 {

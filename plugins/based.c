@@ -1,4 +1,4 @@
-/* based.c: the Zoology Based linear attention mixer (ZOOLOGY.md §3.5) as a plugin:
+/* based.c: the Zoology Based linear attention mixer (docs/mixers.md, based) as a plugin:
  * q, k = u Wq, u Wk (feature_dim per head), v = u Wv, causal linear attention with the
  * Taylor feature map (or another by name), proj_o; no biases. The Zoology "based" model is
  * the pattern [base_conv, based]. No rotary, no separate key/value head count. */

@@ -1,7 +1,8 @@
-/* h3.c: the Zoology H3 mixer (ZOOLOGY.md §3.4) as a plugin: q, k, v projections; a
+/* h3.c: the Zoology H3 mixer (docs/mixers.md, h3) as a plugin: q, k, v projections; a
  * shift SSM on k with its D skip; per-head outer product k v^T through the S4D-Lin
  * diagonal SSM with the per-head D skip; contraction with q, channels out in (j, h)
- * order (T19); output_linear. Training-time convolution form only (no recurrent step). */
+ * order (as Zoology's, before its dense output Linear); output_linear. Training-time
+ * convolution form only (no recurrent step). */
 #include <math.h>
 #include <stdio.h>
 
@@ -77,7 +78,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     if (zoo_tensor_dim(x, -1) != D)
         return zoo_graph_fail(g, ZOO_ERR_SHAPE, "mixer 'h3': input width %lld differs from d_model %lld",
                               (long long)zoo_tensor_dim(x, -1), (long long)D);
-    /* raw parameters keep their constructor init (ZOOLOGY.md §2.5), names as the state_dict */
+    /* raw parameters keep their constructor init (docs/model.md), names as the state_dict */
     zoo_tensor *kD = zoo_param(g, "ssm_k_D", 1, (int64_t[]){D}, zoo_init_normal(0.0f, 1.0f));
     zoo_tensor *hD = zoo_param(g, "D", 1, (int64_t[]){H}, zoo_init_normal(0.0f, 1.0f));
     zoo_tensor *q = zoo_nn_linear(g, x, "q_proj", D, 1);

@@ -1,4 +1,4 @@
-/* hyena.c: the Zoology Hyena mixer (ZOOLOGY.md §3.3) as a plugin: in_proj to 3D, short
+/* hyena.c: the Zoology Hyena mixer (docs/mixers.md, hyena) as a plugin: in_proj to 3D, short
  * depthwise conv, v * x1, causal long conv with an implicit filter (sine MLP of trainable
  * positional features, exponential decay) plus the learned D skip, * x2, out_proj.
  * One head and one block only (the paper's setting); no filter dropout or normalisation. */
@@ -86,7 +86,7 @@ static void fill_deltas(float *x, int64_t n, const int64_t *shape, int ndim, zoo
         x[i] = (float)(n > 1 ? lo + (hi - lo) * (double)i / (double)(n - 1) : lo);
 }
 
-/* The implicit filter h (D, L) of ZOOLOGY.md §3.3, names as Zoology's Filter module. */
+/* The implicit filter h (D, L) (docs/mixers.md, hyena), names as Zoology's Filter module. */
 static zoo_tensor *implicit_filter(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li)
 {
     int64_t D = li->d_model, L = li->seq_len, lm = li->l_max > L ? li->l_max : L;
@@ -154,7 +154,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     return zoo_graph_status(g);
 }
 
-/* The long conv needs the whole sequence per channel (T22), at the model's longest length. */
+/* D L: the long conv needs the whole sequence per channel, at the model's longest length. */
 static double state_size(const zoo_hvals *h, const zoo_layer_info *li)
 {
     (void)h;

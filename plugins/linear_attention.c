@@ -1,4 +1,4 @@
-/* linear_attention.c: plain causal linear attention (ZOOLOGY.md §3.10): Based (§3.5)
+/* linear_attention.c: plain causal linear attention (docs/mixers.md): Based
  * with a non-Taylor feature map, by default ELU+1 with f = d_model; the same parameters
  * (proj_q, proj_k, proj_v, proj_o, no biases). No rotary, no separate key/value heads. */
 #include "linear_attention_common.h"
@@ -15,7 +15,7 @@ static const zoo_hparam knobs[] = {
     {NULL, 0, NULL, NULL},
 };
 
-/* Feature dim f: the knob, or d_model when it is 0 (as plain linear attention uses, §3.10). */
+/* Feature dim f: the knob, or d_model when it is 0 (as plain linear attention uses). */
 static int64_t feat_dim(const zoo_hvals *h, const zoo_layer_info *li)
 {
     int64_t f = zoo_hvals_int(h, "feature_dim");

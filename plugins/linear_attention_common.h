@@ -1,5 +1,5 @@
 /* linear_attention_common.h: the forward composition shared by the based and
- * linear_attention plugins (ZOOLOGY.md §3.5, §3.10): q, k = u Wq, u Wk (f per head),
+ * linear_attention plugins (docs/mixers.md, based): q, k = u Wq, u Wk (f per head),
  * v = u Wv, causal linear attention under a feature map, proj_o; no biases. The two
  * plugins differ only in their knob defaults and names, so each is its knob table and
  * descriptor around these (static: each .so gets its own copy, no symbols exported). */
@@ -59,7 +59,8 @@ static int la_build(const char *mixer, int64_t f, const char *f_hint, zoo_graph 
 }
 
 /* Recurrent state: H (D/H) E numerator + H E denominator, E = f(f+1)/2 + f + 1 for the
- * Taylor map (the symmetric count Zoology reports, T15), E = f for the others. */
+ * Taylor map (the symmetric count Zoology reports, though the Taylor features number
+ * 1 + f + f^2), E = f for the others. */
 static double la_state_size(int64_t f, const zoo_hvals *h, const zoo_layer_info *li)
 {
     int64_t heads = zoo_hvals_int(h, "num_heads");

@@ -1,5 +1,5 @@
-/* mamba.c: the Mamba (v1) mixer of Zoology Figure 2 (ZOOLOGY.md §3.9) as a plugin, in
- * a MambaBlock (§2.3: add, RMSNorm, mixer; the model builds it when .block asks):
+/* mamba.c: the Mamba (v1) mixer of Zoology Figure 2 (docs/mixers.md, mamba) as a plugin, in
+ * a MambaBlock (add, RMSNorm, mixer; the model builds it when .block asks):
  * in_proj to [x, z]; x through the causal depthwise conv and SiLU; x_proj to
  * [delta, B, C]; delta = softplus(dt_proj(delta)); selective scan with A = -exp(A_log)
  * plus the D skip; gate by SiLU(z); out_proj. Training-time scan only (no recurrent step). */
@@ -22,7 +22,7 @@ static const zoo_hparam knobs[] = {
     {"conv_bias", ZOO_HP_BOOL, "true", "bias in the depthwise conv"},
     {"bias", ZOO_HP_BOOL, "false", "bias in in_proj and out_proj"},
     {"init", ZOO_HP_STRING, "zoology",
-     "'zoology': the iclr24 Zoology init (dt_proj.weight ~ N(0, 0.02), dt_proj.bias = 0, T21); 'mamba': Mamba's dt init"},
+     "'zoology': the iclr24 Zoology init (dt_proj.weight ~ N(0, 0.02), dt_proj.bias = 0); 'mamba': Mamba's dt init"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -104,7 +104,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     if (zoo_tensor_ndim(x) != 3 || zoo_tensor_dim(x, -1) != D)
         return zoo_graph_fail(g, ZOO_ERR_SHAPE, "mixer 'mamba': input width %lld differs from d_model %lld",
                               (long long)zoo_tensor_dim(x, -1), (long long)D);
-    /* Linears: N(0, 0.02), zero bias (§2.5; the model re-draws out_proj.weight). The conv
+    /* Linears: N(0, 0.02), zero bias (docs/model.md; the model re-draws out_proj.weight). The conv
      * keeps PyTorch's default U(+-1/sqrt(k)); A_log and D their constructor values. */
     zoo_tensor *xz = zoo_nn_linear(g, x, "in_proj", 2 * Di, bias);
     zoo_tensor *xs = zoo_slice(g, xz, 0, Di), *z = zoo_slice(g, xz, Di, Di);
@@ -135,7 +135,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     return zoo_graph_status(g);
 }
 
-/* 2 * D * N (Zoology's Mamba.state_size; T22), not Di * N. */
+/* 2 * D * N (Zoology's Mamba.state_size), not Di * N. */
 static double state_size(const zoo_hvals *h, const zoo_layer_info *li)
 {
     return 2.0 * (double)li->d_model * (double)zoo_hvals_int(h, "d_state");

@@ -1,9 +1,9 @@
-/* rwkv.c: the Zoology RWKV mixer, the RWKV v4 time-mixer (ZOOLOGY.md §3.8) as a plugin:
+/* rwkv.c: the Zoology RWKV mixer, the RWKV v4 time-mixer (docs/mixers.md, rwkv) as a plugin:
  * token shift, per-channel mixes of x_t and x_{t-1} into key, value and receptance
  * (bias-free Linears), the WKV recurrence (core op zoo_wkv) with w = -exp(time_decay),
  * a sigmoid(r) gate and the bias-free output Linear. Parameter names are the Zoology
  * module's: time_decay, time_first, time_mix_{k,v,r} (1, 1, D), key, value, receptance,
- * output. The WKV output stays f32 (Zoology casts it to bf16, T20: see core/src/ops/wkv.c). */
+ * output. The WKV output stays f32 (Zoology casts it to bf16: see core/src/ops/wkv.c). */
 #include <math.h>
 #include <stdio.h>
 
@@ -11,7 +11,7 @@
 
 static const zoo_hparam knobs[] = {
     {"init_n_layer", ZOO_HP_INT, "12",
-     "layer count the init ratios assume; Zoology never passes it, so 12 even in 2-layer models (T20); "
+     "layer count the init ratios assume; Zoology never passes it, so 12 even in 2-layer models; "
      "0 = the model's real layer count"},
     {NULL, 0, NULL, NULL},
 };
@@ -152,8 +152,8 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
 }
 
 /* 3 D floats per layer: the WKV numerator and denominator sums per channel and the
- * previous token for the shift. Zoology's v4 module reports none and T22 lists no RWKV
- * entry; this is the recurrent state an RWKV v4 time-mixer carries at inference
+ * previous token for the shift. Zoology's v4 module reports none; this is the
+ * recurrent state an RWKV v4 time-mixer carries at inference
  * (the RNN form's running max is a scale of the two sums, not extra information). */
 static double state_size(const zoo_hvals *h, const zoo_layer_info *li)
 {

@@ -1,4 +1,4 @@
-/* sliding_window.c: the Zoology SlidingAttn mixer (ZOOLOGY.md §3.7) as a plugin: one head
+/* sliding_window.c: the Zoology SlidingAttn mixer (docs/mixers.md) as a plugin: one head
  * of width D over the fused Wqkv projection, query t sees keys t-w..t (w+1 keys, -10000
  * added elsewhere), scale 1/sqrt(D), dropout on the probabilities, out_proj. */
 #include <math.h>
@@ -7,7 +7,7 @@
 #include "zoo/mixer.h"
 
 static const zoo_hparam knobs[] = {
-    {"block_size", ZOO_HP_INT, "256", "window w >= 0: query t attends to keys t-w..t, w+1 keys (T14)"},
+    {"block_size", ZOO_HP_INT, "256", "window w >= 0: query t attends to keys t-w..t, w+1 keys"},
     {"dropout", ZOO_HP_FLOAT, "0", "dropout on the attention probabilities in training, in [0, 1)"},
     {"bias", ZOO_HP_BOOL, "true", "bias on the Wqkv projection (out_proj always has one)"},
     {NULL, 0, NULL, NULL},
@@ -51,7 +51,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     return zoo_graph_status(g);
 }
 
-/* Keys and values of the last w tokens: 2 w D (T22). */
+/* Keys and values of the last w tokens: 2 w D. */
 static double state_size(const zoo_hvals *h, const zoo_layer_info *li)
 {
     return 2.0 * (double)zoo_hvals_int(h, "block_size") * (double)li->d_model;

@@ -106,9 +106,9 @@ struct zoo_graph {
     float *pflat, *gflat, *adam_m, *adam_v;
     uint8_t *tmask;
     int64_t pflat_n;
-    float *arena, *garena, *warena;
+    float *arena, *garena;       /* arena: activations, each followed by its node's workspace */
     int32_t *iarena;
-    size_t arena_n, garena_n, iarena_n, warena_n;
+    size_t arena_n, garena_n, iarena_n;
     zoo_mem_plan mem;
     /* gradient zeroing: each grad is cleared right before the backward of its last
      * consumer (the first to accumulate into it), not all up front */

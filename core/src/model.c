@@ -1,7 +1,8 @@
-/* model.c: builds the ZOOLOGY.md §2 language model (embeddings, pre-norm blocks with
- * a plugin sequence mixer and an identity/MLP state mixer, or Mamba blocks (§2.3) for
+/* model.c: builds the language model of docs/model.md (embeddings, pre-norm blocks with
+ * a plugin sequence mixer and an identity/MLP state mixer, or Mamba blocks for
  * mixers that ask for them, final norm, tied head with
- * CE at supervised positions), initialises it (§2.5), and loads batches into it.
+ * CE at supervised positions), initialises it (docs/model.md, initialisation), and
+ * loads batches into it.
  * Training and evaluation loops live in train.c; the mixers live in plugins. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -64,8 +65,9 @@ static int load_mixers(const zoo_run_spec *spec, zoo_model *m)
     return 0;
 }
 
-/* §2.5: after the global N(0, 0.02) init, output projections are re-drawn with a
- * depth-scaled std. Matched by name like the Zoology code does. */
+/* After the global N(0, 0.02) init, output projections are re-drawn with the
+ * depth-scaled std 0.02/sqrt(2 n_layers) (docs/model.md, initialisation). Matched by
+ * name like the Zoology code does. */
 static int rescale_out_projections(zoo_graph *g, int n_layers, uint64_t seed)
 {
     static const char *const pats[] = {"out_proj.weight", "fc2.weight", "output_linear.0.weight"};
@@ -173,7 +175,7 @@ static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan,
         const int mamba = mx->block == ZOO_BLOCK_MAMBA;
         zoo_tensor *x;
         if (mamba) {
-            /* MambaBlock (§2.3): r = h + r, RMSNorm, mixer; no dropout, no state mixer. */
+            /* MambaBlock: r = h + r, RMSNorm, mixer; no dropout, no state mixer. */
             r = r ? zoo_add(g, h, r) : h;
             snprintf(name, sizeof name, "backbone.layers.%d.norm.weight", l);
             zoo_tensor *w = zoo_param(g, name, 1, (int64_t[]){D}, zoo_init_const(1.0f));
@@ -185,8 +187,8 @@ static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan,
             r = r ? zoo_add(g, a, r) : a;
             snprintf(name, sizeof name, "backbone.layers.%d.norm1", l);
             x = norm(g, r, name, D);
-            /* Zoology's Hybrid wraps each layer's mixer as `.mixer` (Appendix A, "based"),
-             * so a per-layer pattern keeps those names for checkpoint exchange. */
+            /* Zoology's Hybrid wraps each layer's mixer as `.mixer` (see the "based" hybrid's
+             * state_dict), so a per-layer pattern keeps those names for checkpoint exchange. */
             snprintf(name, sizeof name, "backbone.layers.%d.sequence_mixer.%s", l, spec->n_mixers > 1 ? "mixer." : "");
         }
         zoo_graph_set_prefix(g, name);
@@ -215,7 +217,7 @@ static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan,
         }
         r = zoo_add(g, y, r);
         snprintf(name, sizeof name, "backbone.layers.%d.norm2", l);
-        h = norm(g, r, name, D); /* Identity state mixer: h = LN2(r) (ZOOLOGY.md T5) */
+        h = norm(g, r, name, D); /* Identity state mixer: h = LN2(r), added to r next (not a no-op) */
         if (spec->state_mixer == ZOO_STATE_MLP) {
             char fc[128];
             snprintf(fc, sizeof fc, "backbone.layers.%d.state_mixer.fc1", l);

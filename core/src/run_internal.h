@@ -7,8 +7,8 @@
 
 #include "zoo/run.h"
 
-/* Training batch: spec->batch_size, or when 0 the ZOOLOGY.md §5.1 rule
- * (512 for L <= 128, 256 for L <= 256, 128 for L <= 512, else 64). */
+/* Training batch: spec->batch_size, or when 0 the paper's rule by L (docs/training.md):
+ * 512 for L <= 128, 256 for L <= 256, 128 for L <= 512, else 64. */
 int64_t zoo_run_spec_batch(const zoo_run_spec *s);
 /* Evaluation batch: spec->eval_batch_size, or the training batch when 0. */
 int64_t zoo_run_spec_eval_batch(const zoo_run_spec *s);

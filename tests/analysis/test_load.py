@@ -1,4 +1,4 @@
-"""zoo_analyze.load/curves/provenance on synthetic files written to io/SCHEMA.md, and the
+"""zoo_analyze.load/curves/provenance on synthetic files written to docs/results.md, and the
 refusals: missing, not HDF5, foreign HDF5, other schema, unknown version, truncated,
 damaged tables."""
 import math

@@ -174,7 +174,7 @@ def test_paper_values_and_when_they_are_overlaid(tmp_path):
     p = paper_values()
     assert len(p) == 4 * 5 * 4 and set(p["mixer"]) == {"attention", "hyena", "rwkv", "h3", "base_conv"}
     get = lambda L, m, D: float(p[(p.seq_len == L) & (p.mixer == m) & (p.d_model == D)]["acc"].iloc[0])  # noqa
-    # Spot checks against the table in ZOOLOGY.md section 6.1.
+    # Spot checks against the Figure 2 table in docs/paper.md.
     assert (get(512, "base_conv", 512), get(128, "h3", 512), get(64, "hyena", 64), get(256, "rwkv", 256)) == \
         (0.70, 0.75, 0.51, 0.66)
     R = []

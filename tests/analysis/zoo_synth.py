@@ -1,5 +1,5 @@
 """Writes synthetic zoo sweep results files for the analysis tests, following
-io/SCHEMA.md (schema "zoo-sweep-results", version 1) field by field: the /summary
+docs/results.md (schema "zoo-sweep-results", version 1) field by field: the /summary
 compound with the C struct's layout, root attributes as fixed-size strings, one
 /runs/NNNNNN group per final run (spec attributes, summary values, float32 curves),
 /sessions and /sweep_texts. It trains nothing: the numbers are what the test says.

@@ -1,5 +1,5 @@
-"""ref_attention.py: PyTorch float64 reference for zoo_attention, written as ZOOLOGY.md
-§3.1 states it (scores + additive -10000 mask, softmax over keys, dropout on the
+"""ref_attention.py: PyTorch float64 reference for zoo_attention, written as the Zoology
+MHA computes it (scores + additive -10000 mask, softmax over keys, dropout on the
 probabilities, probabilities times values), with the op's documented dropout mask
 ("keep", dumped by the test) in place of torch's random one."""
 import os

@@ -2,7 +2,7 @@
 
 Data from `zoo data mqar` is compared with an independent, deliberately simple sampler
 written here in NumPy: K successive weighted draws without replacement, renormalising
-after each draw, weights p_i ~ a*i^(a-1) over slots i = 1..S (ZOOLOGY.md §1.1). The
+after each draw, weights p_i ~ a*i^(a-1) over slots i = 1..S (docs/task.md). The
 tests are two-sample chi-square homogeneity tests (so the reference's own Monte Carlo
 noise is accounted for), on the (pair index, slot) table and on the slot marginal, plus
 an exact goodness-of-fit test of the first pair's slot against p itself.

@@ -1,4 +1,4 @@
-/* test_mqar.c: the MQAR generator's format (ZOOLOGY.md §10.1) for several seeds and
+/* test_mqar.c: the MQAR generator's format (docs/task.md) for several seeds and
  * (L, K), determinism for a seed across calls and thread counts, the random filler and
  * the hard checks. The slot law is tested statistically in mqar_stats.py. */
 #include <math.h>
@@ -32,7 +32,10 @@ static zoo_mqar_spec spec_of(int64_t V, int64_t L, int64_t K, int64_t n, uint64_
     return s;
 }
 
-/* Every property of §10.1 on every row; returns the number of bad rows (first few printed). */
+/* Every format property on every row: keys in [1, V/2) and values in [V/2, V), all
+ * distinct; no label in the kv block; K labels at even offsets of the query region, each
+ * on a repeat of its key, with its value, each key once; blanks elsewhere. Returns the
+ * number of bad rows (first few printed). */
 static int check_format(const zoo_mqar_spec *s, const zoo_dataset *d)
 {
     const int64_t V = s->vocab, L = s->seq_len, K = s->kv_pairs, C = 2 * K, half = V / 2;

@@ -1,5 +1,5 @@
 /* test_learn_mixers.c: every mixer trained on one small MQAR setting with one budget, and
- * the ordering ZOOLOGY.md §6.1 reports: attention above the gated convolutions (BaseConv,
+ * the ordering the paper's Figure 2 reports (docs/paper.md): attention above the gated convolutions (BaseConv,
  * Hyena, H3) and RWKV at the same D when L >= 128.
  *
  *   test_learn_mixers run NAME OUT   train mixer NAME, write "NAME final_acc best_acc
@@ -15,7 +15,7 @@
  * lr 2.15e-3 (the paper grid's third value), at most EPOCHS epochs, early stop > 0.99, no
  * positional embeddings, every other setting the paper's (2 layers, identity state
  * mixer, AdamW wd 0.1, cosine per epoch). The attention-like mixers follow the Based
- * paper and the Zoology README sweeps (ZOOLOGY.md §5.2, §5.3): a k=3 BaseConv first
+ * paper's MQAR sweeps and the later Zoology example sweeps: a k=3 BaseConv first
  * layer, then the mixer. Why not Figure 2's pure attention with learned positions: it
  * must learn the previous-token shift through 128 position vectors first, which took
  * about 200k examples at L=64 (the model.learn test) and had not left the 1/K plateau

@@ -1,7 +1,7 @@
 """check_mamba_model.py <dir>: what test_mamba_model.c wrote in <dir> (ckpt.h5, data.h5,
-ref.h5) against a PyTorch reference of the Zoology Mamba model: MambaBlocks (ZOOLOGY.md
-§2.3: residual add, RMSNorm eps 1e-5, mixer; no MLP, no dropout) around the Mamba v1
-mixer of §3.9, written as mamba_simple.Mamba's slow path with selective_scan_ref's loop,
+ref.h5) against a PyTorch reference of the Zoology Mamba model: MambaBlocks (residual
+add, RMSNorm eps 1e-5, mixer; no MLP, no dropout) around the Mamba v1 mixer
+(docs/mixers.md, mamba), written as mamba_simple.Mamba's slow path with selective_scan_ref's loop,
 then LN_f (a LayerNorm) and the tied head. Module and parameter names are Zoology's
 state_dict names. The comparison itself is tests/torchmodel/check_model.py's, run with
 this reference's loader. Exit 0 pass, 1 mismatch, 77 when torch or h5py is missing.
@@ -34,7 +34,7 @@ def truthy(v):
 
 
 class Mamba(nn.Module):
-    """§3.9: [x, z] = in_proj(u); x = SiLU(conv1d(x)); [dt, B, C] = x_proj(x);
+    """[x, z] = in_proj(u); x = SiLU(conv1d(x)); [dt, B, C] = x_proj(x);
     delta = softplus(dt_proj(dt)); the selective scan with A = -exp(A_log) and the D
     skip; y * SiLU(z); out_proj."""
 

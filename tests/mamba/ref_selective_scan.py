@@ -1,5 +1,5 @@
 """ref_selective_scan.py: PyTorch float64 reference for zoo_selective_scan, written as
-the loop form of Mamba's selective_scan_ref (ZOOLOGY.md §3.9) without the D skip:
+the loop form of Mamba's selective_scan_ref (docs/mixers.md, mamba) without the D skip:
 h_t = exp(delta_t A) h_{t-1} + delta_t B_t x_t, y_t = C_t . h_t."""
 import os
 import sys

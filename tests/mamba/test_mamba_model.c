@@ -1,4 +1,4 @@
-/* test_mamba_model.c: the mamba plugin (ZOOLOGY.md §3.9) in the MambaBlock model (§2.3).
+/* test_mamba_model.c: the mamba plugin in the MambaBlock model (docs/mixers.md, mamba).
  * Modes:
  *   torchref <case>  whole model vs PyTorch: weights perturbed off their init, saved
  *                    through the checkpoint format and loaded by state_dict name with
@@ -6,7 +6,7 @@
  *                    shapes are checked too); step-0 loss, every gradient and 20 AdamW
  *                    losses against float64 (the comparison of tests/torchmodel);
  *   unit             state_dict names and shapes, parameter count and state size at
- *                    D=64, L=64, V=8192, 2 layers; the inits of §2.5/§3.9; knob errors.
+ *                    D=64, L=64, V=8192, 2 layers; the inits; knob errors.
  * usage: test_mamba_model torchref <check script> <case> | unit. Exit 0/1/77. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -138,7 +138,7 @@ static int unit_names(void)
     for (int i = 0; i < zoo_graph_nparams(g); i++)
         if (zoo_tensor_is_trainable(zoo_graph_param(g, i)))
             count += zoo_tensor_numel(zoo_graph_param(g, i));
-    /* Not in ZOOLOGY.md §2.6; from §3.9's shapes: per layer in_proj 2*Di*D, conv Di*(k+1),
+    /* From the parameter shapes: per layer in_proj 2*Di*D, conv Di*(k+1),
      * x_proj (R+2N)*Di, dt_proj Di*(R+1), A_log Di*N, D Di, out_proj D*Di, norm D. */
     int64_t D = 64, Di = 128, N = 16, R = 4, k = 4, V = 8192;
     int64_t layer = 2 * Di * D + Di * (k + 1) + (R + 2 * N) * Di + Di * (R + 1) + Di * N + Di + D * Di + D;
@@ -154,7 +154,7 @@ static int unit_names(void)
         fprintf(stderr, "FAIL: state size %g, want 2 layers x 2*D*N = %g\n", m->state_size, 2 * 2.0 * 64 * 16);
         bad = 1;
     }
-    /* §2.5 / §3.9 iclr24 init: dt_proj.bias = 0, A_log = ln(n+1), D = 1, norm = 1, conv
+    /* The paper-era (init=zoology) init: dt_proj.bias = 0, A_log = ln(n+1), D = 1, norm = 1, conv
      * within 1/sqrt(4), out_proj.weight std 0.02/sqrt(2*2), in_proj std 0.02. */
     const float *bdt = zoo_tensor_data(zoo_graph_find_param(g, "backbone.layers.1.mixer.dt_proj.bias"));
     const float *alog = zoo_tensor_data(zoo_graph_find_param(g, "backbone.layers.0.mixer.A_log"));

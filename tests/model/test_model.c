@@ -1,5 +1,5 @@
-/* test_model.c: the ZOOLOGY.md §2 model as zoo_model_build makes it: parameter counts
- * (§2.6), state_dict names and shapes (Appendix A), the §2.5 initialisation, batch
+/* test_model.c: the model of docs/model.md as zoo_model_build makes it: parameter counts,
+ * state_dict names and shapes, the initialisation, batch
  * loading and padding, and build errors. Uses the attention plugin of this build. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
@@ -85,7 +85,7 @@ static void expect_const(zoo_model *m, const char *name, float v)
         }
 }
 
-/* ZOOLOGY.md Appendix A, attention at D=64, L=64, V=8192, 2 layers (lm_head is tied). */
+/* The reference state_dict of attention at D=64, L=64, V=8192, 2 layers (lm_head is tied). */
 static const struct {
     const char *name;
     int64_t shape[2];
@@ -120,10 +120,10 @@ static void test_paper_model(void)
     if (!m)
         return;
     int64_t n = zoo_graph_count_trainable(m->g);
-    /* §2.6: 524,288 (E) + 4,096 (P) + 2 x (12,480 Wqkv + 4,160 out + 256 LN) + 128 (LN_f). */
+    /* 524,288 (E) + 4,096 (P) + 2 x (12,480 Wqkv + 4,160 out + 256 LN) + 128 (LN_f). */
     CHECK(n == 562304, "attention D=64 L=64 V=8192 2 layers: %lld trainable parameters, want 562,304", (long long)n);
     int np = zoo_graph_nparams(m->g), want = (int)(sizeof attention_names / sizeof attention_names[0]);
-    CHECK(np == want, "%d parameters, Appendix A lists %d", np, want);
+    CHECK(np == want, "%d parameters, the reference lists %d", np, want);
     for (int i = 0; i < want; i++) {
         zoo_tensor *p = param(m, attention_names[i].name);
         CHECK(p != NULL, "missing %s", attention_names[i].name);
@@ -140,7 +140,7 @@ static void test_paper_model(void)
     /* State size: attention keeps K and V for every position, 2 D L per layer. */
     CHECK(m->state_size == 2.0 * 2 * 64 * 64, "state_size %g, want %g", m->state_size, 2.0 * 2 * 64 * 64);
 
-    /* §2.5 initialisation. */
+    /* Initialisation (docs/model.md): N(0, 0.02^2), out_proj re-drawn at 0.02/sqrt(2 n_layers). */
     expect_init(m, "backbone.embeddings.word_embeddings.weight", 0.02);
     expect_init(m, "backbone.embeddings.position_embeddings.weight", 0.02);
     expect_init(m, "backbone.layers.0.sequence_mixer.Wqkv.weight", 0.02);
@@ -195,7 +195,7 @@ static void test_variants(void)
         CHECK(param(m, "backbone.layers.0.state_mixer.fc1.bias") && param(m, "backbone.layers.0.state_mixer.fc2.bias"),
               "mlp biases missing");
         expect_init(m, "backbone.layers.0.state_mixer.fc1.weight", 0.02);
-        expect_init(m, "backbone.layers.0.state_mixer.fc2.weight", 0.01); /* fc2 rule of §2.5 */
+        expect_init(m, "backbone.layers.0.state_mixer.fc2.weight", 0.01); /* the depth-scaled fc2 rule */
         expect_const(m, "backbone.layers.1.state_mixer.fc2.bias", 0.0f);
     }
     zoo_model_free(m);

@@ -1,7 +1,8 @@
 /* test_train.c: zoo_run and zoo_model_evaluate. "unit": tiny runs that check the
  * recipe's bookkeeping (cosine per epoch, curves, hooks, early stop, interruption,
  * divergence, determinism, evaluation batch, the handed-back model). "learn": attention
- * at D=64, L=64, K=4 must reach >= 0.99 test accuracy (ZOOLOGY.md §10.4, scaled down). */
+ * at D=64, L=64, K=4 must reach >= 0.99 test accuracy (the paper's easiest Figure 2 cell,
+ * scaled down; docs/paper.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>

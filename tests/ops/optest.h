@@ -275,13 +275,12 @@ static zoo_graph *optest_twin(const optest *op, const optest_case *c, uint64_t s
     return g;
 }
 
-/* Poison X's activations, their gradients, workspace and parameter gradients. */
+/* Poison X's activations and workspace, their gradients and parameter gradients. */
 static int optest_poison(zoo_graph *g)
 {
     zoo_exec *x = &g->exec;
     return g->be->memset(x, g->arena, 0xFF, g->arena_n * sizeof(float)) ||
            g->be->memset(x, g->garena, 0xFF, g->garena_n * sizeof(float)) ||
-           g->be->memset(x, g->warena, 0xFF, g->warena_n * sizeof(float)) ||
            g->be->memset(x, g->gflat, 0xFF, (size_t)g->pflat_n * sizeof(float));
 }
 

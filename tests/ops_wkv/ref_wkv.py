@@ -1,5 +1,5 @@
 """ref_wkv.py: PyTorch float64 reference for zoo_wkv, written in the attention-like form
-of ZOOLOGY.md §3.8 (not as a recurrence): for query t, key i < t has logit
+of the WKV formula in docs/mixers.md, rwkv (not as a recurrence): for query t, key i < t has logit
 (t-1-i) w + k_i, key t has u + k_t, later keys none; y_t is the softmax-weighted sum of v."""
 import os
 import sys

@@ -1,4 +1,4 @@
-/* test_wkv.c: the RWKV v4 WKV recurrence (ZOOLOGY.md §3.8) against finite differences and a
+/* test_wkv.c: the RWKV v4 WKV recurrence (docs/mixers.md) against finite differences and a
  * PyTorch float64 softmax-form reference, on random shapes with B = 1, T = 1 and odd
  * sizes, with decays as the mixer makes them (w = -exp(.)) and unconstrained, and with
  * large keys that would overflow a naive f32 sum; unit: a double-precision reference at

@@ -1,7 +1,7 @@
 /* test_attention.c: the attention plugin as the model uses it: knob defaults and
  * validation (validate slot and build), parameter names and shapes of the Zoology
- * state_dict, state size, the forward against a float64 transcription of ZOOLOGY.md
- * §3.1 (eval mode), and its gradients against finite differences. */
+ * state_dict, state size, the forward against a float64 transcription of the Zoology
+ * MHA (docs/mixers.md, attention; eval mode), and its gradients against finite differences. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -128,7 +128,7 @@ static void test_params(int bias)
     zoo_hvals_free(h);
 }
 
-/* ZOOLOGY.md §3.1 in float64. x: (B, L, D); returns out (B, L, D) in ref. */
+/* The Zoology MHA in float64. x: (B, L, D); returns out (B, L, D) in ref. */
 static void reference(zoo_graph *g, const float *x, int64_t B, int64_t L, int64_t D, int H, int bias, double *ref)
 {
     const float *W = zoo_tensor_data(zoo_graph_find_param(g, PREFIX "Wqkv.weight"));   /* (3D, D) */

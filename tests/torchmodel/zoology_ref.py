@@ -1,8 +1,8 @@
-"""zoology_ref.py: a PyTorch reference of the Zoology language model (ZOOLOGY.md §2 with
-the MHA of §3.1), written to check zoo's C model, not to train anything. Module and
+"""zoology_ref.py: a PyTorch reference of the Zoology language model (docs/model.md with
+the MHA of docs/mixers.md), written to check zoo's C model, not to train anything. Module and
 parameter names follow the Zoology code, so its state_dict keys are the names zoo's
 checkpoints use. Only the attention mixer is implemented here; cfg["make_mixer"] lets a
-caller put another mixer's module (e.g. from tests/mixers3/ref_mixers3.py) in each layer.
+caller put another mixer's module (e.g. from tests/mixers_ref/ref_mixers.py) in each layer.
 """
 import math
 
@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 
 class MHA(nn.Module):
-    """ZOOLOGY.md §3.1: fused qkv projection (columns q | k | v, heads contiguous),
+    """Zoology's MHA: fused qkv projection (columns q | k | v, heads contiguous),
     scores scaled by 1/sqrt(head_dim) plus an additive -10000 causal mask (not -inf),
     softmax, dropout on the probabilities, weighted sum, output projection."""
 
@@ -51,9 +51,9 @@ class MLP(nn.Module):
 
 
 class TransformerBlock(nn.Module):
-    """Pre-norm block with the residual carried separately (ZOOLOGY.md §2.2). With the
+    """Pre-norm block with the residual carried separately (docs/model.md). With the
     Identity state mixer the block still returns LN2(r), which the next block (or the
-    backbone's end) adds to the residual (trap T5)."""
+    backbone's end) adds to the residual: the identity is not a no-op."""
 
     def __init__(self, d_model, mixer, state_mixer, dropout1):
         super().__init__()

@@ -122,7 +122,7 @@ int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct
  * logits of the first min(m, cap_rows) entries into it, (m, V) row-major. */
 int zoo_ce_head_logits(const zoo_tensor *ce, float *dst, int64_t cap_rows, int64_t *m, int64_t *V);
 
-/* ---- issue 3 ops: gated convolutions, SSM kernels, linear attention ---------------- */
+/* ---- mixer ops: elementwise, shape, convolutions, SSM kernels, linear attention ---- */
 /* y = a * b elementwise; b has a's shape or a trailing part of it (broadcast over the
  * leading dims of a, as in zoo_add). */
 zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b);
@@ -141,7 +141,7 @@ zoo_tensor *zoo_transpose(zoo_graph *g, zoo_tensor *x);
 /* The same elements (row-major) under `shape` (ndim dims, same element count). A copy. */
 zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *shape);
 
-/* Causal long convolution per channel (ZOOLOGY.md §3.0):
+/* Causal long convolution per channel (docs/mixers.md, shared building blocks):
  *   y[b,t,c] = sum_{s<=t} k[c/r, s] * u[b,t-s,c]  (+ skip[c/r] * u[b,t,c] when skip != NULL)
  * u: (B, L, D), channel last; k: (G, L) with D % G == 0 and r = D/G (G = D: one filter per
  * channel, PyTorch's (D, L) layout; G < D: groups of r adjacent channels share a filter,
@@ -156,11 +156,11 @@ int64_t zoo_fftconv_crossover(void);
 
 /* Depthwise causal short convolution with bias (PyTorch Conv1d(groups=C, padding=k-1),
  * first L outputs): y[b,t,c] = bias[c] + sum_j w[c,0,j] * x[b, t-(k-1)+j, c], zero for
- * negative times, so w[c,0,k-1] multiplies the current token (T7).
+ * negative times, so w[c,0,k-1] multiplies the current token (cross-correlation order).
  * x: (B, L, C); w: (C, 1, k); bias: (C) or NULL. */
 zoo_tensor *zoo_shortconv(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *bias);
 
-/* Causal linear attention with a feature map phi (ZOOLOGY.md §3.5):
+/* Causal linear attention with a feature map phi (docs/mixers.md, based):
  *   y_t = sum_{s<=t} (phi(q_t).phi(k_s)) v_s / (sum_{s<=t} phi(q_t).phi(k_s) + eps)
  * q, k: (B, L, H*f); v: (B, L, H*dv); heads contiguous in the last dim; out (B, L, H*dv).
  * TAYLOR: phi(x) = [1, x/f^(1/4), vec(x x^T)/(sqrt2 sqrt f)] (1+f+f^2 features);
@@ -181,17 +181,17 @@ int64_t zoo_feature_map_dim(zoo_feature_map fm, int64_t f);
 zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v,
                                  zoo_feature_map fm, int heads, float eps, int quadratic);
 
-/* RWKV v4's WKV recurrence (ZOOLOGY.md §3.8), per batch row and channel c:
+/* RWKV v4's WKV recurrence (docs/mixers.md, rwkv), per batch row and channel c:
  *   y_t = (sum_{i<t} e^{(t-1-i) w_c + k_i} v_i + e^{u_c + k_t} v_t)
  *       / (sum_{i<t} e^{(t-1-i) w_c + k_i}     + e^{u_c + k_t})
  * w: (C) log decay (Zoology passes -exp(time_decay)); u: (C) ("time_first");
  * k, v: (B, T, C); out (B, T, C). Stable for any inputs (running max, as the RWKV kernel);
  * f32 out (Zoology rounds it to bf16: not done here). */
 zoo_tensor *zoo_wkv(zoo_graph *g, zoo_tensor *w, zoo_tensor *u, zoo_tensor *k, zoo_tensor *v);
-/* H3's shift-SSM kernel (ZOOLOGY.md §3.4): K[h,j] = sum_n B[h,n] * C[h,n+j] for
+/* H3's shift-SSM kernel (docs/mixers.md, h3): K[h,j] = sum_n B[h,n] * C[h,n+j] for
  * j < min(N, L), 0 beyond. B: (H, N); C: (1, H, N) or (H, N). Out: (H, L). */
 zoo_tensor *zoo_ssm_shift_kernel(zoo_graph *g, zoo_tensor *B, zoo_tensor *C, int64_t L);
-/* H3's S4D-Lin diagonal SSM kernel, bilinear discretisation (ZOOLOGY.md §3.4), with
+/* H3's S4D-Lin diagonal SSM kernel, bilinear discretisation (docs/mixers.md, h3), with
  * complex values stored as (real, imag) pairs in the last axis:
  *   dt = exp(log_dt[h]); A = -exp(inv_A_real) + i A_imag; dA = (1 + dt A/2)/(1 - dt A/2);
  *   C' = C B dt/(1 - dt A/2); K[h,t] = 2 Re sum_n C'[h,n] dA[h,n]^t.
@@ -203,10 +203,10 @@ zoo_tensor *zoo_ssm_diag_kernel(zoo_graph *g, zoo_tensor *C, zoo_tensor *log_dt,
 zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads);
 /* Per-head contraction (H3's output): q: (..., H*hd), y: (..., H*hd*hd) ->
  * o[..., j*H + h] = sum_i q[..., h*hd+i] * y[..., h*hd*hd + i*hd + j], shape (..., hd*H):
- * channels come out in (j, h) order (T19). */
+ * channels come out in (j, h) order, as H3 feeds them to its output Linear. */
 zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads);
 
-/* ---- Mamba ops (ZOOLOGY.md §2.3, §3.9) ------------------------------------------ */
+/* ---- Mamba ops (docs/model.md, Mamba block; docs/mixers.md, mamba) -------------- */
 /* RMSNorm over the last dim with weight w: (D), no bias:
  * y = x / sqrt(mean(x^2) + eps) * w (the norm of the Mamba blocks, eps 1e-5). */
 zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps);

@@ -55,13 +55,13 @@ typedef struct zoo_layer_info {
     int n_layers;
     int64_t d_model;
     int64_t seq_len; /* L of this run's inputs */
-    int64_t l_max;   /* longest sequence the model is built for (ZOOLOGY.md l_max) */
+    int64_t l_max;   /* longest sequence the model is built for (= seq_len in zoo's runs) */
     int64_t batch;   /* B */
 } zoo_layer_info;
 
 #define ZOO_BACKEND_BIT(b) (1u << (b))
 
-/* The block the model wraps a mixer in (ZOOLOGY.md §2.2, §2.3). */
+/* The block the model wraps a mixer in (docs/model.md, blocks). */
 typedef enum zoo_block_kind {
     ZOO_BLOCK_TRANSFORMER = 0, /* add, LayerNorm norm1, mixer, add, norm2 + state mixer */
     ZOO_BLOCK_MAMBA = 1,       /* add, RMSNorm "norm", mixer "mixer"; no MLP, no dropout */
@@ -77,7 +77,8 @@ typedef struct zoo_mixer {
      * zoo_param (names relative to the layer, e.g. "Wqkv.weight"). Return 0, or a code
      * from zoo_graph_fail / zoo_graph_status. */
     int (*build)(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo_tensor *x, zoo_tensor **y);
-    /* Optional: recurrent state size in floats at inference for one layer (ZOOLOGY.md T22). */
+    /* Optional: recurrent state size in floats at inference for one layer, at li->l_max
+     * (the counts of the built-in mixers: docs/mixers.md). */
     double (*state_size)(const zoo_hvals *h, const zoo_layer_info *li);
     /* Optional: reject knob values before anything is built. Write one line to msg
      * naming the knob and the fix; return ZOO_ERR_INVALID (or ZOO_ERR_UNSUPPORTED). */

@@ -1,5 +1,5 @@
-/* zoo/task.h: synthetic recall tasks. MQAR exactly as ZOOLOGY.md §1.1 (paper-era
- * semantics). Generation is deterministic for a seed whatever the thread count:
+/* zoo/task.h: synthetic recall tasks. MQAR as the Zoology paper defines it (paper-era
+ * semantics; docs/task.md). Generation is deterministic for a seed whatever the thread count:
  * every example draws from its own counter-based stream keyed by (seed, index). */
 #ifndef ZOO_TASK_H
 #define ZOO_TASK_H

@@ -15,7 +15,7 @@
  * big enough to run near BLAS speed. */
 #define QBLOCK 64
 
-/* ZOOLOGY.md §3.1 / T13: masked scores get -10000 ADDED (not -inf). We skip them: their
+/* Zoology's attention ADDS -10000 to masked scores (not -inf). We skip them: their
  * probability is exp(score - 10000 - rowmax), which is exactly 0 in fp32 (underflow)
  * unless a masked score exceeds the row's visible maximum by more than ~9896, which
  * scaled dot products of normalised activations never do. So the results equal

@@ -1,4 +1,4 @@
-/* fftconv.c: causal long convolution per channel (ZOOLOGY.md §3.0) with an optional
+/* fftconv.c: causal long convolution per channel (docs/mixers.md) with an optional
  * per-channel skip, by FFTW3 (pad to 2L, keep the first L) or directly in O(L^2) for short
  * sequences. Filters are given, not generated: implicit filters are composed by the mixers. */
 #include <fftw3.h>

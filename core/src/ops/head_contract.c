@@ -1,4 +1,4 @@
-/* head_contract.c: per-head contraction, H3's output (ZOOLOGY.md §3.4, T19):
+/* head_contract.c: per-head contraction, H3's output (docs/mixers.md, h3):
  * o[..., j*H + h] = sum_i q[..., h*hd+i] * y[..., h*hd*hd + i*hd + j], channels in (j, h)
  * order as H3 emits them before its output Linear. Rows are independent. */
 #include <string.h>

@@ -1,4 +1,4 @@
-/* head_outer.c: per-head outer product, H3's kv (ZOOLOGY.md §3.4):
+/* head_outer.c: per-head outer product, H3's kv (docs/mixers.md, h3):
  * y[..., h*hd*hd + i*hd + j] = k[..., h*hd+i] * v[..., h*hd+j]. Rows are independent. */
 #include "../internal.h"
 

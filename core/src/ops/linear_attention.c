@@ -1,4 +1,4 @@
-/* linear_attention.c: causal linear attention with a feature map (ZOOLOGY.md §3.5):
+/* linear_attention.c: causal linear attention with a feature map (docs/mixers.md, based):
  * y_t = sum_{s<=t} (phi(q_t).phi(k_s)) v_s / (sum_{s<=t} phi(q_t).phi(k_s) + eps),
  * in the prefix-sum ("linear") form or the masked L x L ("quadratic") form. No rotary, no
  * separate key/value head count, no non-causal variant. */
@@ -67,7 +67,7 @@ static inline float phi_el_d(int fm, float x)
 /* The prefix-sum form stores the Taylor map's second-order block once per unordered pair,
  * x_i^2 c2 on the diagonal and sqrt2 x_i x_j c2 for i < j: the same dot products as the
  * full vec(x x^T) (so the same numbers up to rounding) with f(f+1)/2 instead of f^2
- * features, the symmetric count Zoology reports as the state size (T15). */
+ * features, the symmetric count Zoology reports as the state size. */
 typedef struct {
     int fm;
     int64_t f, F;

@@ -1,5 +1,5 @@
 /* rmsnorm.c: RMSNorm over the last dim with a weight and no bias, as the RMSNorm of the
- * Mamba blocks (ZOOLOGY.md §2.3): y = x * rstd * w, rstd = 1 / sqrt(mean(x^2) + eps).
+ * Mamba blocks (docs/model.md): y = x * rstd * w, rstd = 1 / sqrt(mean(x^2) + eps).
  * Saves each row's rstd in aux for backward (and has room there for the dw partial sums).
  *
  * Backward, with xhat = x * rstd and gh = dy * w:

@@ -1,4 +1,4 @@
-/* selective_scan.c: Mamba's selective scan (ZOOLOGY.md §3.9) without the D skip, per
+/* selective_scan.c: Mamba's selective scan (docs/mixers.md, mamba) without the D skip, per
  * batch row b and channel c with a state h in R^N:
  *   h_t[n] = exp(delta_t A[c,n]) h_{t-1}[n] + delta_t B_t[n] x_t,   h_{-1} = 0
  *   y_t    = sum_n C_t[n] h_t[n]

@@ -1,6 +1,7 @@
 /* shortconv.c: depthwise causal short convolution with bias, as PyTorch's
- * Conv1d(C, C, k, groups=C, padding=k-1) keeping the first L outputs (ZOOLOGY.md §3.0, T7):
- * y[b,t,c] = bias[c] + sum_j w[c,0,j] x[b, t-(k-1)+j, c]. Channel-last layout; no dilation. */
+ * Conv1d(C, C, k, groups=C, padding=k-1) keeping the first L outputs (docs/mixers.md):
+ * y[b,t,c] = bias[c] + sum_j w[c,0,j] x[b, t-(k-1)+j, c], so the last tap w[c,0,k-1]
+ * multiplies the current token (cross-correlation order). Channel-last; no dilation. */
 #include <string.h>
 
 #include "../internal.h"

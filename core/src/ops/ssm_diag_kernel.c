@@ -1,5 +1,5 @@
 /* ssm_diag_kernel.c: H3's S4D-Lin diagonal SSM convolution kernel, bilinear
- * discretisation (ZOOLOGY.md §3.4), as two nodes: dtA = exp(log_dt) (-exp(inv_A_real) +
+ * discretisation (docs/mixers.md, h3), as two nodes: dtA = exp(log_dt) (-exp(inv_A_real) +
  * i A_imag), then K[h,t] = 2 Re sum_n C'_n dA_n^t. Complex values are (real, imag) pairs in
  * the last axis, as in the Zoology state_dict. Computed in double; the conv is fftconv. */
 #include <complex.h>

@@ -1,4 +1,4 @@
-/* ssm_shift_kernel.c: H3's shift-SSM convolution kernel (ZOOLOGY.md §3.4),
+/* ssm_shift_kernel.c: H3's shift-SSM convolution kernel (docs/mixers.md, h3),
  * K[h,j] = sum_n B[h,n] C[h,n+j] for j < min(N, L), zero beyond: the cross-correlation of
  * B and C. Computed directly (N^2 per channel, once per step); the conv itself is fftconv. */
 #include <string.h>

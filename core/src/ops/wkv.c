@@ -1,4 +1,4 @@
-/* wkv.c: the RWKV v4 WKV recurrence (ZOOLOGY.md §3.8), per batch row b and channel c:
+/* wkv.c: the RWKV v4 WKV recurrence (docs/mixers.md, rwkv), per batch row b and channel c:
  *   y_t = (sum_{i<t} e^{(t-1-i) w + k_i} v_i + e^{u + k_t} v_t)
  *       / (sum_{i<t} e^{(t-1-i) w + k_i}     + e^{u + k_t})
  * w (C) is the per-channel log decay (Zoology passes w = -exp(time_decay); the mixer
@@ -8,8 +8,8 @@
  * same way. No length limit (the CUDA kernel's T <= 1024 is a stack-array size).
  *
  * Precision: Zoology runs the kernel in fp32 and casts its output to bf16
- * (RWKV_FLOAT_MODE='bf16', T20). We keep the output f32 and do not round: zoo trains in
- * fp32 throughout (T11), the rounding only adds noise of 2^-9 relative to y, and the
+ * (RWKV_FLOAT_MODE='bf16'). We keep the output f32 and do not round: zoo trains in
+ * fp32 throughout, the rounding only adds noise of 2^-9 relative to y, and the
  * cast's gradient in PyTorch is the identity, so gradients are unaffected either way. */
 #include <math.h>
 #include <string.h>

@@ -1,4 +1,4 @@
-/* mqar.c: the MQAR generator of ZOOLOGY.md §1.1 (paper-era semantics, one KV pass).
+/* mqar.c: the MQAR generator of docs/task.md (paper-era semantics, one KV pass).
  * Implements the distribution, not NumPy's bit stream: each example draws from its own
  * counter-based stream keyed by (seed, index), so the output ignores the thread count.
  * Writing files and choosing train/test seeds (s, s+10) belong to the callers. */

@@ -1,6 +1,6 @@
 /* test_shortconv.c: depthwise causal short convolution with and without bias against
  * finite differences and PyTorch's Conv1d(groups=C, padding=k-1)[..., :L]; the tap order
- * (the last tap multiplies the current token, T7) on a hand case; shape errors. */
+ * (the last tap multiplies the current token) on a hand case; shape errors. */
 #include "optest.h"
 
 /* d = (B, L, C, k); flag: 1 with bias */

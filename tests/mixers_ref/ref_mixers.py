@@ -1,8 +1,8 @@
-"""ref_mixers3.py <dirs>: PyTorch float64 references of the Zoology mixers BaseConv,
+"""ref_mixers.py <dirs>: PyTorch float64 references of the Zoology mixers BaseConv,
 Hyena, H3, Based (and plain linear attention), SlidingAttn and RWKV (v4), written after the Zoology
-modules (ZOOLOGY.md §3.2-3.8, §3.10) with the same module tree, so that their
+modules (docs/mixers.md) with the same module tree, so that their
 state_dict keys are the names zoo gives its parameters. Each dump directory (from
-test_mixers3.c) is loaded with load_state_dict(strict=True); then the forward output,
+test_mixers_ref.c) is loaded with load_state_dict(strict=True); then the forward output,
 the gradient of x and of every parameter are compared, and the set of trainable
 parameters must match zoo's. Exit 0 pass, 1 mismatch, 77 torch missing.
 """
@@ -312,7 +312,7 @@ class SlidingAttn(nn.Module):
 
 
 class RWKVTimeMixer(nn.Module):
-    """Zoology's RWKVTimeMixer (v4, §3.8): its constructor init (n_layer is
+    """Zoology's RWKVTimeMixer (v4, docs/mixers.md): its constructor init (n_layer is
     never passed by Zoology, hence 12), and the WKV written as the plain recurrence in
     float64 (no running max) instead of the CUDA kernel; no bf16 cast of the WKV output."""
 

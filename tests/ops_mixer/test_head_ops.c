@@ -1,5 +1,5 @@
 /* test_head_ops.c: H3's per-head outer product (kv) and contraction with q (output in
- * (j, h) channel order, T19), composed as contract(q, outer(k, v)), against finite
+ * (j, h) channel order, as H3 emits them), composed as contract(q, outer(k, v)), against finite
  * differences and PyTorch written with H3's rearranges; shape errors. */
 #include "optest.h"
 

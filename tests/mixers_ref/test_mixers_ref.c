@@ -1,11 +1,12 @@
-/* test_mixers3.c: the issue 3 mixer plugins (base_conv, hyena, h3, based,
+/* test_mixers_ref.c: the mixer plugins (base_conv, hyena, h3, based,
  * linear_attention, sliding_window) and rwkv as the model builds them. Modes:
  *   torchref  forward and every gradient against PyTorch re-implementations of the Zoology
- *             modules (ref_mixers3.py), which load zoo's parameters by state_dict name
+ *             modules (ref_mixers.py), which load zoo's parameters by state_dict name
  *             with strict=True, so names, shapes and trainability are checked too;
  *   gradcheck every trainable parameter against finite differences;
  *   unit      knob validation (one line naming mixer and knob, same in build), state
- *             sizes (T22), Appendix A names and shapes, model parameter counts (§2.6). */
+ *             sizes (docs/mixers.md), state_dict names and shapes, model parameter counts
+ *             (docs/model.md). */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <stdio.h>
@@ -165,7 +166,7 @@ static int write_config(const char *dir, const mcase *c, const built *b)
 static int run_torchref(uint64_t seed)
 {
     char root[1024];
-    if (zt_tmpdir(root, sizeof root, "mixers3"))
+    if (zt_tmpdir(root, sizeof root, "mixers_ref"))
         return 1;
     int bad = 0;
     for (int i = 0; i < NCASES && !bad; i++) {
@@ -181,7 +182,7 @@ static int run_torchref(uint64_t seed)
     }
     char args[1100];
     snprintf(args, sizeof args, "'%s'", root);
-    int rc = bad ? 1 : zt_python(ZT_DIR "/ref_mixers3.py", args);
+    int rc = bad ? 1 : zt_python(ZT_DIR "/ref_mixers.py", args);
     if (rc == 0 || rc == ZT_SKIP)
         zt_rmtree(root);
     else
@@ -266,14 +267,15 @@ static double state_of(const char *mixer, const char *knobs, int layer, int64_t 
     return s;
 }
 
-/* Appendix A: every parameter and buffer of one layer, name, shape and whether trained. */
+/* The reference state_dict: every parameter and buffer of one layer, name, shape and
+ * whether trained. */
 typedef struct pshape {
     const char *name;
     int64_t s[4];
     int buffer;
 } pshape;
 
-static void appendix(const char *mixer, const char *knobs, int layer, const pshape *want, int n)
+static void names_shapes(const char *mixer, const char *knobs, int layer, const pshape *want, int n)
 {
     mcase c = {mixer, mixer, knobs, 1, 64, 64, 64, layer, 2};
     built b;
@@ -282,7 +284,7 @@ static void appendix(const char *mixer, const char *knobs, int layer, const psha
         built_free(&b);
         return;
     }
-    CHECK(zoo_graph_nparams(b.g) == n + 1, "%s layer %d: %d parameters and buffers, Appendix A lists %d", mixer, layer,
+    CHECK(zoo_graph_nparams(b.g) == n + 1, "%s layer %d: %d parameters and buffers, the reference lists %d", mixer, layer,
           zoo_graph_nparams(b.g) - 1, n);
     for (int i = 0; i < n; i++) {
         char full[256];
@@ -317,7 +319,8 @@ static void model_count(const char *mixer, const char *extra_key, const char *ex
     zoo_model_free(m);
 }
 
-/* §3.8's constructor init at D = 8, layer 1 of a 2-layer model with n_layer = 12 (T20):
+/* RWKV's constructor init (docs/mixers.md, rwkv) at D = 8, layer 1 of a 2-layer model with
+ * n_layer = 12 (Zoology never passes the real count):
  * r0 = 1/11, r1 = 1 - 1/12; and with init_n_layer=0 (n_layer = 2): r0 = 1, r1 = 1/2. */
 static void rwkv_init(void)
 {
@@ -338,7 +341,7 @@ static void rwkv_init(void)
             const float *got[5] = {dec, fst, mk, mv, mr};
             for (int j = 0; j < 5; j++)
                 CHECK(fabs(got[j][i] - want[j]) <= 1e-6 * (1 + fabs(want[j])),
-                      "rwkv init (%s): parameter %d channel %d is %.8g, §3.8 gives %.8g", c.knobs, j, i, got[j][i],
+                      "rwkv init (%s): parameter %d channel %d is %.8g, the init formula gives %.8g", c.knobs, j, i, got[j][i],
                       want[j]);
         }
         float *kw = pdata(b.g, "key.weight");
@@ -376,13 +379,13 @@ static int run_unit(void)
     bad_knob("rwkv", "", "d_model", 1, 2);
     rwkv_init();
 
-    /* T22 state sizes (floats per layer) at D = 64, l_max = 64 */
+    /* state sizes (floats per layer, docs/mixers.md) at D = 64, l_max = 64 */
     CHECK(state_of("base_conv", "", 0, 64, 64) == 64 * 3, "base_conv short k=3: D k");
     CHECK(state_of("base_conv", "", 1, 64, 64) == 64 * 64, "base_conv long: D L");
     CHECK(state_of("hyena", "", 0, 64, 512) == 64 * 512, "hyena: D L");
     CHECK(state_of("h3", "d_state=32", 0, 64, 64) == 64 * 32, "h3: D N");
-    CHECK(state_of("based", "", 0, 64, 64) == 9945, "based f=16: 9945 (ZOOLOGY.md §3.5), got %g",
-          state_of("based", "", 0, 64, 64));
+    CHECK(state_of("based", "", 0, 64, 64) == 9945,
+          "based f=16: D E + E = 9945 with E = f(f+1)/2 + f + 1 = 153, got %g", state_of("based", "", 0, 64, 64));
     CHECK(state_of("linear_attention", "feature_name=relu feature_dim=8", 0, 64, 64) == 64 * 8 + 8,
           "linear_attention relu f=8: D f + f");
     CHECK(state_of("sliding_window", "block_size=16", 0, 64, 64) == 2 * 16 * 64, "sliding_window: 2 w D");
@@ -443,26 +446,26 @@ static int run_unit(void)
                                 {"Wqkv.bias", {192}, 0},
                                 {"out_proj.weight", {64, 64}, 0},
                                 {"out_proj.bias", {64}, 0}};
-    appendix("base_conv", "", 0, bc0, 4);
-    appendix("base_conv", "", 1, bc1, 7);
-    appendix("hyena", "", 0, hy, (int)(sizeof hy / sizeof hy[0]));
-    appendix("h3", "d_state=64 head_dim=2", 0, h3, (int)(sizeof h3 / sizeof h3[0]));
-    appendix("based", "feature_dim=8", 1, bd, 4);
-    appendix("sliding_window", "block_size=16", 0, sw, 4);
+    names_shapes("base_conv", "", 0, bc0, 4);
+    names_shapes("base_conv", "", 1, bc1, 7);
+    names_shapes("hyena", "", 0, hy, (int)(sizeof hy / sizeof hy[0]));
+    names_shapes("h3", "d_state=64 head_dim=2", 0, h3, (int)(sizeof h3 / sizeof h3[0]));
+    names_shapes("based", "feature_dim=8", 1, bd, 4);
+    names_shapes("sliding_window", "block_size=16", 0, sw, 4);
     static const pshape rw[] = {{"time_decay", {64}, 0},          {"time_first", {64}, 0},
                                 {"time_mix_k", {1, 1, 64}, 0},    {"time_mix_v", {1, 1, 64}, 0},
                                 {"time_mix_r", {1, 1, 64}, 0},    {"key.weight", {64, 64}, 0},
                                 {"value.weight", {64, 64}, 0},    {"receptance.weight", {64, 64}, 0},
                                 {"output.weight", {64, 64}, 0}};
-    appendix("rwkv", "", 1, rw, 9);
+    names_shapes("rwkv", "", 1, rw, 9);
 
-    /* ZOOLOGY.md §2.6 and Appendix A, whole models at D=64, L=64, V=8192, 2 layers */
+    /* Whole models at D=64, L=64, V=8192, 2 layers (docs/model.md, sizes to check against) */
     model_count("base_conv", NULL, NULL, 534656);
     model_count("hyena", NULL, NULL, 585728);
     model_count("h3", "h3.d_state", "64", 587136);
     model_count("sliding_window", NULL, NULL, 558208);
     model_count("[base_conv, based]", "based.feature_dim", "8", 538560);
-    /* §2.6 lists no RWKV count; from §3.8: 524,288 (E) + 2 x (64 time_decay + 64 time_first
+    /* RWKV from its parameter shapes: 524,288 (E) + 2 x (64 time_decay + 64 time_first
      * + 3 x 64 time_mix + 4 x 4,096 key/value/receptance/output + 256 LN) + 128 (LN_f) */
     model_count("rwkv", NULL, NULL, 524288 + 2 * (64 + 64 + 3 * 64 + 4 * 4096 + 256) + 128);
     return fails != 0;
@@ -487,6 +490,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s torchref|gradcheck|unit\n", argv[0]);
         return 2;
     }
-    printf("mixers3 %s: %s\n", mode, bad ? "FAIL" : "ok");
+    printf("mixers_ref %s: %s\n", mode, bad ? "FAIL" : "ok");
     return bad ? 1 : 0;
 }
