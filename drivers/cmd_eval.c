@@ -98,35 +98,6 @@ static hid_t make_dataset(hid_t f, const char *name, hid_t type, int nd, int64_t
     return d;
 }
 
-static int str_attr(hid_t f, const char *name, const char *v)
-{
-    hid_t ty = H5Tcopy(H5T_C_S1), sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    herr_t e = -1;
-    if (ty >= 0 && sp >= 0 && H5Tset_size(ty, H5T_VARIABLE) >= 0 && H5Tset_cset(ty, H5T_CSET_UTF8) >= 0 &&
-        (a = H5Acreate2(f, name, ty, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
-        e = H5Awrite(a, ty, &v);
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ty >= 0)
-        H5Tclose(ty);
-    return e < 0 ? -1 : 0;
-}
-
-static int dbl_attr(hid_t f, const char *name, double v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    herr_t e = -1;
-    if (sp >= 0 && (a = H5Acreate2(f, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT)) >= 0)
-        e = H5Awrite(a, H5T_NATIVE_DOUBLE, &v);
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return e < 0 ? -1 : 0;
-}
-
 static int sink_open(logit_sink *s, const char *tmp, int64_t V)
 {
     zoo_h5_quiet();
@@ -298,11 +269,10 @@ int zoo_cmd_eval(int argc, char **argv)
             code = 1;
             goto report;
         }
-        if (str_attr(sink.f, "checkpoint", ckpt) || str_attr(sink.f, "data", where) || dbl_attr(sink.f, "loss", loss) ||
-            dbl_attr(sink.f, "accuracy", acc) || str_attr(sink.f, "zoo_version", zoo_version())) {
-            ZOO_H5_FAIL(logits_path, "writing attributes");
+        if (zoo_h5_put_str(sink.f, logits_path, "checkpoint", ckpt) || zoo_h5_put_str(sink.f, logits_path, "data", where) ||
+            zoo_h5_put_f64(sink.f, logits_path, "loss", loss) || zoo_h5_put_f64(sink.f, logits_path, "accuracy", acc) ||
+            zoo_h5_put_str(sink.f, logits_path, "zoo_version", zoo_version()))
             goto report;
-        }
         if (sink_close(&sink) != 0 || zoo_h5_commit(tmp, logits_path) != 0) {
             tmp[0] = '\0';
             goto report;

@@ -39,18 +39,28 @@ static const char *lib_of(void *sym)
     return sym && dladdr(sym, &di) && di.dli_fname ? di.dli_fname : NULL;
 }
 
+/* A function found by name: dlsym gives an object pointer, and ISO C has no cast from
+ * it to a function pointer, so its bytes are copied (what POSIX guarantees works). */
+#define FN_OF(fp, name)                                                                                    \
+    do {                                                                                                   \
+        void *sym_ = dlsym(RTLD_DEFAULT, name);                                                            \
+        memcpy(&(fp), &sym_, sizeof sym_);                                                                 \
+    } while (0)
+
 static void print_blas(void)
 {
-    char *(*config)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_config");
-    char *(*core)(void) = (char *(*)(void))dlsym(RTLD_DEFAULT, "openblas_get_corename");
-    int (*nthreads)(void) = (int (*)(void))dlsym(RTLD_DEFAULT, "openblas_get_num_threads");
+    char *(*config)(void) = NULL, *(*core)(void) = NULL;
+    int (*nthreads)(void) = NULL;
+    FN_OF(config, "openblas_get_config");
+    FN_OF(core, "openblas_get_corename");
+    FN_OF(nthreads, "openblas_get_num_threads");
     if (config) {
         printf("blas:          %s", config());
         if (core)
             printf(" (core %s)", core());
         if (nthreads)
             printf(", %d threads", nthreads());
-        const char *f = lib_of((void *)config);
+        const char *f = lib_of(dlsym(RTLD_DEFAULT, "openblas_get_config"));
         printf("%s%s\n", f ? " from " : "", f ? f : "");
         return;
     }
@@ -109,7 +119,7 @@ int zoo_cmd_info(int argc, char **argv)
     } else {
         printf("fftw:          not loaded\n");
     }
-    const char *zf = lib_of((void *)zoo_version);
+    const char *zf = lib_of(dlsym(RTLD_DEFAULT, "zoo_version"));
     printf("libzoo:        %s\n", zf ? zf : "?");
     char dirs[64][1024];
     int nd = zoo_plugin_search_path(dirs, 64);

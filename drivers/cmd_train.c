@@ -10,10 +10,12 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "fmt.h"
 #include "zoo/checkpoint.h"
 #include "zoo/config.h"
 #include "zoo/error.h"
 #include "zoo/plugin.h"
+#include "zoo/results.h"
 #include "zoo/run.h"
 
 static volatile sig_atomic_t stop_signal;
@@ -35,7 +37,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: zoo train [--config run.yaml] [--<key> <value> ...] [--save ckpt.h5] [--quiet]\n"
             "\n"
-            "Train one run (ZOOLOGY.md model and recipe) on this machine.\n"
+            "Train one run on this machine: the model of docs/model.md, the recipe of docs/training.md.\n"
             "  --config FILE    YAML run file (a sweep file without list axes); flags override it\n"
             "  --<key> VALUE    set one run-spec field ('-' in the key reads as '_', --key=value works)\n"
             "                   mixer knobs: --<mixer>.<knob> VALUE or --mixer.<i>.<knob> VALUE\n"
@@ -45,35 +47,28 @@ static void usage(FILE *f)
             "\n"
             "exit codes: 0 done, 1 the run failed (diverged, out of memory), 2 bad input,\n"
             "            130/143 stopped by SIGINT/SIGTERM (no checkpoint written)\n"
-            "\nkeys and their defaults:\n");
-    zoo_run_spec s;
-    zoo_run_spec_default(&s);
-    char buf[8192];
-    if (zoo_run_spec_format(&s, buf, sizeof buf) == 0)
-        for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n")) {
-            char *eq = strchr(line, '=');
-            if (eq) {
-                *eq = '\0';
-                for (char *c = line; *c; c++)
-                    if (*c == '_')
-                        *c = '-';
-                fprintf(f, "  --%-20s %s\n", line, eq + 1);
-            }
+            "\nkeys, by the section a YAML run file lists them under (the field table of the run spec):\n"
+            "  %-21s %-22s %-9s %s\n",
+            "--key", "default", "unit", "meaning; allowed values");
+    /* Every line comes from the field table, so a new field shows up here by itself. */
+    const char *section = "";
+    for (int i = 0; i < zoo_run_spec_nfields(); i++) {
+        const zoo_run_field *fd = zoo_run_spec_field(i);
+        if (strcmp(fd->section, section)) {
+            section = fd->section;
+            fprintf(f, "%s:\n", section);
         }
-}
-
-/* "1:02:03" or "2:03" */
-static void fmt_time(char *out, size_t n, double s)
-{
-    if (!(s >= 0) || s > 1e9) {
-        snprintf(out, n, "?");
-        return;
+        char flag[64], allowed[256];
+        snprintf(flag, sizeof flag, "--%s", fd->name);
+        for (char *c = flag; *c; c++)
+            if (*c == '_')
+                *c = '-';
+        zoo_run_field_allowed(fd, allowed, sizeof allowed);
+        fprintf(f, "  %-21s %-22s %-9s %s; %s", flag, fd->def, fd->unit[0] ? fd->unit : "-", fd->help, allowed);
+        if (fd->yaml)
+            fprintf(f, " (YAML: %s: %s:)", fd->section, fd->yaml);
+        fprintf(f, "\n");
     }
-    long t = (long)(s + 0.5);
-    if (t >= 3600)
-        snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
 }
 
 static void fmt_rate(char *out, size_t n, double r)
@@ -91,8 +86,8 @@ static void on_epoch(const zoo_epoch_stats *st, void *ud)
     if (*(const int *)ud) /* quiet */
         return;
     char el[32], eta[32], rate[32];
-    fmt_time(el, sizeof el, st->elapsed_s);
-    fmt_time(eta, sizeof eta, st->eta_s);
+    zoo_cli_fmt_time(el, sizeof el, st->elapsed_s);
+    zoo_cli_fmt_time(eta, sizeof eta, st->eta_s);
     fmt_rate(rate, sizeof rate, st->tokens_per_s);
     int w = snprintf(NULL, 0, "%d", st->epochs);
     printf("epoch %*d/%d  train_loss %.4f  test_loss %.4f  test_acc %.4f  lr %.3g  %s tok/s  elapsed %s  eta %s\n", w,
@@ -112,24 +107,6 @@ static int exit_code_for(int code)
         return 1;
     default:
         return 2;
-    }
-}
-
-static const char *status_word(int code)
-{
-    switch (code) {
-    case 0:
-        return "ok";
-    case ZOO_ERR_NUMERIC:
-        return "diverged";
-    case ZOO_ERR_INTERRUPTED:
-        return "interrupted";
-    case ZOO_ERR_NOMEM:
-        return "out-of-memory";
-    case ZOO_ERR_UNSUPPORTED:
-        return "unsupported";
-    default:
-        return "failed";
     }
 }
 
@@ -281,10 +258,10 @@ int zoo_cmd_train(int argc, char **argv)
     sigaction(SIGTERM, &old_term, NULL);
 
     char wall[32], rate[32];
-    fmt_time(wall, sizeof wall, res.wall_s);
+    zoo_cli_fmt_time(wall, sizeof wall, res.wall_s);
     fmt_rate(rate, sizeof rate, res.tokens_per_s);
     printf("%s: status %s  final_acc %.4f  best_acc %.4f  epochs %d/%d  params %lld  %s tok/s  wall %s\n",
-           rc ? "stopped" : "done", status_word(rc), res.final_acc, res.best_acc, res.epochs_run, spec.epochs,
+           rc ? "stopped" : "done", zoo_status_word(rc), res.final_acc, res.best_acc, res.epochs_run, spec.epochs,
            (long long)res.params, rate, wall);
     if (zoo_mem_plan_total(&res.mem)) {
         const zoo_mem_plan *mp = &res.mem;

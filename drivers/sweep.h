@@ -108,8 +108,6 @@ double sweep_makespan(const double *cost_sorted_desc, int64_t n, int64_t P);
 void sweep_family(const zoo_run_spec *s, char *out, size_t n);
 /* Print the expanded runs and the totals (--dry-run). */
 int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks);
-/* "1:02:03" */
-void sweep_fmt_time(char *out, size_t n, double s);
 
 /* ---- the results file as the coordinator sees it (sweep_book.c) ---------------------- */
 typedef struct sweep_book {

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "fmt.h"
 #include "sweep.h"
 #include "zoo/error.h"
 
@@ -93,7 +94,7 @@ static void print_run(coord *c, int64_t run, const zoo_results_row *row)
         return;
     char what[256], t[32];
     describe(&c->sw->runs[run], what, sizeof what);
-    sweep_fmt_time(t, sizeof t, row->wall_s);
+    zoo_cli_fmt_time(t, sizeof t, row->wall_s);
     if (!strcmp(row->status, ZOO_STATUS_PENDING))
         printf("[%lld/%lld] run %lld crashed (%d of 2 allowed), will retry: %s: %s\n", (long long)c->n_recorded,
                (long long)c->n_todo, (long long)row->id, row->crashes, what, row->message);
@@ -113,9 +114,9 @@ static void print_status(coord *c)
         return;
     double el = sweep_now() - c->t0;
     char eta[32] = "?", elapsed[32];
-    sweep_fmt_time(elapsed, sizeof elapsed, el);
+    zoo_cli_fmt_time(elapsed, sizeof elapsed, el);
     if (c->cost_done > 0 && el > 0)
-        sweep_fmt_time(eta, sizeof eta, c->cost_left / (c->cost_done / el));
+        zoo_cli_fmt_time(eta, sizeof eta, c->cost_left / (c->cost_done / el));
     printf("  sweep: %lld/%lld recorded (%lld ok, %lld failed), %lld running, %lld waiting | %.2f runs/min | elapsed "
            "%s | ETA %s\n",
            (long long)c->n_recorded, (long long)c->n_todo, (long long)c->n_ok, (long long)c->n_failed,
@@ -125,22 +126,6 @@ static void print_status(coord *c)
 }
 
 /* ---- recording ------------------------------------------------------------------------ */
-
-static const char *status_of(int code)
-{
-    switch (code) {
-    case ZOO_OK:
-        return ZOO_STATUS_OK;
-    case ZOO_ERR_NUMERIC:
-        return ZOO_STATUS_DIVERGED;
-    case ZOO_ERR_UNSUPPORTED:
-        return ZOO_STATUS_UNSUPPORTED;
-    case ZOO_ERR_NOMEM:
-        return ZOO_STATUS_OOM;
-    default:
-        return ZOO_STATUS_FAILED;
-    }
-}
 
 /* Record every finished run of the batch in one commit; crashed-once runs go back in
  * the queue. */
@@ -193,7 +178,7 @@ static int commit_batch(coord *c)
                 snprintf(row->message, sizeof row->message, "killed its training process twice; last: %.200s",
                          o->h.message);
         } else {
-            snprintf(row->status, sizeof row->status, "%s", status_of(o->h.status));
+            snprintf(row->status, sizeof row->status, "%s", zoo_status_word(o->h.status));
             row->params = o->h.params;
             row->state_size = o->h.state_size;
             if (o->h.flops_per_step > 0)
@@ -477,7 +462,7 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
         }
         exit_code = pending ? SWEEP_EXIT_STOPPED : bad ? SWEEP_EXIT_RUNS : SWEEP_EXIT_OK;
         char el[32];
-        sweep_fmt_time(el, sizeof el, sweep_now() - c.t0);
+        zoo_cli_fmt_time(el, sizeof el, sweep_now() - c.t0);
         if (pending)
             printf("zoo sweep: stopped after %s with %lld runs left; rerun the same command to resume (exit %d)\n", el,
                    (long long)pending, exit_code);

@@ -7,24 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "sweep.h"
 #include "zoo/error.h"
 #include "zoo/plugin.h"
-
-void sweep_fmt_time(char *out, size_t n, double s)
-{
-    if (!(s >= 0) || s > 1e10) {
-        snprintf(out, n, "?");
-        return;
-    }
-    long t = (long)(s + 0.5);
-    if (t >= 86400)
-        snprintf(out, n, "%ldd%02ld:%02ld:%02ld", t / 86400, t / 3600 % 24, t / 60 % 60, t % 60);
-    else if (t >= 3600)
-        snprintf(out, n, "%ld:%02ld:%02ld", t / 3600, t / 60 % 60, t % 60);
-    else
-        snprintf(out, n, "%ld:%02ld", t / 60, t % 60);
-}
 
 /* The batch the run trains with (0 = by L), from the spec's text form. */
 static int64_t batch_of(const zoo_run_spec *s)
@@ -222,7 +208,7 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
         steps_total += steps;
         fmt_count(p, sizeof p, (double)params_of(s));
         fmt_count(f, sizeof f, fl);
-        sweep_fmt_time(t, sizeof t, cost[i] / rate);
+        zoo_cli_fmt_time(t, sizeof t, cost[i] / rate);
         snprintf(lr, sizeof lr, "%.3g", s->lr);
         printf("%6lld  %-28.28s %6lld %3d %6lld %5lld %-9s %8s %10s %8.0f %10s\n", (long long)i, mixer,
                (long long)s->d_model, s->n_layers, (long long)s->seq_len, (long long)s->kv_pairs, lr, p, f, steps, t);
@@ -232,7 +218,7 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
     double *sorted = malloc((size_t)sw->n_runs * sizeof *sorted);
     char tt[32], fl[32];
     fmt_count(fl, sizeof fl, total);
-    sweep_fmt_time(tt, sizeof tt, total / rate);
+    zoo_cli_fmt_time(tt, sizeof tt, total / rate);
     printf("total: %lld runs, %.0f steps, %s FLOPs, %s on one rank at %g GFLOP/s (change with --gflops)\n",
            (long long)sw->n_runs, steps_total, fl, tt, o->gflops);
     if (order && sorted) {
@@ -247,7 +233,7 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
         for (int j = 0; j < nP; j++) {
             double span = sweep_makespan(sorted, sw->n_runs, Ps[j]);
             double lb = fmax(total / (double)Ps[j], sorted[0]);
-            sweep_fmt_time(tt, sizeof tt, span / rate);
+            zoo_cli_fmt_time(tt, sizeof tt, span / rate);
             printf("  on %3lld ranks: %s (%.1f%% above the bound max(total/P, longest run))\n", (long long)Ps[j], tt,
                    lb > 0 ? 100.0 * (span / lb - 1) : 0.0);
         }

@@ -47,43 +47,6 @@ static int tensor_dims(const zoo_tensor *t, hsize_t *dims)
 
 /* ---- writing ---------------------------------------------------------------------- */
 
-static int write_str_attr(hid_t loc, const char *path, const char *name, const char *value)
-{
-    int rc = 0;
-    hid_t ty = H5Tcopy(H5T_C_S1), sp = H5I_INVALID_HID, a = H5I_INVALID_HID;
-    if (ty < 0 || H5Tset_size(ty, H5T_VARIABLE) < 0 || H5Tset_cset(ty, H5T_CSET_UTF8) < 0 ||
-        (sp = H5Screate(H5S_SCALAR)) < 0 || (a = H5Acreate2(loc, name, ty, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(a, ty, &value) < 0) {
-        char what[160];
-        snprintf(what, sizeof what, "writing attribute '%s'", name);
-        rc = ZOO_H5_FAIL(path, what);
-    }
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (ty >= 0)
-        H5Tclose(ty);
-    return rc;
-}
-
-static int write_int_attr(hid_t loc, const char *path, const char *name, int value)
-{
-    int rc = 0;
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_STD_I32LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(a, H5T_NATIVE_INT, &value) < 0) {
-        char what[160];
-        snprintf(what, sizeof what, "writing attribute '%s'", name);
-        rc = ZOO_H5_FAIL(path, what);
-    }
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
 /* The spec as "key=value" lines; malloc'd. */
 static char *format_spec(const zoo_run_spec *spec)
 {
@@ -124,17 +87,17 @@ static int write_spec_attrs(hid_t f, const char *path, const zoo_run_spec *spec)
             rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: run spec key '%s' clashes with a checkpoint attribute", path, line);
             break;
         }
-        rc = write_str_attr(f, path, line, eq + 1);
+        rc = zoo_h5_put_str(f, path, line, eq + 1);
     }
     free(text);
     if (rc)
         return rc;
     char hash[17];
     zoo_run_spec_hash(spec, hash);
-    if ((rc = write_str_attr(f, path, "format", ZOO_CHECKPOINT_FORMAT)) ||
-        (rc = write_int_attr(f, path, "format_version", ZOO_CHECKPOINT_VERSION)) ||
-        (rc = write_str_attr(f, path, "zoo_version", zoo_version())) ||
-        (rc = write_str_attr(f, path, "zoo_git_rev", zoo_git_rev())) || (rc = write_str_attr(f, path, "spec_hash", hash)))
+    if ((rc = zoo_h5_put_str(f, path, "format", ZOO_CHECKPOINT_FORMAT)) ||
+        (rc = zoo_h5_put_i32(f, path, "format_version", ZOO_CHECKPOINT_VERSION)) ||
+        (rc = zoo_h5_put_str(f, path, "zoo_version", zoo_version())) ||
+        (rc = zoo_h5_put_str(f, path, "zoo_git_rev", zoo_git_rev())) || (rc = zoo_h5_put_str(f, path, "spec_hash", hash)))
         return rc;
     return 0;
 }
@@ -252,62 +215,14 @@ static int open_checkpoint(const char *path, hid_t *out)
     return 0;
 }
 
-/* A string attribute (fixed or variable length) into a malloc'd C string. */
-static int read_str_attr(hid_t a, const char *path, const char *name, char **out)
-{
-    *out = NULL;
-    int rc = 0;
-    hid_t ft = H5Aget_type(a), mt = H5I_INVALID_HID, sp = H5Aget_space(a);
-    if (ft < 0 || sp < 0) {
-        rc = ZOO_H5_FAIL(path, "reading an attribute's type");
-        goto done;
-    }
-    if (H5Tget_class(ft) != H5T_STRING || H5Sget_simple_extent_npoints(sp) != 1) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' should be one string", path, name);
-        goto done;
-    }
-    mt = H5Tcopy(H5T_C_S1);
-    if (H5Tis_variable_str(ft) > 0) {
-        char *s = NULL;
-        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0 || H5Aread(a, mt, &s) < 0) {
-            rc = ZOO_H5_FAIL(path, "reading a string attribute");
-            goto done;
-        }
-        *out = strdup(s ? s : "");
-        H5free_memory(s);
-    } else {
-        size_t n = H5Tget_size(ft);
-        char *s = calloc(n + 1, 1);
-        if (!s || H5Tset_size(mt, n + 1) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Aread(a, mt, s) < 0) {
-            free(s);
-            rc = ZOO_H5_FAIL(path, "reading a string attribute");
-            goto done;
-        }
-        *out = s;
-    }
-    if (!*out)
-        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory reading attribute '%s'", path, name);
-done:
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (ft >= 0)
-        H5Tclose(ft);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
 static int check_format(hid_t f, const char *path)
 {
-    if (H5Aexists(f, "format") <= 0)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: not a zoo checkpoint (no 'format' attribute; write one with zoo train --save)", path);
-    hid_t a = H5Aopen(f, "format", H5P_DEFAULT);
     char *fmt = NULL;
-    int rc = a < 0 ? ZOO_H5_FAIL(path, "opening attribute 'format'") : read_str_attr(a, path, "format", &fmt);
-    if (a >= 0)
-        H5Aclose(a);
-    if (rc)
-        return rc;
+    int rc = zoo_h5_get_str(f, path, "format", &fmt);
+    if (rc <= 0)
+        return rc ? rc
+                  : ZOO_FAIL(ZOO_ERR_INVALID,
+                             "%s: not a zoo checkpoint (no 'format' attribute; write one with zoo train --save)", path);
     if (strcmp(fmt, ZOO_CHECKPOINT_FORMAT) != 0) {
         rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: format is '%s', not '%s'; this is not a zoo checkpoint", path, fmt,
                       ZOO_CHECKPOINT_FORMAT);
@@ -315,20 +230,12 @@ static int check_format(hid_t f, const char *path)
         return rc;
     }
     free(fmt);
-    int ver = -1;
-    if (H5Aexists(f, "format_version") > 0) {
-        a = H5Aopen(f, "format_version", H5P_DEFAULT);
-        if (a < 0 || H5Aread(a, H5T_NATIVE_INT, &ver) < 0)
-            ver = -1;
-        if (a >= 0)
-            H5Aclose(a);
-        H5Eclear2(H5E_DEFAULT);
-    }
-    if (ver < 1)
+    int64_t ver = -1;
+    if (zoo_h5_get_i64(f, path, "format_version", &ver) <= 0 || ver < 1)
         return ZOO_FAIL(ZOO_ERR_INVALID, "%s: missing or unreadable 'format_version'", path);
     if (ver > ZOO_CHECKPOINT_VERSION)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: checkpoint format_version %d is newer than this zoo reads (%d); upgrade zoo",
-                        path, ver, ZOO_CHECKPOINT_VERSION);
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: checkpoint format_version %lld is newer than this zoo reads (%d); upgrade zoo",
+                        path, (long long)ver, ZOO_CHECKPOINT_VERSION);
     return 0;
 }
 
@@ -344,13 +251,12 @@ static herr_t spec_attr_cb(hid_t loc, const char *name, const H5A_info_t *info, 
     spec_ctx *c = ud;
     if (is_reserved(name))
         return 0;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
     char *val = NULL;
-    c->rc = a < 0 ? ZOO_H5_FAIL(c->path, "opening a spec attribute") : read_str_attr(a, c->path, name, &val);
-    if (a >= 0)
-        H5Aclose(a);
-    if (c->rc)
+    int got = zoo_h5_get_str(loc, c->path, name, &val);
+    if (got <= 0) { /* absent cannot happen while iterating over what is there */
+        c->rc = got ? got : ZOO_H5_FAIL(c->path, "reading a spec attribute");
         return -1;
+    }
     c->rc = zoo_run_spec_set(c->spec, name, val);
     if (c->rc) {
         zoo_error_prefix("%s: spec attribute '%s' = '%s': ", c->path, name, val);

@@ -13,42 +13,47 @@
 
 #include "config_internal.h"
 #include "zoo/error.h"
+#include "zoo/suggest.h"
 
-/* The schema: section, name as written, zoo_run_spec_set key, type. */
-static const struct fdef {
+/* The schema is the run spec's field table (zoo_run_spec_field): each field under its
+ * YAML section by its YAML name, typed by its field type. One spelling is the file's
+ * own: `mixers:`, a list of alternative mixers to sweep, sets the mixer field. */
+typedef struct fdef {
     const char *section, *name, *key;
     cfg_ftype type;
-} fdefs[] = {
-    {"task", "name", "task", FT_STR},
-    {"task", "vocab", "vocab", FT_INT},
-    {"task", "seq_len", "seq_len", FT_INT},
-    {"task", "kv_pairs", "kv_pairs", FT_INT},
-    {"task", "train_examples", "train_examples", FT_INT},
-    {"task", "test_examples", "test_examples", FT_INT},
-    {"task", "power_a", "power_a", FT_FLOAT},
-    {"task", "random_non_queries", "random_non_queries", FT_BOOL},
-    {"task", "data_seed", "data_seed", FT_UINT},
-    {"model", "d_model", "d_model", FT_INT},
-    {"model", "n_layers", "n_layers", FT_INT},
-    {"model", "mixer", "mixer", FT_MIXER},
-    {"model", "mixers", "mixer", FT_MIXER},
-    {"model", "state_mixer", "state_mixer", FT_STR},
-    {"model", "pos_emb", "pos_emb", FT_STR},
-    {"model", "embed_dropout", "embed_dropout", FT_FLOAT},
-    {"train", "lr", "lr", FT_FLOAT},
-    {"train", "weight_decay", "weight_decay", FT_FLOAT},
-    {"train", "beta1", "beta1", FT_FLOAT},
-    {"train", "beta2", "beta2", FT_FLOAT},
-    {"train", "adam_eps", "adam_eps", FT_FLOAT},
-    {"train", "epochs", "epochs", FT_INT},
-    {"train", "batch_size", "batch_size", FT_INT},
-    {"train", "eval_batch_size", "eval_batch_size", FT_INT},
-    {"train", "early_stop", "early_stop", FT_FLOAT},
-    {"train", "seed", "seed", FT_UINT},
-    {"train", "threads", "threads", FT_INT},
-    {"train", "backend", "backend", FT_STR},
-};
-#define N_FDEFS ((int)(sizeof fdefs / sizeof fdefs[0]))
+} fdef;
+
+static cfg_ftype ftype_of(zoo_run_field_type t)
+{
+    switch (t) {
+    case ZOO_FIELD_INT:
+        return FT_INT;
+    case ZOO_FIELD_UINT:
+        return FT_UINT;
+    case ZOO_FIELD_FLOAT:
+        return FT_FLOAT;
+    case ZOO_FIELD_BOOL:
+        return FT_BOOL;
+    case ZOO_FIELD_MIXER:
+        return FT_MIXER;
+    default:
+        return FT_STR; /* names (CHOICE, NAME): the spec's parser checks them */
+    }
+}
+
+/* Every key a section may hold, in table order ("mixers" right after "mixer"). */
+static int schema(fdef *out, int cap)
+{
+    int n = 0;
+    for (int i = 0; i < zoo_run_spec_nfields() && n < cap; i++) {
+        const zoo_run_field *f = zoo_run_spec_field(i);
+        out[n++] = (fdef){f->section, f->yaml ? f->yaml : f->name, f->name, ftype_of(f->type)};
+        if (f->type == ZOO_FIELD_MIXER && n < cap)
+            out[n++] = (fdef){f->section, "mixers", f->name, FT_MIXER};
+    }
+    return n;
+}
+#define MAX_FDEFS (CFG_MAX_FIELDS + 1)
 
 static const char *const top_keys[] = {"name", "task", "model", "train", "zip", "exclude"};
 #define N_TOP ((int)(sizeof top_keys / sizeof top_keys[0]))
@@ -97,45 +102,6 @@ cfg_loc zoo_cfg_loc(const cfg *c, struct fy_node *n, cfg_loc fallback)
     if (!last || last->line < 1)
         return fallback;
     return (cfg_loc){last->line, last->column};
-}
-
-static int lev(const char *a, const char *b)
-{
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    int d[64][64];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int v = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            if (d[i - 1][j] + 1 < v)
-                v = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < v)
-                v = d[i][j - 1] + 1;
-            if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] && d[i - 2][j - 2] + 1 < v)
-                v = d[i - 2][j - 2] + 1; /* swapped neighbours count once */
-            d[i][j] = v;
-        }
-    return d[la][lb];
-}
-
-const char *zoo_cfg_nearest(const char *word, const char *const *cands, int n)
-{
-    const char *best = NULL;
-    int bd = 1 << 30;
-    for (int i = 0; i < n; i++) {
-        int d = lev(word, cands[i]);
-        if (d < bd)
-            bd = d, best = cands[i];
-    }
-    int lim = (int)strlen(word) / 3;
-    if (lim < 2)
-        lim = 2;
-    return bd <= lim ? best : NULL;
 }
 
 int zoo_cfg_is_plain(struct fy_node *n) { return fy_node_get_type(n) == FYNT_SCALAR && fy_node_get_style(n) == FYNS_PLAIN; }
@@ -254,22 +220,28 @@ static int scalar_value(cfg *c, cfg_field *f, struct fy_node *n, cfg_loc at, cfg
 
 /* ---- sections ---------------------------------------------------------------------- */
 
-static int find_fdef(const char *section, const char *name)
+static int find_fdef(const char *section, const char *name, fdef *out)
 {
-    for (int i = 0; i < N_FDEFS; i++)
-        if (!strcmp(fdefs[i].section, section) && !strcmp(fdefs[i].name, name))
-            return i;
+    fdef defs[MAX_FDEFS];
+    int n = schema(defs, MAX_FDEFS);
+    for (int i = 0; i < n; i++)
+        if (!strcmp(defs[i].section, section) && !strcmp(defs[i].name, name)) {
+            *out = defs[i];
+            return 0;
+        }
     return -1;
 }
 
 static int unknown_key(cfg *c, cfg_loc at, const char *section, const char *key)
 {
-    const char *cands[N_FDEFS + N_TOP];
+    fdef defs[MAX_FDEFS];
+    int nd = schema(defs, MAX_FDEFS);
+    const char *cands[MAX_FDEFS + N_TOP];
     int n = 0;
     if (section) {
-        for (int i = 0; i < N_FDEFS; i++)
-            if (!strcmp(fdefs[i].section, section))
-                cands[n++] = fdefs[i].name;
+        for (int i = 0; i < nd; i++)
+            if (!strcmp(defs[i].section, section))
+                cands[n++] = defs[i].name;
     } else {
         for (int i = 0; i < N_TOP; i++)
             cands[n++] = top_keys[i];
@@ -279,11 +251,11 @@ static int unknown_key(cfg *c, cfg_loc at, const char *section, const char *key)
     for (int i = 0; i < n && k < sizeof list; i++)
         k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? ", " : "", cands[i]);
     /* A known key in the wrong place is the likeliest mistake: say where it goes. */
-    for (int i = 0; i < N_FDEFS; i++)
-        if (!strcmp(fdefs[i].name, key) && (!section || strcmp(fdefs[i].section, section)))
+    for (int i = 0; i < nd; i++)
+        if (!strcmp(defs[i].name, key) && (!section || strcmp(defs[i].section, section)))
             return zoo_cfg_fail(c, at, "'%s' does not belong %s%s; move it under %s:", key, section ? "under " : "at the top level",
-                                section ? section : "", fdefs[i].section);
-    const char *near = zoo_cfg_nearest(key, cands, n);
+                                section ? section : "", defs[i].section);
+    const char *near = zoo_suggest_nearest(key, cands, n);
     if (near)
         return zoo_cfg_fail(c, at, "unknown key '%s'%s%s; did you mean '%s'? (known: %s)", key, section ? " in " : "",
                             section ? section : "", near, list);
@@ -298,9 +270,8 @@ static int key_text(cfg *c, struct fy_node *k, cfg_loc at, const char **out)
     return *out ? 0 : ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
 }
 
-static int parse_field(cfg *c, int def, struct fy_node *kn, struct fy_node *val)
+static int parse_field(cfg *c, const fdef *d, struct fy_node *kn, struct fy_node *val)
 {
-    const struct fdef *d = &fdefs[def];
     cfg_loc kloc = zoo_cfg_loc(c, kn, (cfg_loc){0, 0});
     for (int i = 0; i < c->n_fields; i++)
         if (!strcmp(c->fields[i].key, d->key) && d->type == FT_MIXER)
@@ -378,10 +349,10 @@ static int parse_section(cfg *c, const char *section, struct fy_node *kn, struct
         int rc = key_text(c, k, at, &name);
         if (rc)
             return rc;
-        int d = find_fdef(section, name);
-        if (d < 0)
+        fdef d;
+        if (find_fdef(section, name, &d))
             return unknown_key(c, at, section, name);
-        if ((rc = parse_field(c, d, k, v)))
+        if ((rc = parse_field(c, &d, k, v)))
             return rc;
     }
     return 0;

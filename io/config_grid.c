@@ -9,6 +9,7 @@
 
 #include "config_internal.h"
 #include "zoo/error.h"
+#include "zoo/suggest.h"
 
 static int field_by_name(const cfg *c, const char *name)
 {
@@ -44,7 +45,7 @@ static int axis_named(cfg *c, struct fy_node *n, cfg_loc at, const char *where, 
         for (int j = 0; j < c->n_fields; j++)
             if (c->fields[j].axis)
                 cands[nc++] = c->fields[j].name;
-        const char *near = zoo_cfg_nearest(name, cands, nc);
+        const char *near = zoo_suggest_nearest(name, cands, nc);
         if (near)
             return zoo_cfg_fail(c, at, "%s: unknown axis '%s'; did you mean '%s'? (axes: %s)", where, name, near, axes);
         return zoo_cfg_fail(c, at, "%s: '%s' is not an axis of this file (axes: %s)", where, name, axes);
@@ -173,10 +174,10 @@ static int exclude_cond(cfg *c, cfg_exclude *e, struct fy_node *k, struct fy_nod
                 hit[i] = 1, any = 1;
         if (!any) {
             char vals[400];
-            size_t k = 0;
-            for (int i = 0; i < f->n_vals && k < sizeof vals; i++)
-                k += (size_t)snprintf(vals + k, sizeof vals - k, "%s%s", i ? ", " : "",
-                                      f->type == FT_MIXER ? f->vals[i].label : f->vals[i].text);
+            size_t len = 0;
+            for (int i = 0; i < f->n_vals && len < sizeof vals; i++)
+                len += (size_t)snprintf(vals + len, sizeof vals - len, "%s%s", i ? ", " : "",
+                                        f->type == FT_MIXER ? f->vals[i].label : f->vals[i].text);
             return zoo_cfg_fail(c, xl, "exclude: %s is not a value of axis %s (values: %s)", fy_node_get_scalar0(x),
                                 f->name, vals);
         }

@@ -75,8 +75,6 @@ typedef struct cfg {
 int zoo_cfg_fail(const cfg *c, cfg_loc at, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* Location of a node (its first token); `fallback` when YAML has none (empty values). */
 cfg_loc zoo_cfg_loc(const cfg *c, struct fy_node *n, cfg_loc fallback);
-/* The nearest of cands to word (edit distance), or NULL when none is close. */
-const char *zoo_cfg_nearest(const char *word, const char *const *cands, int n);
 /* Scalar helpers: plain (unquoted) style; YAML null ("", "~", "null"). */
 int zoo_cfg_is_plain(struct fy_node *n);
 int zoo_cfg_is_null(struct fy_node *n);

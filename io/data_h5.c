@@ -22,65 +22,6 @@
 
 /* ---------------------------------------------------------------- writing */
 
-static int put_i64(hid_t loc, const char *path, const char *name, int64_t v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    int rc = 0;
-    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_STD_I64LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(a, H5T_NATIVE_INT64, &v) < 0)
-        rc = ZOO_H5_FAIL(path, name);
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
-static int put_u64(hid_t loc, const char *path, const char *name, uint64_t v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    int rc = 0;
-    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_STD_U64LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(a, H5T_NATIVE_UINT64, &v) < 0)
-        rc = ZOO_H5_FAIL(path, name);
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
-static int put_f64(hid_t loc, const char *path, const char *name, double v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
-    int rc = 0;
-    if (sp < 0 || (a = H5Acreate2(loc, name, H5T_IEEE_F64LE, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 ||
-        H5Awrite(a, H5T_NATIVE_DOUBLE, &v) < 0)
-        rc = ZOO_H5_FAIL(path, name);
-    if (a >= 0)
-        H5Aclose(a);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
-/* Variable-length UTF-8 string: h5py reads it back as str, not bytes. */
-static int put_str(hid_t loc, const char *path, const char *name, const char *v)
-{
-    hid_t sp = H5Screate(H5S_SCALAR), t = H5Tcopy(H5T_C_S1), a = H5I_INVALID_HID;
-    int rc = 0;
-    if (sp < 0 || t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0 ||
-        (a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 || H5Awrite(a, t, &v) < 0)
-        rc = ZOO_H5_FAIL(path, name);
-    if (a >= 0)
-        H5Aclose(a);
-    if (t >= 0)
-        H5Tclose(t);
-    if (sp >= 0)
-        H5Sclose(sp);
-    return rc;
-}
-
 static int put_dataset(hid_t f, const char *path, const char *name, int64_t n, int64_t L, const int32_t *x)
 {
     hsize_t dims[2] = {(hsize_t)n, (hsize_t)L};
@@ -146,14 +87,14 @@ int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spe
     if ((rc = put_dataset(f, path, "inputs", d->n, d->L, d->inputs)) ||
         (rc = put_dataset(f, path, "labels", d->n, d->L, d->labels)))
         goto fail;
-    if ((spec && (rc = put_str(f, path, "task", "mqar"))) || (rc = put_i64(f, path, "vocab", d->vocab)) ||
-        (rc = put_i64(f, path, "seq_len", d->L)) || (rc = put_i64(f, path, "num_examples", d->n)) ||
-        (rc = put_str(f, path, "zoo_version", zoo_version())))
+    if ((spec && (rc = zoo_h5_put_str(f, path, "task", "mqar"))) || (rc = zoo_h5_put_i64(f, path, "vocab", d->vocab)) ||
+        (rc = zoo_h5_put_i64(f, path, "seq_len", d->L)) || (rc = zoo_h5_put_i64(f, path, "num_examples", d->n)) ||
+        (rc = zoo_h5_put_str(f, path, "zoo_version", zoo_version())))
         goto fail;
-    if (spec && ((rc = put_i64(f, path, "kv_pairs", spec->kv_pairs)) ||
-                 (rc = put_f64(f, path, "power_a", spec->power_a)) ||
-                 (rc = put_i64(f, path, "random_non_queries", spec->random_non_queries ? 1 : 0)) ||
-                 (rc = put_u64(f, path, "seed", spec->seed))))
+    if (spec && ((rc = zoo_h5_put_i64(f, path, "kv_pairs", spec->kv_pairs)) ||
+                 (rc = zoo_h5_put_f64(f, path, "power_a", spec->power_a)) ||
+                 (rc = zoo_h5_put_i64(f, path, "random_non_queries", spec->random_non_queries ? 1 : 0)) ||
+                 (rc = zoo_h5_put_u64(f, path, "seed", spec->seed))))
         goto fail;
     H5Pclose(fcpl);
     fcpl = H5I_INVALID_HID;
@@ -174,123 +115,6 @@ fail:
 }
 
 /* ---------------------------------------------------------------- reading */
-
-/* Scalar integer attribute read as memtype: 1 and *v when present, 0 when absent, <0 on error. */
-static int get_int(hid_t f, const char *path, const char *name, hid_t memtype, void *v)
-{
-    htri_t ex = H5Aexists(f, name);
-    if (ex < 0)
-        return ZOO_H5_FAIL(path, name);
-    if (ex == 0)
-        return 0;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
-    int rc = 1;
-    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0) {
-        rc = ZOO_H5_FAIL(path, name);
-        goto done;
-    }
-    if (H5Tget_class(t) != H5T_INTEGER || H5Sget_simple_extent_npoints(sp) != 1) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be one integer", path, name);
-        goto done;
-    }
-    if (H5Aread(a, memtype, v) < 0)
-        rc = ZOO_H5_FAIL(path, name);
-done:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return rc;
-}
-
-static int get_i64(hid_t f, const char *path, const char *name, int64_t *v)
-{
-    return get_int(f, path, name, H5T_NATIVE_INT64, v);
-}
-
-static int get_f64(hid_t f, const char *path, const char *name, double *v)
-{
-    htri_t ex = H5Aexists(f, name);
-    if (ex < 0)
-        return ZOO_H5_FAIL(path, name);
-    if (ex == 0)
-        return 0;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
-    int rc = 1;
-    if (a < 0 || (t = H5Aget_type(a)) < 0 || (sp = H5Aget_space(a)) < 0) {
-        rc = ZOO_H5_FAIL(path, name);
-        goto done;
-    }
-    H5T_class_t c = H5Tget_class(t);
-    if ((c != H5T_FLOAT && c != H5T_INTEGER) || H5Sget_simple_extent_npoints(sp) != 1) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be one number", path, name);
-        goto done;
-    }
-    if (H5Aread(a, H5T_NATIVE_DOUBLE, v) < 0)
-        rc = ZOO_H5_FAIL(path, name);
-done:
-    if (sp >= 0)
-        H5Sclose(sp);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return rc;
-}
-
-/* String attribute (variable or fixed length) into buf: 1 present, 0 absent, <0 error. */
-static int get_str(hid_t f, const char *path, const char *name, char *buf, size_t n)
-{
-    htri_t ex = H5Aexists(f, name);
-    if (ex < 0)
-        return ZOO_H5_FAIL(path, name);
-    if (ex == 0)
-        return 0;
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT), t = H5I_INVALID_HID, mt = H5I_INVALID_HID;
-    int rc = 1;
-    if (a < 0 || (t = H5Aget_type(a)) < 0) {
-        rc = ZOO_H5_FAIL(path, name);
-        goto done;
-    }
-    /* The memory type takes the file's character set: HDF5 will not convert between them. */
-    if (H5Tget_class(t) != H5T_STRING) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be a string", path, name);
-        goto done;
-    }
-    if (H5Tis_variable_str(t) > 0) {
-        char *s = NULL;
-        mt = H5Tcopy(H5T_C_S1);
-        if (mt < 0 || H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
-            H5Aread(a, mt, &s) < 0) {
-            rc = ZOO_H5_FAIL(path, name);
-            goto done;
-        }
-        snprintf(buf, n, "%s", s ? s : "");
-        H5free_memory(s);
-    } else {
-        size_t sz = H5Tget_size(t);
-        char *s = calloc(sz + 1, 1);
-        mt = H5Tcopy(H5T_C_S1);
-        if (!s || mt < 0 || H5Tset_size(mt, sz) < 0 || H5Tset_cset(mt, H5Tget_cset(t)) < 0 ||
-            H5Aread(a, mt, s) < 0) {
-            free(s);
-            rc = s ? ZOO_H5_FAIL(path, name) : ZOO_FAIL(ZOO_ERR_NOMEM, "%s: attribute '%s'", path, name);
-            goto done;
-        }
-        snprintf(buf, n, "%s", s);
-        free(s);
-    }
-done:
-    if (mt >= 0)
-        H5Tclose(mt);
-    if (t >= 0)
-        H5Tclose(t);
-    if (a >= 0)
-        H5Aclose(a);
-    return rc;
-}
 
 static hid_t open_file(const char *path)
 {
@@ -385,7 +209,7 @@ int zoo_data_h5_read(const char *path, zoo_dataset *out)
         goto fail;
     }
     int64_t n = (int64_t)di_dims[0], L = (int64_t)di_dims[1], V = 0, a = 0;
-    int got = get_i64(f, path, "vocab", &V);
+    int got = zoo_h5_get_i64(f, path, "vocab", &V);
     if (got < 0) {
         rc = got;
         goto fail;
@@ -400,7 +224,7 @@ int zoo_data_h5_read(const char *path, zoo_dataset *out)
     static const char *const dim_attr[2] = {"num_examples", "seq_len"};
     for (int k = 0; k < 2; k++) {
         int64_t want = k == 0 ? n : L;
-        if ((got = get_i64(f, path, dim_attr[k], &a)) < 0) {
+        if ((got = zoo_h5_get_i64(f, path, dim_attr[k], &a)) < 0) {
             rc = got;
             goto fail;
         }
@@ -470,19 +294,19 @@ int zoo_data_h5_read_spec(const char *path, zoo_mqar_spec *spec)
     hid_t f = open_file(path);
     if (f < 0)
         return zoo_error_last()->code;
-    char task[64] = "";
+    char *task = NULL;
     int64_t v = 0;
-    int rc = get_str(f, path, "task", task, sizeof task);
+    int rc = zoo_h5_get_str(f, path, "task", &task);
     if (rc < 0)
         goto done;
     if (rc == 0 || strcmp(task, "mqar") != 0) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute task = '%s'; expected 'mqar'", path, rc ? task : "(absent)");
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute task = '%.64s'; expected 'mqar'", path, rc ? task : "(absent)");
         goto done;
     }
     static const char *const need[3] = {"vocab", "seq_len", "kv_pairs"};
     int64_t *dst[3] = {&spec->vocab, &spec->seq_len, &spec->kv_pairs};
     for (int k = 0; k < 3; k++) {
-        if ((rc = get_i64(f, path, need[k], dst[k])) < 0)
+        if ((rc = zoo_h5_get_i64(f, path, need[k], dst[k])) < 0)
             goto done;
         if (rc == 0) {
             rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: no '%s' attribute; the file was not written by `zoo data`", path,
@@ -490,15 +314,16 @@ int zoo_data_h5_read_spec(const char *path, zoo_mqar_spec *spec)
             goto done;
         }
     }
-    if ((rc = get_i64(f, path, "num_examples", &spec->num_examples)) < 0 ||
-        (rc = get_f64(f, path, "power_a", &spec->power_a)) < 0 ||
-        (rc = get_i64(f, path, "random_non_queries", &v)) < 0)
+    if ((rc = zoo_h5_get_i64(f, path, "num_examples", &spec->num_examples)) < 0 ||
+        (rc = zoo_h5_get_f64(f, path, "power_a", &spec->power_a)) < 0 ||
+        (rc = zoo_h5_get_i64(f, path, "random_non_queries", &v)) < 0)
         goto done;
     spec->random_non_queries = v != 0;
-    if ((rc = get_int(f, path, "seed", H5T_NATIVE_UINT64, &spec->seed)) < 0)
+    if ((rc = zoo_h5_get_u64(f, path, "seed", &spec->seed)) < 0)
         goto done;
     rc = 0;
 done:
+    free(task);
     H5Fclose(f);
     return rc;
 }

@@ -1,9 +1,12 @@
-/* h5util.c: HDF5 error capture and atomic file replacement. */
+/* h5util.c: HDF5 error capture, scalar attributes and atomic file replacement. */
 #define _POSIX_C_SOURCE 200809L
 #include "zoo/h5util.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -35,6 +38,182 @@ int zoo_h5_fail_at(const char *file, int line, const char *path, const char *wha
                          detail[0] ? ": " : "", detail);
 }
 
+/* ---- attributes ----------------------------------------------------------------------- */
+
+static int attr_fail(const char *path, const char *verb, const char *name)
+{
+    char what[320];
+    snprintf(what, sizeof what, "%s attribute '%s'", verb, name);
+    return ZOO_H5_FAIL(path, what);
+}
+
+/* Create (or replace) scalar attribute `name` of file type ftype from *v of memory type mtype. */
+static int put(hid_t loc, const char *path, const char *name, hid_t ftype, hid_t mtype, const void *v)
+{
+    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    htri_t ex = sp < 0 ? -1 : H5Aexists(loc, name);
+    int rc = 0;
+    if (ex < 0 || (ex > 0 && H5Adelete(loc, name) < 0) ||
+        (a = H5Acreate2(loc, name, ftype, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0 || H5Awrite(a, mtype, v) < 0)
+        rc = attr_fail(path, "writing", name); /* before the closes below clear HDF5's stack */
+    if (a >= 0)
+        H5Aclose(a);
+    if (sp >= 0)
+        H5Sclose(sp);
+    return rc;
+}
+
+int zoo_h5_put_str(hid_t loc, const char *path, const char *name, const char *v)
+{
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+        int rc = attr_fail(path, "writing", name);
+        if (t >= 0)
+            H5Tclose(t);
+        return rc;
+    }
+    const char *s = v ? v : "";
+    int rc = put(loc, path, name, t, t, &s);
+    H5Tclose(t);
+    return rc;
+}
+
+int zoo_h5_put_fixed_str(hid_t loc, const char *path, const char *name, const char *v)
+{
+    const char *s = v ? v : "";
+    hid_t t = H5Tcopy(H5T_C_S1);
+    if (t < 0 || H5Tset_size(t, strlen(s) + 1) < 0 || H5Tset_strpad(t, H5T_STR_NULLTERM) < 0) {
+        int rc = attr_fail(path, "writing", name);
+        if (t >= 0)
+            H5Tclose(t);
+        return rc;
+    }
+    int rc = put(loc, path, name, t, t, s);
+    H5Tclose(t);
+    return rc;
+}
+
+int zoo_h5_put_i32(hid_t loc, const char *path, const char *name, int32_t v)
+{
+    return put(loc, path, name, H5T_STD_I32LE, H5T_NATIVE_INT32, &v);
+}
+
+int zoo_h5_put_i64(hid_t loc, const char *path, const char *name, int64_t v)
+{
+    return put(loc, path, name, H5T_STD_I64LE, H5T_NATIVE_INT64, &v);
+}
+
+int zoo_h5_put_u64(hid_t loc, const char *path, const char *name, uint64_t v)
+{
+    return put(loc, path, name, H5T_STD_U64LE, H5T_NATIVE_UINT64, &v);
+}
+
+int zoo_h5_put_f64(hid_t loc, const char *path, const char *name, double v)
+{
+    return put(loc, path, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
+/* Open attribute `name` and check it holds one value of class c1 or c2 (`kind` in words):
+ * 1 with *a and *t open (the caller closes them), 0 when absent, <0 on error. */
+static int open_one(hid_t loc, const char *path, const char *name, H5T_class_t c1, H5T_class_t c2,
+                    const char *kind, hid_t *a, hid_t *t)
+{
+    *a = *t = H5I_INVALID_HID;
+    htri_t ex = H5Aexists(loc, name);
+    if (ex <= 0)
+        return ex < 0 ? attr_fail(path, "reading", name) : 0;
+    hid_t sp = H5I_INVALID_HID;
+    int rc = 1;
+    if ((*a = H5Aopen(loc, name, H5P_DEFAULT)) < 0 || (*t = H5Aget_type(*a)) < 0 || (sp = H5Aget_space(*a)) < 0) {
+        rc = attr_fail(path, "reading", name);
+    } else {
+        H5T_class_t c = H5Tget_class(*t);
+        if ((c != c1 && c != c2) || H5Sget_simple_extent_npoints(sp) != 1)
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: attribute '%s' must be %s", path, name, kind);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (rc != 1) {
+        if (*t >= 0)
+            H5Tclose(*t);
+        if (*a >= 0)
+            H5Aclose(*a);
+        *a = *t = H5I_INVALID_HID;
+    }
+    return rc;
+}
+
+static int get_num(hid_t loc, const char *path, const char *name, hid_t mtype, int any_number, void *v)
+{
+    hid_t a, t;
+    int rc = open_one(loc, path, name, H5T_INTEGER, any_number ? H5T_FLOAT : H5T_INTEGER,
+                      any_number ? "one number" : "one integer", &a, &t);
+    if (rc != 1)
+        return rc;
+    if (H5Aread(a, mtype, v) < 0)
+        rc = attr_fail(path, "reading", name);
+    H5Tclose(t);
+    H5Aclose(a);
+    return rc;
+}
+
+int zoo_h5_get_i64(hid_t loc, const char *path, const char *name, int64_t *v)
+{
+    return get_num(loc, path, name, H5T_NATIVE_INT64, 0, v);
+}
+
+int zoo_h5_get_u64(hid_t loc, const char *path, const char *name, uint64_t *v)
+{
+    return get_num(loc, path, name, H5T_NATIVE_UINT64, 0, v);
+}
+
+int zoo_h5_get_f64(hid_t loc, const char *path, const char *name, double *v)
+{
+    return get_num(loc, path, name, H5T_NATIVE_DOUBLE, 1, v);
+}
+
+int zoo_h5_get_str(hid_t loc, const char *path, const char *name, char **out)
+{
+    *out = NULL;
+    hid_t a, t;
+    int rc = open_one(loc, path, name, H5T_STRING, H5T_STRING, "one string", &a, &t);
+    if (rc != 1)
+        return rc;
+    /* The memory type takes the file's character set: HDF5 will not convert between them.
+     * Failures are recorded where they happen, before another HDF5 call clears the stack. */
+    hid_t mt = H5Tcopy(H5T_C_S1);
+    if (mt < 0 || H5Tset_cset(mt, H5Tget_cset(t)) < 0) {
+        rc = attr_fail(path, "reading", name);
+    } else if (H5Tis_variable_str(t) > 0) {
+        char *s = NULL;
+        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Aread(a, mt, &s) < 0)
+            rc = attr_fail(path, "reading", name);
+        else if (!(*out = strdup(s ? s : "")))
+            rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory reading attribute '%s'", path, name);
+        if (s)
+            H5free_memory(s);
+    } else {
+        /* One byte more than stored, NUL-terminated: a string filling its whole size
+         * (NULLPAD, as numpy writes) keeps its last character. */
+        size_t n = H5Tget_size(t);
+        if (!(*out = calloc(n + 1, 1)))
+            rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory reading attribute '%s'", path, name);
+        else if (H5Tset_size(mt, n + 1) < 0 || H5Tset_strpad(mt, H5T_STR_NULLTERM) < 0 || H5Aread(a, mt, *out) < 0)
+            rc = attr_fail(path, "reading", name);
+    }
+    if (mt >= 0)
+        H5Tclose(mt);
+    H5Tclose(t);
+    H5Aclose(a);
+    if (rc != 1) {
+        free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+/* ---- whole files ---------------------------------------------------------------------- */
+
 void zoo_h5_tmpname(const char *path, char *out, size_t n) { snprintf(out, n, "%s.tmp.%ld", path, (long)getpid()); }
 
 int zoo_h5_commit(const char *tmp, const char *path)
@@ -45,4 +224,34 @@ int zoo_h5_commit(const char *tmp, const char *path)
         return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
     }
     return 0;
+}
+
+int zoo_h5_sync(const char *path, int dir)
+{
+    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0)
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot open to sync: %s", path, strerror(errno));
+    int e = fsync(fd), err = errno;
+    close(fd);
+    /* Some file systems refuse fsync on folders; the rename is still atomic. */
+    if (e && !(dir && (err == EINVAL || err == EBADF)))
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: fsync failed: %s", path, strerror(err));
+    return 0;
+}
+
+int zoo_h5_publish(const char *tmp, const char *path)
+{
+    int rc = zoo_h5_sync(tmp, 0);
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if ((rc = zoo_h5_commit(tmp, path)))
+        return rc;
+    char *d = strdup(path);
+    if (!d)
+        return 0; /* the file is in place; only the folder's fsync is skipped */
+    rc = zoo_h5_sync(dirname(d), 1);
+    free(d);
+    return rc;
 }

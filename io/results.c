@@ -1,4 +1,4 @@
-/* results.c: the sweep's HDF5 results file (io/SCHEMA.md). Every change is one
+/* results.c: the sweep's HDF5 results file (docs/results.md). Every change is one
  * transaction: copy the file to "<path>.tmp.<pid>", change the copy, close it, fsync,
  * rename over the file, fsync the folder. A kill at any moment leaves either the
  * previous file or the new one, both closed and whole. Not thread-safe; one writer. */
@@ -38,6 +38,24 @@ void zoo_results_now(char out[32])
     struct tm tm;
     gmtime_r(&t, &tm);
     strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+const char *zoo_status_word(int code)
+{
+    switch (code) {
+    case ZOO_OK:
+        return ZOO_STATUS_OK;
+    case ZOO_ERR_NUMERIC:
+        return ZOO_STATUS_DIVERGED;
+    case ZOO_ERR_UNSUPPORTED:
+        return ZOO_STATUS_UNSUPPORTED;
+    case ZOO_ERR_NOMEM:
+        return ZOO_STATUS_OOM;
+    case ZOO_ERR_INTERRUPTED:
+        return ZOO_STATUS_INTERRUPTED;
+    default:
+        return ZOO_STATUS_FAILED;
+    }
 }
 
 static void copy_str(char *dst, size_t n, const char *src) { snprintf(dst, n, "%s", src ? src : ""); }
@@ -115,71 +133,15 @@ static hid_t session_type(void)
     return t;
 }
 
-/* Replace attribute `name` of `loc` with a string / int64 / double. */
-static int attr_str(hid_t loc, const char *name, const char *v)
-{
-    if (H5Aexists(loc, name) > 0)
-        H5Adelete(loc, name);
-    size_t len = strlen(v);
-    hid_t t = str_type(len ? len + 1 : 1), sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, t, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, t, v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp), H5Tclose(t);
-    return e < 0 ? -1 : 0;
-}
+/* Each step of a write runs only while all before it succeeded, so the error recorded
+ * is the first one (naming its file and object), not a later one it caused. */
+#define STEP(rc, call) ((rc) = (rc) ? (rc) : (call))
 
-static int attr_num(hid_t loc, const char *name, hid_t type, const void *v)
+static int obj_fail(const char *path, const char *verb, const char *name)
 {
-    if (H5Aexists(loc, name) > 0)
-        H5Adelete(loc, name);
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(loc, name, type, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, type, v);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return e < 0 ? -1 : 0;
-}
-
-static int attr_i64(hid_t loc, const char *name, int64_t v) { return attr_num(loc, name, H5T_NATIVE_INT64, &v); }
-static int attr_f64(hid_t loc, const char *name, double v) { return attr_num(loc, name, H5T_NATIVE_DOUBLE, &v); }
-
-/* A string attribute read whole (malloc'd), or NULL. */
-static char *read_attr_str(hid_t loc, const char *name)
-{
-    if (H5Aexists(loc, name) <= 0)
-        return NULL;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    if (a < 0)
-        return NULL;
-    hid_t ft = H5Aget_type(a);
-    char *out = NULL;
-    if (H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
-        size_t n = H5Tget_size(ft);
-        hid_t mt = str_type(n + 1);
-        out = calloc(n + 2, 1);
-        if (out && H5Aread(a, mt, out) < 0) {
-            free(out);
-            out = NULL;
-        }
-        H5Tclose(mt);
-    }
-    H5Tclose(ft);
-    H5Aclose(a);
-    return out;
-}
-
-static int read_attr_i64(hid_t loc, const char *name, int64_t *v)
-{
-    if (H5Aexists(loc, name) <= 0)
-        return -1;
-    hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Aread(a, H5T_NATIVE_INT64, v);
-    if (a >= 0)
-        H5Aclose(a);
-    return e < 0 ? -1 : 0;
+    char what[300];
+    snprintf(what, sizeof what, "%s %s", verb, name);
+    return ZOO_H5_FAIL(path, what);
 }
 
 /* Object creation without timestamps, so files differ only where data differ. */
@@ -191,65 +153,72 @@ static hid_t no_times(hid_t cls)
 }
 
 /* 1-D chunked, extendible dataset of `type` holding n elements of `data`. */
-static int write_table(hid_t f, const char *name, hid_t type, const void *data, hsize_t n, hsize_t chunk)
+static int write_table(hid_t f, const char *path, const char *name, hid_t type, const void *data, hsize_t n,
+                       hsize_t chunk)
 {
     hsize_t dims = n, maxd = H5S_UNLIMITED, ch = chunk;
     hid_t sp = H5Screate_simple(1, &dims, &maxd), dcpl = no_times(H5P_DATASET_CREATE);
     H5Pset_chunk(dcpl, 1, &ch);
     hid_t d = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     herr_t e = d < 0 ? -1 : (n ? H5Dwrite(d, type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) : 0);
+    int rc = e < 0 ? obj_fail(path, "writing", name) : 0;
     if (d >= 0)
         H5Dclose(d);
     H5Pclose(dcpl), H5Sclose(sp);
-    return e < 0 ? -1 : 0;
+    return rc;
 }
 
 /* Write elements [first, first+n) of a 1-D dataset, growing it when needed. */
-static int write_rows(hid_t f, const char *name, hid_t type, const void *data, hsize_t first, hsize_t n)
+static int write_rows(hid_t f, const char *path, const char *name, hid_t type, const void *data, hsize_t first,
+                      hsize_t n)
 {
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
     if (d < 0)
-        return -1;
-    hid_t fs = H5Dget_space(d);
-    hsize_t cur = 0;
-    H5Sget_simple_extent_dims(fs, &cur, NULL);
-    H5Sclose(fs);
-    herr_t e = 0;
-    if (first + n > cur) {
-        hsize_t nd = first + n;
-        e = H5Dset_extent(d, &nd);
+        return obj_fail(path, "opening", name);
+    hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID;
+    hsize_t cur = 0, end = first + n;
+    int bad = fs < 0 || H5Sget_simple_extent_dims(fs, &cur, NULL) < 0;
+    if (!bad && end > cur) {
+        H5Sclose(fs);
+        bad = H5Dset_extent(d, &end) < 0 || (fs = H5Dget_space(d)) < 0;
     }
-    if (e >= 0) {
-        fs = H5Dget_space(d);
-        hid_t ms = H5Screate_simple(1, &n, NULL);
-        e = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &first, NULL, &n, NULL);
-        if (e >= 0)
-            e = H5Dwrite(d, type, ms, fs, H5P_DEFAULT, data);
-        H5Sclose(ms), H5Sclose(fs);
-    }
+    bad = bad || (ms = H5Screate_simple(1, &n, NULL)) < 0 ||
+          H5Sselect_hyperslab(fs, H5S_SELECT_SET, &first, NULL, &n, NULL) < 0 ||
+          H5Dwrite(d, type, ms, fs, H5P_DEFAULT, data) < 0;
+    int rc = bad ? obj_fail(path, "writing", name) : 0; /* before the closes clear HDF5's stack */
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (fs >= 0)
+        H5Sclose(fs);
     H5Dclose(d);
-    return e < 0 ? -1 : 0;
+    return rc;
 }
 
-/* Append one variable-length string to a 1-D dataset of them. */
-static int append_text(hid_t f, const char *name, const char *text, int create)
+/* Number of elements of 1-D dataset `name`, or the error code. */
+static int64_t table_len(hid_t f, const char *path, const char *name)
+{
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), fs = d < 0 ? H5I_INVALID_HID : H5Dget_space(d);
+    hsize_t cur = 0;
+    int64_t n = fs < 0 || H5Sget_simple_extent_dims(fs, &cur, NULL) < 0 ? obj_fail(path, "reading", name) : (int64_t)cur;
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (d >= 0)
+        H5Dclose(d);
+    return n;
+}
+
+/* Append one variable-length string to a 1-D dataset of them (or create it). */
+static int append_text(hid_t f, const char *path, const char *name, const char *text, int create)
 {
     hid_t t = H5Tcopy(H5T_C_S1);
     H5Tset_size(t, H5T_VARIABLE);
     H5Tset_cset(t, H5T_CSET_UTF8);
     int rc;
     if (create) {
-        rc = write_table(f, name, t, &text, 1, 16);
+        rc = write_table(f, path, name, t, &text, 1, 16);
     } else {
-        hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
-        hsize_t cur = 0;
-        if (d >= 0) {
-            hid_t fs = H5Dget_space(d);
-            H5Sget_simple_extent_dims(fs, &cur, NULL);
-            H5Sclose(fs);
-            H5Dclose(d);
-        }
-        rc = d < 0 ? -1 : write_rows(f, name, t, &text, cur, 1);
+        int64_t cur = table_len(f, path, name);
+        rc = cur < 0 ? (int)cur : write_rows(f, path, name, t, &text, (hsize_t)cur, 1);
     }
     H5Tclose(t);
     return rc;
@@ -313,38 +282,6 @@ done:
         rc = ZOO_FAIL(ZOO_ERR_IO, "%s: close failed: %s", dst, strerror(errno));
     if (rc)
         unlink(dst);
-    return rc;
-}
-
-static int sync_path(const char *path, int dir)
-{
-    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0)
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot open to sync: %s", path, strerror(errno));
-    int e = fsync(fd);
-    int err = errno;
-    close(fd);
-    /* Some file systems refuse fsync on folders; the rename is still atomic. */
-    if (e && !(dir && (err == EINVAL || err == EBADF)))
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: fsync failed: %s", path, strerror(err));
-    return 0;
-}
-
-/* Durably put the closed file `tmp` at `path`. */
-static int publish(const char *tmp, const char *path)
-{
-    int rc = sync_path(tmp, 0);
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    if ((rc = zoo_h5_commit(tmp, path)))
-        return rc;
-    char *d = strdup(path);
-    if (!d)
-        return 0;
-    rc = sync_path(dirname(d), 1);
-    free(d);
     return rc;
 }
 
@@ -428,40 +365,43 @@ static const char units[] =
 
 /* ---- run groups --------------------------------------------------------------------- */
 
-static int curve(hid_t g, const char *name, const float *x, int64_t n, const char *desc)
+static int curve(hid_t g, const char *path, const char *gname, const char *name, const float *x, int64_t n,
+                 const char *desc)
 {
     if (!x || n <= 0)
         return 0;
+    char where[96];
+    snprintf(where, sizeof where, "%s/%s", gname, name);
     hsize_t dims = (hsize_t)n;
     hid_t sp = H5Screate_simple(1, &dims, NULL), dcpl = no_times(H5P_DATASET_CREATE);
     hid_t d = H5Dcreate2(g, name, H5T_IEEE_F32LE, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
-    herr_t e = d < 0 ? -1 : H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x);
-    if (e >= 0)
-        e = attr_str(d, "description", desc);
+    int rc = d < 0 || H5Dwrite(d, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, x) < 0
+                 ? obj_fail(path, "writing", where)
+                 : zoo_h5_put_fixed_str(d, path, "description", desc);
     if (d >= 0)
         H5Dclose(d);
     H5Pclose(dcpl), H5Sclose(sp);
-    return e < 0 ? -1 : 0;
+    return rc;
 }
 
-static int run_group(hid_t f, const zoo_results_update *u)
+static int run_group(hid_t f, const char *path, const zoo_results_update *u)
 {
     const zoo_results_row *row = u->row;
     char name[64];
     snprintf(name, sizeof name, "/runs/%06lld", (long long)row->id);
     if (H5Lexists(f, name, H5P_DEFAULT) > 0 && H5Ldelete(f, name, H5P_DEFAULT) < 0)
-        return -1;
+        return obj_fail(path, "replacing", name);
     hid_t gcpl = no_times(H5P_GROUP_CREATE);
     hid_t g = H5Gcreate2(f, name, H5P_DEFAULT, gcpl, H5P_DEFAULT);
+    int rc = g < 0 ? obj_fail(path, "creating", name) : 0;
     H5Pclose(gcpl);
-    if (g < 0)
-        return -1;
-    int e = 0;
+    if (rc)
+        return rc;
     /* The full spec, as text and as one typed attribute per key. */
     static char text[ZOO_MAX_PATTERN * ZOO_MAX_KNOBS * 220 + 4096];
     if (u->spec && !zoo_run_spec_format(u->spec, text, sizeof text)) {
-        e |= attr_str(g, "spec", text);
-        for (char *line = text, *nl; *line && !e; line = nl + 1) {
+        STEP(rc, zoo_h5_put_fixed_str(g, path, "spec", text));
+        for (char *line = text, *nl; *line && !rc; line = nl + 1) {
             nl = strchr(line, '\n');
             if (!nl)
                 break;
@@ -474,51 +414,55 @@ static int run_group(hid_t f, const zoo_results_update *u)
             char *end;
             double d = strtod(val, &end);
             if (is_int_text(val))
-                e |= attr_i64(g, key, strtoll(val, NULL, 10));
+                rc = zoo_h5_put_i64(g, path, key, strtoll(val, NULL, 10));
             else if (*val && !*end)
-                e |= attr_f64(g, key, d);
+                rc = zoo_h5_put_f64(g, path, key, d);
             else
-                e |= attr_str(g, key, val);
+                rc = zoo_h5_put_fixed_str(g, path, key, val);
         }
     }
-    e |= attr_i64(g, "id", row->id);
-    e |= attr_str(g, "hash", row->hash);
-    e |= attr_str(g, "status", row->status);
-    e |= attr_str(g, "message", row->message);
-    e |= attr_str(g, "mixer_names", row->mixer);
-    e |= attr_str(g, "family", row->family);
-    e |= attr_str(g, "layer_mixers", row->layer_mixers);
-    e |= attr_i64(g, "params", row->params);
-    e |= attr_f64(g, "state_size", row->state_size);
-    e |= attr_f64(g, "flops_per_step", row->flops_per_step);
-    e |= attr_f64(g, "final_acc", row->final_acc);
-    e |= attr_f64(g, "best_acc", row->best_acc);
-    e |= attr_f64(g, "final_loss", row->final_loss);
-    e |= attr_i64(g, "epochs_run", row->epochs_run);
-    e |= attr_i64(g, "steps_run", row->steps_run);
-    e |= attr_f64(g, "tokens_per_s", row->tokens_per_s);
-    e |= attr_f64(g, "wall_s", row->wall_s);
-    e |= attr_i64(g, "peak_bytes", row->peak_bytes);
-    e |= attr_i64(g, "mem_params_bytes", row->mem_params_bytes);
-    e |= attr_i64(g, "mem_grads_bytes", row->mem_grads_bytes);
-    e |= attr_i64(g, "mem_optimizer_bytes", row->mem_optimizer_bytes);
-    e |= attr_i64(g, "mem_activations_bytes", row->mem_activations_bytes);
-    e |= attr_i64(g, "mem_act_grads_bytes", row->mem_act_grads_bytes);
-    e |= attr_i64(g, "mem_workspace_bytes", row->mem_workspace_bytes);
-    e |= attr_i64(g, "rank", row->rank);
-    e |= attr_str(g, "host", row->host);
-    e |= attr_i64(g, "crashes", row->crashes);
-    e |= attr_f64(g, "finished_unix", row->finished_unix);
+    STEP(rc, zoo_h5_put_i64(g, path, "id", row->id));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "hash", row->hash));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "status", row->status));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "message", row->message));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "mixer_names", row->mixer));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "family", row->family));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "layer_mixers", row->layer_mixers));
+    STEP(rc, zoo_h5_put_i64(g, path, "params", row->params));
+    STEP(rc, zoo_h5_put_f64(g, path, "state_size", row->state_size));
+    STEP(rc, zoo_h5_put_f64(g, path, "flops_per_step", row->flops_per_step));
+    STEP(rc, zoo_h5_put_f64(g, path, "final_acc", row->final_acc));
+    STEP(rc, zoo_h5_put_f64(g, path, "best_acc", row->best_acc));
+    STEP(rc, zoo_h5_put_f64(g, path, "final_loss", row->final_loss));
+    STEP(rc, zoo_h5_put_i64(g, path, "epochs_run", row->epochs_run));
+    STEP(rc, zoo_h5_put_i64(g, path, "steps_run", row->steps_run));
+    STEP(rc, zoo_h5_put_f64(g, path, "tokens_per_s", row->tokens_per_s));
+    STEP(rc, zoo_h5_put_f64(g, path, "wall_s", row->wall_s));
+    STEP(rc, zoo_h5_put_i64(g, path, "peak_bytes", row->peak_bytes));
+    STEP(rc, zoo_h5_put_i64(g, path, "mem_params_bytes", row->mem_params_bytes));
+    STEP(rc, zoo_h5_put_i64(g, path, "mem_grads_bytes", row->mem_grads_bytes));
+    STEP(rc, zoo_h5_put_i64(g, path, "mem_optimizer_bytes", row->mem_optimizer_bytes));
+    STEP(rc, zoo_h5_put_i64(g, path, "mem_activations_bytes", row->mem_activations_bytes));
+    STEP(rc, zoo_h5_put_i64(g, path, "mem_act_grads_bytes", row->mem_act_grads_bytes));
+    STEP(rc, zoo_h5_put_i64(g, path, "mem_workspace_bytes", row->mem_workspace_bytes));
+    STEP(rc, zoo_h5_put_i64(g, path, "rank", row->rank));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "host", row->host));
+    STEP(rc, zoo_h5_put_i64(g, path, "crashes", row->crashes));
+    STEP(rc, zoo_h5_put_f64(g, path, "finished_unix", row->finished_unix));
     const zoo_run_result *r = u->result;
-    if (r && !e) {
-        e |= curve(g, "step_loss", r->step_loss, r->n_steps, "training loss of each optimizer step (nats)");
-        e |= curve(g, "epoch_train_loss", r->epoch_train_loss, r->n_epochs, "mean training loss of each epoch (nats)");
-        e |= curve(g, "epoch_test_loss", r->epoch_test_loss, r->n_epochs, "test loss after each epoch (nats)");
-        e |= curve(g, "epoch_test_acc", r->epoch_test_acc, r->n_epochs, "test accuracy after each epoch (0..1)");
-        e |= curve(g, "epoch_lr", r->epoch_lr, r->n_epochs, "learning rate used in each epoch");
+    if (r) {
+        STEP(rc, curve(g, path, name, "step_loss", r->step_loss, r->n_steps,
+                       "training loss of each optimizer step (nats)"));
+        STEP(rc, curve(g, path, name, "epoch_train_loss", r->epoch_train_loss, r->n_epochs,
+                       "mean training loss of each epoch (nats)"));
+        STEP(rc, curve(g, path, name, "epoch_test_loss", r->epoch_test_loss, r->n_epochs,
+                       "test loss after each epoch (nats)"));
+        STEP(rc, curve(g, path, name, "epoch_test_acc", r->epoch_test_acc, r->n_epochs,
+                       "test accuracy after each epoch (0..1)"));
+        STEP(rc, curve(g, path, name, "epoch_lr", r->epoch_lr, r->n_epochs, "learning rate used in each epoch"));
     }
     H5Gclose(g);
-    return e ? -1 : 0;
+    return rc;
 }
 
 /* ---- transactions ---------------------------------------------------------------------- */
@@ -532,39 +476,37 @@ static int txn_open(zoo_results *r, char *tmp, size_t n, hid_t *f)
         return rc;
     hid_t fapl = create_fapl();
     *f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
     if (*f < 0) {
         rc = ZOO_H5_FAIL(tmp, "opening the copy of the results file");
         unlink(tmp);
     }
+    H5Pclose(fapl);
     return rc;
 }
 
-static int txn_close(zoo_results *r, const char *tmp, hid_t f, int ok, const char *what)
+/* Finish a transaction that so far returned rc (0 or the first error, recorded). */
+static int txn_close(zoo_results *r, const char *tmp, hid_t f, int rc, const char *what)
 {
     char now[32];
     zoo_results_now(now);
-    if (ok && attr_str(f, "updated", now))
-        ok = 0;
-    int rc = 0;
-    if (!ok)
-        rc = ZOO_H5_FAIL(r->path, what);
+    STEP(rc, zoo_h5_put_fixed_str(f, r->path, "updated", now));
     if (H5Fclose(f) < 0 && !rc)
         rc = ZOO_H5_FAIL(r->path, "closing the new copy");
     if (rc) {
+        zoo_error_prefix("%s: ", what);
         unlink(tmp);
         return rc;
     }
-    return publish(tmp, r->path);
+    return zoo_h5_publish(tmp, r->path);
 }
 
-static int write_session(zoo_results *r, hid_t f, int create)
+static int write_session(zoo_results *r, hid_t f, const char *path, int create)
 {
     hid_t st = session_type();
-    int e = create ? write_table(f, "/sessions", st, &r->session, 1, 16)
-                   : write_rows(f, "/sessions", st, &r->session, (hsize_t)r->session_index, 1);
+    int rc = create ? write_table(f, path, "/sessions", st, &r->session, 1, 16)
+                    : write_rows(f, path, "/sessions", st, &r->session, (hsize_t)r->session_index, 1);
     H5Tclose(st);
-    return e;
+    return rc;
 }
 
 /* ---- public ------------------------------------------------------------------------ */
@@ -622,43 +564,43 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
     zoo_h5_tmpname(path, tmp, sizeof tmp);
     hid_t fapl = create_fapl(), fcpl = H5Pcreate(H5P_FILE_CREATE);
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, fapl);
-    H5Pclose(fapl), H5Pclose(fcpl);
-    if (f < 0) {
+    if (f < 0)
         rc = ZOO_H5_FAIL(tmp, "creating the results file (is the folder writable?)");
+    H5Pclose(fapl), H5Pclose(fcpl);
+    if (rc) {
         zoo_results_close(r);
         return rc;
     }
     char now[32];
     zoo_results_now(now);
-    int e = 0;
-    e |= attr_str(f, "schema", ZOO_RESULTS_SCHEMA);
-    e |= attr_i64(f, "schema_version", ZOO_RESULTS_SCHEMA_VERSION);
-    e |= attr_str(f, "zoo_version", zoo_version());
-    e |= attr_str(f, "git_rev", zoo_git_rev());
-    e |= attr_str(f, "sweep_name", sw->name);
-    e |= attr_str(f, "sweep_path", sw->path ? sw->path : "");
-    e |= attr_str(f, "sweep_text", r->sweep_text);
-    e |= attr_str(f, "created", now);
-    e |= attr_str(f, "units", units);
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "schema", ZOO_RESULTS_SCHEMA));
+    STEP(rc, zoo_h5_put_i64(f, path, "schema_version", ZOO_RESULTS_SCHEMA_VERSION));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "zoo_version", zoo_version()));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "git_rev", zoo_git_rev()));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_name", sw->name));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_path", sw->path ? sw->path : ""));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_text", r->sweep_text));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "created", now));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "units", units));
     hid_t rt = row_type();
-    e |= write_table(f, "/summary", rt, r->rows, (hsize_t)r->n, 64);
+    STEP(rc, write_table(f, path, "/summary", rt, r->rows, (hsize_t)r->n, 64));
     H5Tclose(rt);
-    e |= write_session(r, f, 1);
-    e |= append_text(f, "/sweep_texts", r->sweep_text, 1);
-    hid_t gcpl = no_times(H5P_GROUP_CREATE);
-    hid_t g = H5Gcreate2(f, "/runs", H5P_DEFAULT, gcpl, H5P_DEFAULT);
-    H5Pclose(gcpl);
-    if (g < 0)
-        e = 1;
-    else
-        H5Gclose(g);
-    e |= attr_str(f, "updated", now);
-    if (e)
-        rc = ZOO_H5_FAIL(tmp, "writing the new results file");
+    STEP(rc, write_session(r, f, path, 1));
+    STEP(rc, append_text(f, path, "/sweep_texts", r->sweep_text, 1));
+    if (!rc) {
+        hid_t gcpl = no_times(H5P_GROUP_CREATE);
+        hid_t g = H5Gcreate2(f, "/runs", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+        if (g < 0)
+            rc = obj_fail(path, "creating", "/runs");
+        else
+            H5Gclose(g);
+        H5Pclose(gcpl);
+    }
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "updated", now));
     if (H5Fclose(f) < 0 && !rc)
         rc = ZOO_H5_FAIL(tmp, "closing the new results file");
     if (!rc)
-        rc = publish(tmp, path);
+        rc = zoo_h5_publish(tmp, path);
     else
         unlink(tmp);
     if (rc) {
@@ -682,14 +624,16 @@ int zoo_results_open(const char *path, zoo_results **out)
         return ZOO_H5_FAIL(path, "opening the results file");
     int rc = 0;
     zoo_results *r = alloc_results(path);
-    char *schema = read_attr_str(f, "schema");
+    char *schema = NULL;
     int64_t ver = 0;
     hid_t d = H5I_INVALID_HID, rt = H5I_INVALID_HID;
     if (!r) {
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
         goto done;
     }
-    if (!schema || strcmp(schema, ZOO_RESULTS_SCHEMA) || read_attr_i64(f, "schema_version", &ver)) {
+    /* Anything short of both attributes, readable, means "not ours". */
+    if (zoo_h5_get_str(f, path, "schema", &schema) <= 0 || strcmp(schema, ZOO_RESULTS_SCHEMA) ||
+        zoo_h5_get_i64(f, path, "schema_version", &ver) <= 0) {
         rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s is not a zoo sweep results file (no schema attribute '%s'); give another -o path",
                       path, ZOO_RESULTS_SCHEMA);
         goto done;
@@ -699,7 +643,9 @@ int zoo_results_open(const char *path, zoo_results **out)
                       path, (long long)ver, ZOO_RESULTS_SCHEMA_VERSION);
         goto done;
     }
-    r->sweep_text = read_attr_str(f, "sweep_text");
+    if ((rc = zoo_h5_get_str(f, path, "sweep_text", &r->sweep_text)) < 0)
+        goto done;
+    rc = 0;
     if (!r->sweep_text && !(r->sweep_text = strdup(""))) {
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
         goto done;
@@ -780,33 +726,26 @@ int zoo_results_begin(zoo_results *r, const zoo_sweep *sw, const zoo_results_row
     int rc = txn_open(r, tmp, sizeof tmp, &f);
     if (rc)
         return rc;
-    int e = 0;
+    const char *path = r->path;
     hid_t rt = row_type();
     if (n_new)
-        e |= write_rows(f, "/summary", rt, new_rows, (hsize_t)r->n, (hsize_t)n_new);
+        rc = write_rows(f, path, "/summary", rt, new_rows, (hsize_t)r->n, (hsize_t)n_new);
     H5Tclose(rt);
     /* This session's row goes after the existing ones. */
-    hid_t d = H5Dopen2(f, "/sessions", H5P_DEFAULT);
-    hsize_t ns = 0;
-    if (d >= 0) {
-        hid_t fs = H5Dget_space(d);
-        H5Sget_simple_extent_dims(fs, &ns, NULL);
-        H5Sclose(fs);
-        H5Dclose(d);
-    } else {
-        e = 1;
-    }
+    int64_t ns = rc ? 0 : table_len(f, path, "/sessions");
+    if (ns < 0)
+        rc = (int)ns;
     zoo_results_session saved = r->session;
     int64_t saved_index = r->session_index;
     r->session = *session;
-    r->session_index = (int64_t)ns;
-    e |= write_session(r, f, 0);
+    r->session_index = ns;
+    STEP(rc, write_session(r, f, path, 0));
     const char *text = sw->text ? sw->text : "";
-    e |= append_text(f, "/sweep_texts", text, 0);
-    e |= attr_str(f, "sweep_text", text);
-    e |= attr_str(f, "sweep_name", sw->name);
-    e |= attr_str(f, "sweep_path", sw->path ? sw->path : "");
-    if ((rc = txn_close(r, tmp, f, !e, "starting a session in the results file"))) {
+    STEP(rc, append_text(f, path, "/sweep_texts", text, 0));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_text", text));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_name", sw->name));
+    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_path", sw->path ? sw->path : ""));
+    if ((rc = txn_close(r, tmp, f, rc, "starting a session in the results file"))) {
         r->session = saved;
         r->session_index = saved_index;
         return rc;
@@ -835,12 +774,12 @@ int zoo_results_commit(zoo_results *r, const zoo_results_update *u, int n)
     int rc = txn_open(r, tmp, sizeof tmp, &f);
     if (rc)
         return rc;
-    int e = 0, final_runs = 0;
+    int final_runs = 0;
     hid_t rt = row_type();
-    for (int i = 0; i < n && !e; i++) {
-        e |= write_rows(f, "/summary", rt, u[i].row, (hsize_t)u[i].row->id, 1);
+    for (int i = 0; i < n && !rc; i++) {
+        rc = write_rows(f, r->path, "/summary", rt, u[i].row, (hsize_t)u[i].row->id, 1);
         if (strcmp(u[i].row->status, ZOO_STATUS_PENDING)) {
-            e |= run_group(f, &u[i]);
+            STEP(rc, run_group(f, r->path, &u[i]));
             final_runs++;
         }
     }
@@ -849,9 +788,9 @@ int zoo_results_commit(zoo_results *r, const zoo_results_update *u, int n)
     if (r->session_index >= 0) {
         r->session.runs_recorded += final_runs;
         zoo_results_now(r->session.finished);
-        e |= write_session(r, f, 0);
+        STEP(rc, write_session(r, f, r->path, 0));
     }
-    if ((rc = txn_close(r, tmp, f, !e, "recording finished runs"))) {
+    if ((rc = txn_close(r, tmp, f, rc, "recording finished runs"))) {
         r->session = saved;
         return rc;
     }
@@ -872,8 +811,8 @@ int zoo_results_end(zoo_results *r, int exit_code)
     zoo_results_session saved = r->session;
     r->session.exit_code = exit_code;
     zoo_results_now(r->session.finished);
-    int e = write_session(r, f, 0);
-    if ((rc = txn_close(r, tmp, f, !e, "closing the session")))
+    rc = write_session(r, f, r->path, 0);
+    if ((rc = txn_close(r, tmp, f, rc, "closing the session")))
         r->session = saved;
     return rc;
 }

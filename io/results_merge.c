@@ -1,4 +1,4 @@
-/* results_merge.c: `zoo merge`: join results files into one (io/SCHEMA.md). Rows are
+/* results_merge.c: `zoo merge`: join results files into one (docs/results.md). Rows are
  * matched by spec hash and ordered as in the sweep file; run groups are copied object
  * for object (H5Ocopy), so curves and attributes stay exactly as the inputs had them.
  * The new file is written under a temporary name and renamed over the output. */
@@ -53,29 +53,6 @@ typedef struct merge {
 } merge;
 
 /* ---- small helpers ------------------------------------------------------------------ */
-
-static char *read_root_str(hid_t f, const char *name)
-{
-    if (H5Aexists(f, name) <= 0)
-        return strdup("");
-    hid_t a = H5Aopen(f, name, H5P_DEFAULT), ft = a < 0 ? -1 : H5Aget_type(a);
-    char *out = NULL;
-    if (ft >= 0 && H5Tget_class(ft) == H5T_STRING && !H5Tis_variable_str(ft)) {
-        size_t n = H5Tget_size(ft);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, n + 1);
-        H5Tset_strpad(mt, H5T_STR_NULLTERM);
-        out = calloc(n + 2, 1);
-        if (out && H5Aread(a, mt, out) < 0)
-            out[0] = 0;
-        H5Tclose(mt);
-    }
-    if (ft >= 0)
-        H5Tclose(ft);
-    if (a >= 0)
-        H5Aclose(a);
-    return out ? out : strdup("");
-}
 
 static uint64_t fnv(const char *s)
 {
@@ -206,10 +183,12 @@ static int open_inputs(merge *m, const char *const *paths, int n)
             rc = ZOO_H5_FAIL(paths[i], "opening the results file");
             break;
         }
-        x->name = read_root_str(f, "sweep_name");
-        x->spath = read_root_str(f, "sweep_path");
+        /* Absent attributes read as "". */
+        if (zoo_h5_get_str(f, paths[i], "sweep_name", &x->name) < 0 ||
+            zoo_h5_get_str(f, paths[i], "sweep_path", &x->spath) < 0)
+            rc = zoo_error_last()->code;
         H5Fclose(f);
-        if (!x->name || !x->spath)
+        if (!rc && ((!x->name && !(x->name = strdup(""))) || (!x->spath && !(x->spath = strdup("")))))
             rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
     }
     for (int i = 0; i < n; i++)
@@ -325,19 +304,6 @@ static int take_lock(const char *out, int *fd)
     return 0;
 }
 
-static int set_id_attr(hid_t g, int64_t id)
-{
-    if (H5Aexists(g, "id") > 0 && H5Adelete(g, "id") < 0)
-        return -1;
-    hid_t sp = H5Screate(H5S_SCALAR);
-    hid_t a = H5Acreate2(g, "id", H5T_NATIVE_INT64, sp, H5P_DEFAULT, H5P_DEFAULT);
-    herr_t e = a < 0 ? -1 : H5Awrite(a, H5T_NATIVE_INT64, &id);
-    if (a >= 0)
-        H5Aclose(a);
-    H5Sclose(sp);
-    return e < 0 ? -1 : 0;
-}
-
 /* Copy the chosen run groups of every input, renamed to their merged ids. */
 static int copy_groups(const merge *m, hid_t dst, const char *tmp)
 {
@@ -359,12 +325,12 @@ static int copy_groups(const merge *m, hid_t dst, const char *tmp)
                 return ZOO_H5_FAIL(tmp, "copying a run group");
             }
             hid_t g = H5Gopen2(dst, to, H5P_DEFAULT);
-            int e = g < 0 ? -1 : set_id_attr(g, k);
+            int rc = g < 0 ? ZOO_H5_FAIL(tmp, "renumbering a copied run group") : zoo_h5_put_i64(g, tmp, "id", k);
             if (g >= 0)
                 H5Gclose(g);
-            if (e) {
+            if (rc) {
                 H5Fclose(src);
-                return ZOO_H5_FAIL(tmp, "renumbering a copied run group");
+                return rc;
             }
         }
         if (src >= 0)
@@ -467,18 +433,6 @@ done:
     return rc;
 }
 
-static int sync_fd_path(const char *path, int dir)
-{
-    int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0)
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot open to sync: %s", path, strerror(errno));
-    int e = fsync(fd), err = errno;
-    close(fd);
-    if (e && !(dir && (err == EINVAL || err == EBADF)))
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: fsync failed: %s", path, strerror(err));
-    return 0;
-}
-
 static int is_input(const merge *m, const char *out)
 {
     char *ro = realpath(out, NULL);
@@ -555,7 +509,7 @@ static int write_merged(merge *m, const char *out, const zoo_merge_opts *o, zoo_
     if (f >= 0 && H5Fclose(f) < 0 && !rc)
         rc = ZOO_H5_FAIL(tmp, "closing the merged file");
     if (!rc)
-        rc = sync_fd_path(tmp, 0);
+        rc = zoo_h5_sync(tmp, 0);
     if (!rc && o->force && access(out, F_OK) == 0 && !is_input(m, out))
         rc = zoo_results_backup(out, rep->backup, sizeof rep->backup);
     if (!rc)
@@ -566,7 +520,7 @@ static int write_merged(merge *m, const char *out, const zoo_merge_opts *o, zoo_
     }
     char *d = strdup(out);
     if (d) {
-        rc = sync_fd_path(dirname(d), 1);
+        rc = zoo_h5_sync(dirname(d), 1);
         free(d);
     }
     return rc;

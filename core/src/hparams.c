@@ -11,7 +11,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "suggest.h"
+#include "zoo/suggest.h"
 #include "zoo/plugin.h"
 
 #define MAX_LIST 4096 /* entries in one INT_LIST knob */

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "suggest.h"
+#include "zoo/suggest.h"
 #include "zoo/plugin.h"
 
 #ifndef ZOO_PLUGIN_BUILD_DIR
@@ -199,12 +199,15 @@ static void add_dir(char dirs[][PATH_LEN], int max_dirs, int *n, const char *dir
     (*n)++;
 }
 
+/* An object inside libzoo, for dladdr (ISO C has no function-to-object pointer cast). */
+static const char self_anchor;
+
 /* Where this libzoo was loaded from ("" if unknown). */
 static void self_dir(char *buf, size_t n)
 {
     Dl_info di;
     buf[0] = 0;
-    if (!dladdr((void *)zoo_plugin_search_path, &di) || !di.dli_fname)
+    if (!dladdr(&self_anchor, &di) || !di.dli_fname)
         return;
     /* canonical: found through an rpath such as $ORIGIN/../lib it reads "bin/../lib" */
     char *real = realpath(di.dli_fname, NULL);

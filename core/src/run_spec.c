@@ -1,64 +1,252 @@
-/* run_spec.c: the flat run spec: paper defaults, checks, "key=value" text form, the
- * stable hash and the FLOP estimate. Knob values stay text here; the plugin checks
- * them when the model is built (model.c). Nothing here loads plugins or data. */
+/* run_spec.c: the flat run spec, driven by one table of fields (name, YAML section,
+ * type, member, default, range or names, unit, help): flags and YAML set fields through
+ * it, and the defaults, the checks, the "key=value" text form, the stable hash and
+ * `zoo train --help` all read it. Plus the FLOP estimate. Knob values stay text here;
+ * the plugin checks them when the model is built (model.c). Nothing here loads plugins
+ * or data. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "run_internal.h"
 #include "zoo/run.h"
+#include "zoo/suggest.h"
 #include "zoo/task.h"
 
-/* Every key zoo_run_spec_format writes, in its order (also the candidates for
- * "did you mean" on an unknown key). */
-static const char *const keys[] = {
-    "task",         "vocab",         "seq_len",   "kv_pairs",    "train_examples", "test_examples",
-    "power_a",      "random_non_queries", "data_seed", "d_model", "n_layers",      "mixer",
-    "state_mixer",  "pos_emb",       "embed_dropout", "lr",      "weight_decay",   "beta1",
-    "beta2",        "adam_eps",      "epochs",    "batch_size",  "eval_batch_size", "early_stop",
-    "seed",         "threads",       "backend",
+/* ---- the table ------------------------------------------------------------------------ */
+
+/* Shorthands for the table: a field's type with its member, and the flags. */
+#define INF HUGE_VAL
+#define F(type, m) ZOO_FIELD_##type, offsetof(zoo_run_spec, m), sizeof(((zoo_run_spec *)0)->m)
+#define LO_OPEN ZOO_FIELD_LO_OPEN
+#define HI_OPEN ZOO_FIELD_HI_OPEN
+#define UNHASHED ZOO_FIELD_UNHASHED
+
+static const zoo_run_choice task_names[] = {{"mqar", 0}, {NULL, 0}};
+static const zoo_run_choice state_mixers[] = {{"identity", ZOO_STATE_IDENTITY}, {"mlp", ZOO_STATE_MLP}, {NULL, 0}};
+static const zoo_run_choice pos_embs[] = {{"auto", -1}, {"off", 0},   {"on", 1},    {"-1", -1},
+                                          {"0", 0},     {"1", 1},     {"false", 0}, {"true", 1},
+                                          {"no", 0},    {"yes", 1},   {NULL, 0}};
+static const zoo_run_choice backends[] = {{"cpu", ZOO_BACKEND_CPU}, {"cuda", ZOO_BACKEND_CUDA}, {NULL, 0}};
+
+/* The order is the text form's and so the hash's: never reorder or rename, and append a
+ * new field with ZOO_FIELD_HASH_IF_SET, or every existing run changes its hash.
+ * lr: the paper sweeps logspace(-4, -2, 4); a single run has to pick one. We take the
+ * grid's third value, 10^(-8/3): in our probes of attention at D=64, L=64, K=4 it left
+ * the 1-in-4 plateau first (1e-2 and 4.6e-4 were still on it after 6 epochs); the
+ * learning test in tests/model uses it. Written out so the default does not depend on
+ * the platform's pow(). */
+static const zoo_run_field fields[] = {
+    /* name, section, F(type, member), default, lo, hi, flags, choices, unit, help, YAML name, resolve */
+    {"task", "task", F(NAME, task), "mqar", 0, 0, 0, task_names, "", "the task: multi-query associative recall (docs/task.md)", "name", NULL},
+    {"vocab", "task", F(INT, vocab), "8192", 1, INF, 0, NULL, "tokens", "vocabulary size V (the task needs V > seq_len)", NULL, NULL},
+    {"seq_len", "task", F(INT, seq_len), "64", 1, INF, 0, NULL, "tokens", "tokens per example L (the task needs L even, >= 4)", NULL, NULL},
+    {"kv_pairs", "task", F(INT, kv_pairs), "4", 1, INF, 0, NULL, "pairs", "key-value pairs K per example, each queried once (the task needs 4K <= L)", NULL, NULL},
+    {"train_examples", "task", F(INT, train_examples), "100000", 1, INF, 0, NULL, "examples", "training set size", NULL, NULL},
+    {"test_examples", "task", F(INT, test_examples), "3000", 1, INF, 0, NULL, "examples", "test set size", NULL, NULL},
+    {"power_a", "task", F(FLOAT, power_a), "0.01", 0, INF, LO_OPEN, NULL, "", "query distances: slot i weighs a(i+1)^(a-1); small a asks soon after the pairs, 1 is uniform", NULL, NULL},
+    {"random_non_queries", "task", F(BOOL, random_non_queries), "false", 0, 1, 0, NULL, "", "fill the blanks between queries with random tokens", NULL, NULL},
+    {"data_seed", "task", F(UINT, data_seed), "0", 0, 0, 0, NULL, "", "seed of the training set; the test set uses data_seed + 10", NULL, NULL},
+    {"d_model", "model", F(INT, d_model), "64", 1, INF, 0, NULL, "channels", "model width D (docs/model.md)", NULL, NULL},
+    {"n_layers", "model", F(INT, n_layers), "2", 1, 1 << 20, 0, NULL, "layers", "blocks; layer l uses entry l mod n of the mixer pattern", NULL, NULL},
+    {"mixer", "model", F(MIXER, mixers), "attention", 0, 0, 0, NULL, "", "sequence mixer, or a per-layer pattern [base_conv, based]; knobs as <mixer>.<knob> (docs/mixers.md)", NULL, NULL},
+    {"state_mixer", "model", F(CHOICE, state_mixer), "identity", 0, 0, 0, state_mixers, "", "after each mixer: identity (the paper's) or an MLP D -> 4D -> D", NULL, NULL},
+    {"pos_emb", "model", F(CHOICE, pos_emb), "auto", 0, 0, 0, pos_embs, "", "learned absolute positions; auto: only when a layer is attention", NULL, NULL},
+    {"embed_dropout", "model", F(FLOAT, embed_dropout), "0.1", 0, 1, HI_OPEN, NULL, "", "dropout probability on the embeddings", NULL, NULL},
+    {"lr", "train", F(FLOAT, lr), "0.0021544346900318843", 0, INF, LO_OPEN, NULL, "", "peak learning rate, cosine-annealed per epoch (docs/training.md)", NULL, NULL},
+    {"weight_decay", "train", F(FLOAT, weight_decay), "0.1", 0, INF, 0, NULL, "", "AdamW decoupled weight decay, on every parameter", NULL, NULL},
+    {"beta1", "train", F(FLOAT, beta1), "0.9", 0, 1, HI_OPEN, NULL, "", "AdamW first-moment decay", NULL, NULL},
+    {"beta2", "train", F(FLOAT, beta2), "0.999", 0, 1, HI_OPEN, NULL, "", "AdamW second-moment decay", NULL, NULL},
+    {"adam_eps", "train", F(FLOAT, adam_eps), "1e-8", 0, INF, LO_OPEN, NULL, "", "AdamW epsilon, added outside the square root", NULL, NULL},
+    {"epochs", "train", F(INT, epochs), "64", 1, 1 << 24, 0, NULL, "epochs", "passes over the training set; the cosine schedule spans them all", NULL, NULL},
+    {"batch_size", "train", F(INT, batch_size), "0", 0, INF, 0, NULL, "examples", "training batch; 0: by L, 512 for L <= 128, 256 for L <= 256, 128 for L <= 512, else 64", NULL, zoo_run_spec_batch},
+    {"eval_batch_size", "train", F(INT, eval_batch_size), "0", 0, INF, 0, NULL, "examples", "evaluation batch; 0: the training batch", NULL, zoo_run_spec_eval_batch},
+    {"early_stop", "train", F(FLOAT, early_stop), "0.99", -INF, INF, 0, NULL, "", "stop after an epoch whose test accuracy is above this; > 1 never stops", NULL, NULL},
+    {"seed", "train", F(UINT, seed), "123", 0, 0, 0, NULL, "", "run seed: initialisation, dropout masks, shuffles", NULL, NULL},
+    {"threads", "train", F(INT, threads), "0", 0, 1 << 16, UNHASHED, NULL, "threads", "worker threads (results do not change); 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores", NULL, NULL},
+    {"backend", "train", F(CHOICE, backend), "cpu", 0, 0, 0, backends, "", "where the run computes (docs/backends.md)", NULL, NULL},
 };
-#define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
+#define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
+
+int zoo_run_spec_nfields(void) { return N_FIELDS; }
+
+const zoo_run_field *zoo_run_spec_field(int i) { return i >= 0 && i < N_FIELDS ? &fields[i] : NULL; }
+
+const zoo_run_field *zoo_run_spec_find(const char *name)
+{
+    for (int i = 0; name && i < N_FIELDS; i++)
+        if (!strcmp(fields[i].name, name))
+            return &fields[i];
+    return NULL;
+}
+
+/* ---- members by offset ------------------------------------------------------------------ */
+
+/* INT, BOOL and CHOICE members are int, an enum (int-sized) or int64_t; memcpy keeps
+ * this free of alignment and aliasing assumptions. */
+static int64_t get_int(const zoo_run_spec *s, const zoo_run_field *f)
+{
+    const char *p = (const char *)s + f->offset;
+    if (f->size == sizeof(int64_t)) {
+        int64_t v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    int v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static void put_int(zoo_run_spec *s, const zoo_run_field *f, int64_t x)
+{
+    char *p = (char *)s + f->offset;
+    if (f->size == sizeof(int64_t)) {
+        memcpy(p, &x, sizeof x);
+    } else {
+        int v = (int)x;
+        memcpy(p, &v, sizeof v);
+    }
+}
+
+static double get_float(const zoo_run_spec *s, const zoo_run_field *f)
+{
+    const char *p = (const char *)s + f->offset;
+    if (f->size == sizeof(float)) {
+        float v;
+        memcpy(&v, p, sizeof v);
+        return v;
+    }
+    double v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint64_t get_uint(const zoo_run_spec *s, const zoo_run_field *f)
+{
+    uint64_t v;
+    memcpy(&v, (const char *)s + f->offset, sizeof v);
+    return v;
+}
+
+/* ---- allowed values ----------------------------------------------------------------------- */
+
+/* Shortest "%.Ng" that reads back to exactly the same double (so format -> set is
+ * lossless and the hash does not depend on printing noise). */
+static void fmt_double(char *out, size_t n, double v)
+{
+    for (int p = 1; p <= 17; p++) {
+        snprintf(out, n, "%.*g", p, v);
+        if (strtod(out, NULL) == v)
+            return;
+    }
+}
+
+static void fmt_float(char *out, size_t n, float v)
+{
+    for (int p = 1; p <= 9; p++) {
+        snprintf(out, n, "%.*g", p, (double)v);
+        if (strtof(out, NULL) == v)
+            return;
+    }
+}
+
+static int in_range(const zoo_run_field *f, double v)
+{
+    if (f->flags & ZOO_FIELD_LO_OPEN ? !(v > f->lo) : !(v >= f->lo))
+        return 0;
+    return f->flags & ZOO_FIELD_HI_OPEN ? v < f->hi : v <= f->hi;
+}
+
+/* "a, b or c": the written name of each value. */
+static void choice_list(const zoo_run_choice *c, char *buf, size_t n)
+{
+    int k = 0, total = 0;
+    for (int i = 0; c[i].name; i++) {
+        int first = 1;
+        for (int j = 0; j < i; j++)
+            first &= c[j].value != c[i].value;
+        total += first;
+    }
+    size_t len = 0;
+    buf[0] = 0;
+    for (int i = 0; c[i].name && len < n; i++) {
+        int first = 1;
+        for (int j = 0; j < i; j++)
+            first &= c[j].value != c[i].value;
+        if (!first)
+            continue;
+        const char *sep = k == 0 ? "" : k == total - 1 ? " or " : ", ";
+        len += (size_t)snprintf(buf + len, n - len, "%s%s", sep, c[i].name);
+        k++;
+    }
+}
+
+void zoo_run_field_allowed(const zoo_run_field *f, char *buf, size_t n)
+{
+    if (!buf || !n)
+        return;
+    buf[0] = 0;
+    if (!f)
+        return;
+    char lo[64], hi[64];
+    fmt_double(lo, sizeof lo, f->lo);
+    fmt_double(hi, sizeof hi, f->hi);
+    const char *what = f->type == ZOO_FIELD_INT ? "integer" : "finite number";
+    switch (f->type) {
+    case ZOO_FIELD_INT:
+    case ZOO_FIELD_FLOAT:
+        if (isinf(f->lo) && isinf(f->hi))
+            snprintf(buf, n, "any %s", what);
+        else if (isinf(f->hi))
+            snprintf(buf, n, "%s %s", f->flags & ZOO_FIELD_LO_OPEN ? ">" : ">=", lo);
+        else if (isinf(f->lo))
+            snprintf(buf, n, "%s %s", f->flags & ZOO_FIELD_HI_OPEN ? "<" : "<=", hi);
+        else
+            snprintf(buf, n, "in %s%s, %s%s", f->flags & ZOO_FIELD_LO_OPEN ? "(" : "[", lo, hi,
+                     f->flags & ZOO_FIELD_HI_OPEN ? ")" : "]");
+        break;
+    case ZOO_FIELD_UINT:
+        snprintf(buf, n, "any non-negative integer");
+        break;
+    case ZOO_FIELD_BOOL:
+        snprintf(buf, n, "true or false");
+        break;
+    case ZOO_FIELD_CHOICE:
+    case ZOO_FIELD_NAME:
+        choice_list(f->choices, buf, n);
+        break;
+    case ZOO_FIELD_MIXER:
+        snprintf(buf, n, "a mixer name or a pattern [name, ...] of 1 to %d", ZOO_MAX_PATTERN);
+        break;
+    }
+}
+
+/* "set lr > 0" / "set backend to cpu or cuda": the fix for a value out of bounds. */
+static void fix_text(const zoo_run_field *f, char *buf, size_t n)
+{
+    char allowed[256];
+    zoo_run_field_allowed(f, allowed, sizeof allowed);
+    int bound = allowed[0] == '>' || allowed[0] == '<' || !strncmp(allowed, "in ", 3);
+    snprintf(buf, n, "set %s %s%s (default %s)", f->name, bound ? "" : "to ", allowed, f->def);
+}
+
+/* ---- defaults ------------------------------------------------------------------------------ */
+
+static int set_field(zoo_run_spec *s, const zoo_run_field *f, const char *v);
 
 void zoo_run_spec_default(zoo_run_spec *s)
 {
     memset(s, 0, sizeof *s);
-    snprintf(s->task, sizeof s->task, "mqar");
-    s->vocab = 8192;
-    s->seq_len = 64;
-    s->kv_pairs = 4;
-    s->train_examples = 100000;
-    s->test_examples = 3000;
-    s->power_a = 0.01;
-    s->random_non_queries = 0;
-    s->data_seed = 0;
-    s->d_model = 64;
-    s->n_layers = 2;
-    s->n_mixers = 1;
-    snprintf(s->mixers[0].name, sizeof s->mixers[0].name, "attention");
-    s->state_mixer = ZOO_STATE_IDENTITY;
-    s->pos_emb = -1;
-    s->embed_dropout = 0.1f;
-    /* The paper sweeps LR over logspace(-4, -2, 4); a single run has to pick one. We
-     * take the grid's third value, 10^(-8/3) = 2.15e-3: in our probes of attention at
-     * D=64, L=64, K=4 it left the 1-in-4 plateau first (1e-2 and 4.6e-4 were still on it
-     * after 6 epochs); the learning test in tests/model uses it. */
-    s->lr = pow(10.0, -8.0 / 3.0);
-    s->weight_decay = 0.1;
-    s->beta1 = 0.9;
-    s->beta2 = 0.999;
-    s->adam_eps = 1e-8;
-    s->epochs = 64;
-    s->batch_size = 0;      /* auto: ZOOLOGY.md §5.1 rule by L */
-    s->eval_batch_size = 0; /* = training batch */
-    s->early_stop = 0.99;
-    s->seed = 123;
-    s->threads = 0;
-    s->backend = ZOO_BACKEND_CPU;
+    /* The defaults parse (tests/model/test_spec_table.c checks each), so this sets
+     * every field and records no error. */
+    for (int i = 0; i < N_FIELDS; i++)
+        set_field(s, &fields[i], fields[i].def);
 }
 
 int64_t zoo_run_spec_batch(const zoo_run_spec *s)
@@ -91,26 +279,8 @@ static void mqar_specs(const zoo_run_spec *s, zoo_mqar_spec *tr, zoo_mqar_spec *
     te->seed = s->data_seed + 10; /* iclr24: the test set is built with seed + 10 */
 }
 
-int zoo_run_spec_check(const zoo_run_spec *s)
+static int check_mixers(const zoo_run_spec *s)
 {
-    if (!s)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "no run spec");
-    if (strcmp(s->task, "mqar"))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "task '%s' is not known: set task to mqar", s->task);
-    if (s->train_examples < 1 || s->test_examples < 1)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "train_examples=%lld test_examples=%lld: both must be >= 1",
-                        (long long)s->train_examples, (long long)s->test_examples);
-    zoo_mqar_spec tr, te;
-    mqar_specs(s, &tr, &te);
-    int rc = zoo_mqar_check(&tr);
-    if (!rc)
-        rc = zoo_mqar_check(&te);
-    if (rc)
-        return rc;
-    if (s->d_model < 1)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "d_model=%lld: set d_model >= 1", (long long)s->d_model);
-    if (s->n_layers < 1)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "n_layers=%d: set n_layers >= 1", s->n_layers);
     if (s->n_mixers < 1 || s->n_mixers > ZOO_MAX_PATTERN)
         return ZOO_FAIL(ZOO_ERR_INVALID, "the mixer pattern has %d entries: give 1 to %d mixers", s->n_mixers,
                         ZOO_MAX_PATTERN);
@@ -121,56 +291,82 @@ int zoo_run_spec_check(const zoo_run_spec *s)
             return ZOO_FAIL(ZOO_ERR_INVALID, "mixer %d (%s) has %d knobs: at most %d", i, s->mixers[i].name,
                             s->mixers[i].n_knobs, ZOO_MAX_KNOBS);
     }
-    if (s->state_mixer != ZOO_STATE_IDENTITY && s->state_mixer != ZOO_STATE_MLP)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "state_mixer=%d: set state_mixer to identity or mlp", (int)s->state_mixer);
-    if (s->pos_emb < -1 || s->pos_emb > 1)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "pos_emb=%d: set pos_emb to auto, on or off", s->pos_emb);
-    if (!(s->embed_dropout >= 0 && s->embed_dropout < 1))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "embed_dropout=%g: set it in [0, 1)", (double)s->embed_dropout);
-    if (!(s->lr > 0) || !isfinite(s->lr))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "lr=%g: set lr > 0 (e.g. 1e-3)", s->lr);
-    if (!(s->weight_decay >= 0) || !isfinite(s->weight_decay))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "weight_decay=%g: set weight_decay >= 0 (paper 0.1)", s->weight_decay);
-    if (!(s->beta1 >= 0 && s->beta1 < 1) || !(s->beta2 >= 0 && s->beta2 < 1))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "beta1=%g beta2=%g: both must be in [0, 1) (paper 0.9, 0.999)", s->beta1,
-                        s->beta2);
-    if (!(s->adam_eps > 0) || !isfinite(s->adam_eps))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "adam_eps=%g: set adam_eps > 0 (paper 1e-8)", s->adam_eps);
-    if (s->epochs < 1)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "epochs=%d: set epochs >= 1", s->epochs);
-    if (s->batch_size < 0 || s->eval_batch_size < 0)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "batch_size=%lld eval_batch_size=%lld: set >= 1 (0 = auto)",
-                        (long long)s->batch_size, (long long)s->eval_batch_size);
-    if (isnan(s->early_stop))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "early_stop is NaN: set it to 0.99 (or > 1 to disable)");
-    if (s->threads < 0)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "threads=%d: set threads >= 1 (0 = auto)", s->threads);
-    if ((int)s->backend < 0 || s->backend >= ZOO_BACKEND_COUNT)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "backend=%d: set backend to cpu or cuda", (int)s->backend);
     return 0;
 }
 
+static const zoo_run_choice *choice_of_value(const zoo_run_choice *c, int64_t v)
+{
+    for (int i = 0; c[i].name; i++)
+        if (c[i].value == v)
+            return &c[i];
+    return NULL;
+}
+
+static const zoo_run_choice *choice_of_name(const zoo_run_choice *c, const char *name, int fold_case);
+
+/* One field against its range or names: "<name>=<value>: set <name> <allowed> (default ..)". */
+static int check_field(const zoo_run_spec *s, const zoo_run_field *f)
+{
+    char fix[400];
+    fix_text(f, fix, sizeof fix);
+    switch (f->type) {
+    case ZOO_FIELD_INT: {
+        int64_t v = get_int(s, f);
+        if (!in_range(f, (double)v))
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s=%lld: %s", f->name, (long long)v, fix);
+        return 0;
+    }
+    case ZOO_FIELD_FLOAT: {
+        double v = get_float(s, f);
+        if (!isfinite(v) || !in_range(f, v))
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s=%g: %s", f->name, v, fix);
+        return 0;
+    }
+    case ZOO_FIELD_BOOL: {
+        int64_t v = get_int(s, f);
+        if (v != 0 && v != 1)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s=%lld: %s", f->name, (long long)v, fix);
+        return 0;
+    }
+    case ZOO_FIELD_CHOICE: {
+        int64_t v = get_int(s, f);
+        if (!choice_of_value(f->choices, v))
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s=%lld: %s", f->name, (long long)v, fix);
+        return 0;
+    }
+    case ZOO_FIELD_NAME: {
+        const char *v = (const char *)s + f->offset;
+        if (!memchr(v, 0, f->size) || !choice_of_name(f->choices, v, 0))
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s=%.*s: %s", f->name, (int)strnlen(v, f->size), v, fix);
+        return 0;
+    }
+    case ZOO_FIELD_MIXER:
+        return check_mixers(s);
+    case ZOO_FIELD_UINT:
+        return 0;
+    }
+    return 0;
+}
+
+int zoo_run_spec_check(const zoo_run_spec *s)
+{
+    if (!s)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "no run spec");
+    for (int i = 0; i < N_FIELDS; i++) {
+        int rc = check_field(s, &fields[i]);
+        if (rc)
+            return rc;
+    }
+    /* Constraints between fields: the task module's (4K <= L, V > L, ...). */
+    zoo_mqar_spec tr, te;
+    mqar_specs(s, &tr, &te);
+    int rc = zoo_mqar_check(&tr);
+    if (!rc)
+        rc = zoo_mqar_check(&te);
+    return rc;
+}
+
 /* ---- text form ---------------------------------------------------------------------- */
-
-/* Shortest "%.Ng" that reads back to exactly the same double (so format -> set is
- * lossless and the hash does not depend on printing noise). */
-static void fmt_double(char *out, size_t n, double v)
-{
-    for (int p = 1; p <= 17; p++) {
-        snprintf(out, n, "%.*g", p, v);
-        if (strtod(out, NULL) == v)
-            return;
-    }
-}
-
-static void fmt_float(char *out, size_t n, float v)
-{
-    for (int p = 1; p <= 9; p++) {
-        snprintf(out, n, "%.*g", p, (double)v);
-        if (strtof(out, NULL) == v)
-            return;
-    }
-}
 
 typedef struct outbuf {
     char *buf;
@@ -190,71 +386,108 @@ static int knob_cmp(const void *a, const void *b)
     return strcmp(((const zoo_knob *)a)->name, ((const zoo_knob *)b)->name);
 }
 
-static const char *state_name(zoo_state_mixer m) { return m == ZOO_STATE_MLP ? "mlp" : "identity"; }
-
-static int format_impl(const zoo_run_spec *s, char *buf, size_t n, int with_threads)
+static int clamp_mixers(const zoo_run_spec *s)
 {
-    outbuf o = {buf, n, 0};
-    char v[1024];
-#define PUT_I(key, x) (snprintf(v, sizeof v, "%lld", (long long)(x)), put(&o, key, v))
-#define PUT_U(key, x) (snprintf(v, sizeof v, "%llu", (unsigned long long)(x)), put(&o, key, v))
-#define PUT_D(key, x) (fmt_double(v, sizeof v, (x)), put(&o, key, v))
-    put(&o, "task", s->task);
-    PUT_I("vocab", s->vocab);
-    PUT_I("seq_len", s->seq_len);
-    PUT_I("kv_pairs", s->kv_pairs);
-    PUT_I("train_examples", s->train_examples);
-    PUT_I("test_examples", s->test_examples);
-    PUT_D("power_a", s->power_a);
-    PUT_I("random_non_queries", s->random_non_queries);
-    PUT_U("data_seed", s->data_seed);
-    PUT_I("d_model", s->d_model);
-    PUT_I("n_layers", s->n_layers);
-    int nm = s->n_mixers < 0 ? 0 : s->n_mixers > ZOO_MAX_PATTERN ? ZOO_MAX_PATTERN : s->n_mixers;
-    if (nm == 1) {
-        put(&o, "mixer", s->mixers[0].name);
-    } else {
-        size_t k = 0;
-        k += (size_t)snprintf(v + k, sizeof v - k, "[");
-        for (int i = 0; i < nm && k < sizeof v; i++)
-            k += (size_t)snprintf(v + k, sizeof v - k, i ? ", %s" : "%s", s->mixers[i].name);
-        if (k < sizeof v)
-            snprintf(v + k, sizeof v - k, "]");
-        put(&o, "mixer", v);
+    return s->n_mixers < 0 ? 0 : s->n_mixers > ZOO_MAX_PATTERN ? ZOO_MAX_PATTERN : s->n_mixers;
+}
+
+int zoo_run_field_format(const zoo_run_spec *s, const zoo_run_field *f, char *v, size_t n)
+{
+    if (!s || !f || !v || !n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_run_field_format: no spec, field or buffer");
+    int k = 0;
+    switch (f->type) {
+    case ZOO_FIELD_INT:
+    case ZOO_FIELD_BOOL:
+        k = snprintf(v, n, "%lld", (long long)(f->resolve ? f->resolve(s) : get_int(s, f)));
+        break;
+    case ZOO_FIELD_UINT:
+        k = snprintf(v, n, "%llu", (unsigned long long)get_uint(s, f));
+        break;
+    case ZOO_FIELD_FLOAT: {
+        char t[64];
+        if (f->size == sizeof(float))
+            fmt_float(t, sizeof t, (float)get_float(s, f));
+        else
+            fmt_double(t, sizeof t, get_float(s, f));
+        k = snprintf(v, n, "%s", t);
+        break;
     }
-    for (int i = 0; i < nm; i++) {
-        /* Sorted by knob name, so the order in which knobs were set does not change the hash. */
+    case ZOO_FIELD_CHOICE: {
+        int64_t x = get_int(s, f);
+        const zoo_run_choice *c = choice_of_value(f->choices, x);
+        k = c ? snprintf(v, n, "%s", c->name) : snprintf(v, n, "%lld", (long long)x);
+        break;
+    }
+    case ZOO_FIELD_NAME: {
+        const char *x = (const char *)s + f->offset;
+        k = snprintf(v, n, "%.*s", (int)strnlen(x, f->size), x);
+        break;
+    }
+    case ZOO_FIELD_MIXER: {
+        int nm = clamp_mixers(s);
+        if (nm == 1) {
+            k = snprintf(v, n, "%s", s->mixers[0].name);
+            break;
+        }
+        size_t len = (size_t)snprintf(v, n, "[");
+        for (int i = 0; i < nm; i++)
+            len += (size_t)snprintf(len < n ? v + len : NULL, len < n ? n - len : 0, i ? ", %s" : "%s",
+                                    s->mixers[i].name);
+        len += (size_t)snprintf(len < n ? v + len : NULL, len < n ? n - len : 0, "]");
+        k = (int)len;
+        break;
+    }
+    }
+    if (k < 0 || (size_t)k >= n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: its text needs %d bytes, the buffer has %zu: pass a larger buffer",
+                        f->name, k + 1, n);
+    return 0;
+}
+
+/* The knob lines of every pattern entry, sorted by knob name so the order in which
+ * knobs were set does not change the hash. */
+static void put_knobs(outbuf *o, const zoo_run_spec *s)
+{
+    for (int i = 0; i < clamp_mixers(s); i++) {
         zoo_knob kn[ZOO_MAX_KNOBS];
-        int nk = s->mixers[i].n_knobs < 0 ? 0 : s->mixers[i].n_knobs > ZOO_MAX_KNOBS ? ZOO_MAX_KNOBS : s->mixers[i].n_knobs;
+        int nk = s->mixers[i].n_knobs < 0              ? 0
+                 : s->mixers[i].n_knobs > ZOO_MAX_KNOBS ? ZOO_MAX_KNOBS
+                                                        : s->mixers[i].n_knobs;
         memcpy(kn, s->mixers[i].knobs, (size_t)nk * sizeof kn[0]);
         qsort(kn, (size_t)nk, sizeof kn[0], knob_cmp);
         for (int j = 0; j < nk; j++) {
             char key[128];
             snprintf(key, sizeof key, "mixer.%d.%.63s", i, kn[j].name);
-            put(&o, key, kn[j].value);
+            put(o, key, kn[j].value);
         }
     }
-    put(&o, "state_mixer", state_name(s->state_mixer));
-    put(&o, "pos_emb", s->pos_emb < 0 ? "auto" : s->pos_emb ? "on" : "off");
-    fmt_float(v, sizeof v, s->embed_dropout);
-    put(&o, "embed_dropout", v);
-    PUT_D("lr", s->lr);
-    PUT_D("weight_decay", s->weight_decay);
-    PUT_D("beta1", s->beta1);
-    PUT_D("beta2", s->beta2);
-    PUT_D("adam_eps", s->adam_eps);
-    PUT_I("epochs", s->epochs);
-    /* Resolved: "auto" and the value it stands for are the same run (and hash). */
-    PUT_I("batch_size", zoo_run_spec_batch(s));
-    PUT_I("eval_batch_size", zoo_run_spec_eval_batch(s));
-    PUT_D("early_stop", s->early_stop);
-    PUT_U("seed", s->seed);
-    if (with_threads)
-        PUT_I("threads", s->threads);
-    put(&o, "backend", s->backend == ZOO_BACKEND_CUDA ? "cuda" : "cpu");
-#undef PUT_I
-#undef PUT_U
-#undef PUT_D
+}
+
+/* for_hash: leave out what the hash must not see (threads; fields added later while
+ * at their default). */
+static int format_impl(const zoo_run_spec *s, char *buf, size_t n, int for_hash)
+{
+    outbuf o = {buf, n, 0};
+    char v[1024], d[1024];
+    zoo_run_spec def;
+    int have_def = 0;
+    for (int i = 0; i < N_FIELDS; i++) {
+        const zoo_run_field *f = &fields[i];
+        if (for_hash && (f->flags & ZOO_FIELD_UNHASHED))
+            continue;
+        if (zoo_run_field_format(s, f, v, sizeof v))
+            return zoo_error_last()->code;
+        if (for_hash && (f->flags & ZOO_FIELD_HASH_IF_SET)) {
+            if (!have_def)
+                zoo_run_spec_default(&def), have_def = 1;
+            if (!zoo_run_field_format(&def, f, d, sizeof d) && !strcmp(v, d))
+                continue;
+        }
+        put(&o, f->name, v);
+        if (f->type == ZOO_FIELD_MIXER)
+            put_knobs(&o, s);
+    }
     if (o.len >= n)
         return ZOO_FAIL(ZOO_ERR_INVALID, "run spec text needs %zu bytes, the buffer has %zu: pass a larger buffer",
                         o.len + 1, n);
@@ -265,7 +498,7 @@ int zoo_run_spec_format(const zoo_run_spec *s, char *buf, size_t n)
 {
     if (!s || !buf || !n)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_run_spec_format: no spec or buffer");
-    return format_impl(s, buf, n, 1);
+    return format_impl(s, buf, n, 0);
 }
 
 void zoo_run_spec_hash(const zoo_run_spec *s, char out[17])
@@ -273,7 +506,7 @@ void zoo_run_spec_hash(const zoo_run_spec *s, char out[17])
     /* Big enough for every field and ZOO_MAX_PATTERN x ZOO_MAX_KNOBS knobs. */
     static _Thread_local char text[ZOO_MAX_PATTERN * ZOO_MAX_KNOBS * 220 + 4096];
     text[0] = 0;
-    format_impl(s, text, sizeof text, 0);
+    format_impl(s, text, sizeof text, 1);
     uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
     for (const char *c = text; *c; c++)
         h = (h ^ (uint8_t)*c) * 1099511628211ull;
@@ -282,26 +515,21 @@ void zoo_run_spec_hash(const zoo_run_spec *s, char out[17])
 
 /* ---- setting one field from text ------------------------------------------------------- */
 
-static int lev(const char *a, const char *b)
+/* Case-insensitive equality of whole strings. */
+static int ieq(const char *a, const char *b)
 {
-    int la = (int)strlen(a), lb = (int)strlen(b);
-    if (la > 63 || lb > 63)
-        return 99;
-    int d[64][64];
-    for (int i = 0; i <= la; i++)
-        d[i][0] = i;
-    for (int j = 0; j <= lb; j++)
-        d[0][j] = j;
-    for (int i = 1; i <= la; i++)
-        for (int j = 1; j <= lb; j++) {
-            int c = d[i - 1][j - 1] + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
-            if (d[i - 1][j] + 1 < c)
-                c = d[i - 1][j] + 1;
-            if (d[i][j - 1] + 1 < c)
-                c = d[i][j - 1] + 1;
-            d[i][j] = c;
-        }
-    return d[la][lb];
+    for (; *a && *b; a++, b++)
+        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+            return 0;
+    return *a == *b;
+}
+
+static const zoo_run_choice *choice_of_name(const zoo_run_choice *c, const char *name, int fold_case)
+{
+    for (int i = 0; c[i].name; i++)
+        if (fold_case ? ieq(c[i].name, name) : !strcmp(c[i].name, name))
+            return &c[i];
+    return NULL;
 }
 
 static int parse_i64(const char *key, const char *val, int64_t lo, int64_t hi, int64_t *out)
@@ -345,22 +573,11 @@ static int parse_f64(const char *key, const char *val, double *out)
     return 0;
 }
 
-/* Case-insensitive equality of whole strings. */
-static int ieq(const char *a, const char *b)
-{
-    for (; *a && *b; a++, b++)
-        if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
-            return 0;
-    return *a == *b;
-}
-
 static int parse_bool(const char *key, const char *val, int *out)
 {
-    if (!strcmp(val, "1") || ieq(val, "true") || ieq(val, "yes") ||
-        ieq(val, "on"))
+    if (!strcmp(val, "1") || ieq(val, "true") || ieq(val, "yes") || ieq(val, "on"))
         *out = 1;
-    else if (!strcmp(val, "0") || ieq(val, "false") || ieq(val, "no") ||
-             ieq(val, "off"))
+    else if (!strcmp(val, "0") || ieq(val, "false") || ieq(val, "no") || ieq(val, "off"))
         *out = 0;
     else
         return ZOO_FAIL(ZOO_ERR_INVALID, "%s='%s': expected true or false", key, val);
@@ -503,100 +720,76 @@ static int set_knob_key(zoo_run_spec *s, const char *key, const char *val)
     return 0;
 }
 
-int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value)
+/* Parse `v` (trimmed) by the field's type and range; the spec changes only on success. */
+static int set_field(zoo_run_spec *s, const zoo_run_field *f, const char *v)
 {
-    if (!s || !key || !value)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_run_spec_set: NULL argument");
-    char v[1024];
-    if (trim_copy(v, sizeof v, value, strlen(value)))
-        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: value longer than %zu characters", key, sizeof v - 1);
-    int64_t i64 = 0;
-    double f = 0;
-    int rc = 0;
-    const int64_t BIG = INT64_C(1) << 40;
-#define INT_FIELD(name, lo, hi, field)                                                                        \
-    if (!strcmp(key, name)) {                                                                                 \
-        if (!(rc = parse_i64(key, v, lo, hi, &i64)))                                                          \
-            field = i64;                                                                                      \
-        return rc;                                                                                            \
-    }
-#define DBL_FIELD(name, field)                                                                                \
-    if (!strcmp(key, name)) {                                                                                 \
-        if (!(rc = parse_f64(key, v, &f)))                                                                    \
-            field = f;                                                                                        \
-        return rc;                                                                                            \
-    }
-    if (!strcmp(key, "task")) {
-        if (strcmp(v, "mqar"))
-            return ZOO_FAIL(ZOO_ERR_INVALID, "task='%s' is not known: the tasks are: mqar", v);
-        snprintf(s->task, sizeof s->task, "mqar");
-        return 0;
-    }
-    INT_FIELD("vocab", 1, BIG, s->vocab)
-    INT_FIELD("seq_len", 1, BIG, s->seq_len)
-    INT_FIELD("kv_pairs", 1, BIG, s->kv_pairs)
-    INT_FIELD("train_examples", 1, BIG, s->train_examples)
-    INT_FIELD("test_examples", 1, BIG, s->test_examples)
-    DBL_FIELD("power_a", s->power_a)
-    if (!strcmp(key, "random_non_queries"))
-        return parse_bool(key, v, &s->random_non_queries);
-    if (!strcmp(key, "data_seed"))
-        return parse_u64(key, v, &s->data_seed);
-    INT_FIELD("d_model", 1, BIG, s->d_model)
-    INT_FIELD("n_layers", 1, 1 << 20, s->n_layers)
-    if (!strcmp(key, "mixer"))
-        return set_mixer(s, v);
-    if (!strcmp(key, "state_mixer")) {
-        if (ieq(v, "identity"))
-            s->state_mixer = ZOO_STATE_IDENTITY;
-        else if (ieq(v, "mlp"))
-            s->state_mixer = ZOO_STATE_MLP;
-        else
-            return ZOO_FAIL(ZOO_ERR_INVALID, "state_mixer='%s': use identity (the paper's) or mlp", v);
-        return 0;
-    }
-    if (!strcmp(key, "pos_emb")) {
-        int b;
-        if (ieq(v, "auto") || !strcmp(v, "-1"))
-            s->pos_emb = -1;
-        else if (!parse_bool(key, v, &b))
-            s->pos_emb = b;
-        else
-            return ZOO_FAIL(ZOO_ERR_INVALID, "pos_emb='%s': use auto (positions only for attention), on or off", v);
-        return 0;
-    }
-    if (!strcmp(key, "embed_dropout")) {
-        if (!(rc = parse_f64(key, v, &f)) && !(f >= 0 && f < 1))
-            rc = ZOO_FAIL(ZOO_ERR_INVALID, "embed_dropout='%s': use a probability in [0, 1) (paper 0.1)", v);
+    char allowed[256];
+    switch (f->type) {
+    case ZOO_FIELD_INT: {
+        /* An unbounded side still stops at what the member holds; counts stop at 2^40,
+         * far beyond any run that fits in memory, so products of sizes cannot overflow. */
+        int64_t cap = f->size == sizeof(int64_t) ? INT64_C(1) << 40 : INT_MAX;
+        int64_t lo = isinf(f->lo) ? -cap : (int64_t)f->lo + ((f->flags & ZOO_FIELD_LO_OPEN) != 0);
+        int64_t hi = isinf(f->hi) ? cap : (int64_t)f->hi - ((f->flags & ZOO_FIELD_HI_OPEN) != 0);
+        int64_t x = 0;
+        int rc = parse_i64(f->name, v, lo, hi, &x);
         if (!rc)
-            s->embed_dropout = (float)f;
+            put_int(s, f, x);
         return rc;
     }
-    DBL_FIELD("lr", s->lr)
-    DBL_FIELD("weight_decay", s->weight_decay)
-    DBL_FIELD("beta1", s->beta1)
-    DBL_FIELD("beta2", s->beta2)
-    DBL_FIELD("adam_eps", s->adam_eps)
-    INT_FIELD("epochs", 1, 1 << 24, s->epochs)
-    INT_FIELD("batch_size", 0, BIG, s->batch_size)
-    INT_FIELD("eval_batch_size", 0, BIG, s->eval_batch_size)
-    DBL_FIELD("early_stop", s->early_stop)
-    if (!strcmp(key, "seed"))
-        return parse_u64(key, v, &s->seed);
-    INT_FIELD("threads", 0, 1 << 16, s->threads)
-    if (!strcmp(key, "backend")) {
-        if (ieq(v, "cpu"))
-            s->backend = ZOO_BACKEND_CPU;
-        else if (ieq(v, "cuda"))
-            s->backend = ZOO_BACKEND_CUDA;
+    case ZOO_FIELD_UINT: {
+        uint64_t x = 0;
+        int rc = parse_u64(f->name, v, &x);
+        if (!rc)
+            memcpy((char *)s + f->offset, &x, sizeof x);
+        return rc;
+    }
+    case ZOO_FIELD_FLOAT: {
+        double x = 0;
+        int rc = parse_f64(f->name, v, &x);
+        if (rc)
+            return rc;
+        float x32 = (float)x;
+        /* A float member is checked as stored: 0.99999999 rounds to 1. */
+        if (!in_range(f, f->size == sizeof(float) ? (double)x32 : x)) {
+            zoo_run_field_allowed(f, allowed, sizeof allowed);
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s='%s': expected a number %s (default %s)", f->name, v, allowed,
+                            f->def);
+        }
+        if (f->size == sizeof(float))
+            memcpy((char *)s + f->offset, &x32, sizeof x32);
         else
-            return ZOO_FAIL(ZOO_ERR_INVALID, "backend='%s': use cpu or cuda", v);
+            memcpy((char *)s + f->offset, &x, sizeof x);
         return 0;
     }
-#undef INT_FIELD
-#undef DBL_FIELD
-    if (strchr(key, '.'))
-        return set_knob_key(s, key, v);
+    case ZOO_FIELD_BOOL: {
+        int b = 0;
+        int rc = parse_bool(f->name, v, &b);
+        if (!rc)
+            put_int(s, f, b);
+        return rc;
+    }
+    case ZOO_FIELD_CHOICE:
+    case ZOO_FIELD_NAME: {
+        const zoo_run_choice *c = choice_of_name(f->choices, v, 1);
+        if (!c) {
+            zoo_run_field_allowed(f, allowed, sizeof allowed);
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s='%s' is not known: use %s", f->name, v, allowed);
+        }
+        if (f->type == ZOO_FIELD_CHOICE)
+            put_int(s, f, c->value);
+        else
+            snprintf((char *)s + f->offset, f->size, "%s", c->name);
+        return 0;
+    }
+    case ZOO_FIELD_MIXER:
+        return set_mixer(s, v);
+    }
+    return ZOO_FAIL(ZOO_ERR_INVALID, "%s: field of unknown type %d", f->name, (int)f->type);
+}
+
+static int unknown_key(const char *key)
+{
     /* Zoology's own config names and other common spellings point at our key. */
     static const char *const aliases[][2] = {
         {"learning_rate", "lr"},       {"vocab_size", "vocab"},          {"input_seq_len", "seq_len"},
@@ -609,14 +802,35 @@ int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value)
     for (size_t k = 0; k < sizeof aliases / sizeof aliases[0]; k++)
         if (ieq(key, aliases[k][0]))
             return ZOO_FAIL(ZOO_ERR_INVALID, "unknown key '%s': did you mean '%s'?", key, aliases[k][1]);
-    int best = 0, bd = 1 << 30;
-    for (int k = 0; k < N_KEYS; k++) {
-        int d = lev(key, keys[k]);
-        if (d < bd)
-            bd = d, best = k;
+    const char *names[N_FIELDS];
+    char list[600];
+    size_t len = 0;
+    for (int i = 0; i < N_FIELDS; i++) {
+        names[i] = fields[i].name;
+        if (len < sizeof list)
+            len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", i ? ", " : "", fields[i].name);
     }
-    return ZOO_FAIL(ZOO_ERR_INVALID, "unknown key '%s': did you mean '%s'? (knobs are written <mixer>.<knob>)", key,
-                    keys[best]);
+    const char *near = zoo_suggest_nearest(key, names, N_FIELDS);
+    if (near)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "unknown key '%s': did you mean '%s'? (knobs are written <mixer>.<knob>)",
+                        key, near);
+    return ZOO_FAIL(ZOO_ERR_INVALID, "unknown key '%s': the keys are %s; knobs are written <mixer>.<knob>", key,
+                    list);
+}
+
+int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value)
+{
+    if (!s || !key || !value)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_run_spec_set: NULL argument");
+    char v[1024];
+    if (trim_copy(v, sizeof v, value, strlen(value)))
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: value longer than %zu characters", key, sizeof v - 1);
+    const zoo_run_field *f = zoo_run_spec_find(key);
+    if (f)
+        return set_field(s, f, v);
+    if (strchr(key, '.'))
+        return set_knob_key(s, key, v);
+    return unknown_key(key);
 }
 
 /* ---- cost estimate ------------------------------------------------------------------- */

@@ -1,4 +1,4 @@
-/* train.c: one run end to end (ZOOLOGY.md §4): data, model, AdamW with a per-epoch
+/* train.c: one run end to end (docs/training.md): data, model, AdamW with a per-epoch
  * cosine schedule, shuffled batches, evaluation on the test set every epoch, strict
  * early stopping, curves and cost figures. Printing and files belong to the callers. */
 #define _POSIX_C_SOURCE 200809L
@@ -13,6 +13,7 @@
 #include <omp.h>
 #endif
 
+#include "internal.h"
 #include "run_internal.h"
 #include "zoo/run.h"
 #include "zoo/task.h"
@@ -64,23 +65,15 @@ static int64_t max_labels_per_row(const zoo_dataset *d)
     return best;
 }
 
-static uint64_t mix64(uint64_t z)
-{
-    z += 0x9E3779B97F4A7C15ull;
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-}
-
 /* Fisher-Yates with a stream keyed by (seed, epoch): the DataLoader's shuffle=True of
  * iclr24, reproducible from the run seed alone. */
 static void shuffle(int64_t *order, int64_t n, uint64_t seed, int epoch)
 {
-    uint64_t key = mix64(seed ^ mix64(0x5348554646ull + (uint64_t)epoch));
+    uint64_t key = zoo_mix64(seed ^ zoo_mix64(0x5348554646ull + (uint64_t)epoch));
     for (int64_t i = 0; i < n; i++)
         order[i] = i;
     for (int64_t i = n - 1; i > 0; i--) {
-        double u = (double)(mix64(key ^ mix64((uint64_t)i)) >> 11) * (1.0 / 9007199254740992.0);
+        double u = zoo_hash_uniform(key, (uint64_t)i);
         int64_t j = (int64_t)(u * (double)(i + 1));
         int64_t t = order[i];
         order[i] = order[j];
@@ -130,7 +123,7 @@ int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double 
                           (double)bl, (long long)first, (long long)(first + count));
             break;
         }
-        lsum += bl; /* mean over batches of the batch-mean CE, as valid/loss (§1.4) */
+        lsum += bl; /* mean over batches of the batch-mean CE, as the reference's valid/loss (docs/task.md) */
         nb++;
         total += nv;
         correct += nc;
@@ -146,7 +139,7 @@ int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double 
     free(labs);
     if (rc)
         return rc;
-    /* Per-token micro accuracy over the whole set (iclr24, §1.4). */
+    /* Per-token micro accuracy over the whole set (docs/task.md, loss and accuracy). */
     if (acc)
         *acc = total ? (double)correct / (double)total : 0.0;
     if (loss)
@@ -322,7 +315,7 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
                                   now_s() - t_start, el / (double)(e + 1) * (double)(E - e - 1)};
             hooks->on_epoch(&st, hooks->ud);
         }
-        if (ta > spec->early_stop) /* strict, on the test set (T12) */
+        if (ta > spec->early_stop) /* strict >, on the test set itself, as the reference (docs/training.md) */
             break;
     }
     rc = 0;

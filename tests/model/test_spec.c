@@ -79,7 +79,7 @@ static void test_defaults(void)
 {
     zoo_run_spec s;
     zoo_run_spec_default(&s);
-    /* ZOOLOGY.md §5.1 at L = 64. */
+    /* The paper's Figure 2 setting at L = 64 (docs/training.md). */
     CHECK(!strcmp(s.task, "mqar") && s.vocab == 8192 && s.seq_len == 64 && s.kv_pairs == 4, "task defaults");
     CHECK(s.train_examples == 100000 && s.test_examples == 3000, "example counts");
     CHECK(s.power_a == 0.01 && s.random_non_queries == 0 && s.data_seed == 0, "data defaults");
@@ -269,14 +269,28 @@ static void test_errors(void)
     set_bad(&s, "mixer", "[attention", "pattern", NULL);
     set_bad(&s, "embed_dropout", "1", "embed_dropout", "[0, 1)");
     set_bad(&s, "random_non_queries", "sometimes", "random_non_queries", "true or false");
+    /* Each field's range is checked when it is set, with the range in the message. */
+    set_bad(&s, "lr", "0", "lr='0'", "> 0");
+    set_bad(&s, "lr", "-1", "lr='-1'", "> 0");
+    set_bad(&s, "beta1", "1", "beta1='1'", "[0, 1)");
+    set_bad(&s, "beta2", "-0.5", "beta2='-0.5'", "[0, 1)");
+    set_bad(&s, "adam_eps", "0", "adam_eps='0'", "> 0");
+    set_bad(&s, "weight_decay", "-0.1", "weight_decay='-0.1'", ">= 0");
+    set_bad(&s, "power_a", "0", "power_a='0'", "> 0");
+    set_bad(&s, "embed_dropout", "0.99999999", "embed_dropout", "[0, 1)"); /* 1 as a float */
+    set_bad(&s, "threads", "-1", "threads", "[0, ");
+    /* A far-off key gets the list of keys, not a made-up suggestion. */
+    set_bad(&s, "colour", "red", "unknown key 'colour'", "the keys are task, vocab, seq_len");
+    CHECK(!strstr(zoo_error_last()->msg, "did you mean"), "far-off key got a suggestion: %s", zoo_error_last()->msg);
+    set_bad(&s, "D_MODEL", "64", "did you mean 'd_model'", NULL);
 
     /* Checks that need the whole spec (MQAR constraints come from the task module). */
     struct {
         const char *k, *v, *want;
     } bad[] = {
-        {"seq_len", "63", "63"},   {"vocab", "64", "64"},   {"kv_pairs", "17", "17"}, {"lr", "0", "lr"},
-        {"lr", "-1", "lr"},        {"beta1", "1", "beta1"}, {"adam_eps", "0", "adam_eps"},
-        {"weight_decay", "-0.1", "weight_decay"},
+        {"seq_len", "63", "63"},
+        {"vocab", "64", "64"},
+        {"kv_pairs", "17", "17"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         zoo_run_spec_default(&s);
@@ -287,6 +301,41 @@ static void test_errors(void)
         CHECK(strstr(zoo_error_last()->msg, bad[i].want) != NULL, "check %s=%s: message '%s' lacks '%s'", bad[i].k,
               bad[i].v, zoo_error_last()->msg, bad[i].want);
     }
+    /* A spec filled in code meets the same ranges in zoo_run_spec_check: the message
+     * names the field, its value and the fix. */
+    zoo_run_spec_default(&s);
+    s.lr = 0;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "lr=0: set lr > 0"), "lr 0: %s",
+          zoo_error_last()->msg);
+    zoo_run_spec_default(&s);
+    s.beta2 = 1;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "beta2=1: set beta2 in [0, 1)"),
+          "beta2 1: %s", zoo_error_last()->msg);
+    zoo_run_spec_default(&s);
+    s.weight_decay = -0.1;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "weight_decay"), "wd < 0");
+    zoo_run_spec_default(&s);
+    s.adam_eps = 0;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "adam_eps"), "eps 0");
+    zoo_run_spec_default(&s);
+    s.early_stop = NAN;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "early_stop"), "early_stop NaN");
+    zoo_run_spec_default(&s);
+    s.test_examples = 0;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "test_examples=0"),
+          "test_examples 0: %s", zoo_error_last()->msg);
+    zoo_run_spec_default(&s);
+    s.state_mixer = (zoo_state_mixer)7;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "identity or mlp"),
+          "state_mixer 7: %s", zoo_error_last()->msg);
+    zoo_run_spec_default(&s);
+    s.pos_emb = 2;
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "auto, off or on"),
+          "pos_emb 2: %s", zoo_error_last()->msg);
+    zoo_run_spec_default(&s);
+    snprintf(s.task, sizeof s.task, "copying");
+    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "set task to mqar"),
+          "task copying: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     s.n_layers = 0;
     CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "n_layers"), "n_layers 0");

@@ -4,13 +4,15 @@
  * where no valid input could cause one. Never linked into zoo. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <string.h>
 
 #include "zoo/task.h"
 
 int zoo_mqar_generate(const zoo_mqar_spec *s, zoo_dataset *out)
 {
-    int (*real)(const zoo_mqar_spec *, zoo_dataset *) =
-        (int (*)(const zoo_mqar_spec *, zoo_dataset *))dlsym(RTLD_NEXT, "zoo_mqar_generate");
+    int (*real)(const zoo_mqar_spec *, zoo_dataset *) = NULL;
+    void *sym = dlsym(RTLD_NEXT, "zoo_mqar_generate");
+    memcpy(&real, &sym, sizeof sym); /* ISO C has no object-to-function pointer cast */
     int rc = real ? real(s, out) : -1;
     if (rc || out->n < 4)
         return rc;

@@ -73,6 +73,13 @@ static int parse(const char *text, zoo_sweep *s)
     return rc;
 }
 
+/* The default spec with the test-only mixer (no real plugin needed). */
+static void set_default_mixer(zoo_run_spec *s)
+{
+    if (zoo_run_spec_set(s, "mixer", "sweeptoy"))
+        fprintf(stderr, "  set mixer: %s\n", zoo_error_last()->msg);
+}
+
 static void unit(void)
 {
     zoo_sweep s;
@@ -185,6 +192,29 @@ static void unit(void)
     CHECK(!parse("task: &t {seq_len: 128, kv_pairs: 8}\ntrain:\n  epochs: 3\n", &s), "anchor");
     CHECK(s.n_runs == 1 && s.runs[0].kv_pairs == 8 && s.runs[0].epochs == 3, "anchor values");
     zoo_sweep_free(&s);
+
+    /* The YAML schema is the run spec's field table: every field is read under its
+     * section by its YAML name, and its default there gives the default run. */
+    zoo_run_spec d;
+    zoo_run_spec_default(&d);
+    set_default_mixer(&d);
+    char hd[17];
+    zoo_run_spec_hash(&d, hd);
+    for (int i = 0; i < zoo_run_spec_nfields(); i++) {
+        const zoo_run_field *f = zoo_run_spec_field(i);
+        char text[512], h[17];
+        snprintf(text, sizeof text, "%s:\n  %s: %s\n%s", f->section, f->yaml ? f->yaml : f->name,
+                 f->type == ZOO_FIELD_MIXER ? "sweeptoy" : f->def,
+                 f->type == ZOO_FIELD_MIXER ? "" : "model: {mixer: sweeptoy}\n");
+        if (!strcmp(f->section, "model") && f->type != ZOO_FIELD_MIXER)
+            snprintf(text, sizeof text, "model:\n  %s: %s\n  mixer: sweeptoy\n", f->yaml ? f->yaml : f->name, f->def);
+        CHECK(!parse(text, &s) && s.n_runs == 1, "field %s at its default in YAML:\n%s", f->name, text);
+        if (s.n_runs == 1) {
+            zoo_run_spec_hash(&s.runs[0], h);
+            CHECK(!strcmp(h, hd), "field %s at its default in YAML gives hash %s, not %s", f->name, h, hd);
+        }
+        zoo_sweep_free(&s);
+    }
 
     /* Every run of a sweep has a distinct hash. */
     CHECK(!parse("model: {d_model: [32, 64], mixers: [sweeptoy, sweeptoy_b]}\ntrain: {lr: [0.1, 0.01]}\n", &s), "hash");

@@ -1,5 +1,5 @@
 /* zoo/run.h: one run (task + model + training recipe) as a flat, hashable spec, the
- * model it builds and the training loop of ZOOLOGY.md §4. Used by `zoo train` and
+ * model it builds and the training loop (docs/training.md). Used by `zoo train` and
  * by the sweep driver alike. */
 #ifndef ZOO_RUN_H
 #define ZOO_RUN_H
@@ -31,15 +31,17 @@ typedef struct zoo_mixer_ref {
 
 typedef enum zoo_state_mixer { ZOO_STATE_IDENTITY = 0, ZOO_STATE_MLP = 1 } zoo_state_mixer;
 
+/* Adding a field: the member here and one line in the field table (core/src/run_spec.c);
+ * flags, YAML, defaults, checks, the text form, the hash and --help follow from it. */
 typedef struct zoo_run_spec {
-    /* task (MQAR) */
+    /* task (MQAR, docs/task.md) */
     char task[32];            /* "mqar" */
     int64_t vocab, seq_len, kv_pairs;
     int64_t train_examples, test_examples;
     double power_a;
     int random_non_queries;
     uint64_t data_seed;       /* train set seed; the test set uses data_seed + 10 */
-    /* model */
+    /* model (docs/model.md) */
     int64_t d_model;
     int n_layers;
     int n_mixers;             /* pattern length */
@@ -47,7 +49,7 @@ typedef struct zoo_run_spec {
     zoo_state_mixer state_mixer;
     int pos_emb;              /* -1: auto (learned positions only when a layer is attention), 0 off, 1 on */
     float embed_dropout;      /* 0.1 */
-    /* training */
+    /* training (docs/training.md) */
     double lr, weight_decay, beta1, beta2, adam_eps;
     int epochs;
     int64_t batch_size, eval_batch_size;
@@ -57,18 +59,78 @@ typedef struct zoo_run_spec {
     zoo_backend backend;
 } zoo_run_spec;
 
-/* The paper defaults (ZOOLOGY.md §5.1 at L=64): attention, D=64, 2 layers, ... */
+/* The paper's Figure 2 setting at L = 64 (docs/training.md): attention, D = 64, 2 layers,
+ * ...: every field's default from the field table. */
 void zoo_run_spec_default(zoo_run_spec *s);
-/* Everything checkable without building: MQAR constraints, sizes, known state mixer.
- * 0 or ZOO_ERR_INVALID with a one-line message. (Plugin knobs are checked at build.) */
+/* Everything checkable without building: each field's range or names, then the MQAR
+ * constraints and the mixer pattern. 0 or ZOO_ERR_INVALID with a one-line message
+ * naming the field, its value and the fix. (Plugin knobs are checked at build.) */
 int zoo_run_spec_check(const zoo_run_spec *s);
-/* Stable 16-hex-digit hash of every field that changes results (threads excluded). */
+/* Stable 16-hex-digit hash of every field that changes results (threads excluded): FNV-1a
+ * 64 of the text form without the unhashed fields. Results files find runs by it. */
 void zoo_run_spec_hash(const zoo_run_spec *s, char out[17]);
-/* "key=value" lines, one per field, stable order (for HDF5 attributes and logs). */
+/* "key=value" lines, one per field in table order, the mixer's knobs after "mixer" (for
+ * HDF5 attributes and logs). */
 int zoo_run_spec_format(const zoo_run_spec *s, char *buf, size_t n);
 /* Set one field from "key" and "value" text (the same keys zoo_run_spec_format writes,
- * plus "mixer" = "attention" or "[base_conv, based]" and "mixer.<i>.<knob>" / "<mixer>.<knob>"). */
+ * plus "mixer" = "attention" or "[base_conv, based]" and "mixer.<i>.<knob>" / "<mixer>.<knob>").
+ * A value outside the field's range or names is refused and leaves the spec as it was. */
 int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value);
+
+/* ---- the field table: one entry per key of the text form --------------------------- */
+typedef enum zoo_run_field_type {
+    ZOO_FIELD_INT,    /* int or int64_t member in [lo, hi] */
+    ZOO_FIELD_UINT,   /* uint64_t member (seeds): 0 .. 2^64-1 */
+    ZOO_FIELD_FLOAT,  /* double or float member: finite, in [lo, hi] */
+    ZOO_FIELD_BOOL,   /* int member, 0 or 1: written 0/1, read as true/false, yes/no, on/off, 1/0 */
+    ZOO_FIELD_CHOICE, /* int or enum member holding the value of one of `choices` */
+    ZOO_FIELD_NAME,   /* char array member holding one of `choices` by name */
+    ZOO_FIELD_MIXER,  /* the mixer pattern (n_mixers, mixers[]) with its knobs */
+} zoo_run_field_type;
+
+enum {
+    ZOO_FIELD_LO_OPEN = 1u << 0,  /* the value must be > lo, not >= lo */
+    ZOO_FIELD_HI_OPEN = 1u << 1,  /* the value must be < hi, not <= hi */
+    ZOO_FIELD_UNHASHED = 1u << 2, /* left out of the hash: results do not depend on it (threads) */
+    /* Hashed only when it differs from its default: for a field added after results
+     * exist, so every spec made before keeps its hash. */
+    ZOO_FIELD_HASH_IF_SET = 1u << 3,
+};
+
+/* A name a CHOICE or NAME field takes. The first entry with a value is the one written;
+ * later ones with the same value are accepted spellings. */
+typedef struct zoo_run_choice {
+    const char *name;
+    int value;
+} zoo_run_choice;
+
+typedef struct zoo_run_field {
+    const char *name;        /* key: --name on the command line ('-' for '_'), zoo_run_spec_set, text form */
+    const char *section;     /* YAML section it is written under: "task", "model" or "train" */
+    zoo_run_field_type type;
+    size_t offset, size;     /* the member of zoo_run_spec */
+    const char *def;         /* default, as zoo_run_spec_set reads it */
+    double lo, hi;           /* INT and FLOAT: allowed range (+-HUGE_VAL: unbounded) */
+    unsigned flags;          /* ZOO_FIELD_* */
+    const zoo_run_choice *choices; /* CHOICE and NAME: the names, ended by {NULL, 0} */
+    const char *unit;        /* of the value ("tokens", "examples"); "" when it has none */
+    const char *help;        /* one line: what it is, and what 0 or auto means */
+    const char *yaml;        /* its name under the YAML section when that is not `name`, else NULL */
+    /* INT: the value the text form writes when the stored one stands for another
+     * (0 = auto batch); NULL: the stored value. */
+    int64_t (*resolve)(const zoo_run_spec *s);
+} zoo_run_field;
+
+/* The table, in text-form order: fields 0 .. zoo_run_spec_nfields()-1; NULL out of range. */
+int zoo_run_spec_nfields(void);
+const zoo_run_field *zoo_run_spec_field(int i);
+/* The field of a key, or NULL (knob keys "<mixer>.<knob>" are no field). */
+const zoo_run_field *zoo_run_spec_find(const char *name);
+/* One field's value as the text form writes it (MIXER: the pattern, without knobs). */
+int zoo_run_field_format(const zoo_run_spec *s, const zoo_run_field *f, char *buf, size_t n);
+/* What the field accepts, for help and messages: ">= 1", "> 0", "in [0, 1)",
+ * "identity or mlp", "any non-negative integer". */
+void zoo_run_field_allowed(const zoo_run_field *f, char *buf, size_t n);
 
 /* ---- the model ------------------------------------------------------------------- */
 typedef struct zoo_model {
@@ -86,8 +148,9 @@ typedef struct zoo_model {
     int32_t *h_batch;    /* host staging of one batch: tokens (B*L), positions (M), labels (M) */
 } zoo_model;
 
-/* Build the ZOOLOGY.md §2 model for `spec` with batch B and at most M supervised
- * positions per batch, plan it and initialise it (§2.5) from spec->seed. */
+/* Build the model of docs/model.md for `spec` with batch B and at most M supervised
+ * positions per batch, plan it and initialise it (docs/model.md, initialisation) from
+ * spec->seed. */
 int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out);
 void zoo_model_free(zoo_model *m); /* accepts NULL */
 /* The backends that can run `spec`'s model: bit ZOO_BACKEND_BIT(b) set when backend b
@@ -139,7 +202,7 @@ typedef struct zoo_run_result {
 int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result *res, zoo_model **model_out);
 void zoo_run_result_free(zoo_run_result *r); /* frees the curves; accepts NULL */
 
-/* Evaluate a model on a dataset: per-token accuracy (ZOOLOGY.md §1.4, iclr24) and mean
+/* Evaluate a model on a dataset: per-token accuracy over the whole set (docs/task.md) and mean
  * batch loss. If logits_cb is given it receives each batch's supervised logits. */
 int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double *acc,
                        void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),

@@ -1,21 +1,52 @@
-/* zoo/h5util.h: small HDF5 helpers shared by the data, checkpoint and results files:
- * automatic error printing off, HDF5's error stack folded into our error record, and
- * write-to-temporary-then-rename so nothing is ever half-written. */
+/* zoo/h5util.h: small HDF5 helpers shared by the data, checkpoint, results and logits
+ * files: automatic error printing off, HDF5's error stack folded into our error record,
+ * scalar attributes written and read one way, and write-to-temporary-then-rename so
+ * nothing is ever half-written. Internal to zoo's own io and drivers; not installed. */
 #ifndef ZOO_H5UTIL_H
 #define ZOO_H5UTIL_H
 
 #include <hdf5.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Turn off HDF5's automatic stack printing (once per process). */
 void zoo_h5_quiet(void);
-/* Record ZOO_ERR_HDF5 for `what` on `path` with HDF5's innermost message; returns the code. */
+/* Record ZOO_ERR_HDF5 for `what` on `path` with HDF5's innermost message; returns the code.
+ * Call it before any further HDF5 call: each one clears the stack it reads. */
 int zoo_h5_fail_at(const char *file, int line, const char *path, const char *what);
 #define ZOO_H5_FAIL(path, what) zoo_h5_fail_at(__FILE__, __LINE__, (path), (what))
 
+/* ---- scalar attributes of `loc` (a file, group or dataset) ----
+ * `path` is the file as the user knows it; an error names it and the attribute. Each
+ * returns 0 or the error code. A writer replaces an attribute of the same name. */
+/* Variable-length UTF-8: h5py reads it back as str. */
+int zoo_h5_put_str(hid_t loc, const char *path, const char *name, const char *v);
+/* Fixed-size, NUL-terminated ASCII (strlen + 1 bytes): h5py reads it back as bytes.
+ * The results file's strings are of this kind (docs/results.md). */
+int zoo_h5_put_fixed_str(hid_t loc, const char *path, const char *name, const char *v);
+int zoo_h5_put_i32(hid_t loc, const char *path, const char *name, int32_t v);
+int zoo_h5_put_i64(hid_t loc, const char *path, const char *name, int64_t v);
+int zoo_h5_put_u64(hid_t loc, const char *path, const char *name, uint64_t v);
+int zoo_h5_put_f64(hid_t loc, const char *path, const char *name, double v);
+
+/* Readers: 1 and the value when the attribute is there, 0 when it is absent (the value
+ * untouched), or the error code: ZOO_ERR_INVALID when it is not one value of the kind
+ * asked for, ZOO_ERR_HDF5 when reading fails. Integers convert to the type asked for
+ * (HDF5 clips what does not fit); get_f64 takes integers too. */
+int zoo_h5_get_i64(hid_t loc, const char *path, const char *name, int64_t *v);
+int zoo_h5_get_u64(hid_t loc, const char *path, const char *name, uint64_t *v);
+int zoo_h5_get_f64(hid_t loc, const char *path, const char *name, double *v);
+/* Either string kind, as a malloc'd C string in *out (NULL when absent); free() it. */
+int zoo_h5_get_str(hid_t loc, const char *path, const char *name, char **out);
+
+/* ---- whole files ---- */
 /* "<path>.tmp.<pid>" for writing; rename over `path` when complete. */
 void zoo_h5_tmpname(const char *path, char *out, size_t n);
-/* rename(tmp, path) with an error naming both on failure. */
+/* rename(tmp, path) with an error naming both on failure (tmp is removed then). */
 int zoo_h5_commit(const char *tmp, const char *path);
+/* fsync a file (dir 0) or a folder (dir 1); folders that refuse fsync are not an error. */
+int zoo_h5_sync(const char *path, int dir);
+/* Durably put the closed file `tmp` at `path`: fsync it, rename it, fsync the folder. */
+int zoo_h5_publish(const char *tmp, const char *path);
 
 #endif

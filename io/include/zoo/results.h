@@ -1,4 +1,4 @@
-/* zoo/results.h: the sweep's HDF5 results file (schema in io/SCHEMA.md): a summary
+/* zoo/results.h: the sweep's HDF5 results file (schema in docs/results.md): a summary
  * table with one row per run, one group per finished run (spec attributes, curves),
  * root attributes and a table of sessions. Only one process (rank 0) writes. Every
  * change is committed by writing a fresh copy under a temporary name and renaming it
@@ -23,6 +23,14 @@
 #define ZOO_STATUS_UNSUPPORTED "unsupported" /* valid settings this build/backend cannot run */
 #define ZOO_STATUS_OOM "oom"                 /* out of memory */
 #define ZOO_STATUS_CRASHED "crashed"         /* killed its process twice; not retried */
+/* A run stopped by a signal (`zoo train`'s summary line). Never in the status column:
+ * a stopped sweep leaves its unfinished runs pending. */
+#define ZOO_STATUS_INTERRUPTED "interrupted"
+
+/* The status word of a run's outcome code (0 or a ZOO_ERR_*, as zoo_run returns): ok,
+ * diverged, unsupported, oom, interrupted, failed for any other error. One table for
+ * the results file and `zoo train`, so both say the same thing. Never NULL. */
+const char *zoo_status_word(int code);
 
 /* One summary row (an HDF5 compound; strings fixed-size, NUL-terminated). Metrics of
  * runs that have none (pending, failed early) are NaN; counts are -1. */

@@ -1,0 +1,400 @@
+/* test_spec_table.c: the run spec's field table (core/src/run_spec.c) is complete and
+ * consistent: every field has a name, a section, help, a unit and a default that parses;
+ * names are unique; each field round-trips through zoo_run_spec_set and the text form;
+ * the default spec formats and parses back to itself; and the hashes of existing specs
+ * are pinned, since results files find their runs by them. Text and arithmetic only. */
+#define _POSIX_C_SOURCE 200809L
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zoo/error.h"
+#include "zoo/run.h"
+#include "zoo/suggest.h"
+
+static int fails = 0;
+
+#define CHECK(cond, ...)                                                                                      \
+    do {                                                                                                      \
+        if (!(cond)) {                                                                                        \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                              \
+            fprintf(stderr, __VA_ARGS__);                                                                     \
+            fprintf(stderr, "\n");                                                                            \
+            fails++;                                                                                          \
+        }                                                                                                     \
+    } while (0)
+
+/* The text form and hashes as they were before the field table existed. Changing any of
+ * these orphans every run in every results file: do not update them to make this pass. */
+static const char default_text[] = "task=mqar\n"
+                                   "vocab=8192\n"
+                                   "seq_len=64\n"
+                                   "kv_pairs=4\n"
+                                   "train_examples=100000\n"
+                                   "test_examples=3000\n"
+                                   "power_a=0.01\n"
+                                   "random_non_queries=0\n"
+                                   "data_seed=0\n"
+                                   "d_model=64\n"
+                                   "n_layers=2\n"
+                                   "mixer=attention\n"
+                                   "state_mixer=identity\n"
+                                   "pos_emb=auto\n"
+                                   "embed_dropout=0.1\n"
+                                   "lr=0.0021544346900318843\n"
+                                   "weight_decay=0.1\n"
+                                   "beta1=0.9\n"
+                                   "beta2=0.999\n"
+                                   "adam_eps=1e-08\n"
+                                   "epochs=64\n"
+                                   "batch_size=512\n"
+                                   "eval_batch_size=512\n"
+                                   "early_stop=0.99\n"
+                                   "seed=123\n"
+                                   "threads=0\n"
+                                   "backend=cpu\n";
+#define DEFAULT_HASH "e6c3e58a3eea224e"
+#define CUSTOM_HASH "927e04faf2e1824a" /* every field changed, a pattern with knobs */
+#define LONG_HASH "46afcc5429d98ef0"   /* pos_emb on, L = 256, K = 16 */
+
+static void set_ok(zoo_run_spec *s, const char *k, const char *v)
+{
+    int rc = zoo_run_spec_set(s, k, v);
+    CHECK(rc == 0, "set %s=%s returned %d: %s", k, v, rc, zoo_error_last()->msg);
+}
+
+/* Every "key=value" line of `text` applied, in order, to an all-zero spec. */
+static void parse_text(zoo_run_spec *s, const char *text)
+{
+    memset(s, 0, sizeof *s);
+    char *copy = strdup(text), *save = NULL;
+    for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *eq = strchr(line, '=');
+        CHECK(eq != NULL, "line without '=': %s", line);
+        if (!eq)
+            continue;
+        *eq = 0;
+        set_ok(s, line, eq + 1);
+    }
+    free(copy);
+}
+
+static void custom_spec(zoo_run_spec *a)
+{
+    static const char *const kv[][2] = {
+        {"vocab", "256"},
+        {"seq_len", "128"},
+        {"kv_pairs", "8"},
+        {"train_examples", "5000"},
+        {"test_examples", "500"},
+        {"power_a", "0.3"},
+        {"random_non_queries", "true"},
+        {"data_seed", "18446744073709551615"},
+        {"d_model", "96"},
+        {"n_layers", "3"},
+        {"mixer", "[base_conv, attention]"},
+        {"attention.num_heads", "2"},
+        {"mixer.0.kernel_size", "[3, -1, 3]"},
+        {"mixer.1.dropout", "0"},
+        {"state_mixer", "mlp"},
+        {"pos_emb", "off"},
+        {"embed_dropout", "0.05"},
+        {"lr", "4.6415888336127773e-4"},
+        {"weight_decay", "0"},
+        {"beta1", "0.8"},
+        {"beta2", "0.98"},
+        {"adam_eps", "1e-6"},
+        {"epochs", "7"},
+        {"batch_size", "100"},
+        {"eval_batch_size", "30"},
+        {"early_stop", "2"},
+        {"seed", "7"},
+        {"threads", "3"},
+        {"backend", "cuda"},
+    };
+    zoo_run_spec_default(a);
+    for (size_t i = 0; i < sizeof kv / sizeof kv[0]; i++)
+        set_ok(a, kv[i][0], kv[i][1]);
+}
+
+static int is_ident(const char *s)
+{
+    if (!s || !*s)
+        return 0;
+    for (; *s; s++)
+        if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '_'))
+            return 0;
+    return 1;
+}
+
+static void test_table(void)
+{
+    int n = zoo_run_spec_nfields();
+    CHECK(n > 0, "no fields");
+    CHECK(zoo_run_spec_field(-1) == NULL && zoo_run_spec_field(n) == NULL, "out-of-range index gave a field");
+    CHECK(zoo_run_spec_find("no_such_key") == NULL && zoo_run_spec_find(NULL) == NULL, "find of an unknown key");
+    for (int i = 0; i < n; i++) {
+        const zoo_run_field *f = zoo_run_spec_field(i);
+        CHECK(f != NULL, "field %d is NULL", i);
+        if (!f)
+            continue;
+        const char *name = f->name ? f->name : "(null)";
+        CHECK(is_ident(f->name), "field %d: name '%s' is not a lower-case key", i, name);
+        CHECK(f->help && strlen(f->help) >= 8, "%s: no help", name);
+        CHECK(f->unit != NULL, "%s: no unit (write \"\" when it has none)", name);
+        CHECK(f->def && *f->def, "%s: no default", name);
+        CHECK(f->section && (!strcmp(f->section, "task") || !strcmp(f->section, "model") ||
+                             !strcmp(f->section, "train")),
+              "%s: section '%s' is none of task, model, train", name, f->section ? f->section : "(null)");
+        CHECK(!f->yaml || is_ident(f->yaml), "%s: YAML name '%s'", name, f->yaml);
+        CHECK(f->offset + f->size <= sizeof(zoo_run_spec) && f->size > 0, "%s: member outside the spec", name);
+        CHECK(zoo_run_spec_find(name) == f, "%s: zoo_run_spec_find does not return it", name);
+        CHECK(!f->resolve || f->type == ZOO_FIELD_INT, "%s: resolve on a non-integer field", name);
+        switch (f->type) {
+        case ZOO_FIELD_INT:
+            CHECK(f->size == sizeof(int) || f->size == sizeof(int64_t), "%s: integer member of %zu bytes", name,
+                  f->size);
+            CHECK(f->lo <= f->hi, "%s: empty range", name);
+            break;
+        case ZOO_FIELD_FLOAT:
+            CHECK(f->size == sizeof(float) || f->size == sizeof(double), "%s: float member of %zu bytes", name,
+                  f->size);
+            CHECK(f->lo <= f->hi, "%s: empty range", name);
+            break;
+        case ZOO_FIELD_UINT:
+            CHECK(f->size == sizeof(uint64_t), "%s: seed member of %zu bytes", name, f->size);
+            break;
+        case ZOO_FIELD_BOOL:
+            CHECK(f->size == sizeof(int), "%s: bool member of %zu bytes", name, f->size);
+            break;
+        case ZOO_FIELD_CHOICE:
+            CHECK(f->size == sizeof(int), "%s: choice member of %zu bytes", name, f->size);
+            /* fall through */
+        case ZOO_FIELD_NAME:
+            CHECK(f->choices && f->choices[0].name, "%s: no names", name);
+            break;
+        case ZOO_FIELD_MIXER:
+            break;
+        }
+        for (int j = 0; j < i; j++) {
+            const zoo_run_field *g = zoo_run_spec_field(j);
+            CHECK(strcmp(g->name, name), "fields %d and %d are both named %s", j, i, name);
+            const char *ya = f->yaml ? f->yaml : f->name, *yb = g->yaml ? g->yaml : g->name;
+            CHECK(strcmp(f->section, g->section) || strcmp(ya, yb), "%s and %s share the YAML name %s:%s", g->name,
+                  name, f->section, ya);
+        }
+        /* The default parses on its own, and the default spec holds it. */
+        zoo_run_spec d, z;
+        zoo_run_spec_default(&d);
+        memset(&z, 0, sizeof z);
+        CHECK(zoo_run_spec_set(&z, name, f->def) == 0, "%s: default '%s' does not parse: %s", name, f->def,
+              zoo_error_last()->msg);
+        char a[1024], b[1024];
+        CHECK(zoo_run_field_format(&d, f, a, sizeof a) == 0 && zoo_run_field_format(&z, f, b, sizeof b) == 0,
+              "%s: format", name);
+        CHECK(f->resolve || !strcmp(a, b), "%s: default spec has '%s', the default text gives '%s'", name, a, b);
+        char allowed[256];
+        zoo_run_field_allowed(f, allowed, sizeof allowed);
+        CHECK(allowed[0], "%s: no description of its allowed values", name);
+    }
+    /* The descriptions --help and messages use. */
+    const struct {
+        const char *key, *want;
+    } allowed[] = {{"lr", "> 0"},
+                   {"d_model", ">= 1"},
+                   {"embed_dropout", "in [0, 1)"},
+                   {"n_layers", "in [1, 1048576]"},
+                   {"early_stop", "any finite number"},
+                   {"state_mixer", "identity or mlp"},
+                   {"pos_emb", "auto, off or on"},
+                   {"backend", "cpu or cuda"},
+                   {"seed", "any non-negative integer"},
+                   {"random_non_queries", "true or false"}};
+    for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
+        char buf[256];
+        zoo_run_field_allowed(zoo_run_spec_find(allowed[i].key), buf, sizeof buf);
+        CHECK(!strcmp(buf, allowed[i].want), "%s allows '%s', want '%s'", allowed[i].key, buf, allowed[i].want);
+    }
+}
+
+/* The default spec: its text is the table in order, and it parses back to itself. */
+static void test_default_text(void)
+{
+    zoo_run_spec d, back;
+    zoo_run_spec_default(&d);
+    CHECK(zoo_run_spec_check(&d) == 0, "the defaults fail the check: %s", zoo_error_last()->msg);
+    static char text[65536], again[65536];
+    CHECK(zoo_run_spec_format(&d, text, sizeof text) == 0, "format");
+    CHECK(!strcmp(text, default_text), "default text changed:\n--- now\n%s--- pinned\n%s", text, default_text);
+    const char *p = text;
+    for (int i = 0; i < zoo_run_spec_nfields(); i++) {
+        const zoo_run_field *f = zoo_run_spec_field(i);
+        size_t kl = strlen(f->name);
+        CHECK(!strncmp(p, f->name, kl) && p[kl] == '=', "line %d of the default text is not %s", i, f->name);
+        p = strchr(p, '\n');
+        if (!p)
+            break;
+        p++;
+    }
+    CHECK(p && !*p, "the default text has lines beyond the table");
+    parse_text(&back, text);
+    /* Member by member: the text writes what an auto batch resolves to (512), the same
+     * run as 0, so those fields compare by their text only. */
+    for (int i = 0; i < zoo_run_spec_nfields(); i++) {
+        const zoo_run_field *f = zoo_run_spec_field(i);
+        CHECK(f->resolve || !memcmp((const char *)&d + f->offset, (const char *)&back + f->offset, f->size),
+              "%s: the default text does not parse back to the default value", f->name);
+    }
+    CHECK(d.n_mixers == back.n_mixers, "mixer pattern length after parsing the default text");
+    CHECK(zoo_run_spec_format(&back, again, sizeof again) == 0 && !strcmp(text, again), "format -> set -> format");
+}
+
+/* A value other than the default for each field: text to set, and what format writes. */
+static int other_value(const zoo_run_field *f, const zoo_run_spec *d, char *set, char *want, size_t n)
+{
+    char cur[1024];
+    zoo_run_field_format(d, f, cur, sizeof cur);
+    switch (f->type) {
+    case ZOO_FIELD_INT: {
+        /* Doubling keeps the MQAR constraints (L even, 4K <= L, V > L) satisfied. */
+        long long v = atoll(cur) > 0 ? 2 * atoll(cur) : atoll(cur) + 1;
+        if (!(v <= f->hi))
+            v = atoll(cur) - 1;
+        snprintf(set, n, "%lld", v);
+        snprintf(want, n, "%lld", v);
+        return 1;
+    }
+    case ZOO_FIELD_UINT:
+        snprintf(set, n, "%llu", strtoull(cur, NULL, 10) + 1);
+        snprintf(want, n, "%s", set);
+        return 1;
+    case ZOO_FIELD_FLOAT: {
+        double v = strtod(cur, NULL);
+        const double cands[] = {v * 0.5, v * 2, 0.5, 0.25, 3, -1};
+        for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
+            zoo_run_spec t = *d;
+            snprintf(set, n, "%.17g", cands[i]);
+            if (cands[i] != v && zoo_run_spec_set(&t, f->name, set) == 0) {
+                zoo_run_field_format(&t, f, want, n);
+                return 1;
+            }
+        }
+        return 0;
+    }
+    case ZOO_FIELD_BOOL:
+        snprintf(set, n, "%s", strcmp(cur, "0") ? "false" : "true");
+        snprintf(want, n, "%s", strcmp(cur, "0") ? "0" : "1");
+        return 1;
+    case ZOO_FIELD_CHOICE:
+    case ZOO_FIELD_NAME:
+        for (int i = 0; f->choices[i].name; i++)
+            if (strcmp(f->choices[i].name, cur)) {
+                zoo_run_spec t = *d;
+                if (zoo_run_spec_set(&t, f->name, f->choices[i].name))
+                    continue;
+                zoo_run_field_format(&t, f, want, n);
+                if (strcmp(want, cur)) {
+                    snprintf(set, n, "%s", f->choices[i].name);
+                    return 1;
+                }
+            }
+        return 0; /* one name only (task) */
+    case ZOO_FIELD_MIXER:
+        snprintf(set, n, " [based , attention]");
+        snprintf(want, n, "[based, attention]");
+        return 1;
+    }
+    return 0;
+}
+
+static void test_round_trip(void)
+{
+    zoo_run_spec d;
+    zoo_run_spec_default(&d);
+    char h0[17];
+    zoo_run_spec_hash(&d, h0);
+    int changed = 0;
+    for (int i = 0; i < zoo_run_spec_nfields(); i++) {
+        const zoo_run_field *f = zoo_run_spec_field(i);
+        char set[256], want[256], got[1024];
+        if (!other_value(f, &d, set, want, sizeof set)) {
+            CHECK(f->type == ZOO_FIELD_NAME, "%s: no other value to try", f->name);
+            continue;
+        }
+        changed++;
+        zoo_run_spec s = d, back;
+        set_ok(&s, f->name, set);
+        CHECK(zoo_run_field_format(&s, f, got, sizeof got) == 0 && !strcmp(got, want), "%s=%s formats as '%s', want '%s'",
+              f->name, set, got, want);
+        CHECK(zoo_run_spec_check(&s) == 0, "%s=%s fails the check: %s", f->name, set, zoo_error_last()->msg);
+        static char text[65536], again[65536];
+        CHECK(zoo_run_spec_format(&s, text, sizeof text) == 0, "format");
+        char line[512];
+        snprintf(line, sizeof line, "%s%s=%s\n", i ? "\n" : "", f->name, want);
+        CHECK(strstr(text, line) != NULL, "%s: line '%s' not in the text:\n%s", f->name, line + (i ? 1 : 0), text);
+        parse_text(&back, text);
+        CHECK(zoo_run_spec_format(&back, again, sizeof again) == 0 && !strcmp(text, again),
+              "%s=%s: format -> set -> format differs", f->name, set);
+        char h1[17], h2[17];
+        zoo_run_spec_hash(&s, h1);
+        zoo_run_spec_hash(&back, h2);
+        CHECK(!strcmp(h1, h2), "%s=%s: hash changed in the round trip", f->name, set);
+        if (f->flags & ZOO_FIELD_UNHASHED)
+            CHECK(!strcmp(h0, h1), "%s is unhashed but changed the hash", f->name);
+        else
+            CHECK(strcmp(h0, h1), "%s=%s did not change the hash", f->name, set);
+    }
+    CHECK(changed >= zoo_run_spec_nfields() - 1, "only %d fields could be changed", changed);
+}
+
+static void test_pinned_hashes(void)
+{
+    zoo_run_spec s;
+    char h[17];
+    zoo_run_spec_default(&s);
+    zoo_run_spec_hash(&s, h);
+    CHECK(!strcmp(h, DEFAULT_HASH), "default spec hash %s, pinned %s", h, DEFAULT_HASH);
+    custom_spec(&s);
+    zoo_run_spec_hash(&s, h);
+    CHECK(!strcmp(h, CUSTOM_HASH), "custom spec hash %s, pinned %s", h, CUSTOM_HASH);
+    zoo_run_spec_default(&s);
+    set_ok(&s, "pos_emb", "on");
+    set_ok(&s, "seq_len", "256");
+    set_ok(&s, "kv_pairs", "16");
+    zoo_run_spec_hash(&s, h);
+    CHECK(!strcmp(h, LONG_HASH), "L=256 spec hash %s, pinned %s", h, LONG_HASH);
+}
+
+/* The one "did you mean" rule: within max(1, len/3) edits, case ignored. */
+static void test_suggest(void)
+{
+    const char *keys[] = {"task", "d_model", "seq_len", "lr", "attention", NULL};
+    const int n = 6;
+    const struct {
+        const char *word, *want;
+    } cases[] = {{"d_modle", "d_model"}, {"tsk", "task"},    {"seq_lenn", "seq_len"}, {"SEQ_LEN", "seq_len"},
+                 {"atention", "attention"}, {"xyz", NULL},  {"ab", NULL},            {"colour", NULL},
+                 {"d_mdl", NULL}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const char *got = zoo_suggest_nearest(cases[i].word, keys, n);
+        CHECK((got == NULL) == (cases[i].want == NULL) && (!got || !strcmp(got, cases[i].want)),
+              "suggest '%s': got %s, want %s", cases[i].word, got ? got : "none",
+              cases[i].want ? cases[i].want : "none");
+    }
+    CHECK(zoo_suggest_nearest(NULL, keys, n) == NULL && zoo_suggest_nearest("x", NULL, 0) == NULL, "NULL inputs");
+}
+
+int main(void)
+{
+    test_table();
+    test_default_text();
+    test_round_trip();
+    test_pinned_hashes();
+    test_suggest();
+    if (fails)
+        fprintf(stderr, "%d check(s) failed\n", fails);
+    else
+        printf("spec table: ok (%d fields)\n", zoo_run_spec_nfields());
+    return fails ? 1 : 0;
+}
