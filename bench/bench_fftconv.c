@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "zoo/graph.h"
+#include "zoo/run.h"
 
 static double now(void)
 {

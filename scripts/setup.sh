@@ -3,6 +3,9 @@
 #   scripts/setup.sh run   install what is missing, build, run the default job end to end
 #   scripts/setup.sh test  install what is missing, build, run the whole test suite
 # Build folder: build/ (override with ZOO_BUILD_DIR). Extra cmake flags: ZOO_CMAKE_FLAGS.
+# `run` builds only what the job uses (the zoo command and the mixer plugins; zoo-analyze
+# is a launcher written at configure time); `test` builds everything, tests included.
+# Results file of `run`: results.h5 (override with ZOO_RESULTS); report: report/.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 mode=${1:-}
@@ -13,7 +16,16 @@ build=${ZOO_BUILD_DIR:-$here/build}
 jobs=$(nproc)
 # shellcheck disable=SC2086
 cmake -S "$here" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo ${ZOO_CMAKE_FLAGS:-} >/dev/null
-cmake --build "$build" -j"$jobs"
+if [ "$mode" = test ]; then
+  cmake --build "$build" -j"$jobs"
+else
+  # the targets: zoo_cli (the `zoo` command) and one per plugins/<name>.c (<name>.so)
+  targets=(zoo_cli)
+  for src in "$here"/plugins/*.c; do
+    targets+=("$(basename "$src" .c)")
+  done
+  cmake --build "$build" -j"$jobs" --target "${targets[@]}"
+fi
 
 if [ "$mode" = test ]; then
   # services the slurm tests need are started (and torn down) by the tests themselves.

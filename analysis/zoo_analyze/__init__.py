@@ -5,7 +5,7 @@
     c = curves("results.h5", 3)      # run 3's step/epoch curves (numpy arrays)
 
 The command `zoo-analyze results.h5 -o report/` (python3 -m zoo_analyze) writes the
-report. Reads the HDF5 file only (io/SCHEMA.md); never zoo's C code.
+report. Reads the HDF5 file only (its layout: docs/results.md); never zoo's C code.
 """
 __version__ = "0.1.0"
 

@@ -12,7 +12,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
+from matplotlib.ticker import (FixedLocator, Formatter, FuncFormatter, Locator, LogLocator,  # noqa: E402
+                               MaxNLocator, NullFormatter, NullLocator)
 
 from .fits import MIN_POWER_POINTS, logistic  # noqa: E402
 
@@ -53,28 +54,150 @@ def _pow2_axis(ax, values):
         ax.set_xlim(lo / 1.3, hi * 1.3)
 
 
-def _pow2_bytes_axis(ax):
-    ax.set_xscale("log", base=2)
-    ax.xaxis.set_major_locator(LogLocator(base=2, numticks=12))
-    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"$2^{{{math.log2(v):.0f}}}$" if v > 0 else ""))
+# Log axes of the scatter panels (state bytes, parameters, FLOPs). A panel is narrow
+# (about 4 inches) and often spans well under a decade (one d_model per panel, or sizes
+# close together), where matplotlib's LogLocator falls back to linear ticks whose long
+# "m x 10^e" labels run into each other. These locators pick between 2 and MAX_LOG_TICKS
+# ticks whatever the span, and the formatters write short labels (SI prefixes, 2^k).
+MAX_LOG_TICKS = 6
+_MANTISSAS = ((1.0,), (1.0, 2.0, 5.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0))
 
 
-def _sci(v, _pos=None):
-    """2e15 -> 2x10^15 (mathtext); 1e16 -> 10^16."""
+def _in_view(ticks, lo, hi):
+    eps = 1e-9 * (hi - lo if hi > lo else abs(hi) or 1.0)
+    return [t for t in ticks if lo - eps <= t <= hi + eps]
+
+
+def _thin(ticks, most):
+    """Every n-th tick (n as small as keeps at most `most`)."""
+    if len(ticks) <= most:
+        return ticks
+    n = int(math.ceil(len(ticks) / most))
+    return ticks[::n]
+
+
+def _linear_nice(lo, hi, most):
+    """Round linear ticks inside [lo, hi] (a span too narrow for any log tick set)."""
+    t = _in_view(list(MaxNLocator(nbins=max(1, most - 2), steps=[1, 2, 2.5, 5, 10]).tick_values(lo, hi)), lo, hi)
+    if len(t) >= 2:
+        return t
+    return [lo, hi] if hi > lo else [lo]
+
+
+class Log10NiceLocator(Locator):
+    """Ticks for a log10 axis: of whole decades, 1-2-5 x 10^k and 1..9 x 10^k, the finest
+    set that puts between 2 and `most` ticks in view; whole decades thinned when even they
+    are too many; round linear ticks when the span is too narrow for any of them."""
+
+    def __init__(self, most=MAX_LOG_TICKS):
+        self.most = most
+
+    def __call__(self):
+        lo, hi = self.axis.get_view_interval()
+        return self.tick_values(lo, hi)
+
+    def tick_values(self, vmin, vmax):
+        lo, hi = sorted((float(vmin), float(vmax)))
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
+            return []
+        lo = max(lo, hi * 1e-12)
+        e0, e1 = int(math.floor(math.log10(lo))), int(math.ceil(math.log10(hi)))
+        sets = [_in_view([m * 10.0 ** e for e in range(e0, e1 + 1) for m in subs], lo, hi) for subs in _MANTISSAS]
+        fit = [t for t in sets if 2 <= len(t) <= self.most]
+        if fit:
+            return fit[-1]
+        if len(sets[0]) > self.most:
+            return _thin(sets[0], self.most)
+        return _linear_nice(lo, hi, self.most)
+
+
+class Log2NiceLocator(Locator):
+    """Ticks for a log2 axis at 2^(j*step): the largest step of 8, 4, 2, 1, 1/2, 1/4 that
+    puts at least 2 ticks in view, thinned to at most `most`."""
+
+    def __init__(self, most=MAX_LOG_TICKS):
+        self.most = most
+
+    def __call__(self):
+        lo, hi = self.axis.get_view_interval()
+        return self.tick_values(lo, hi)
+
+    def tick_values(self, vmin, vmax):
+        lo, hi = sorted((float(vmin), float(vmax)))
+        if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
+            return []
+        lo = max(lo, hi * 1e-12)
+        a, b = math.log2(lo), math.log2(hi)
+        for step in (1.0, 0.5, 0.25):
+            t = [2.0 ** (j * step) for j in range(int(math.floor(a / step)), int(math.ceil(b / step)) + 1)]
+            t = _in_view(t, lo, hi)
+            if len(t) >= 2:
+                return _thin(t, self.most)
+        return _linear_nice(lo, hi, self.most)
+
+
+_SI = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""))
+
+
+def _si(v, digits):
+    """v with an SI prefix and `digits` significant digits (never fewer than the integer
+    part has), trailing zeros dropped: 100000 -> 100k, 36750000000 -> 36.75G."""
+    scale, prefix = next(((s, p) for s, p in _SI if abs(v) >= s), (1.0, ""))
+    x = v / scale
+    if x == 0 or not math.isfinite(x):
+        return f"{x:g}{prefix}"
+    dec = max(0, digits - 1 - int(math.floor(math.log10(abs(x)))))
+    txt = f"{x:.{dec}f}"
+    if "." in txt:
+        txt = txt.rstrip("0").rstrip(".")
+    return txt + prefix
+
+
+class SIFormatter(Formatter):
+    """Short labels with SI prefixes (2k, 50k, 1.2M, 36.75G, 2P), with the fewest
+    significant digits (2 to 6) that write every tick exactly (the ticks are round
+    numbers), else that tell them apart."""
+
+    def format_ticks(self, values):
+        vals = [float(v) for v in values]
+        distinct = None
+        for d in range(2, 7):
+            labels = [_si(v, d) if v > 0 else "" for v in vals]
+            if all(_si(v, d) == _si(v, 9) for v in vals if v > 0):
+                return labels
+            shown = [l for l in labels if l]
+            if distinct is None and len(set(shown)) == len(shown):
+                distinct = labels
+        return distinct or labels
+
+    def __call__(self, x, pos=None):
+        return _si(float(x), 3) if x > 0 else ""
+
+
+def _pow2_label(v, _pos=None):
+    """2^13, 2^13.5, 2^13.25 (mathtext); a value between those (the linear ticks of a very
+    narrow span) with an SI prefix instead, 8.2k."""
     if v <= 0:
         return ""
-    e = int(math.floor(math.log10(v) + 1e-9))
-    m = round(v / 10 ** e, 3)
-    if 1e-3 <= v < 1e4:
-        return f"{v:g}"
-    return f"$10^{{{e}}}$" if m == 1 else f"${m:g}{{\\times}}10^{{{e}}}$"
+    e = math.log2(v)
+    if abs(e * 4 - round(e * 4)) < 1e-6:
+        return f"$2^{{{round(e * 4) / 4:g}}}$"
+    return _si(v, 3)
+
+
+def _pow2_bytes_axis(ax):
+    ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_locator(Log2NiceLocator())
+    ax.xaxis.set_major_formatter(FuncFormatter(_pow2_label))
+    ax.xaxis.set_minor_locator(NullLocator())
 
 
 def _log10_axis(ax):
-    """log10 axis labelled at 1, 2, 5 x 10^k (a panel often spans less than a decade)."""
+    """log10 axis with at most MAX_LOG_TICKS short labels (a panel often spans less than a
+    decade, sometimes a few percent)."""
     ax.set_xscale("log")
-    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-    ax.xaxis.set_major_formatter(FuncFormatter(_sci))
+    ax.xaxis.set_major_locator(Log10NiceLocator())
+    ax.xaxis.set_major_formatter(SIFormatter())
     ax.xaxis.set_minor_formatter(NullFormatter())
 
 

@@ -1,4 +1,4 @@
-"""Reading a zoo sweep results file (io/SCHEMA.md, schema "zoo-sweep-results" v1).
+"""Reading a zoo sweep results file (docs/results.md, schema "zoo-sweep-results" v1).
 
 load() gives the summary table with each run's group attributes joined; curves() one
 run's training curves; provenance() the root attributes and sessions. Nothing here

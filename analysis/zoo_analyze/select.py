@@ -1,5 +1,5 @@
 """From runs to the cells the paper plots: filters (--filter), groups (--group-by) and
-the reduction "max over learning rates of the final value" (ZOOLOGY.md section 8.2),
+the reduction "max over learning rates of the final value" (docs/paper.md),
 keeping failed and unfinished runs visible. No plotting, no fitting, no file reading.
 """
 import math

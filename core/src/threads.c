@@ -11,7 +11,7 @@
 #include <cblas.h>
 
 #include "gemm.h"
-#include "zoo/graph.h"
+#include "zoo/run.h"
 
 /* Two thread pools (OpenMP's and the pthread OpenBLAS's) on the same cores fight: each
  * pool's idle threads spin while the other works. One pool is enough, because every

@@ -66,7 +66,7 @@ static float lanes_total(float *acc)
     return acc[0];
 }
 
-VEC_CLONES float zoo_vec_max(const float *x, int64_t n)
+VEC_CLONES static float vec_max_clones(const float *x, int64_t n)
 {
     float m = x[0];
 #pragma omp simd reduction(max : m)
@@ -75,7 +75,7 @@ VEC_CLONES float zoo_vec_max(const float *x, int64_t n)
     return m;
 }
 
-VEC_CLONES float zoo_vec_expsum(const float *x, float *y, int64_t n, float shift)
+VEC_CLONES static float vec_expsum_clones(const float *x, float *y, int64_t n, float shift)
 {
     float acc[LANES] = {0};
     int64_t nv = n / LANES * LANES;
@@ -105,14 +105,14 @@ VEC_CLONES float zoo_vec_expsum(const float *x, float *y, int64_t n, float shift
     return lanes_total(acc);
 }
 
-VEC_CLONES void zoo_vec_expscale(const float *x, float *y, int64_t n, float shift, float c)
+VEC_CLONES static void vec_expscale_clones(const float *x, float *y, int64_t n, float shift, float c)
 {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++)
         y[i] = c * exp_poly(x[i] - shift);
 }
 
-VEC_CLONES void zoo_vec_scale(float *y, int64_t n, float c)
+VEC_CLONES static void vec_scale_clones(float *y, int64_t n, float c)
 {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++)
@@ -128,7 +128,7 @@ uint64_t zoo_vec_dropout_threshold(double p)
     return tq >= 9007199254740992.0 ? (uint64_t)1 << 53 : (uint64_t)tq;
 }
 
-VEC_CLONES void zoo_vec_dropout(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh,
+VEC_CLONES static void vec_dropout_clones(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh,
                                 float c)
 {
 #pragma omp simd
@@ -139,7 +139,7 @@ VEC_CLONES void zoo_vec_dropout(const float *x, float *y, int64_t n, uint64_t ke
     }
 }
 
-VEC_CLONES void zoo_vec_dropout_acc(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh,
+VEC_CLONES static void vec_dropout_acc_clones(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh,
                                     float c)
 {
 #pragma omp simd
@@ -147,4 +147,38 @@ VEC_CLONES void zoo_vec_dropout_acc(const float *x, float *y, int64_t n, uint64_
         uint64_t z = zoo_mix64(key ^ zoo_mix64(idx0 + (uint64_t)i)) >> 11;
         y[i] += z >= thresh ? c * x[i] : 0.0f;
     }
+}
+
+/* The entry points: GCC gives a clone dispatcher (ifunc) default visibility whatever
+ * -fvisibility says, so the clones stay static and these plain functions are what the
+ * ops call (and all that libzoo knows of them). */
+float zoo_vec_max(const float *x, int64_t n)
+{
+    return vec_max_clones(x, n);
+}
+
+float zoo_vec_expsum(const float *x, float *y, int64_t n, float shift)
+{
+    return vec_expsum_clones(x, y, n, shift);
+}
+
+void zoo_vec_expscale(const float *x, float *y, int64_t n, float shift, float c)
+{
+    vec_expscale_clones(x, y, n, shift, c);
+}
+
+void zoo_vec_scale(float *y, int64_t n, float c)
+{
+    vec_scale_clones(y, n, c);
+}
+
+void zoo_vec_dropout(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh, float c)
+{
+    vec_dropout_clones(x, y, n, key, idx0, thresh, c);
+}
+
+void zoo_vec_dropout_acc(const float *x, float *y, int64_t n, uint64_t key, uint64_t idx0, uint64_t thresh,
+                         float c)
+{
+    vec_dropout_acc_clones(x, y, n, key, idx0, thresh, c);
 }

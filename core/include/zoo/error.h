@@ -3,9 +3,12 @@
 #ifndef ZOO_ERROR_H
 #define ZOO_ERROR_H
 
+#include "zoo/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+ZOO_API_BEGIN
 
 /* 0 is success; every failure is negative. "Unsupported" is distinct from "failed":
  * a sweep records an unsupported run as skipped, not as a crash. */
@@ -60,6 +63,7 @@ void zoo_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2))
 
 #define ZOO_FAIL(code, ...) zoo_error_set((code), __FILE__, __LINE__, __VA_ARGS__)
 
+ZOO_API_END
 #ifdef __cplusplus
 }
 #endif

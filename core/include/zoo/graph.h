@@ -8,10 +8,12 @@
 #include <stdint.h>
 
 #include "zoo/error.h"
+#include "zoo/api.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+ZOO_API_BEGIN
 
 #define ZOO_MAX_DIMS 4
 
@@ -315,15 +317,8 @@ size_t zoo_graph_arena_bytes(const zoo_graph *g);
  * the work and results do not depend on the thread count. */
 void zoo_set_threads(int n);
 
-/* Call first thing in main() of a program that trains or evaluates. When neither
- * OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it sets OMP_WAIT_POLICY=passive and
- * re-executes the program once with the same arguments (the OpenMP runtime reads the
- * policy only when it starts). Spinning OpenMP threads starve each other on a busy or
- * oversubscribed machine: 2 threads on 2 loaded cores ran 8x slower than with passive
- * waiting (bench/README.md). Set OMP_WAIT_POLICY=active to keep spinning. Returns
- * without re-executing when the policy is already set or exec fails. */
-void zoo_prefer_passive_wait(char **argv);
 
+ZOO_API_END
 #ifdef __cplusplus
 }
 #endif

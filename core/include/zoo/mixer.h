@@ -9,10 +9,12 @@
 #include <stdint.h>
 
 #include "zoo/graph.h"
+#include "zoo/api.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+ZOO_API_BEGIN
 
 #define ZOO_ABI_MAGIC 0x4d4f4f5au /* "ZOOM" little-endian */
 #define ZOO_ABI_MAJOR 1u          /* bumped on any incompatible change */
@@ -101,6 +103,7 @@ typedef struct zoo_mixer {
  * bias, "<name>.bias" (out) = 0 (the Zoology global init), and applies it to x. */
 zoo_tensor *zoo_nn_linear(zoo_graph *g, zoo_tensor *x, const char *name, int64_t out, int bias);
 
+ZOO_API_END
 #ifdef __cplusplus
 }
 #endif

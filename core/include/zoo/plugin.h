@@ -4,10 +4,12 @@
 #define ZOO_PLUGIN_H
 
 #include "zoo/mixer.h"
+#include "zoo/api.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+ZOO_API_BEGIN
 
 typedef struct zoo_plugin {
     const zoo_mixer *mixer;
@@ -45,6 +47,7 @@ int zoo_hvals_set(zoo_hvals *h, const char *name, const char *value);
 /* "num_heads=1 dropout=0.1 bias=true" (every knob, for logs and HDF5). */
 int zoo_hvals_format(const zoo_hvals *h, char *buf, size_t n);
 
+ZOO_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -10,10 +10,12 @@
 #include "zoo/graph.h"
 #include "zoo/plugin.h"
 #include "zoo/task.h"
+#include "zoo/api.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+ZOO_API_BEGIN
 
 #define ZOO_MAX_PATTERN 8 /* mixers in a per-layer pattern (layer l uses entry l mod n) */
 #define ZOO_MAX_KNOBS 16
@@ -219,6 +221,16 @@ double zoo_run_spec_flops_per_step(const zoo_run_spec *s);
 const char *zoo_version(void);
 const char *zoo_git_rev(void);
 
+/* Call first thing in main() of a program that trains or evaluates. When neither
+ * OMP_WAIT_POLICY nor GOMP_SPINCOUNT is set, it sets OMP_WAIT_POLICY=passive and
+ * re-executes the program once with the same arguments (the OpenMP runtime reads the
+ * policy only when it starts). Spinning OpenMP threads starve each other on a busy or
+ * oversubscribed machine: 2 threads on 2 loaded cores ran 8x slower than with passive
+ * waiting (bench/README.md). Set OMP_WAIT_POLICY=active to keep spinning. Returns
+ * without re-executing when the policy is already set or exec fails. */
+void zoo_prefer_passive_wait(char **argv);
+
+ZOO_API_END
 #ifdef __cplusplus
 }
 #endif

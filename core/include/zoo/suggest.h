@@ -4,9 +4,12 @@
 #ifndef ZOO_SUGGEST_H
 #define ZOO_SUGGEST_H
 
+#include "zoo/api.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
+ZOO_API_BEGIN
 
 /* The candidate nearest to `word` by edit distance (insert, delete, substitute, swap of
  * neighbours; case ignored), or NULL when none is within max(1, strlen(word) / 3) edits:
@@ -14,6 +17,7 @@ extern "C" {
  * misleads more than none. Ties go to the earlier candidate; NULL entries are skipped. */
 const char *zoo_suggest_nearest(const char *word, const char *const *cands, int n);
 
+ZOO_API_END
 #ifdef __cplusplus
 }
 #endif

@@ -5,10 +5,12 @@
 #define ZOO_TASK_H
 
 #include <stdint.h>
+#include "zoo/api.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
+ZOO_API_BEGIN
 
 #define ZOO_IGNORE_LABEL (-100)
 
@@ -37,6 +39,7 @@ int zoo_mqar_check(const zoo_mqar_spec *s);
 int zoo_mqar_generate(const zoo_mqar_spec *s, zoo_dataset *out);
 void zoo_dataset_free(zoo_dataset *d); /* accepts NULL and zeroed structs */
 
+ZOO_API_END
 #ifdef __cplusplus
 }
 #endif
