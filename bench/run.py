@@ -11,16 +11,23 @@ ratio zoo / torch. Nothing is judged: the numbers are printed (and optionally wr
 
 Every mixer zoo has a PyTorch side: attention is tests/torchmodel/zoology_ref.py's MHA,
 mamba the model of tests/mamba/check_mamba_model.py (its own blocks), the others the
-modules of tests/mixers3/ref_mixers3.py (imported), built with the knobs
+modules of tests/mixers_ref/ref_mixers.py (imported), built with the knobs
 zoo_bench_train reports for its model, and the two models must have the same number of
 trainable parameters. "based" is the Zoology hybrid [base_conv k=3, based f=8].
 
 Both sides get the same threads (--threads, default 2), the same OpenMP wait policy
-(zoo's default: passive) and the same OpenBLAS: the library the zoo binary links is
-preloaded into the torch process, and the torch process checks that sgemm_ resolves
-into it. PyTorch runs the model as Zoology does (the full LM head over every position,
---torch-head full); --torch-head rows|both also times a PyTorch variant that gathers the
-supervised rows before the head, as zoo does (same loss and gradients).
+(zoo's default: passive) and the same thread binding (--omp-bind). PyTorch runs in two
+set-ups (--torch-setup):
+  tuned      as a performance-minded user runs it: an allocator preloaded
+             (--torch-alloc tcmalloc|jemalloc|none) and the OpenMP build of OpenBLAS
+             (--torch-openblas-dir, found by path; the system's BLAS alternative is left
+             alone), so that torch's intra-op pool and BLAS share one OpenMP pool;
+  installed  as installed: glibc malloc and whatever libblas.so.3 the loader binds.
+The torch process reports the libraries its posix_memalign and its sgemm_ resolve into
+(/proc/self/maps) and run.py stops if they are not the ones asked for. PyTorch runs the
+model as Zoology does (the full LM head over every position, --torch-head full);
+--torch-head rows|both also times a PyTorch variant that gathers the supervised rows
+before the head, as zoo does (same loss and gradients).
 """
 import argparse
 import json
@@ -50,15 +57,19 @@ def torch_worker(a):
     import torch.nn.functional as F
 
     sys.path.insert(0, os.path.join(ROOT, "tests", "torchmodel"))
-    sys.path.insert(0, os.path.join(ROOT, "tests", "mixers3"))
     import zoology_ref
-    import ref_mixers3
+    try:  # the mixer references (tests/mixers_ref; tests/mixers3 in older trees)
+        sys.path.insert(0, os.path.join(ROOT, "tests", "mixers_ref"))
+        import ref_mixers as ref_mixers3
+    except ImportError:
+        sys.path.insert(0, os.path.join(ROOT, "tests", "mixers3"))
+        import ref_mixers3
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
     # The layer pattern with every knob as zoo resolved it (zoo_bench_train's "pattern"):
-    # attention is zoology_ref's MHA, every other mixer ref_mixers3's module of the same
-    # ZOOLOGY.md math; layer l takes entry l mod len, as zoo does.
+    # attention is zoology_ref's MHA, every other mixer ref_mixers' module of the same
+    # math; layer l takes entry l mod len, as zoo does.
     pattern = json.loads(a.pattern)
 
     def knob(entry, name):
@@ -72,7 +83,7 @@ def torch_worker(a):
         return ref_mixers3.make({"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l})
 
     if any(e["name"] == "mamba" for e in pattern):
-        # Mamba is a model of its own blocks (ZOOLOGY.md §2.3: RMSNorm, no MLP): the
+        # Mamba is a model of its own blocks (RMSNorm, no MLP): the
         # mamba.model torchref test's reference, whose scan is selective_scan_ref's loop.
         if len(pattern) != 1:
             sys.exit("run.py: mamba in a per-layer list has no PyTorch model here")
@@ -85,7 +96,7 @@ def torch_worker(a):
                                                  "mamba": mk}).float()
     else:
         cfg = {"vocab": a.vocab, "seq_len": a.l, "d_model": a.d, "n_layers": a.n_layers, "state_mixer": "identity",
-               # learned positions for attention only (ZOOLOGY.md §2, zoo's pos_emb auto)
+               # learned positions for attention only (zoo's pos_emb auto)
                "pos_emb": any(e["family"] == "attention" for e in pattern), "embed_dropout": 0.1,
                "make_mixer": make_mixer}
         model = zoology_ref.LanguageModel(cfg).float()
@@ -120,31 +131,56 @@ def torch_worker(a):
 
     for i in range(a.warmup):
         step(i)
+    import resource
+    flt0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
     t0, n = time.perf_counter(), 0
     while n < a.steps or time.perf_counter() - t0 < a.min_time:
         loss = step(a.warmup + n)
         n += 1
     dt = time.perf_counter() - t0
+    faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - flt0) / n  # page faults per timed step
 
-    # Which library answers sgemm_ in this process (torch's BLAS_INFO is "generic": it
-    # calls the Fortran sgemm_ of whatever BLAS the loader binds).
-    blas = "?"
-    try:
-        addr = ctypes.cast(ctypes.CDLL(None).sgemm_, ctypes.c_void_p).value
-        with open("/proc/self/maps") as f:
-            for line in f:
-                p = line.split()
-                lo, hi = (int(v, 16) for v in p[0].split("-"))
-                if lo <= addr < hi and len(p) >= 6:
-                    blas = os.path.realpath(p[5])
-    except (AttributeError, OSError, ValueError):
-        pass
+    # Which libraries answer sgemm_ and posix_memalign in this process, and every BLAS /
+    # allocator library mapped at all. torch's BLAS_INFO is "generic": it calls the Fortran
+    # sgemm_ of whatever BLAS the loader binds. posix_memalign is what c10's CPU allocator
+    # gets tensor storage from (malloc itself resolves to the non-PIE python's PLT stub).
+    with open("/proc/self/maps") as f:
+        maps = [ln.split() for ln in f]
+
+    def find(sym):
+        # as the loader binds libtorch_cpu's references: the global scope (the program,
+        # LD_PRELOAD), then libtorch_cpu's own dependencies (it is dlopen'ed RTLD_LOCAL)
+        for lib in (None, os.path.join(os.path.dirname(torch.__file__), "lib", "libtorch_cpu.so")):
+            try:
+                return getattr(ctypes.CDLL(lib), sym)
+            except (AttributeError, OSError):
+                pass
+        return None
+
+    def lib_of(sym):
+        f = find(sym)
+        if f is None:
+            return "?"
+        addr = ctypes.cast(f, ctypes.c_void_p).value
+        for p in maps:
+            lo, hi = (int(v, 16) for v in p[0].split("-"))
+            if lo <= addr < hi and len(p) >= 6:
+                return os.path.realpath(p[5])
+        return "?"
+
+    par = find("openblas_get_parallel")  # OpenBLAS's build: 0 sequential, 1 pthreads, 2 OpenMP
+    if par is not None:
+        par.restype = ctypes.c_int
+        par = {0: "sequential", 1: "pthreads", 2: "openmp"}.get(par(), "?")
+    mapped = sorted({os.path.realpath(p[5]) for p in maps if len(p) >= 6 and p[5].startswith("/")
+                     and re.search(r"blas|lapack|malloc|libgomp|libiomp", os.path.basename(p[5]))})
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
     print(json.dumps({"impl": "torch-" + a.head, "d_model": a.d, "seq_len": a.l, "batch": B, "kv_pairs": K,
                       "params": params,
                       "threads": torch.get_num_threads(), "steps": n, "seconds": dt,
-                      "tokens_per_s": n * B * L / dt, "loss": loss, "sgemm_from": blas,
-                      "torch": torch.__version__}))
+                      "tokens_per_s": n * B * L / dt, "loss": loss, "sgemm_from": lib_of("sgemm_"),
+                      "alloc_from": lib_of("posix_memalign"), "mapped": mapped,
+                      "openblas_parallel": par, "minor_faults_per_step": faults, "torch": torch.__version__}))
 
 
 # ---- the driver ---------------------------------------------------------------------
@@ -156,6 +192,63 @@ def linked_openblas(binary):
         if m:
             return os.path.realpath(m.group(1))
     return None
+
+
+ALLOC_SONAME = {"tcmalloc": "libtcmalloc_minimal.so.4", "jemalloc": "libjemalloc.so.2"}
+ALLOC_PACKAGE = {"tcmalloc": "libtcmalloc-minimal4", "jemalloc": "libjemalloc2"}
+
+
+def ldconfig_path(soname):
+    """Where the loader finds SONAME (from ldconfig -p), or None."""
+    for exe in ("/sbin/ldconfig", "/usr/sbin/ldconfig", "ldconfig"):
+        try:
+            out = subprocess.run([exe, "-p"], capture_output=True, text=True).stdout
+            break
+        except OSError:
+            out = ""
+    for line in out.splitlines():
+        p = line.strip().split(" => ")
+        if len(p) == 2 and p[0].split(" ")[0] == soname:
+            return p[1].strip()
+    return None
+
+
+def default_openmp_openblas_dir():
+    """Debian's libopenblas0-openmp directory, next to the build the BLAS alternative names."""
+    cur = ldconfig_path("libopenblas.so.0")
+    cands = []
+    if cur:
+        cands.append(os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(cur))), "openblas-openmp"))
+    import sysconfig
+    cands.append(os.path.join("/usr/lib", sysconfig.get_config_var("MULTIARCH") or "x86_64-linux-gnu",
+                              "openblas-openmp"))
+    for c in cands:
+        if os.path.exists(os.path.join(c, "libopenblas.so.0")):
+            return c
+    return cands[-1]
+
+
+def is_glibc(path):
+    return re.match(r"libc(\.so|-)", os.path.basename(path)) is not None
+
+
+def check_torch_libs(r, su):
+    """Stop unless the torch process loaded the allocator and BLAS its set-up asked for."""
+    sg, ma = r.get("sgemm_from", "?"), r.get("alloc_from", "?")
+    blases = [m for m in r.get("mapped", []) if re.match(r"lib(open)?blas", os.path.basename(m))]
+    ok_alloc = is_glibc(ma) if su["alloc_path"] is None else os.path.realpath(ma) == su["alloc_path"]
+    if su["blas_dir"]:
+        ok_blas = (os.path.dirname(sg) == su["blas_dir"] and all(os.path.dirname(b) == su["blas_dir"] for b in blases)
+                   and r.get("openblas_parallel") == "openmp")
+    else:
+        ok_blas = sg == su["blas"]
+    if not ok_alloc:
+        sys.exit("run.py: %s: posix_memalign came from %s, asked for %s" % (
+            su["label"], ma, su["alloc_path"] or "glibc's malloc"))
+    if not ok_blas:
+        sys.exit("run.py: %s: sgemm_ came from %s (BLAS libraries mapped: %s; OpenBLAS threading: %s), asked "
+                 "for %s" % (su["label"], sg, ", ".join(blases) or "none", r.get("openblas_parallel"),
+                             "the OpenMP build in " + su["blas_dir"] if su["blas_dir"] else su["blas"]))
 
 
 def run_json(cmd, env, timeout):
@@ -178,7 +271,7 @@ def cpu_name():
 
 
 # What --mixers names, as zoo_bench_train arguments. "based" is the Zoology Figure 2
-# "based" model (ZOOLOGY.md §3.6): the hybrid [BaseConv k=3, Based f=8], as zoo's sweep
+# "based" model: the hybrid [BaseConv k=3, Based f=8], as zoo's sweep
 # file writes it; its base_conv layer 0 takes kernel_size[0] = 3 of the default list.
 MODELS = {
     "based": ["--mixer", "[base_conv, based]", "--mixer.1.feature_dim", "8"],
@@ -224,6 +317,18 @@ def main():
     ap.add_argument("--warmup", type=int, default=1)
     ap.add_argument("--torch-head", choices=["full", "rows", "both", "none"], default="full",
                     help="full: Zoology's head over all positions; rows: supervised rows only; none: zoo only")
+    ap.add_argument("--torch-setup", choices=["tuned", "installed", "both"], default="both",
+                    help="tuned: allocator preloaded and OpenBLAS's OpenMP build; installed: glibc malloc and "
+                         "the system's libblas.so.3; both: one column each (default)")
+    ap.add_argument("--torch-alloc", default="tcmalloc",
+                    help="allocator preloaded into the tuned torch process: tcmalloc (default), jemalloc or "
+                         "none (glibc); a comma list gives one tuned column per allocator")
+    ap.add_argument("--torch-openblas-dir", default=None,
+                    help="directory of the OpenMP build of OpenBLAS for the tuned torch process "
+                         "(default: Debian's openblas-openmp directory)")
+    ap.add_argument("--omp-bind", default="none",
+                    help="OMP_PROC_BIND for both sides (e.g. true, close, spread; with OMP_PLACES=cores); "
+                         "none: leave threads unbound (default)")
     ap.add_argument("--markdown", help="also write the table to this file")
     ap.add_argument("--json", help="also write every run's record to this file")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
@@ -243,10 +348,44 @@ def main():
     if not blas or "openblas" not in blas:
         sys.exit("run.py: %s does not link OpenBLAS (ldd shows %s): rebuild against libopenblas-dev" % (zoo_bin, blas))
 
-    env = dict(os.environ)
+    env = dict(os.environ, OMP_NUM_THREADS=str(a.threads))
     env.setdefault("OMP_WAIT_POLICY", "passive")  # what zoo_prefer_passive_wait gives zoo
-    tenv = dict(env, LD_PRELOAD=blas, OPENBLAS_NUM_THREADS=str(a.threads), OMP_NUM_THREADS=str(a.threads))
+    if a.omp_bind != "none":
+        env.update(OMP_PROC_BIND=a.omp_bind, OMP_PLACES="cores")
+    base_t = dict(env, OPENBLAS_NUM_THREADS=str(a.threads))
+    base_t.pop("LD_PRELOAD", None)
     heads = {"full": ["full"], "rows": ["rows"], "both": ["full", "rows"], "none": []}[a.torch_head]
+    allocs = [v for v in a.torch_alloc.split(",") if v]
+    for al in allocs:
+        if al not in ("tcmalloc", "jemalloc", "none"):
+            sys.exit("run.py: --torch-alloc %s: choose tcmalloc, jemalloc or none" % al)
+    # the PyTorch set-ups, one column each: key, label, environment, what it must load
+    setups = []
+    if a.torch_setup in ("tuned", "both") and heads:
+        odir = a.torch_openblas_dir or default_openmp_openblas_dir()
+        if not os.path.exists(os.path.join(odir, "libopenblas.so.0")):
+            sys.exit("run.py: no OpenMP build of OpenBLAS in %s: apt-get install libopenblas0-openmp "
+                     "(or pass --torch-openblas-dir, or --torch-setup installed)" % odir)
+        for al in allocs:
+            tenv = dict(base_t, LD_LIBRARY_PATH=os.pathsep.join(
+                [odir] + [v for v in [os.environ.get("LD_LIBRARY_PATH")] if v]))
+            path = None
+            if al != "none":
+                lib = ldconfig_path(ALLOC_SONAME[al])
+                if not lib:
+                    sys.exit("run.py: %s not found: apt-get install %s (or --torch-alloc none)"
+                             % (ALLOC_SONAME[al], ALLOC_PACKAGE[al]))
+                path = os.path.realpath(lib)
+                tenv["LD_PRELOAD"] = lib
+            label = "torch tuned" + ((" " + (al if al != "none" else "glibc-malloc")) if len(allocs) > 1 else "")
+            setups.append({"key": "tuned." + al, "label": label,
+                           "env": tenv, "alloc": al, "alloc_path": path, "blas_dir":
+                           os.path.dirname(os.path.realpath(os.path.join(odir, "libopenblas.so.0"))), "blas": None})
+    if a.torch_setup in ("installed", "both") and heads:
+        setups.append({"key": "installed", "label": "torch as installed", "env": base_t, "alloc": "none",
+                       "alloc_path": None, "blas_dir": None,
+                       "blas": os.path.realpath(ldconfig_path("libblas.so.3") or "libblas.so.3")})
+    setup_of = {su["key"]: su for su in setups}
     mixers = ALL_MIXERS if a.mixers == "all" else a.mixers
     configs = [(mx, d, l) for mx in mixers.split(",") for d in csv_ints(a.d) for l in csv_ints(a.l)]
     batch_of = batch_by_l(a.batch, a.batch_at)
@@ -270,42 +409,56 @@ def main():
                     "--d", str(d), "--l", str(l), "--batch", str(B), "--vocab", str(a.vocab),
                     "--kv-pairs", str(K)] + common
 
-        sides = [("zoo", env)] + [("torch-" + h, tenv) for h in heads]
+        sides = [("zoo", env)] + [("torch|%s|%s" % (su["key"], h), su["env"]) for h in heads for su in setups]
         got = {s[0]: [] for s in sides}
         zrec = None
         for rep in range(a.reps):
             order = sides if rep % 2 == 0 else sides[::-1]  # alternate who goes first
             for name, e in order:
-                r = run_json(zcmd if name == "zoo" else tcmd(name[len("torch-"):], zrec), e, timeout=3600)
-                r["rep"], r["mixer"] = rep, mx
+                r = run_json(zcmd if name == "zoo" else tcmd(name.split("|")[2], zrec), e, timeout=3600)
+                r["rep"], r["mixer"], r["load1"] = rep, mx, os.getloadavg()[0]
+                if name != "zoo":
+                    r["setup"] = name.split("|")[1]
                 records.append(r)
                 got[name].append(r["tokens_per_s"])
                 if name == "zoo":
                     zrec = r
-                elif "openblas" not in r.get("sgemm_from", ""):
-                    sys.exit("run.py: torch's sgemm_ came from %s, not OpenBLAS" % r.get("sgemm_from"))
-                elif r["params"] != zrec["params"]:
-                    sys.exit("run.py: %s D=%d L=%d: PyTorch's model has %d trainable parameters, zoo's %d"
-                             % (mx, d, l, r["params"], zrec["params"]))
-                print("  %-10s %-16s D=%-4d L=%-4d B=%-3d rep %d: %10.1f tokens/s  (load %.2f)" %
-                      (name, mx, d, l, B, rep, r["tokens_per_s"], os.getloadavg()[0]), file=sys.stderr, flush=True)
+                else:
+                    check_torch_libs(r, setup_of[r["setup"]])
+                    if r["params"] != zrec["params"]:
+                        sys.exit("run.py: %s D=%d L=%d: PyTorch's model has %d trainable parameters, zoo's %d"
+                                 % (mx, d, l, r["params"], zrec["params"]))
+                print("  %-30s %-16s D=%-4d L=%-4d B=%-3d rep %d: %10.1f tokens/s  (load %.2f)" %
+                      (name, mx, d, l, B, rep, r["tokens_per_s"], r["load1"]), file=sys.stderr, flush=True)
         med = {k: statistics.median(v) for k, v in got.items()}
         table.append((mx, d, l, K, B, med, got))
     load1 = os.getloadavg()
 
-    torch_info = next((r for r in records if r["impl"].startswith("torch")), None)
     lines = []
     cols = ["mixer", "D", "L", "K", "B", "zoo tokens/s"]
     for h in heads:
-        cols += ["torch (%s head) tokens/s" % h, "zoo / torch (%s)" % h]
+        for su in setups:
+            cols += ["%s (%s head) tokens/s" % (su["label"], h), "zoo / %s (%s)" % (su["label"], h)]
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "---|" * len(cols))
     for mx, d, l, K, B, med, got in table:
         row = [mx, str(d), str(l), str(K), str(B), "%.0f" % med["zoo"]]
         for h in heads:
-            t = med.get("torch-" + h)
-            row += ["%.0f" % t, "%.2fx" % (med["zoo"] / t)] if t else ["n/a", "n/a"]
+            for su in setups:
+                t = med.get("torch|%s|%s" % (su["key"], h))
+                row += ["%.0f" % t, "%.2fx" % (med["zoo"] / t)] if t else ["n/a", "n/a"]
         lines.append("| " + " | ".join(row) + " |")
+    torch_meta = []
+    for su in setups:
+        r = next((r for r in records if r.get("setup") == su["key"]), None)
+        if r:
+            torch_meta.append("%s: torch %s; loaded (from /proc/self/maps): posix_memalign (tensor storage) from "
+                              "%s, sgemm_ from %s (OpenBLAS %s build); OPENBLAS_NUM_THREADS=%d%s" % (
+                                  su["label"], r["torch"], r["alloc_from"], r["sgemm_from"],
+                                  r.get("openblas_parallel"), a.threads,
+                                  ", LD_PRELOAD=%s, LD_LIBRARY_PATH=%s" % (su["env"].get("LD_PRELOAD", "(none)"),
+                                                                           su["env"]["LD_LIBRARY_PATH"])
+                                  if su["blas_dir"] else " (no LD_PRELOAD)"))
     meta = [
         "command: %s" % " ".join(["/usr/bin/python3", "bench/run.py"] + sys.argv[1:]),
         "machine: %s, %d CPUs; %s" % (cpu_name(), os.cpu_count(), platform.platform()),
@@ -315,14 +468,17 @@ def main():
         "only; each mixer's knobs are zoo's plugin defaults (the PyTorch side gets them from zoo_bench_train); "
         "based = the Zoology hybrid [base_conv k=3, based feature_dim=8]; mamba = Mamba blocks (RMSNorm, no MLP, "
         "no dropout) whose PyTorch scan is a loop over L like selective_scan_ref, its CPU path",
-        "BLAS: %s for both%s" % (blas, ("; torch %s, sgemm_ from %s" % (torch_info["torch"], torch_info["sgemm_from"]))
-                                 if torch_info else ""),
-        "OMP_WAIT_POLICY=%s for both; torch: torch.set_num_threads(%d), OPENBLAS_NUM_THREADS=%d; zoo: OpenMP %d "
-        "threads, OpenBLAS single-threaded inside them" % (env["OMP_WAIT_POLICY"], a.threads, a.threads, a.threads),
+        "zoo: glibc malloc (and its own arena), BLAS %s, OpenMP %d threads, OpenBLAS single-threaded inside them"
+        % (blas, a.threads)] + torch_meta + [
+        "both sides: OMP_WAIT_POLICY=%s, OMP_NUM_THREADS=%d, %s; torch: torch.set_num_threads(%d)"
+        % (env["OMP_WAIT_POLICY"], a.threads,
+           "OMP_PROC_BIND=%s OMP_PLACES=cores" % a.omp_bind if a.omp_bind != "none" else "threads not bound",
+           a.threads),
         "OpenBLAS settings in the environment (both sides): %s"
         % (", ".join("%s=%s" % kv for kv in sorted(os.environ.items()) if kv[0].startswith("OPENBLAS_")) or "none"),
-        "load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f; %.0f s in all"
-        % (load0 + load1 + (time.time() - t_start,)),
+        "load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f; 1-min load after each run "
+        "%.2f-%.2f; %.0f s in all" % (load0 + load1 + (min(r["load1"] for r in records),
+                                                       max(r["load1"] for r in records), time.time() - t_start)),
     ]
     text = "\n".join(lines) + "\n\n" + "\n".join("- " + m for m in meta) + "\n"
     print(text)
