@@ -1,6 +1,8 @@
 /* table.c: every op of the core, for support reports (which ops a backend implements)
- * and the backend comparison tests. A new op file adds its definition here. */
+ * and the backend comparison tests. A new op file adds its definition here; the
+ * elementwise ops come from the table in unary.h. */
 #include "../internal.h"
+#include "unary.h"
 
 extern const zoo_op_def zoo_op_add,
     zoo_op_attention,
@@ -8,7 +10,6 @@ extern const zoo_op_def zoo_op_add,
     zoo_op_concat,
     zoo_op_dropout,
     zoo_op_embedding,
-    zoo_op_exp,
     zoo_op_fftconv,
     zoo_op_gelu,
     zoo_op_head_contract,
@@ -17,17 +18,12 @@ extern const zoo_op_def zoo_op_add,
     zoo_op_linear,
     zoo_op_linear_attention,
     zoo_op_mul,
-    zoo_op_relu,
     zoo_op_reshape,
     zoo_op_rmsnorm,
     zoo_op_scale,
     zoo_op_selective_scan,
     zoo_op_shortconv,
-    zoo_op_sigmoid,
-    zoo_op_silu,
-    zoo_op_sin,
     zoo_op_slice,
-    zoo_op_softplus,
     zoo_op_s4d_dtA,
     zoo_op_s4d_kernel,
     zoo_op_ssm_shift_kernel,
@@ -41,7 +37,6 @@ const zoo_op_def *const zoo_op_table[] = {
     &zoo_op_concat,
     &zoo_op_dropout,
     &zoo_op_embedding,
-    &zoo_op_exp,
     &zoo_op_fftconv,
     &zoo_op_gelu,
     &zoo_op_head_contract,
@@ -50,21 +45,19 @@ const zoo_op_def *const zoo_op_table[] = {
     &zoo_op_linear,
     &zoo_op_linear_attention,
     &zoo_op_mul,
-    &zoo_op_relu,
     &zoo_op_reshape,
     &zoo_op_rmsnorm,
     &zoo_op_scale,
     &zoo_op_selective_scan,
     &zoo_op_shortconv,
-    &zoo_op_sigmoid,
-    &zoo_op_silu,
-    &zoo_op_sin,
     &zoo_op_slice,
-    &zoo_op_softplus,
     &zoo_op_s4d_dtA,
     &zoo_op_s4d_kernel,
     &zoo_op_ssm_shift_kernel,
     &zoo_op_transpose,
     &zoo_op_wkv,
+#define UNARY_ENTRY(name, f, df) &zoo_op_##name,
+    ZOO_UNARY_OPS(UNARY_ENTRY)
+#undef UNARY_ENTRY
     NULL,
 };
