@@ -180,7 +180,8 @@ static int scalar_value(cfg *c, cfg_field *f, struct fy_node *n, cfg_loc at, cfg
     case FT_FLOAT:
         errno = 0;
         v->num = plain ? strtod(s, &end) : 0;
-        ok = plain && *s && end && !*end && isfinite(v->num);
+        /* Decimal only, as for integers: strtod would also take 0x10, inf and nan. */
+        ok = plain && *s && end && !*end && isfinite(v->num) && strspn(s, "0123456789+-.eE") == strlen(s);
         break;
     case FT_BOOL:
         ok = plain && (!strcmp(s, "true") || !strcmp(s, "false") || !strcmp(s, "True") || !strcmp(s, "False"));
@@ -195,6 +196,8 @@ static int scalar_value(cfg *c, cfg_field *f, struct fy_node *n, cfg_loc at, cfg
             double d = strtod(s, &end);
             if (*s && end && !*end && d == floor(d) && fabs(d) < 1e15 && !is_int_text(s, 1))
                 snprintf(hint, sizeof hint, "; write it as %.0f", d);
+        } else if (f->type == FT_FLOAT && plain) {
+            snprintf(hint, sizeof hint, "; write it in decimal, e.g. 1e-3");
         } else if (!plain && f->type != FT_STR) {
             snprintf(hint, sizeof hint, "; remove the quotes");
         }
@@ -387,6 +390,162 @@ static int first_diag_error(cfg *c, struct fy_diag *d, const char *what)
     return zoo_cfg_fail(c, (cfg_loc){e->line, e->column}, "YAML syntax: %s; fix the file at this point", e->msg);
 }
 
+/* The text must be UTF-8 (YAML's encoding) before libfyaml sees it: on some malformed
+ * bytes (e.g. in a % directive) its scanner never returns. Reports the first bad byte. */
+static int check_utf8(cfg *c, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)text;
+    int line = 1, col = 1;
+    while (*p) {
+        int n = *p < 0x80 ? 0 : (*p & 0xE0) == 0xC0 && *p >= 0xC2 ? 1 : (*p & 0xF0) == 0xE0 ? 2
+                : (*p & 0xF8) == 0xF0 && *p <= 0xF4 ? 3 : -1;
+        int ok = n >= 0;
+        for (int i = 1; ok && i <= n; i++)
+            ok = (p[i] & 0xC0) == 0x80;
+        /* Overlong forms and surrogates are not UTF-8 either. */
+        if (ok && n == 2)
+            ok = !(p[0] == 0xE0 && p[1] < 0xA0) && !(p[0] == 0xED && p[1] >= 0xA0);
+        if (ok && n == 3)
+            ok = !(p[0] == 0xF0 && p[1] < 0x90) && !(p[0] == 0xF4 && p[1] >= 0x90);
+        if (!ok)
+            return zoo_cfg_fail(c, (cfg_loc){line, col},
+                                "byte 0x%02x is not UTF-8 text; a sweep file is YAML text (is this the right file?)",
+                                *p);
+        if (*p == '\n')
+            line++, col = 1;
+        else
+            col++;
+        p += n + 1;
+    }
+    return 0;
+}
+
+/* Anchors and aliases are YAML's own and work, but a few hundred bytes of nested
+ * aliases expand to gigabytes when the document is resolved. So before anything is
+ * resolved, the parser's events (which never expand an alias) are walked once, each
+ * anchored node's expanded size is counted, and a file whose aliases would add more
+ * than CFG_MAX_ALIAS_NODES nodes is refused at the alias that crosses the cap. Syntax
+ * errors are left to the document load that follows. */
+#define CFG_MAX_ALIAS_NODES 100000
+#define CFG_MAX_ANCHORS 1024
+
+typedef struct anchor_size {
+    char name[64];
+    long long nodes;
+} anchor_size;
+
+static int check_aliases(cfg *c, const char *text)
+{
+    struct fy_diag *d = new_diag();
+    struct fy_parse_cfg pc;
+    memset(&pc, 0, sizeof pc);
+    pc.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG;
+    pc.diag = d;
+    struct fy_parser *fyp = d ? fy_parser_create(&pc) : NULL;
+    anchor_size *anchors = calloc(CFG_MAX_ANCHORS, sizeof *anchors);
+    /* open collections: their node count so far and their anchor (-1 when none) */
+    long long *count = NULL;
+    int *anchor_of = NULL, depth = 0, cap = 0, n_anchors = 0;
+    long long added = 0; /* nodes the aliases add */
+    int rc = 0;
+    if (!fyp || !anchors || fy_parser_set_string(fyp, text, strlen(text))) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "cannot start the YAML parser for %s", c->src);
+        goto done;
+    }
+    struct fy_event *e;
+    while (!rc && (e = fy_parser_parse(fyp))) {
+        const struct fy_mark *m = fy_event_start_mark(e);
+        cfg_loc at = m ? (cfg_loc){m->line + 1, m->column + 1} : (cfg_loc){1, 1};
+        long long nodes = -1; /* a finished node's expanded size */
+        int anchor = -1;
+        struct fy_token *at_tok = NULL;
+        switch (e->type) {
+        case FYET_SCALAR:
+            nodes = 1;
+            at_tok = fy_event_get_anchor_token(e);
+            break;
+        case FYET_ALIAS: {
+            size_t len = 0;
+            const char *name = fy_token_get_text(e->alias.anchor, &len);
+            nodes = 1;
+            for (int i = n_anchors - 1; name && i >= 0; i--)
+                if (strlen(anchors[i].name) == len && !memcmp(anchors[i].name, name, len)) {
+                    nodes = anchors[i].nodes;
+                    break;
+                }
+            added += nodes;
+            if (added > CFG_MAX_ALIAS_NODES)
+                rc = zoo_cfg_fail(c, at,
+                                  "YAML aliases (*name) here expand to more than %d values in all; write the "
+                                  "values out instead of nesting aliases",
+                                  CFG_MAX_ALIAS_NODES);
+            break;
+        }
+        case FYET_MAPPING_START:
+        case FYET_SEQUENCE_START:
+            if (depth == cap) {
+                int nc = cap ? 2 * cap : 64;
+                long long *c2 = realloc(count, (size_t)nc * sizeof *c2);
+                if (c2)
+                    count = c2;
+                int *a2 = c2 ? realloc(anchor_of, (size_t)nc * sizeof *a2) : NULL;
+                if (a2)
+                    anchor_of = a2;
+                if (!c2 || !a2) {
+                    rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
+                    break;
+                }
+                cap = nc;
+            }
+            at_tok = fy_event_get_anchor_token(e);
+            count[depth] = 1;
+            anchor_of[depth] = -1;
+            depth++;
+            break;
+        case FYET_MAPPING_END:
+        case FYET_SEQUENCE_END:
+            if (depth > 0) {
+                depth--;
+                nodes = count[depth];
+                anchor = anchor_of[depth];
+            }
+            break;
+        default:
+            break;
+        }
+        if (!rc && at_tok) {
+            size_t len = 0;
+            const char *name = fy_token_get_text(at_tok, &len);
+            if (n_anchors == CFG_MAX_ANCHORS)
+                rc = zoo_cfg_fail(c, at, "more than %d YAML anchors (&name); write the values out", CFG_MAX_ANCHORS);
+            else {
+                anchor = n_anchors++;
+                snprintf(anchors[anchor].name, sizeof anchors[anchor].name, "%.*s", (int)(name ? len : 0),
+                         name ? name : "");
+                anchors[anchor].nodes = 1;
+                if (e->type != FYET_SCALAR)
+                    anchor_of[depth - 1] = anchor, anchor = -1; /* sized at its end */
+            }
+        }
+        if (!rc && nodes >= 0) {
+            if (anchor >= 0)
+                anchors[anchor].nodes = nodes;
+            if (depth > 0)
+                count[depth - 1] += nodes > CFG_MAX_ALIAS_NODES ? CFG_MAX_ALIAS_NODES + 1 : nodes;
+        }
+        fy_parser_event_free(fyp, e);
+    }
+done:
+    free(count);
+    free(anchor_of);
+    free(anchors);
+    if (fyp)
+        fy_parser_destroy(fyp);
+    if (d)
+        fy_diag_destroy(d);
+    return rc;
+}
+
 static void cfg_release(cfg *c)
 {
     for (int i = 0; i < c->n_fields; i++)
@@ -489,6 +648,8 @@ int zoo_sweep_parse(const char *text, const char *name, zoo_sweep *out)
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", name);
         goto fail;
     }
+    if ((rc = check_utf8(c, out->text)) || (rc = check_aliases(c, out->text)))
+        goto fail;
     struct fy_parse_cfg pc;
     memset(&pc, 0, sizeof pc);
     pc.flags = FYPCF_QUIET | FYPCF_COLLECT_DIAG | FYPCF_RESOLVE_DOCUMENT;
@@ -503,6 +664,8 @@ int zoo_sweep_parse(const char *text, const char *name, zoo_sweep *out)
         void *ei = NULL;
         if (fy_diag_errors_iterate(diag, &ei))
             rc = first_diag_error(c, diag, "");
+        else if (fy_parser_get_stream_error(fyp)) /* e.g. out of memory: not an empty file */
+            rc = zoo_cfg_fail(c, (cfg_loc){1, 1}, "the YAML parser failed without a message (out of memory?); check the file");
         else
             rc = zoo_cfg_fail(c, (cfg_loc){1, 1},
                               "the file is empty; a sweep file is a mapping with task:, model: and train: sections");

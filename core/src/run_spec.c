@@ -45,16 +45,16 @@ static const zoo_run_choice backends[] = {{"cpu", ZOO_BACKEND_CPU}, {"cuda", ZOO
 static const zoo_run_field fields[] = {
     /* name, section, F(type, member), default, lo, hi, flags, choices, unit, help, YAML name, resolve */
     {"task", "task", F(NAME, task), "mqar", 0, 0, 0, task_names, "", "the task: multi-query associative recall (docs/task.md)", "name", NULL},
-    {"vocab", "task", F(INT, vocab), "8192", 1, INF, 0, NULL, "tokens", "vocabulary size V (the task needs V > seq_len)", NULL, NULL},
-    {"seq_len", "task", F(INT, seq_len), "64", 1, INF, 0, NULL, "tokens", "tokens per example L (the task needs L even, >= 4)", NULL, NULL},
+    {"vocab", "task", F(INT, vocab), "8192", 1, 1 << 24, 0, NULL, "tokens", "vocabulary size V (the task needs V > seq_len)", NULL, NULL},
+    {"seq_len", "task", F(INT, seq_len), "64", 1, 1 << 20, 0, NULL, "tokens", "tokens per example L (the task needs L even, >= 4)", NULL, NULL},
     {"kv_pairs", "task", F(INT, kv_pairs), "4", 1, INF, 0, NULL, "pairs", "key-value pairs K per example, each queried once (the task needs 4K <= L)", NULL, NULL},
     {"train_examples", "task", F(INT, train_examples), "100000", 1, INF, 0, NULL, "examples", "training set size", NULL, NULL},
     {"test_examples", "task", F(INT, test_examples), "3000", 1, INF, 0, NULL, "examples", "test set size", NULL, NULL},
     {"power_a", "task", F(FLOAT, power_a), "0.01", 0, INF, LO_OPEN, NULL, "", "query distances: slot i weighs a(i+1)^(a-1); small a asks soon after the pairs, 1 is uniform", NULL, NULL},
     {"random_non_queries", "task", F(BOOL, random_non_queries), "false", 0, 1, 0, NULL, "", "fill the blanks between queries with random tokens", NULL, NULL},
     {"data_seed", "task", F(UINT, data_seed), "0", 0, 0, 0, NULL, "", "seed of the training set; the test set uses data_seed + 10", NULL, NULL},
-    {"d_model", "model", F(INT, d_model), "64", 1, INF, 0, NULL, "channels", "model width D (docs/model.md)", NULL, NULL},
-    {"n_layers", "model", F(INT, n_layers), "2", 1, 1 << 20, 0, NULL, "layers", "blocks; layer l uses entry l mod n of the mixer pattern", NULL, NULL},
+    {"d_model", "model", F(INT, d_model), "64", 1, 1 << 16, 0, NULL, "channels", "model width D (docs/model.md)", NULL, NULL},
+    {"n_layers", "model", F(INT, n_layers), "2", 1, 256, 0, NULL, "layers", "blocks; layer l uses entry l mod n of the mixer pattern", NULL, NULL},
     {"mixer", "model", F(MIXER, mixers), "attention", 0, 0, 0, NULL, "", "sequence mixer, or a per-layer pattern [base_conv, based]; knobs as <mixer>.<knob> (docs/mixers.md)", NULL, NULL},
     {"state_mixer", "model", F(CHOICE, state_mixer), "identity", 0, 0, 0, state_mixers, "", "after each mixer: identity (the paper's) or an MLP D -> 4D -> D", NULL, NULL},
     {"pos_emb", "model", F(CHOICE, pos_emb), "auto", 0, 0, 0, pos_embs, "", "learned absolute positions; auto: only when a layer is attention", NULL, NULL},
@@ -69,7 +69,7 @@ static const zoo_run_field fields[] = {
     {"eval_batch_size", "train", F(INT, eval_batch_size), "0", 0, INF, 0, NULL, "examples", "evaluation batch; 0: the training batch", NULL, zoo_run_spec_eval_batch},
     {"early_stop", "train", F(FLOAT, early_stop), "0.99", -INF, INF, 0, NULL, "", "stop after an epoch whose test accuracy is above this; > 1 never stops", NULL, NULL},
     {"seed", "train", F(UINT, seed), "123", 0, 0, 0, NULL, "", "run seed: initialisation, dropout masks, shuffles", NULL, NULL},
-    {"threads", "train", F(INT, threads), "0", 0, 1 << 16, UNHASHED, NULL, "threads", "worker threads (results do not change); 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores", NULL, NULL},
+    {"threads", "train", F(INT, threads), "0", 0, 1024, UNHASHED, NULL, "threads", "worker threads (results do not change); 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores", NULL, NULL},
     {"backend", "train", F(CHOICE, backend), "cpu", 0, 0, 0, backends, "", "where the run computes (docs/backends.md)", NULL, NULL},
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
@@ -284,6 +284,12 @@ static int check_mixers(const zoo_run_spec *s)
     if (s->n_mixers < 1 || s->n_mixers > ZOO_MAX_PATTERN)
         return ZOO_FAIL(ZOO_ERR_INVALID, "the mixer pattern has %d entries: give 1 to %d mixers", s->n_mixers,
                         ZOO_MAX_PATTERN);
+    /* Layer l uses entry l mod n: entries past n_layers would never run, yet the run's
+     * name and results row would list them. */
+    if (s->n_mixers > s->n_layers)
+        return ZOO_FAIL(ZOO_ERR_INVALID,
+                        "mixer pattern has %d entries but n_layers is %d: give at most n_layers mixers or raise n_layers",
+                        s->n_mixers, s->n_layers);
     for (int i = 0; i < s->n_mixers; i++) {
         if (!s->mixers[i].name[0])
             return ZOO_FAIL(ZOO_ERR_INVALID, "mixer %d has no name: set mixer to e.g. attention", i);
@@ -560,6 +566,16 @@ static int parse_u64(const char *key, const char *val, uint64_t *out)
     return 0;
 }
 
+/* Decimal text only: strtod also reads hex ("0x10" is 16), inf and nan, which integers
+ * refuse and which are almost surely typos in a run spec. */
+static int is_decimal_text(const char *s)
+{
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s) && !strchr("+-.eE", *s) && !isspace((unsigned char)*s))
+            return 0;
+    return 1;
+}
+
 static int parse_f64(const char *key, const char *val, double *out)
 {
     char *end;
@@ -567,7 +583,7 @@ static int parse_f64(const char *key, const char *val, double *out)
     double x = strtod(val, &end);
     while (end && isspace((unsigned char)*end))
         end++;
-    if (!*val || *end || !isfinite(x))
+    if (!*val || *end || !isfinite(x) || !is_decimal_text(val))
         return ZOO_FAIL(ZOO_ERR_INVALID, "%s='%s': expected a finite number (e.g. 1e-3)", key, val);
     *out = x;
     return 0;

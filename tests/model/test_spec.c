@@ -354,6 +354,36 @@ static void test_errors(void)
           "knobs not carried over to the new pattern");
 }
 
+/* Values that passed the checks and then crashed or ran silently for minutes. */
+static void test_caps(void)
+{
+    zoo_run_spec s;
+    zoo_run_spec_default(&s);
+    set_bad(&s, "threads", "65536", "threads='65536'", "[0, 1024]");
+    set_ok(&s, "threads", "1024");
+    set_bad(&s, "n_layers", "16000", "n_layers='16000'", "[1, 256]");
+    set_bad(&s, "d_model", "65537", "d_model='65537'", "[1, 65536]");
+    set_bad(&s, "seq_len", "1048577", "seq_len='1048577'", "[1, 1048576]");
+    set_bad(&s, "vocab", "16777217", "vocab='16777217'", "[1, 16777216]");
+    /* Floats are decimal, as integers are: strtod alone would take these. */
+    set_bad(&s, "lr", "0x10", "lr='0x10'", "finite number");
+    set_bad(&s, "lr", "inf", "lr='inf'", NULL);
+    set_bad(&s, "early_stop", "nan", "early_stop='nan'", NULL);
+    set_bad(&s, "seed", "0x10", "seed='0x10'", NULL);
+    set_ok(&s, "lr", "1.5E-3");
+    set_ok(&s, "lr", " 2e-3");
+
+    /* A pattern longer than n_layers would drop mixers the run's name still lists. */
+    zoo_run_spec_default(&s);
+    set_ok(&s, "mixer", "[attention, attention, attention]");
+    int rc = zoo_run_spec_check(&s);
+    CHECK(rc == ZOO_ERR_INVALID && !strcmp(zoo_error_last()->msg, "mixer pattern has 3 entries but n_layers is 2: "
+                                                                  "give at most n_layers mixers or raise n_layers"),
+          "pattern longer than n_layers: %d %s", rc, zoo_error_last()->msg);
+    set_ok(&s, "n_layers", "3");
+    CHECK(!zoo_run_spec_check(&s), "pattern of n_layers: %s", zoo_error_last()->msg);
+}
+
 static void test_flops(void)
 {
     zoo_run_spec s;
@@ -375,6 +405,7 @@ int main(void)
     test_round_trip();
     test_hash();
     test_errors();
+    test_caps();
     test_flops();
     if (fails)
         fprintf(stderr, "%d check(s) failed\n", fails);

@@ -192,6 +192,40 @@ static void unit(void)
     CHECK(!parse("task: &t {seq_len: 128, kv_pairs: 8}\ntrain:\n  epochs: 3\n", &s), "anchor");
     CHECK(s.n_runs == 1 && s.runs[0].kv_pairs == 8 && s.runs[0].epochs == 3, "anchor values");
     zoo_sweep_free(&s);
+    CHECK(!parse("model: {d_model: &w 96}\ntask: {seq_len: *w, kv_pairs: 8}\n", &s), "alias");
+    CHECK(s.n_runs == 1 && s.runs[0].seq_len == 96, "alias values");
+    zoo_sweep_free(&s);
+    /* An alias bomb is refused before it expands, at the alias that crosses the cap. */
+    {
+        char bomb[2048];
+        size_t k = (size_t)snprintf(bomb, sizeof bomb, "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for (int i = 1; i <= 9; i++)
+            k += (size_t)snprintf(bomb + k, sizeof bomb - k,
+                                  "a%d: &a%d [*a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d, *a%d]\n", i, i,
+                                  i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1, i - 1);
+        CHECK(zoo_sweep_parse(bomb, "bomb.yaml", &s) == ZOO_ERR_CONFIG &&
+                  strstr(zoo_error_last()->msg, "bomb.yaml:5:") &&
+                  strstr(zoo_error_last()->msg, "expand to more than 100000 values"),
+              "alias bomb: %s", zoo_error_last()->msg);
+        zoo_sweep_free(&s);
+    }
+    /* Bytes that are not UTF-8 are named with their position, not reported as empty. */
+    CHECK(zoo_sweep_parse("task:\n  \x81\xe0\x10%YAML\n", "junk.yaml", &s) == ZOO_ERR_CONFIG &&
+              !strcmp(zoo_error_last()->msg, "junk.yaml:2:3: byte 0x81 is not UTF-8 text; a sweep file is YAML text "
+                                             "(is this the right file?)"),
+          "not UTF-8: %s", zoo_error_last()->msg);
+    zoo_sweep_free(&s);
+    CHECK(zoo_sweep_parse("%\x81\x01\n", "dir.yaml", &s) == ZOO_ERR_CONFIG &&
+              strstr(zoo_error_last()->msg, "dir.yaml:1:2: byte 0x81"),
+          "bad directive: %s", zoo_error_last()->msg);
+    zoo_sweep_free(&s);
+    /* Floats are decimal, as integers are. */
+    CHECK(zoo_sweep_parse("train: {lr: 0x10}\n", "hex.yaml", &s) == ZOO_ERR_CONFIG &&
+              strstr(zoo_error_last()->msg, "hex.yaml:1:13: wrong type: lr takes a number, got the value '0x10'"),
+          "hex float: %s", zoo_error_last()->msg);
+    zoo_sweep_free(&s);
+    CHECK(zoo_sweep_parse("train: {lr: nan}\n", "nan.yaml", &s) == ZOO_ERR_CONFIG, "nan float");
+    zoo_sweep_free(&s);
 
     /* The YAML schema is the run spec's field table: every field is read under its
      * section by its YAML name, and its default there gives the default run. */
