@@ -129,20 +129,25 @@ static int sink_close(logit_sink *s)
     return bad ? ZOO_H5_FAIL(s->path, "closing the logits file (disk full?)") : 0;
 }
 
-int zoo_cmd_eval(int argc, char **argv)
+/* What the command line asks for. */
+typedef struct eval_args {
+    const char *ckpt, *data_path, *logits_path;
+    int threads; /* -1: the default */
+} eval_args;
+
+/* The command line into *a. -1 to go on, else the exit code. */
+static int parse_args(int argc, char **argv, eval_args *a)
 {
-    const char *ckpt = NULL, *data_path = NULL, *logits_path = NULL;
-    int threads = -1;
     for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+        const char *s = argv[i];
+        if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             usage(stdout);
             return 0;
         }
-        const char **dst = !strcmp(a, "--data") ? &data_path : !strcmp(a, "--logits") ? &logits_path : NULL;
-        if (dst || !strcmp(a, "--threads")) {
+        const char **dst = !strcmp(s, "--data") ? &a->data_path : !strcmp(s, "--logits") ? &a->logits_path : NULL;
+        if (dst || !strcmp(s, "--threads")) {
             if (i + 1 >= argc) {
-                fprintf(stderr, "zoo eval: %s needs a value\n", a);
+                fprintf(stderr, "zoo eval: %s needs a value\n", s);
                 return 2;
             }
             if (dst) {
@@ -154,149 +159,186 @@ int zoo_cmd_eval(int argc, char **argv)
                     fprintf(stderr, "zoo eval: --threads '%s': give a whole number >= 1\n", argv[i]);
                     return 2;
                 }
-                threads = (int)t;
+                a->threads = (int)t;
             }
-        } else if (a[0] == '-') {
-            fprintf(stderr, "zoo eval: unknown option '%s' (see zoo eval --help)\n", a);
+        } else if (s[0] == '-') {
+            fprintf(stderr, "zoo eval: unknown option '%s' (see zoo eval --help)\n", s);
             return 2;
-        } else if (!ckpt) {
-            ckpt = a;
+        } else if (!a->ckpt) {
+            a->ckpt = s;
         } else {
-            fprintf(stderr, "zoo eval: one checkpoint at a time ('%s' and '%s' given)\n", ckpt, a);
+            fprintf(stderr, "zoo eval: one checkpoint at a time ('%s' and '%s' given)\n", a->ckpt, s);
             return 2;
         }
     }
-    if (!ckpt) {
+    if (!a->ckpt) {
         usage(stderr);
         return 2;
     }
+    return -1;
+}
 
-    int code = 2;
+/* What an evaluation holds; eval_free releases it on every path. */
+typedef struct eval_job {
     zoo_run_spec spec;
     zoo_dataset d;
-    memset(&d, 0, sizeof d);
-    zoo_model *m = NULL;
-    int32_t *pos = NULL, *lab = NULL;
-    logit_sink sink = {logits_path, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0, 0,
-                       NULL, NULL, 0};
-    char tmp[4096] = "";
-    char where[4200];
+    zoo_model *m;
+    int32_t *pos, *lab;  /* the sink's positions and labels */
+    logit_sink sink;
+    char tmp[4096];      /* the logits file until committed; "" when nothing to remove */
+    char where[4200];    /* the data, for messages */
+    int64_t total, per_row; /* supervised positions: in all, most in one example */
+} eval_job;
 
-    if (zoo_checkpoint_read_spec(ckpt, &spec) != 0)
-        goto report;
-    if (data_path) {
-        if (zoo_data_h5_read(data_path, &d) != 0)
-            goto report;
-        snprintf(where, sizeof where, "%s", data_path);
-        if (d.L != spec.seq_len) {
-            ZOO_FAIL(ZOO_ERR_INVALID, "%s: sequences have length %lld but the model in %s was built for seq_len %lld",
-                     data_path, (long long)d.L, ckpt, (long long)spec.seq_len);
-            goto report;
-        }
-        if (d.vocab > spec.vocab) {
-            ZOO_FAIL(ZOO_ERR_INVALID, "%s: vocab %lld is larger than the model's (%lld in %s)", data_path,
-                     (long long)d.vocab, (long long)spec.vocab, ckpt);
-            goto report;
-        }
+/* The dataset file checked against the checkpoint's spec, or the spec's own test set. */
+static int load_data(const eval_args *a, eval_job *j)
+{
+    const zoo_run_spec *spec = &j->spec;
+    int rc;
+    if (a->data_path) {
+        if ((rc = zoo_data_h5_read(a->data_path, &j->d)) != 0)
+            return rc;
+        snprintf(j->where, sizeof j->where, "%s", a->data_path);
+        if (j->d.L != spec->seq_len)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s: sequences have length %lld but the model in %s was built for seq_len %lld",
+                            a->data_path, (long long)j->d.L, a->ckpt, (long long)spec->seq_len);
+        if (j->d.vocab > spec->vocab)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "%s: vocab %lld is larger than the model's (%lld in %s)", a->data_path,
+                            (long long)j->d.vocab, (long long)spec->vocab, a->ckpt);
     } else {
-        zoo_mqar_spec ms = {spec.vocab,   spec.seq_len,           spec.kv_pairs,       spec.test_examples,
-                            spec.power_a, spec.random_non_queries, spec.data_seed + 10};
-        if (zoo_mqar_generate(&ms, &d) != 0)
-            goto report;
-        snprintf(where, sizeof where, "the test set (%lld examples, seed %llu)", (long long)d.n,
+        zoo_mqar_spec ms = {spec->vocab,   spec->seq_len,           spec->kv_pairs,       spec->test_examples,
+                            spec->power_a, spec->random_non_queries, spec->data_seed + 10};
+        if ((rc = zoo_mqar_generate(&ms, &j->d)) != 0)
+            return rc;
+        snprintf(j->where, sizeof j->where, "the test set (%lld examples, seed %llu)", (long long)j->d.n,
                  (unsigned long long)ms.seed);
     }
-    if (d.n < 1) {
-        ZOO_FAIL(ZOO_ERR_INVALID, "%s: no examples to evaluate", where);
-        goto report;
-    }
+    if (j->d.n < 1)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: no examples to evaluate", j->where);
+    return 0;
+}
 
-    /* Supervised positions in dataset order: the rows the logits come back in. */
-    int64_t total = 0, per_row = 0;
-    for (int64_t e = 0; e < d.n; e++) {
+/* The supervised positions, in all and the most in one example; there must be some. */
+static int count_supervised(eval_job *j)
+{
+    const zoo_dataset *d = &j->d;
+    j->total = j->per_row = 0;
+    for (int64_t e = 0; e < d->n; e++) {
         int64_t c = 0;
-        for (int64_t t = 0; t < d.L; t++)
-            c += d.labels[e * d.L + t] != ZOO_IGNORE_LABEL;
-        total += c;
-        per_row = c > per_row ? c : per_row;
+        for (int64_t t = 0; t < d->L; t++)
+            c += d->labels[e * d->L + t] != ZOO_IGNORE_LABEL;
+        j->total += c;
+        j->per_row = c > j->per_row ? c : j->per_row;
     }
-    if (total == 0) {
-        ZOO_FAIL(ZOO_ERR_INVALID, "%s: no supervised positions (every label is -100)", where);
-        goto report;
-    }
-    int64_t B = spec.eval_batch_size > 0 ? spec.eval_batch_size : spec.batch_size > 0 ? spec.batch_size : 256;
-    if (B > d.n)
-        B = d.n;
-    if (threads > 0)
-        zoo_set_threads(threads);
-    if (zoo_checkpoint_load(ckpt, B, B * per_row, &spec, &m) != 0)
-        goto report;
+    if (j->total == 0)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: no supervised positions (every label is -100)", j->where);
+    return 0;
+}
 
-    if (logits_path) {
-        pos = malloc((size_t)total * 2 * sizeof *pos);
-        lab = malloc((size_t)total * sizeof *lab);
-        if (!pos || !lab) {
-            ZOO_FAIL(ZOO_ERR_NOMEM, "%s: no memory for %lld positions", logits_path, (long long)total);
-            code = 1;
-            goto report;
-        }
-        int64_t k = 0;
-        for (int64_t e = 0; e < d.n; e++)
-            for (int64_t t = 0; t < d.L; t++)
-                if (d.labels[e * d.L + t] != ZOO_IGNORE_LABEL) {
-                    pos[2 * k] = (int32_t)e;
-                    pos[2 * k + 1] = (int32_t)t;
-                    lab[k++] = d.labels[e * d.L + t];
-                }
-        sink.total = total;
-        sink.pos = pos;
-        sink.lab = lab;
-        zoo_h5_tmpname(logits_path, tmp, sizeof tmp);
-        if (sink_open(&sink, tmp, spec.vocab) != 0)
-            goto report;
-    }
+/* The model from the checkpoint, at the evaluation batch and enough supervised slots. */
+static int load_model(const eval_args *a, eval_job *j)
+{
+    const zoo_run_spec *spec = &j->spec;
+    int64_t B = spec->eval_batch_size > 0 ? spec->eval_batch_size : spec->batch_size > 0 ? spec->batch_size : 256;
+    if (B > j->d.n)
+        B = j->d.n;
+    if (a->threads > 0)
+        zoo_set_threads(a->threads);
+    return zoo_checkpoint_load(a->ckpt, B, B * j->per_row, &j->spec, &j->m);
+}
 
+/* Supervised positions in dataset order (the rows the logits come back in), then the temporary logits file;
+ * 0, else the exit code. */
+static int open_logits(const eval_args *a, eval_job *j)
+{
+    const zoo_dataset *d = &j->d;
+    j->pos = malloc((size_t)j->total * 2 * sizeof *j->pos);
+    j->lab = malloc((size_t)j->total * sizeof *j->lab);
+    if (!j->pos || !j->lab) {
+        ZOO_FAIL(ZOO_ERR_NOMEM, "%s: no memory for %lld positions", a->logits_path, (long long)j->total);
+        return 1;
+    }
+    int64_t k = 0;
+    for (int64_t e = 0; e < d->n; e++)
+        for (int64_t t = 0; t < d->L; t++)
+            if (d->labels[e * d->L + t] != ZOO_IGNORE_LABEL) {
+                j->pos[2 * k] = (int32_t)e;
+                j->pos[2 * k + 1] = (int32_t)t;
+                j->lab[k++] = d->labels[e * d->L + t];
+            }
+    j->sink.total = j->total;
+    j->sink.pos = j->pos;
+    j->sink.lab = j->lab;
+    zoo_h5_tmpname(a->logits_path, j->tmp, sizeof j->tmp);
+    return sink_open(&j->sink, j->tmp, j->spec.vocab) != 0 ? 2 : 0;
+}
+
+/* Check every row came, add the run's attributes, commit the logits file; 0, else the exit code. */
+static int close_logits(const eval_args *a, eval_job *j, double loss, double acc)
+{
+    logit_sink *s = &j->sink;
+    const char *path = a->logits_path;
+    if (!s->rc && s->done != j->total)
+        s->rc = ZOO_FAIL(ZOO_ERR_STATE, "%s: evaluation produced %lld logits rows, expected %lld", path,
+                         (long long)s->done, (long long)j->total);
+    if (s->rc)
+        return 1;
+    if (zoo_h5_put_str(s->f, path, "checkpoint", a->ckpt) || zoo_h5_put_str(s->f, path, "data", j->where) ||
+        zoo_h5_put_f64(s->f, path, "loss", loss) || zoo_h5_put_f64(s->f, path, "accuracy", acc) ||
+        zoo_h5_put_str(s->f, path, "zoo_version", zoo_version()))
+        return 2;
+    int bad = sink_close(s) != 0 || zoo_h5_commit(j->tmp, path) != 0;
+    j->tmp[0] = '\0';
+    return bad ? 2 : 0;
+}
+
+/* Close and remove an uncommitted logits file; free the buffers, model and data. */
+static void eval_free(eval_job *j)
+{
+    if (j->sink.f >= 0) {
+        sink_close(&j->sink);
+    }
+    if (j->tmp[0])
+        unlink(j->tmp);
+    free(j->pos);
+    free(j->lab);
+    zoo_model_free(j->m);
+    zoo_dataset_free(&j->d);
+}
+
+int zoo_cmd_eval(int argc, char **argv)
+{
+    eval_args a = {NULL, NULL, NULL, -1};
+    int code = parse_args(argc, argv, &a);
+    if (code >= 0)
+        return code;
+
+    code = 2;
+    eval_job j;
+    memset(&j, 0, sizeof j);
+    j.sink = (logit_sink){a.logits_path, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0, 0,
+                          NULL, NULL, 0};
     double loss = 0, acc = 0;
-    if (zoo_model_evaluate(m, &d, &loss, &acc, logits_path ? on_logits : NULL, &sink) != 0) {
+    if (zoo_checkpoint_read_spec(a.ckpt, &j.spec) != 0 || load_data(&a, &j) != 0 || count_supervised(&j) != 0 ||
+        load_model(&a, &j) != 0)
+        goto report;
+    if (a.logits_path && (code = open_logits(&a, &j)) != 0)
+        goto report;
+    if (zoo_model_evaluate(j.m, &j.d, &loss, &acc, a.logits_path ? on_logits : NULL, &j.sink) != 0) {
         code = 1;
         goto report;
     }
-    if (logits_path) {
-        if (!sink.rc && sink.done != total)
-            sink.rc = ZOO_FAIL(ZOO_ERR_STATE, "%s: evaluation produced %lld logits rows, expected %lld", logits_path,
-                               (long long)sink.done, (long long)total);
-        if (sink.rc) {
-            code = 1;
-            goto report;
-        }
-        if (zoo_h5_put_str(sink.f, logits_path, "checkpoint", ckpt) || zoo_h5_put_str(sink.f, logits_path, "data", where) ||
-            zoo_h5_put_f64(sink.f, logits_path, "loss", loss) || zoo_h5_put_f64(sink.f, logits_path, "accuracy", acc) ||
-            zoo_h5_put_str(sink.f, logits_path, "zoo_version", zoo_version()))
-            goto report;
-        if (sink_close(&sink) != 0 || zoo_h5_commit(tmp, logits_path) != 0) {
-            tmp[0] = '\0';
-            goto report;
-        }
-        tmp[0] = '\0';
-    }
-    printf("%s on %s: loss %.6f  acc %.6f  (%lld supervised tokens, %lld examples)\n", ckpt, where, loss, acc,
-           (long long)total, (long long)d.n);
-    if (logits_path)
-        printf("wrote %s (%lld x %lld logits)\n", logits_path, (long long)total, (long long)spec.vocab);
-    code = 0;
-    goto done;
+    if (a.logits_path && (code = close_logits(&a, &j, loss, acc)) != 0)
+        goto report;
+    printf("%s on %s: loss %.6f  acc %.6f  (%lld supervised tokens, %lld examples)\n", a.ckpt, j.where, loss, acc,
+           (long long)j.total, (long long)j.d.n);
+    if (a.logits_path)
+        printf("wrote %s (%lld x %lld logits)\n", a.logits_path, (long long)j.total, (long long)j.spec.vocab);
+    eval_free(&j);
+    return 0;
 
 report:
     zoo_cli_report("eval");
-done:
-    if (sink.f >= 0) {
-        sink_close(&sink);
-    }
-    if (tmp[0])
-        unlink(tmp);
-    free(pos);
-    free(lab);
-    zoo_model_free(m);
-    zoo_dataset_free(&d);
+    eval_free(&j);
     return code;
 }

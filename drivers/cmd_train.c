@@ -140,11 +140,9 @@ static int preflight(const zoo_run_spec *spec, int64_t *params)
     return rc;
 }
 
-int zoo_cmd_train(int argc, char **argv)
+/* Pass 1: --config, --save, --quiet (the run file goes before any flag); -1 to go on, else the exit code. */
+static int scan_file_options(int argc, char **argv, const char **config, const char **save, int *quiet)
 {
-    const char *config = NULL, *save = NULL;
-    int quiet = 0;
-    /* pass 1: the file-level options (the run file is applied before any flag) */
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -156,7 +154,7 @@ int zoo_cmd_train(int argc, char **argv)
             return 2;
         }
         if (!strcmp(a, "--quiet")) {
-            quiet = 1;
+            *quiet = 1;
             continue;
         }
         int has_eq = strchr(a, '=') != NULL;
@@ -166,32 +164,38 @@ int zoo_cmd_train(int argc, char **argv)
             return 2;
         }
         if (!strncmp(a, "--config", 8) && (a[8] == '\0' || a[8] == '='))
-            config = val;
+            *config = val;
         else if (!strncmp(a, "--save", 6) && (a[6] == '\0' || a[6] == '='))
-            save = val;
+            *save = val;
         if (!has_eq)
             i++;
     }
+    return -1;
+}
 
-    zoo_run_spec spec;
-    zoo_run_spec_default(&spec);
-    if (config) {
-        zoo_sweep sw;
-        memset(&sw, 0, sizeof sw);
-        if (zoo_sweep_load(config, &sw) != 0) {
-            zoo_cli_report("train");
-            return 2;
-        }
-        if (sw.n_runs != 1) {
-            fprintf(stderr, "zoo train: %s: this file is a sweep (%lld runs): use zoo sweep\n", config,
-                    (long long)sw.n_runs);
-            zoo_sweep_free(&sw);
-            return 2;
-        }
-        spec = sw.runs[0];
-        zoo_sweep_free(&sw);
+/* The run file's one run into *spec; 0, or 2 after the message. */
+static int load_run_file(const char *config, zoo_run_spec *spec)
+{
+    zoo_sweep sw;
+    memset(&sw, 0, sizeof sw);
+    if (zoo_sweep_load(config, &sw) != 0) {
+        zoo_cli_report("train");
+        return 2;
     }
-    /* pass 2: every other --key value, in command-line order */
+    if (sw.n_runs != 1) {
+        fprintf(stderr, "zoo train: %s: this file is a sweep (%lld runs): use zoo sweep\n", config,
+                (long long)sw.n_runs);
+        zoo_sweep_free(&sw);
+        return 2;
+    }
+    *spec = sw.runs[0];
+    zoo_sweep_free(&sw);
+    return 0;
+}
+
+/* Pass 2: every other --key value onto *spec, in command-line order; 0, or 2 after the message. */
+static int apply_flags(int argc, char **argv, zoo_run_spec *spec)
+{
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
         if (!strcmp(a, "--quiet"))
@@ -213,33 +217,35 @@ int zoo_cmd_train(int argc, char **argv)
         for (char *c = key; *c; c++)
             if (*c == '-')
                 *c = '_';
-        if (zoo_run_spec_set(&spec, key, val) != 0) {
+        if (zoo_run_spec_set(spec, key, val) != 0) {
             zoo_error_prefix("--%s: ", key);
             zoo_cli_report("train");
             return 2;
         }
     }
-    int64_t params = 0;
-    if (zoo_run_spec_check(&spec) != 0 || (save && check_save_path(save) != 0) || preflight(&spec, &params) != 0) {
-        zoo_cli_report("train");
-        return 2;
-    }
+    return 0;
+}
 
+/* The "run <hash>: ..." line naming what is about to train. */
+static void print_run_line(const zoo_run_spec *spec, int64_t params)
+{
     char hash[17];
-    zoo_run_spec_hash(&spec, hash);
-    if (!quiet) {
-        char mix[512] = "";
-        size_t k = 0;
-        for (int i = 0; i < spec.n_mixers && k < sizeof mix; i++)
-            k += (size_t)snprintf(mix + k, sizeof mix - k, i ? ",%s" : "%s", spec.mixers[i].name);
-        printf("run %s: %s  d_model %lld  n_layers %d  state_mixer %s  V %lld  L %lld  K %lld  train %lld  test %lld  "
-               "lr %.3g  epochs %d  params %lld\n",
-               hash, mix, (long long)spec.d_model, spec.n_layers, spec.state_mixer == ZOO_STATE_MLP ? "mlp" : "identity",
-               (long long)spec.vocab, (long long)spec.seq_len, (long long)spec.kv_pairs,
-               (long long)spec.train_examples, (long long)spec.test_examples, spec.lr, spec.epochs, (long long)params);
-        fflush(stdout);
-    }
+    zoo_run_spec_hash(spec, hash);
+    char mix[512] = "";
+    size_t k = 0;
+    for (int i = 0; i < spec->n_mixers && k < sizeof mix; i++)
+        k += (size_t)snprintf(mix + k, sizeof mix - k, i ? ",%s" : "%s", spec->mixers[i].name);
+    printf("run %s: %s  d_model %lld  n_layers %d  state_mixer %s  V %lld  L %lld  K %lld  train %lld  test %lld  "
+           "lr %.3g  epochs %d  params %lld\n",
+           hash, mix, (long long)spec->d_model, spec->n_layers, spec->state_mixer == ZOO_STATE_MLP ? "mlp" : "identity",
+           (long long)spec->vocab, (long long)spec->seq_len, (long long)spec->kv_pairs,
+           (long long)spec->train_examples, (long long)spec->test_examples, spec->lr, spec->epochs, (long long)params);
+    fflush(stdout);
+}
 
+/* zoo_run with SIGINT/SIGTERM turned into a stop between steps; the run's code. */
+static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result *res, zoo_model **model_out)
+{
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
@@ -247,52 +253,90 @@ int zoo_cmd_train(int argc, char **argv)
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    zoo_run_hooks hooks = {on_epoch, should_stop, &quiet};
-    zoo_run_result res;
-    memset(&res, 0, sizeof res);
-    zoo_model *model = NULL;
-    int rc = zoo_run(&spec, &hooks, &res, save ? &model : NULL);
-    if (!rc && res.status)
-        rc = res.status;
+    zoo_run_hooks hooks = {on_epoch, should_stop, quiet};
+    int rc = zoo_run(spec, &hooks, res, model_out);
+    if (!rc && res->status)
+        rc = res->status;
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    return rc;
+}
 
+/* The summary line, and the planned memory when there is a plan. */
+static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, int rc)
+{
     char wall[32], rate[32];
-    zoo_cli_fmt_time(wall, sizeof wall, res.wall_s);
-    fmt_rate(rate, sizeof rate, res.tokens_per_s);
+    zoo_cli_fmt_time(wall, sizeof wall, res->wall_s);
+    fmt_rate(rate, sizeof rate, res->tokens_per_s);
     printf("%s: status %s  final_acc %.4f  best_acc %.4f  epochs %d/%d  params %lld  %s tok/s  wall %s\n",
-           rc ? "stopped" : "done", zoo_status_word(rc), res.final_acc, res.best_acc, res.epochs_run, spec.epochs,
-           (long long)res.params, rate, wall);
-    if (zoo_mem_plan_total(&res.mem)) {
-        const zoo_mem_plan *mp = &res.mem;
+           rc ? "stopped" : "done", zoo_status_word(rc), res->final_acc, res->best_acc, res->epochs_run, spec->epochs,
+           (long long)res->params, rate, wall);
+    if (zoo_mem_plan_total(&res->mem)) {
+        const zoo_mem_plan *mp = &res->mem;
         const double MiB = 1048576.0;
         printf("memory planned on %s: params %.2f MiB  grads %.2f MiB  optimizer %.2f MiB  activations %.2f MiB  "
                "activation grads %.2f MiB  workspace %.2f MiB  total %.2f MiB\n",
-               zoo_backend_name(spec.backend), (double)mp->params / MiB, (double)mp->grads / MiB,
+               zoo_backend_name(spec->backend), (double)mp->params / MiB, (double)mp->grads / MiB,
                (double)mp->optimizer / MiB, (double)mp->activations / MiB, (double)mp->act_grads / MiB,
                (double)mp->workspace / MiB, (double)zoo_mem_plan_total(mp) / MiB);
     }
     fflush(stdout);
+}
 
-    int code = 0;
+/* The exit code: stopped by a signal, failed, or done (writing the checkpoint --save asked for). */
+static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, const zoo_model *model,
+                  const char *save, int quiet)
+{
     if (rc == ZOO_ERR_INTERRUPTED || (rc && stop_signal)) {
         fprintf(stderr, "zoo train: stopped by signal %d after %d epoch(s); no checkpoint written\n", (int)stop_signal,
-                res.epochs_run);
-        code = 128 + (stop_signal ? (int)stop_signal : SIGINT);
-    } else if (rc) {
-        fprintf(stderr, "zoo train: %s\n", res.message[0] ? res.message : zoo_strerror(rc));
-        code = exit_code_for(rc);
-    } else if (save) {
-        if (!model) {
-            fprintf(stderr, "zoo train: --save %s: the run handed back no model; nothing written\n", save);
-            code = 1;
-        } else if (zoo_checkpoint_save(model, &spec, save) != 0) {
-            zoo_cli_report("train");
-            code = 2;
-        } else if (!quiet) {
-            printf("saved %s\n", save);
-        }
+                res->epochs_run);
+        return 128 + (stop_signal ? (int)stop_signal : SIGINT);
     }
+    if (rc) {
+        fprintf(stderr, "zoo train: %s\n", res->message[0] ? res->message : zoo_strerror(rc));
+        return exit_code_for(rc);
+    }
+    if (!save)
+        return 0;
+    if (!model) {
+        fprintf(stderr, "zoo train: --save %s: the run handed back no model; nothing written\n", save);
+        return 1;
+    }
+    if (zoo_checkpoint_save(model, spec, save) != 0) {
+        zoo_cli_report("train");
+        return 2;
+    }
+    if (!quiet)
+        printf("saved %s\n", save);
+    return 0;
+}
+
+int zoo_cmd_train(int argc, char **argv)
+{
+    const char *config = NULL, *save = NULL;
+    int quiet = 0;
+    int code = scan_file_options(argc, argv, &config, &save, &quiet);
+    if (code >= 0)
+        return code;
+
+    zoo_run_spec spec;
+    zoo_run_spec_default(&spec);
+    if ((config && load_run_file(config, &spec) != 0) || apply_flags(argc, argv, &spec) != 0)
+        return 2;
+    int64_t params = 0;
+    if (zoo_run_spec_check(&spec) != 0 || (save && check_save_path(save) != 0) || preflight(&spec, &params) != 0) {
+        zoo_cli_report("train");
+        return 2;
+    }
+    if (!quiet)
+        print_run_line(&spec, params);
+
+    zoo_run_result res;
+    memset(&res, 0, sizeof res);
+    zoo_model *model = NULL;
+    int rc = run_with_signals(&spec, &quiet, &res, save ? &model : NULL);
+    print_summary(&spec, &res, rc);
+    code = finish(&spec, &res, rc, model, save, quiet);
     zoo_model_free(model);
     zoo_run_result_free(&res);
     return code;

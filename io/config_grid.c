@@ -382,13 +382,23 @@ static int check_repeats(const cfg *c, int dim, int len)
     return 0;
 }
 
-int zoo_cfg_expand(cfg *c, zoo_sweep *out)
+/* The product being expanded: its dimensions and, per kept run, its value indices and
+ * spec hash. */
+typedef struct grid {
+    int n_dims, dim_len[CFG_MAX_FIELDS];
+    double total;                /* runs in the product, before exclude */
+    int64_t n;                   /* runs kept */
+    hash_idx *hi;
+    int (*vis)[CFG_MAX_FIELDS];
+} grid;
+
+/* Grid dimensions in file order (a zip group is one, at its first axis); no repeats, not too many runs. */
+static int plan_grid(cfg *c, grid *g)
 {
-    /* Dimensions in file order; a zip group is one dimension at its first axis. */
-    int n_dims = 0, dim_len[CFG_MAX_FIELDS], zip_dim[CFG_MAX_FIELDS];
-    for (int g = 0; g < CFG_MAX_FIELDS; g++)
-        zip_dim[g] = -1;
-    double total = 1;
+    int zip_dim[CFG_MAX_FIELDS];
+    for (int z = 0; z < CFG_MAX_FIELDS; z++)
+        zip_dim[z] = -1;
+    g->total = 1;
     for (int i = 0; i < c->n_fields; i++) {
         cfg_field *f = &c->fields[i];
         if (!f->axis)
@@ -397,108 +407,136 @@ int zoo_cfg_expand(cfg *c, zoo_sweep *out)
             f->dim = zip_dim[f->zip];
             continue;
         }
-        f->dim = n_dims;
-        dim_len[n_dims] = f->n_vals;
+        f->dim = g->n_dims;
+        g->dim_len[g->n_dims] = f->n_vals;
         if (f->zip >= 0)
-            zip_dim[f->zip] = n_dims;
-        n_dims++;
-        total *= f->n_vals;
+            zip_dim[f->zip] = g->n_dims;
+        g->n_dims++;
+        g->total *= f->n_vals;
     }
-    for (int d = 0; d < n_dims; d++) {
-        int rc = check_repeats(c, d, dim_len[d]);
+    for (int d = 0; d < g->n_dims; d++) {
+        int rc = check_repeats(c, d, g->dim_len[d]);
         if (rc)
             return rc;
     }
-    if (total > CFG_MAX_RUNS)
-        return zoo_cfg_fail(c, c->task_loc, "the grid has %.0f runs, more than %d; split the sweep or zip axes", total,
-                            CFG_MAX_RUNS);
-    int64_t n_total = (int64_t)total;
-    out->runs = calloc((size_t)n_total, sizeof *out->runs);
-    hash_idx *hi = calloc((size_t)n_total, sizeof *hi);
-    int (*vis)[CFG_MAX_FIELDS] = calloc((size_t)n_total, sizeof *vis);
-    int rc = 0;
-    if (!out->runs || !hi || !vis) {
-        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory expanding %.0f runs", total);
-        goto done;
+    if (g->total > CFG_MAX_RUNS)
+        return zoo_cfg_fail(c, c->task_loc, "the grid has %.0f runs, more than %d; split the sweep or zip axes",
+                            g->total, CFG_MAX_RUNS);
+    return 0;
+}
+
+/* Value index of each field in run r of the product. */
+static void run_values(const cfg *c, const grid *g, int64_t r, int *vi)
+{
+    int di[CFG_MAX_FIELDS];
+    int64_t rest = r;
+    for (int d = g->n_dims - 1; d >= 0; d--) { /* the last axis in the file varies fastest */
+        di[d] = (int)(rest % g->dim_len[d]);
+        rest /= g->dim_len[d];
     }
+    for (int i = 0; i < c->n_fields; i++)
+        vi[i] = c->fields[i].axis ? di[c->fields[i].dim] : 0;
+}
+
+/* Build run spec s and run its checks; on failure msg says why and *bad points at the value. */
+static int check_run(cfg *c, const int *vi, zoo_run_spec *s, char *msg, size_t n, cfg_loc *bad)
+{
+    int brc = build_spec(c, vi, s, bad);
+    if (!brc && zoo_run_spec_check(s)) {
+        brc = ZOO_ERR_INVALID;
+        *bad = run_loc(c, vi, zoo_error_last()->msg);
+    }
+    if (brc)
+        snprintf(msg, n, "%.800s", zoo_error_last()->msg);
+    else if ((brc = validate_layers(c, s, msg, n)))
+        *bad = run_loc(c, vi, msg);
+    return brc;
+}
+
+/* Every run not excluded into runs[] with its hash; reports the first of any that fail their checks. */
+static int expand_runs(cfg *c, grid *g, zoo_run_spec *runs)
+{
     int64_t n = 0, n_bad = 0;
     char first_msg[1024] = "";
     cfg_loc first_loc = {0, 0};
-    for (int64_t r = 0; r < n_total; r++) {
-        int di[CFG_MAX_FIELDS];
-        int64_t rest = r;
-        for (int d = n_dims - 1; d >= 0; d--) { /* the last axis in the file varies fastest */
-            di[d] = (int)(rest % dim_len[d]);
-            rest /= dim_len[d];
-        }
-        int *vi = vis[n];
-        for (int i = 0; i < c->n_fields; i++)
-            vi[i] = c->fields[i].axis ? di[c->fields[i].dim] : 0;
+    for (int64_t r = 0; r < (int64_t)g->total; r++) {
+        int *vi = g->vis[n];
+        run_values(c, g, r, vi);
         if (excluded(c, vi))
             continue;
-        zoo_run_spec *s = &out->runs[n];
+        zoo_run_spec *s = &runs[n];
         cfg_loc bad = {0, 0};
         char msg[900] = "";
-        int brc = build_spec(c, vi, s, &bad);
-        if (!brc && zoo_run_spec_check(s)) {
-            brc = ZOO_ERR_INVALID;
-            bad = run_loc(c, vi, zoo_error_last()->msg);
+        if (check_run(c, vi, s, msg, sizeof msg, &bad) && !n_bad++) {
+            char axes[600];
+            run_axes(c, vi, axes, sizeof axes);
+            /* bounded pieces: the whole error message is one 1024-byte line anyway */
+            snprintf(first_msg, sizeof first_msg, "run %lld%s%.300s%s violates a constraint: %.600s", (long long)n,
+                     axes[0] ? " (" : "", axes, axes[0] ? ")" : "", msg);
+            first_loc = bad;
         }
-        if (brc)
-            snprintf(msg, sizeof msg, "%.800s", zoo_error_last()->msg);
-        else if ((brc = validate_layers(c, s, msg, sizeof msg)))
-            bad = run_loc(c, vi, msg);
-        if (brc) {
-            if (!n_bad++) {
-                char axes[600];
-                run_axes(c, vi, axes, sizeof axes);
-                /* bounded pieces: the whole error message is one 1024-byte line anyway */
-                snprintf(first_msg, sizeof first_msg, "run %lld%s%.300s%s violates a constraint: %.600s", (long long)n,
-                         axes[0] ? " (" : "", axes, axes[0] ? ")" : "", msg);
-                first_loc = bad;
-            }
-        }
-        zoo_run_spec_hash(s, hi[n].hash);
-        hi[n].run = n;
+        zoo_run_spec_hash(s, g->hi[n].hash);
+        g->hi[n].run = n;
         n++;
     }
-    if (n_bad) {
-        if (n_bad > 1)
-            rc = zoo_cfg_fail(c, first_loc, "%s; %lld runs in all fail their checks: exclude them or change the axes",
-                              first_msg, (long long)n_bad);
-        else
-            rc = zoo_cfg_fail(c, first_loc, "%s; exclude this run or change the axes", first_msg);
-        goto done;
+    g->n = n;
+    if (n_bad > 1)
+        return zoo_cfg_fail(c, first_loc, "%s; %lld runs in all fail their checks: exclude them or change the axes",
+                            first_msg, (long long)n_bad);
+    if (n_bad)
+        return zoo_cfg_fail(c, first_loc, "%s; exclude this run or change the axes", first_msg);
+    if (n == 0)
+        return zoo_cfg_fail(c, c->n_excl ? c->excl[0].loc : c->task_loc, "exclude leaves no runs; loosen the exclude entries");
+    return 0;
+}
+
+/* No two runs may share a hash: that is one result twice (e.g. batch_size 0 and the value auto picks). */
+static int check_duplicates(cfg *c, grid *g)
+{
+    int (*vis)[CFG_MAX_FIELDS] = g->vis;
+    qsort(g->hi, (size_t)g->n, sizeof *g->hi, cmp_hash);
+    for (int64_t i = 1; i < g->n; i++) {
+        if (strcmp(g->hi[i].hash, g->hi[i - 1].hash))
+            continue;
+        int64_t a = g->hi[i - 1].run, b = g->hi[i].run;
+        char ax_a[600], ax_b[600];
+        run_axes(c, vis[a], ax_a, sizeof ax_a);
+        run_axes(c, vis[b], ax_b, sizeof ax_b);
+        cfg_loc at = c->task_loc;
+        for (int f = 0; f < c->n_fields; f++)
+            if (c->fields[f].axis && vis[a][f] != vis[b][f]) {
+                at = c->fields[f].vals[vis[b][f]].loc;
+                break;
+            }
+        return zoo_cfg_fail(c, at,
+                            "runs %lld (%s) and %lld (%s) are the same run (spec hash %s); remove the value that "
+                            "duplicates another or exclude one",
+                            (long long)a, ax_a, (long long)b, ax_b, g->hi[i].hash);
     }
-    if (n == 0) {
-        rc = zoo_cfg_fail(c, c->n_excl ? c->excl[0].loc : c->task_loc, "exclude leaves no runs; loosen the exclude entries");
-        goto done;
-    }
-    /* Two runs with the same hash would be one result twice (e.g. batch_size 0 and
-     * the value auto picks): name both. */
-    qsort(hi, (size_t)n, sizeof *hi, cmp_hash);
-    for (int64_t i = 1; i < n; i++)
-        if (!strcmp(hi[i].hash, hi[i - 1].hash)) {
-            int64_t a = hi[i - 1].run, b = hi[i].run;
-            char ax_a[600], ax_b[600];
-            run_axes(c, vis[a], ax_a, sizeof ax_a);
-            run_axes(c, vis[b], ax_b, sizeof ax_b);
-            cfg_loc at = c->task_loc;
-            for (int f = 0; f < c->n_fields; f++)
-                if (c->fields[f].axis && vis[a][f] != vis[b][f]) {
-                    at = c->fields[f].vals[vis[b][f]].loc;
-                    break;
-                }
-            rc = zoo_cfg_fail(c, at,
-                              "runs %lld (%s) and %lld (%s) are the same run (spec hash %s); remove the value that "
-                              "duplicates another or exclude one",
-                              (long long)a, ax_a, (long long)b, ax_b, hi[i].hash);
-            goto done;
-        }
-    out->n_runs = n;
-done:
-    free(hi);
-    free(vis);
+    return 0;
+}
+
+int zoo_cfg_expand(cfg *c, zoo_sweep *out)
+{
+    grid g;
+    memset(&g, 0, sizeof g);
+    int rc = plan_grid(c, &g);
+    if (rc)
+        return rc;
+    const int64_t n_total = (int64_t)g.total;
+    out->runs = calloc((size_t)n_total, sizeof *out->runs);
+    g.hi = calloc((size_t)n_total, sizeof *g.hi);
+    g.vis = calloc((size_t)n_total, sizeof *g.vis);
+    if (!out->runs || !g.hi || !g.vis)
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory expanding %.0f runs", g.total);
+    if (!rc)
+        rc = expand_runs(c, &g, out->runs);
+    if (!rc)
+        rc = check_duplicates(c, &g);
+    if (!rc)
+        out->n_runs = g.n;
+    free(g.hi);
+    free(g.vis);
     if (rc) {
         free(out->runs);
         out->runs = NULL;

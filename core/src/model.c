@@ -87,6 +87,159 @@ static int rescale_out_projections(zoo_graph *g, int n_layers, uint64_t seed)
     return 0;
 }
 
+/* Learned positions or not: "auto" means only when some layer's mixer is attention (Zoology Figure 2, Lmax = L). */
+static int wants_positions(const zoo_run_spec *spec, const zoo_model *m)
+{
+    if (spec->pos_emb >= 0)
+        return spec->pos_emb;
+    int use_pos = 0;
+    for (int l = 0; l < spec->n_layers; l++)
+        if (!strcmp(m->plugins[l % spec->n_mixers]->mixer->family, "attention"))
+            use_pos = 1;
+    return use_pos;
+}
+
+/* Check one layer's block kind and knobs (the plugin's validate) and add its state size. */
+static int check_layer(const zoo_run_spec *spec, zoo_model *m, const zoo_layer_info *li)
+{
+    const int l = li->layer_idx;
+    const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
+    const zoo_hvals *hv = m->hvals[l % spec->n_mixers];
+    if (mx->block != ZOO_BLOCK_TRANSFORMER && mx->block != ZOO_BLOCK_MAMBA)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "layer %d mixer '%s' (%s) asks for block kind %u, which this zoo does not "
+                        "know: set .block to ZOO_BLOCK_TRANSFORMER or ZOO_BLOCK_MAMBA",
+                        l, mx->name, m->plugins[l % spec->n_mixers]->path, (unsigned)mx->block);
+    if (mx->validate) {
+        char msg[512] = "";
+        int v = mx->validate(hv, li, msg, sizeof msg);
+        if (v) {
+            if (msg[0] && strstr(msg, mx->name)) /* the plugin named itself already */
+                return ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d: %s", l, msg);
+            return ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d mixer '%s': %s", l, mx->name,
+                            msg[0] ? msg : "its knobs were rejected");
+        }
+    }
+    if (mx->state_size)
+        m->state_size += mx->state_size(hv, li);
+    return 0;
+}
+
+/* The inputs and the token (and, when wanted, position) embeddings: h of (B, L, D). */
+static zoo_tensor *build_embeddings(zoo_model *m, int64_t V, int64_t D, int use_pos)
+{
+    zoo_graph *g = m->g;
+    const int64_t B = m->B, L = m->L, M = m->M;
+    m->tokens = zoo_input(g, "tokens", ZOO_I32, 2, (int64_t[]){B, L});
+    m->sup_pos = zoo_input(g, "sup_pos", ZOO_I32, 1, (int64_t[]){M});
+    m->sup_lab = zoo_input(g, "sup_lab", ZOO_I32, 1, (int64_t[]){M});
+    m->embed = zoo_param(g, "backbone.embeddings.word_embeddings.weight", 2, (int64_t[]){V, D},
+                         zoo_init_normal(0.0f, INIT_STD));
+    zoo_tensor *h = zoo_embedding(g, m->tokens, m->embed); /* (B, L, D) */
+    if (use_pos) {
+        zoo_tensor *P = zoo_param(g, "backbone.embeddings.position_embeddings.weight", 2, (int64_t[]){L, D},
+                                  zoo_init_normal(0.0f, INIT_STD));
+        h = zoo_add(g, h, P); /* P (L, D) broadcast over the batch */
+    }
+    return h;
+}
+
+/* Block l's mixer input: r takes in h, then the block's norm; `prefix` gets its mixer's parameter names. */
+static zoo_tensor *block_input(const zoo_run_spec *spec, zoo_graph *g, int l, int mamba, zoo_tensor *h,
+                               zoo_tensor **r, char *prefix, size_t n)
+{
+    const int64_t D = spec->d_model;
+    char name[128];
+    if (mamba) {
+        /* MambaBlock: r = h + r, RMSNorm, mixer; no dropout, no state mixer. */
+        *r = *r ? zoo_add(g, h, *r) : h;
+        snprintf(name, sizeof name, "backbone.layers.%d.norm.weight", l);
+        zoo_tensor *w = zoo_param(g, name, 1, (int64_t[]){D}, zoo_init_const(1.0f));
+        snprintf(prefix, n, "backbone.layers.%d.mixer.", l);
+        return zoo_rmsnorm(g, *r, w, LN_EPS);
+    }
+    /* dropout1: embed_dropout in block 0 only (resid_dropout = 0 elsewhere). */
+    zoo_tensor *a = (l == 0 && spec->embed_dropout > 0) ? zoo_dropout(g, h, spec->embed_dropout) : h;
+    *r = *r ? zoo_add(g, a, *r) : a;
+    snprintf(name, sizeof name, "backbone.layers.%d.norm1", l);
+    zoo_tensor *x = norm(g, *r, name, D);
+    /* Zoology's Hybrid wraps each layer's mixer as `.mixer` (see the "based" hybrid's
+     * state_dict), so a per-layer pattern keeps those names for checkpoint exchange. */
+    snprintf(prefix, n, "backbone.layers.%d.sequence_mixer.%s", l, spec->n_mixers > 1 ? "mixer." : "");
+    return x;
+}
+
+/* The plugin's sequence mixer on x under `prefix`; its output must be (B, L, D). */
+static int build_mixer(const zoo_run_spec *spec, zoo_model *m, const zoo_layer_info *li, const char *prefix,
+                       zoo_tensor *x, zoo_tensor **out)
+{
+    zoo_graph *g = m->g;
+    const int l = li->layer_idx;
+    const zoo_plugin *pl = m->plugins[l % spec->n_mixers];
+    const zoo_mixer *mx = pl->mixer;
+    zoo_graph_set_prefix(g, prefix);
+    zoo_tensor *y = NULL;
+    if (zoo_graph_status(g)) /* the embedding or a norm failed: not the plugin's fault */
+        return ZOO_FAIL(zoo_graph_status(g), "building layer %d: %s", l, zoo_graph_error(g));
+    int brc = mx->build(g, m->hvals[l % spec->n_mixers], li, x, &y);
+    zoo_graph_set_prefix(g, "");
+    if (brc || zoo_graph_status(g) || !y) {
+        const char *why = zoo_graph_status(g) ? zoo_graph_error(g) : "it returned no output";
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_BUILD, "layer %d mixer '%s' (%s): %s", l, mx->name, pl->path, why);
+    }
+    if (zoo_tensor_ndim(y) != 3 || zoo_tensor_dim(y, 0) != m->B || zoo_tensor_dim(y, 1) != m->L ||
+        zoo_tensor_dim(y, 2) != spec->d_model)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_BUILD, "layer %d mixer '%s' returned a %d-dim output, not (B, L, D) = (%lld, %lld, %lld)",
+                        l, mx->name, zoo_tensor_ndim(y), (long long)m->B, (long long)m->L, (long long)spec->d_model);
+    *out = y;
+    return 0;
+}
+
+/* The transformer block's second half: r += y, norm2, then the identity or MLP state mixer. */
+static zoo_tensor *build_state_mixer(const zoo_run_spec *spec, zoo_graph *g, int l, zoo_tensor *y, zoo_tensor **r)
+{
+    const int64_t D = spec->d_model;
+    char name[128];
+    *r = zoo_add(g, y, *r);
+    snprintf(name, sizeof name, "backbone.layers.%d.norm2", l);
+    zoo_tensor *h = norm(g, *r, name, D); /* Identity state mixer: h = LN2(r), added to r next (not a no-op) */
+    if (spec->state_mixer == ZOO_STATE_MLP) {
+        snprintf(name, sizeof name, "backbone.layers.%d.state_mixer.fc1", l);
+        h = zoo_nn_linear(g, h, name, 4 * D, 1);
+        h = zoo_gelu(g, h);
+        snprintf(name, sizeof name, "backbone.layers.%d.state_mixer.fc2", l);
+        h = zoo_nn_linear(g, h, name, D, 1);
+    }
+    return h;
+}
+
+/* One block: h is the previous block's output, r the residual stream (B, L, D). */
+static int build_block(const zoo_run_spec *spec, zoo_model *m, const zoo_layer_info *li, zoo_tensor **h,
+                       zoo_tensor **r)
+{
+    const int l = li->layer_idx;
+    const int mamba = m->plugins[l % spec->n_mixers]->mixer->block == ZOO_BLOCK_MAMBA;
+    char prefix[128];
+    zoo_tensor *x = block_input(spec, m->g, l, mamba, *h, r, prefix, sizeof prefix), *y = NULL;
+    int rc = build_mixer(spec, m, li, prefix, x, &y);
+    if (rc)
+        return rc;
+    /* A Mamba block's output is added to the residual by the next block or the backbone's end. */
+    *h = mamba ? y : build_state_mixer(spec, m->g, l, y, r);
+    return 0;
+}
+
+/* The backbone's end: r += h, ln_f, and the tied CE head at the supervised positions. */
+static int build_head(zoo_model *m, zoo_tensor *h, zoo_tensor *r, int64_t D)
+{
+    zoo_graph *g = m->g;
+    r = zoo_add(g, h, r);
+    zoo_tensor *o = norm(g, r, "backbone.ln_f", D);
+    m->loss = zoo_ce_head(g, o, m->embed, m->sup_pos, m->sup_lab);
+    if (zoo_graph_status(g))
+        return ZOO_FAIL(zoo_graph_status(g), "building the model: %s", zoo_graph_error(g));
+    return 0;
+}
+
 /* The model's graph, planned (memory allocated, parameters drawn) when `plan`. */
 static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan, zoo_model **out)
 {
@@ -102,139 +255,37 @@ static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan,
     zoo_model *m = calloc(1, sizeof *m);
     if (!m)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-    const int64_t V = spec->vocab, L = spec->seq_len, D = spec->d_model;
+    const int64_t L = spec->seq_len, D = spec->d_model;
     const int nl = spec->n_layers;
     m->B = B;
     m->L = L;
     m->M = M;
     zoo_layer_info *li = NULL;
+    int use_pos = 0;
+    zoo_tensor *h = NULL, *r = NULL; /* the last block's output; the residual stream */
     if ((rc = load_mixers(spec, m)))
         goto fail;
-
-    /* Learned positions: "auto" means only when some layer's mixer is attention
-     * (Zoology Figure 2 gives them to attention only; Lmax = L). */
-    int use_pos = spec->pos_emb;
-    if (use_pos < 0) {
-        use_pos = 0;
-        for (int l = 0; l < nl; l++)
-            if (!strcmp(m->plugins[l % spec->n_mixers]->mixer->family, "attention"))
-                use_pos = 1;
-    }
-
-    li = calloc((size_t)nl, sizeof *li);
-    if (!li) {
+    use_pos = wants_positions(spec, m);
+    if (!(li = calloc((size_t)nl, sizeof *li))) {
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
         goto fail;
     }
     for (int l = 0; l < nl; l++) {
         li[l] = (zoo_layer_info){l, nl, D, L, L, B};
-        const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
-        const zoo_hvals *hv = m->hvals[l % spec->n_mixers];
-        if (mx->block != ZOO_BLOCK_TRANSFORMER && mx->block != ZOO_BLOCK_MAMBA) {
-            rc = ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "layer %d mixer '%s' (%s) asks for block kind %u, which this zoo does not "
-                          "know: set .block to ZOO_BLOCK_TRANSFORMER or ZOO_BLOCK_MAMBA",
-                          l, mx->name, m->plugins[l % spec->n_mixers]->path, (unsigned)mx->block);
+        if ((rc = check_layer(spec, m, &li[l])))
             goto fail;
-        }
-        if (mx->validate) {
-            char msg[512] = "";
-            int v = mx->validate(hv, &li[l], msg, sizeof msg);
-            if (v) {
-                if (msg[0] && strstr(msg, mx->name)) /* the plugin named itself already */
-                    rc = ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d: %s", l, msg);
-                else
-                    rc = ZOO_FAIL(v < 0 ? v : ZOO_ERR_INVALID, "layer %d mixer '%s': %s", l, mx->name,
-                                  msg[0] ? msg : "its knobs were rejected");
-                goto fail;
-            }
-        }
-        if (mx->state_size)
-            m->state_size += mx->state_size(hv, &li[l]);
     }
-
-    zoo_graph *g = m->g = zoo_graph_new(spec->backend);
-    if (!g) {
+    if (!(m->g = zoo_graph_new(spec->backend))) {
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    m->tokens = zoo_input(g, "tokens", ZOO_I32, 2, (int64_t[]){B, L});
-    m->sup_pos = zoo_input(g, "sup_pos", ZOO_I32, 1, (int64_t[]){M});
-    m->sup_lab = zoo_input(g, "sup_lab", ZOO_I32, 1, (int64_t[]){M});
-    m->embed = zoo_param(g, "backbone.embeddings.word_embeddings.weight", 2, (int64_t[]){V, D},
-                         zoo_init_normal(0.0f, INIT_STD));
-    zoo_tensor *h = zoo_embedding(g, m->tokens, m->embed); /* (B, L, D) */
-    if (use_pos) {
-        zoo_tensor *P = zoo_param(g, "backbone.embeddings.position_embeddings.weight", 2, (int64_t[]){L, D},
-                                  zoo_init_normal(0.0f, INIT_STD));
-        h = zoo_add(g, h, P); /* P (L, D) broadcast over the batch */
-    }
-    zoo_tensor *r = NULL; /* the residual stream, (B, L, D) */
-    for (int l = 0; l < nl; l++) {
-        char name[128];
-        const zoo_mixer *mx = m->plugins[l % spec->n_mixers]->mixer;
-        const int mamba = mx->block == ZOO_BLOCK_MAMBA;
-        zoo_tensor *x;
-        if (mamba) {
-            /* MambaBlock: r = h + r, RMSNorm, mixer; no dropout, no state mixer. */
-            r = r ? zoo_add(g, h, r) : h;
-            snprintf(name, sizeof name, "backbone.layers.%d.norm.weight", l);
-            zoo_tensor *w = zoo_param(g, name, 1, (int64_t[]){D}, zoo_init_const(1.0f));
-            x = zoo_rmsnorm(g, r, w, LN_EPS);
-            snprintf(name, sizeof name, "backbone.layers.%d.mixer.", l);
-        } else {
-            /* dropout1: embed_dropout in block 0 only (resid_dropout = 0 elsewhere). */
-            zoo_tensor *a = (l == 0 && spec->embed_dropout > 0) ? zoo_dropout(g, h, spec->embed_dropout) : h;
-            r = r ? zoo_add(g, a, r) : a;
-            snprintf(name, sizeof name, "backbone.layers.%d.norm1", l);
-            x = norm(g, r, name, D);
-            /* Zoology's Hybrid wraps each layer's mixer as `.mixer` (see the "based" hybrid's
-             * state_dict), so a per-layer pattern keeps those names for checkpoint exchange. */
-            snprintf(name, sizeof name, "backbone.layers.%d.sequence_mixer.%s", l, spec->n_mixers > 1 ? "mixer." : "");
-        }
-        zoo_graph_set_prefix(g, name);
-        zoo_tensor *y = NULL;
-        if (zoo_graph_status(g)) { /* the embedding or a norm failed: not the plugin's fault */
-            rc = ZOO_FAIL(zoo_graph_status(g), "building layer %d: %s", l, zoo_graph_error(g));
+    h = build_embeddings(m, spec->vocab, D, use_pos);
+    for (int l = 0; l < nl; l++)
+        if ((rc = build_block(spec, m, &li[l], &h, &r)))
             goto fail;
-        }
-        int brc = mx->build(g, m->hvals[l % spec->n_mixers], &li[l], x, &y);
-        zoo_graph_set_prefix(g, "");
-        if (brc || zoo_graph_status(g) || !y) {
-            const char *why = zoo_graph_status(g) ? zoo_graph_error(g) : "it returned no output";
-            rc = ZOO_FAIL(ZOO_ERR_PLUGIN_BUILD, "layer %d mixer '%s' (%s): %s", l, mx->name,
-                          m->plugins[l % spec->n_mixers]->path, why);
-            goto fail;
-        }
-        if (zoo_tensor_ndim(y) != 3 || zoo_tensor_dim(y, 0) != B || zoo_tensor_dim(y, 1) != L ||
-            zoo_tensor_dim(y, 2) != D) {
-            rc = ZOO_FAIL(ZOO_ERR_PLUGIN_BUILD, "layer %d mixer '%s' returned a %d-dim output, not (B, L, D) = (%lld, %lld, %lld)",
-                          l, mx->name, zoo_tensor_ndim(y), (long long)B, (long long)L, (long long)D);
-            goto fail;
-        }
-        if (mamba) {
-            h = y; /* added to the residual by the next block or the backbone's end */
-            continue;
-        }
-        r = zoo_add(g, y, r);
-        snprintf(name, sizeof name, "backbone.layers.%d.norm2", l);
-        h = norm(g, r, name, D); /* Identity state mixer: h = LN2(r), added to r next (not a no-op) */
-        if (spec->state_mixer == ZOO_STATE_MLP) {
-            char fc[128];
-            snprintf(fc, sizeof fc, "backbone.layers.%d.state_mixer.fc1", l);
-            h = zoo_nn_linear(g, h, fc, 4 * D, 1);
-            h = zoo_gelu(g, h);
-            snprintf(fc, sizeof fc, "backbone.layers.%d.state_mixer.fc2", l);
-            h = zoo_nn_linear(g, h, fc, D, 1);
-        }
-    }
-    r = zoo_add(g, h, r);
-    zoo_tensor *o = norm(g, r, "backbone.ln_f", D);
-    m->loss = zoo_ce_head(g, o, m->embed, m->sup_pos, m->sup_lab);
-    if (zoo_graph_status(g)) {
-        rc = ZOO_FAIL(zoo_graph_status(g), "building the model: %s", zoo_graph_error(g));
+    if ((rc = build_head(m, h, r, D)))
         goto fail;
-    }
-    if (plan && ((rc = zoo_graph_plan(g, spec->seed)) || (rc = rescale_out_projections(g, nl, spec->seed))))
+    if (plan && ((rc = zoo_graph_plan(m->g, spec->seed)) || (rc = rescale_out_projections(m->g, nl, spec->seed))))
         goto fail;
     free(li);
     *out = m;

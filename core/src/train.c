@@ -184,6 +184,211 @@ static int sync_params(zoo_model *dst, zoo_model *src, float **host)
     return rc ? rc : zoo_graph_flat_set(dst->g, ZOO_FLAT_PARAMS, *host, 0, ns);
 }
 
+/* What one run holds while it trains; the models, buffers and data are freed by finish_run. */
+typedef struct run_state {
+    const zoo_run_spec *spec;
+    const zoo_run_hooks *hooks;
+    zoo_run_result *res;
+    zoo_dataset train, test;
+    zoo_model *m, *me; /* the trained model; the evaluation one when its batch differs */
+    int64_t *order;    /* this epoch's shuffled training rows */
+    float *psync;      /* host buffer for sync_params */
+    int64_t B, steps_per_epoch, step, tokens;
+    double t_start, t_loop, t_train;
+} run_state;
+
+/* The training set and the test set (seed data_seed + 10). */
+static int make_data(run_state *st)
+{
+    const zoo_run_spec *spec = st->spec;
+    zoo_mqar_spec ts = {spec->vocab, spec->seq_len, spec->kv_pairs, spec->train_examples, spec->power_a,
+                        spec->random_non_queries, spec->data_seed};
+    zoo_mqar_spec vs = ts;
+    vs.num_examples = spec->test_examples;
+    vs.seed = spec->data_seed + 10;
+    int rc = zoo_mqar_generate(&ts, &st->train);
+    return rc ? rc : zoo_mqar_generate(&vs, &st->test);
+}
+
+/* The training model and, when the eval batch differs, an evaluation model; M fits the most labels in a row. */
+static int build_models(run_state *st)
+{
+    const zoo_run_spec *spec = st->spec;
+    st->B = zoo_run_spec_batch(spec);
+    const int64_t B = st->B, Be = zoo_run_spec_eval_batch(spec);
+    int64_t K = max_labels_per_row(&st->train), Kt = max_labels_per_row(&st->test);
+    if (Kt > K)
+        K = Kt;
+    if (K < 1)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "the data has no supervised positions: check kv_pairs");
+    int rc = zoo_model_build(spec, B, K * B, &st->m);
+    if (!rc && Be != B)
+        rc = zoo_model_build(spec, Be, K * Be, &st->me);
+    return rc;
+}
+
+/* The cost figures: parameters, planned memory of both models, state size, FLOPs. */
+static int record_costs(run_state *st)
+{
+    zoo_run_result *res = st->res;
+    res->params = zoo_graph_count_trainable(st->m->g);
+    int rc = zoo_graph_mem_plan(st->m->g, &res->mem);
+    if (rc)
+        return rc;
+    if (st->me) { /* the evaluation model's activations come on top; its parameters are a copy */
+        zoo_mem_plan pe;
+        if ((rc = zoo_graph_mem_plan(st->me->g, &pe)))
+            return rc;
+        res->mem.params += pe.params, res->mem.grads += pe.grads, res->mem.optimizer += pe.optimizer;
+        res->mem.activations += pe.activations, res->mem.act_grads += pe.act_grads, res->mem.workspace += pe.workspace;
+    }
+    res->state_size = st->m->state_size;
+    res->flops_per_step = zoo_run_spec_flops_per_step(st->spec);
+    return 0;
+}
+
+/* The batch order and the result's curves, sized for every epoch. */
+static int alloc_curves(run_state *st)
+{
+    zoo_run_result *res = st->res;
+    const int64_t n = st->train.n;
+    const int E = st->spec->epochs;
+    st->steps_per_epoch = (n + st->B - 1) / st->B;
+    st->order = malloc((size_t)n * sizeof *st->order);
+    res->step_loss = malloc((size_t)(st->steps_per_epoch * E) * sizeof(float));
+    res->epoch_test_loss = malloc((size_t)E * sizeof(float));
+    res->epoch_test_acc = malloc((size_t)E * sizeof(float));
+    res->epoch_lr = malloc((size_t)E * sizeof(float));
+    res->epoch_train_loss = malloc((size_t)E * sizeof(float));
+    if (!st->order || !res->step_loss || !res->epoch_test_loss || !res->epoch_test_acc || !res->epoch_lr ||
+        !res->epoch_train_loss)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the run's curves");
+    return 0;
+}
+
+/* One pass over the shuffled training set at lr; *lsum gets the sum of its step losses. */
+static int train_epoch(run_state *st, int e, double lr, double *lsum)
+{
+    const zoo_run_spec *spec = st->spec;
+    zoo_model *m = st->m;
+    const int64_t n = st->train.n, B = st->B;
+    int rc;
+    for (int64_t s = 0; s < st->steps_per_epoch; s++) {
+        if (st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud))
+            return ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s);
+        int64_t first = s * B, count = n - first < B ? n - first : B;
+        if ((rc = zoo_model_load_batch(m, &st->train, st->order, first, count)))
+            return rc;
+        float loss = 0;
+        /* dropout masks keyed by the global step */
+        if ((rc = zoo_graph_set_training(m->g, 1, (uint64_t)st->step)) || (rc = zoo_graph_forward(m->g)) ||
+            (rc = zoo_tensor_get(m->loss, &loss, 0, 1))) {
+            zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
+            return rc;
+        }
+        if (!isfinite(loss))
+            return ZOO_FAIL(ZOO_ERR_NUMERIC, "diverged at epoch %d step %lld (training loss %g); lower the learning rate (lr=%g)",
+                            e, (long long)s, (double)loss, spec->lr);
+        if ((rc = zoo_graph_backward(m->g, m->loss)) ||
+            (rc = zoo_adamw_step(m->g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay,
+                                 st->step + 1))) {
+            zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
+            return rc;
+        }
+        st->res->step_loss[st->step] = loss;
+        st->res->n_steps = ++st->step;
+        *lsum += loss;
+        st->tokens += count * spec->seq_len;
+    }
+    return 0;
+}
+
+/* Test loss and accuracy after epoch e, on the evaluation model given the trained weights. */
+static int evaluate_epoch(run_state *st, int e, double *tl, double *ta)
+{
+    int rc;
+    if (st->me && (rc = sync_params(st->me, st->m, &st->psync)))
+        return rc;
+    if ((rc = zoo_model_evaluate(st->me ? st->me : st->m, &st->test, tl, ta, NULL, NULL))) {
+        if (rc == ZOO_ERR_NUMERIC)
+            zoo_error_prefix("epoch %d: lower the learning rate (lr=%g); ", e, st->spec->lr);
+        return rc;
+    }
+    return 0;
+}
+
+/* Epoch e's figures into the result's curves, then the progress hook. */
+static void record_epoch(run_state *st, int e, double lr, double lsum, double tl, double ta)
+{
+    zoo_run_result *res = st->res;
+    const int E = st->spec->epochs;
+    const int64_t steps_per_epoch = st->steps_per_epoch;
+    res->epoch_test_loss[e] = (float)tl;
+    res->epoch_test_acc[e] = (float)ta;
+    res->epoch_lr[e] = (float)lr;
+    res->epoch_train_loss[e] = (float)(lsum / (double)steps_per_epoch);
+    res->n_epochs = res->epochs_run = e + 1;
+    res->final_acc = ta;
+    res->final_loss = tl;
+    if (ta > res->best_acc)
+        res->best_acc = ta;
+    res->tokens_per_s = st->t_train > 0 ? (double)st->tokens / st->t_train : 0;
+    if (st->hooks && st->hooks->on_epoch) {
+        double el = now_s() - st->t_loop;
+        zoo_epoch_stats es = {e + 1, E, lsum / (double)steps_per_epoch, tl, ta, lr, res->tokens_per_s,
+                              now_s() - st->t_start, el / (double)(e + 1) * (double)(E - e - 1)};
+        st->hooks->on_epoch(&es, st->hooks->ud);
+    }
+}
+
+/* Every epoch: train, evaluate, record; stops early once the test accuracy passes early_stop. */
+static int run_epochs(run_state *st)
+{
+    const zoo_run_spec *spec = st->spec;
+    const int E = spec->epochs;
+    st->t_loop = now_s();
+    st->res->best_acc = 0;
+    for (int e = 0; e < E; e++) {
+        /* Cosine per epoch, eta_min 0, no warmup; stepped after evaluation, so epoch e
+         * trains at lr(e). */
+        double lr = spec->lr * (1.0 + cos(PI * (double)e / (double)E)) / 2.0;
+        shuffle(st->order, st->train.n, spec->seed, e);
+        double t0 = now_s(), lsum = 0, tl = 0, ta = 0;
+        int rc = train_epoch(st, e, lr, &lsum);
+        if (rc)
+            return rc;
+        st->t_train += now_s() - t0;
+        if ((rc = evaluate_epoch(st, e, &tl, &ta)))
+            return rc;
+        record_epoch(st, e, lr, lsum, tl, ta);
+        if (ta > spec->early_stop) /* strict >, on the test set itself, as the reference (docs/training.md) */
+            break;
+    }
+    return 0;
+}
+
+/* The result's status, times and memory; the trained model handed back if asked and done; the rest freed. */
+static void finish_run(run_state *st, int rc, zoo_model **model_out)
+{
+    zoo_run_result *res = st->res;
+    res->status = rc;
+    if (rc)
+        snprintf(res->message, sizeof res->message, "%s", zoo_error_last()->msg);
+    res->wall_s = now_s() - st->t_start;
+    size_t planned = zoo_mem_plan_total(&res->mem), rss = peak_rss_bytes();
+    res->peak_bytes = rss > planned ? rss : planned;
+    if (model_out && !rc) {
+        *model_out = st->m;
+        st->m = NULL;
+    }
+    zoo_model_free(st->m);
+    zoo_model_free(st->me);
+    free(st->order);
+    free(st->psync);
+    zoo_dataset_free(&st->train);
+    zoo_dataset_free(&st->test);
+}
+
 int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result *res, zoo_model **model_out)
 {
     zoo_run_result local;
@@ -192,150 +397,26 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
     memset(res, 0, sizeof *res);
     if (model_out)
         *model_out = NULL;
-    double t_start = now_s();
-    zoo_dataset train = {0}, test = {0};
-    zoo_model *m = NULL, *me = NULL;
-    int64_t *order = NULL;
-    float *psync = NULL;
+    run_state st;
+    memset(&st, 0, sizeof st);
+    st.spec = spec;
+    st.hooks = hooks;
+    st.res = res;
+    st.t_start = now_s();
     int rc = zoo_run_spec_check(spec);
-    if (rc)
-        goto done;
-    zoo_set_threads(resolve_threads(spec->threads));
-
-    zoo_mqar_spec ts = {spec->vocab, spec->seq_len, spec->kv_pairs, spec->train_examples, spec->power_a,
-                        spec->random_non_queries, spec->data_seed};
-    zoo_mqar_spec vs = ts;
-    vs.num_examples = spec->test_examples;
-    vs.seed = spec->data_seed + 10;
-    if ((rc = zoo_mqar_generate(&ts, &train)) || (rc = zoo_mqar_generate(&vs, &test)))
-        goto done;
-
-    const int64_t B = zoo_run_spec_batch(spec), Be = zoo_run_spec_eval_batch(spec), L = spec->seq_len;
-    int64_t K = max_labels_per_row(&train), Kt = max_labels_per_row(&test);
-    if (Kt > K)
-        K = Kt;
-    if (K < 1) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "the data has no supervised positions: check kv_pairs");
-        goto done;
+    if (!rc) {
+        zoo_set_threads(resolve_threads(spec->threads));
+        rc = make_data(&st);
     }
-    if ((rc = zoo_model_build(spec, B, K * B, &m)))
-        goto done;
-    if (Be != B && (rc = zoo_model_build(spec, Be, K * Be, &me)))
-        goto done;
-    zoo_model *em = me ? me : m;
-    res->params = zoo_graph_count_trainable(m->g);
-    if ((rc = zoo_graph_mem_plan(m->g, &res->mem)))
-        goto done;
-    if (me) { /* the evaluation model's activations come on top; its parameters are a copy */
-        zoo_mem_plan pe;
-        if ((rc = zoo_graph_mem_plan(me->g, &pe)))
-            goto done;
-        res->mem.params += pe.params, res->mem.grads += pe.grads, res->mem.optimizer += pe.optimizer;
-        res->mem.activations += pe.activations, res->mem.act_grads += pe.act_grads, res->mem.workspace += pe.workspace;
-    }
-    res->state_size = m->state_size;
-    res->flops_per_step = zoo_run_spec_flops_per_step(spec);
-
-    const int64_t n = train.n, steps_per_epoch = (n + B - 1) / B;
-    const int E = spec->epochs;
-    order = malloc((size_t)n * sizeof *order);
-    res->step_loss = malloc((size_t)(steps_per_epoch * E) * sizeof(float));
-    res->epoch_test_loss = malloc((size_t)E * sizeof(float));
-    res->epoch_test_acc = malloc((size_t)E * sizeof(float));
-    res->epoch_lr = malloc((size_t)E * sizeof(float));
-    res->epoch_train_loss = malloc((size_t)E * sizeof(float));
-    if (!order || !res->step_loss || !res->epoch_test_loss || !res->epoch_test_acc || !res->epoch_lr ||
-        !res->epoch_train_loss) {
-        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the run's curves");
-        goto done;
-    }
-
-    double t_train = 0, t_loop = now_s();
-    int64_t step = 0, tokens = 0;
-    res->best_acc = 0;
-    for (int e = 0; e < E; e++) {
-        /* Cosine per epoch, eta_min 0, no warmup; stepped after evaluation, so epoch e
-         * trains at lr(e). */
-        double lr = spec->lr * (1.0 + cos(PI * (double)e / (double)E)) / 2.0;
-        shuffle(order, n, spec->seed, e);
-        double t0 = now_s(), lsum = 0;
-        for (int64_t s = 0; s < steps_per_epoch; s++) {
-            if (hooks && hooks->should_stop && hooks->should_stop(hooks->ud)) {
-                rc = ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s);
-                goto done;
-            }
-            int64_t first = s * B, count = n - first < B ? n - first : B;
-            if ((rc = zoo_model_load_batch(m, &train, order, first, count)))
-                goto done;
-            float loss = 0;
-            /* dropout masks keyed by the global step */
-            if ((rc = zoo_graph_set_training(m->g, 1, (uint64_t)step)) || (rc = zoo_graph_forward(m->g)) ||
-                (rc = zoo_tensor_get(m->loss, &loss, 0, 1))) {
-                zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
-                goto done;
-            }
-            if (!isfinite(loss)) {
-                rc = ZOO_FAIL(ZOO_ERR_NUMERIC, "diverged at epoch %d step %lld (training loss %g); lower the learning rate (lr=%g)",
-                              e, (long long)s, (double)loss, spec->lr);
-                goto done;
-            }
-            if ((rc = zoo_graph_backward(m->g, m->loss)) ||
-                (rc = zoo_adamw_step(m->g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay, step + 1))) {
-                zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
-                goto done;
-            }
-            res->step_loss[step] = loss;
-            res->n_steps = ++step;
-            lsum += loss;
-            tokens += count * L;
-        }
-        t_train += now_s() - t0;
-
-        if (me && (rc = sync_params(me, m, &psync)))
-            goto done;
-        double tl = 0, ta = 0;
-        if ((rc = zoo_model_evaluate(em, &test, &tl, &ta, NULL, NULL))) {
-            if (rc == ZOO_ERR_NUMERIC)
-                zoo_error_prefix("epoch %d: lower the learning rate (lr=%g); ", e, spec->lr);
-            goto done;
-        }
-        res->epoch_test_loss[e] = (float)tl;
-        res->epoch_test_acc[e] = (float)ta;
-        res->epoch_lr[e] = (float)lr;
-        res->epoch_train_loss[e] = (float)(lsum / (double)steps_per_epoch);
-        res->n_epochs = res->epochs_run = e + 1;
-        res->final_acc = ta;
-        res->final_loss = tl;
-        if (ta > res->best_acc)
-            res->best_acc = ta;
-        res->tokens_per_s = t_train > 0 ? (double)tokens / t_train : 0;
-        if (hooks && hooks->on_epoch) {
-            double el = now_s() - t_loop;
-            zoo_epoch_stats st = {e + 1, E, lsum / (double)steps_per_epoch, tl, ta, lr, res->tokens_per_s,
-                                  now_s() - t_start, el / (double)(e + 1) * (double)(E - e - 1)};
-            hooks->on_epoch(&st, hooks->ud);
-        }
-        if (ta > spec->early_stop) /* strict >, on the test set itself, as the reference (docs/training.md) */
-            break;
-    }
-    rc = 0;
-done:
-    res->status = rc;
-    if (rc)
-        snprintf(res->message, sizeof res->message, "%s", zoo_error_last()->msg);
-    res->wall_s = now_s() - t_start;
-    size_t planned = zoo_mem_plan_total(&res->mem), rss = peak_rss_bytes();
-    res->peak_bytes = rss > planned ? rss : planned;
-    if (model_out && !rc) {
-        *model_out = m;
-        m = NULL;
-    }
-    zoo_model_free(m);
-    zoo_model_free(me);
-    free(order);
-    free(psync);
-    zoo_dataset_free(&train);
-    zoo_dataset_free(&test);
+    if (!rc)
+        rc = build_models(&st);
+    if (!rc)
+        rc = record_costs(&st);
+    if (!rc)
+        rc = alloc_curves(&st);
+    if (!rc)
+        rc = run_epochs(&st);
+    finish_run(&st, rc, model_out);
     if (res == &local)
         zoo_run_result_free(&local);
     return rc;
