@@ -84,10 +84,8 @@ def _linear_nice(lo, hi, most):
     return [lo, hi] if hi > lo else [lo]
 
 
-class Log10NiceLocator(Locator):
-    """Ticks for a log10 axis: of whole decades, 1-2-5 x 10^k and 1..9 x 10^k, the finest
-    set that puts between 2 and `most` ticks in view; whole decades thinned when even they
-    are too many; round linear ticks when the span is too narrow for any of them."""
+class _LogLocator(Locator):
+    """A log axis's view in, at most `most` ticks out; subclasses pick the ticks."""
 
     def __init__(self, most=MAX_LOG_TICKS):
         self.most = most
@@ -100,7 +98,15 @@ class Log10NiceLocator(Locator):
         lo, hi = sorted((float(vmin), float(vmax)))
         if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
             return []
-        lo = max(lo, hi * 1e-12)
+        return self._ticks(max(lo, hi * 1e-12), hi)
+
+
+class Log10NiceLocator(_LogLocator):
+    """Ticks for a log10 axis: of whole decades, 1-2-5 x 10^k and 1..9 x 10^k, the finest
+    set that puts between 2 and `most` ticks in view; whole decades thinned when even they
+    are too many; round linear ticks when the span is too narrow for any of them."""
+
+    def _ticks(self, lo, hi):
         e0, e1 = int(math.floor(math.log10(lo))), int(math.ceil(math.log10(hi)))
         sets = [_in_view([m * 10.0 ** e for e in range(e0, e1 + 1) for m in subs], lo, hi) for subs in _MANTISSAS]
         fit = [t for t in sets if 2 <= len(t) <= self.most]
@@ -111,22 +117,11 @@ class Log10NiceLocator(Locator):
         return _linear_nice(lo, hi, self.most)
 
 
-class Log2NiceLocator(Locator):
+class Log2NiceLocator(_LogLocator):
     """Ticks for a log2 axis at 2^(j*step): the largest step of 8, 4, 2, 1, 1/2, 1/4 that
     puts at least 2 ticks in view, thinned to at most `most`."""
 
-    def __init__(self, most=MAX_LOG_TICKS):
-        self.most = most
-
-    def __call__(self):
-        lo, hi = self.axis.get_view_interval()
-        return self.tick_values(lo, hi)
-
-    def tick_values(self, vmin, vmax):
-        lo, hi = sorted((float(vmin), float(vmax)))
-        if not (np.isfinite(lo) and np.isfinite(hi)) or hi <= 0:
-            return []
-        lo = max(lo, hi * 1e-12)
+    def _ticks(self, lo, hi):
         a, b = math.log2(lo), math.log2(hi)
         for step in (1.0, 0.5, 0.25):
             t = [2.0 ** (j * step) for j in range(int(math.floor(a / step)), int(math.ceil(b / step)) + 1)]
