@@ -5,9 +5,9 @@ imported, not copied), side by side in one invocation. For each configuration th
 run alternately, --reps times each, in fresh processes; the table shows medians and the
 ratio zoo / torch. Nothing is judged: the numbers are printed (and optionally written).
 
-    /usr/bin/python3 bench/run.py --build build                 # the issue-2 table
+    /usr/bin/python3 bench/run.py --build build                 # the attention table
     /usr/bin/python3 bench/run.py --d 64 --l 64 --reps 5        # one configuration
-    /usr/bin/python3 bench/run.py --mixers all --d 64,256 --l 64,512 --batch-at 512:4   # issue 3
+    /usr/bin/python3 bench/run.py --mixers all --d 64,256 --l 64,512 --batch-at 512:4   # every mixer
 
 Every mixer zoo has a PyTorch side: attention is tests/torchmodel/zoology_ref.py's MHA,
 mamba the model of tests/mamba/check_mamba_model.py (its own blocks), the others the
@@ -58,12 +58,8 @@ def torch_worker(a):
 
     sys.path.insert(0, os.path.join(ROOT, "tests", "torchmodel"))
     import zoology_ref
-    try:  # the mixer references (tests/mixers_ref; tests/mixers3 in older trees)
-        sys.path.insert(0, os.path.join(ROOT, "tests", "mixers_ref"))
-        import ref_mixers as ref_mixers3
-    except ImportError:
-        sys.path.insert(0, os.path.join(ROOT, "tests", "mixers3"))
-        import ref_mixers3
+    sys.path.insert(0, os.path.join(ROOT, "tests", "mixers_ref"))  # the mixer references
+    import ref_mixers
 
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -73,14 +69,14 @@ def torch_worker(a):
     pattern = json.loads(a.pattern)
 
     def knob(entry, name):
-        return ref_mixers3.knobs_of(entry["knobs"])[name]
+        return ref_mixers.knobs_of(entry["knobs"])[name]
 
     def make_mixer(l):
         e = pattern[l % len(pattern)]
         if e["name"] == "attention":
             return zoology_ref.MHA(a.d, int(knob(e, "num_heads")), float(knob(e, "dropout")),
-                                   ref_mixers3.truth(knob(e, "bias")))
-        return ref_mixers3.make({"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l})
+                                   ref_mixers.truth(knob(e, "bias")))
+        return ref_mixers.make({"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l})
 
     if any(e["name"] == "mamba" for e in pattern):
         # Mamba is a model of its own blocks (RMSNorm, no MLP): the
@@ -89,9 +85,9 @@ def torch_worker(a):
             sys.exit("run.py: mamba in a per-layer list has no PyTorch model here")
         sys.path.insert(0, os.path.join(ROOT, "tests", "mamba"))
         import check_mamba_model
-        k = ref_mixers3.knobs_of(pattern[0]["knobs"])
+        k = ref_mixers.knobs_of(pattern[0]["knobs"])
         mk = {n: int(k[n]) for n in ("d_state", "d_conv", "expand", "dt_rank")}
-        mk.update({n: ref_mixers3.truth(k[n]) for n in ("conv_bias", "bias")})
+        mk.update({n: ref_mixers.truth(k[n]) for n in ("conv_bias", "bias")})
         model = check_mamba_model.LanguageModel({"vocab": a.vocab, "d_model": a.d, "n_layers": a.n_layers,
                                                  "mamba": mk}).float()
     else:
