@@ -488,7 +488,6 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
     int rc = plan_check_support(g);
     if (rc)
         return rc;
-    g->seed = seed;
     g->exec.be = g->be;
     g->exec.g = g;
     if ((rc = g->be->exec_init(&g->exec)))
@@ -509,7 +508,8 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
     if (plan_zeroing(g))
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory planning the graph");
     g->planned = 1;
-    return zoo_graph_set_training(g, g->training, g->step); /* a mode set before planning holds */
+    g->exec.host_step.seed = seed;
+    return zoo_exec_push_step(&g->exec); /* a mode set before planning holds */
 }
 
 int zoo_graph_reinit_param(zoo_graph *g, zoo_tensor *p, zoo_init init, uint64_t seed)
@@ -530,14 +530,10 @@ int zoo_graph_set_training(zoo_graph *g, int training, uint64_t step)
 {
     if (!g)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_graph_set_training: no graph");
-    g->training = training;
-    g->step = step;
-    if (!g->exec_ready)
-        return 0;
-    g->exec.host_step.seed = g->seed;
+    /* the step state is the one copy of the mode; before planning only its host mirror */
     g->exec.host_step.step = step;
     g->exec.host_step.training = training;
-    return zoo_exec_push_step(&g->exec);
+    return g->exec_ready ? zoo_exec_push_step(&g->exec) : 0;
 }
 
 int zoo_exec_push_step(zoo_exec *x)

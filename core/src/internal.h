@@ -91,8 +91,6 @@ struct zoo_graph {
     char errmsg[1024];
     char prefix[256];
     int planned;
-    int training;
-    uint64_t seed, step;
     int sync_each_op;            /* ZOO_SYNC_EACH_OP=1: synchronise and check after every kernel */
     /* test switches (optest's backend comparison): never write gradients whole, and
      * clear gradients by filling every byte with grad_fill_byte instead of 0 */

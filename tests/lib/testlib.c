@@ -4,6 +4,8 @@
 #define _GNU_SOURCE
 #include "testlib.h"
 
+int zt_fails = 0;
+
 #include <errno.h>
 #include <ftw.h>
 #include <math.h>

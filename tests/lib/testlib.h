@@ -6,6 +6,7 @@
 #define ZOO_TESTLIB_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 
 #include "zoo/graph.h"
@@ -36,6 +37,19 @@ extern "C" {
 #define ZT_TOL_GRADCHECK_RTOL 2e-2
 #define ZT_TOL_TRAIN_ATOL 1e-4
 #define ZT_TOL_TRAIN_RTOL 1e-3
+/* Checks that count failures and go on: ZT_CHECK(cond, fmt, ...) prints
+ * "FAIL file:line: message" when cond is false and adds one to zt_fails. */
+extern int zt_fails;
+#define ZT_CHECK(cond, ...)                                                                                   \
+    do {                                                                                                      \
+        if (!(cond)) {                                                                                        \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                              \
+            fprintf(stderr, __VA_ARGS__);                                                                     \
+            fprintf(stderr, "\n");                                                                            \
+            zt_fails++;                                                                                       \
+        }                                                                                                     \
+    } while (0)
+
 /* Finite-difference step for zt_gradcheck on f32 kernels with O(1) values: large enough
  * that f32 rounding of the outputs (~1e-7 relative) stays below 1e-3 after dividing by
  * 2*eps, small enough that the O(eps^2) truncation error is negligible. */

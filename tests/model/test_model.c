@@ -11,29 +11,17 @@
 #include "zoo/run.h"
 #include "zoo/task.h"
 
-static int fails = 0;
-
-#define CHECK(cond, ...)                                                                                      \
-    do {                                                                                                      \
-        if (!(cond)) {                                                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                              \
-            fprintf(stderr, __VA_ARGS__);                                                                     \
-            fprintf(stderr, "\n");                                                                            \
-            fails++;                                                                                          \
-        }                                                                                                     \
-    } while (0)
-
 static void set(zoo_run_spec *s, const char *k, const char *v)
 {
     int rc = zoo_run_spec_set(s, k, v);
-    CHECK(rc == 0, "set %s=%s: %s", k, v, zoo_error_last()->msg);
+    ZT_CHECK(rc == 0, "set %s=%s: %s", k, v, zoo_error_last()->msg);
 }
 
 static zoo_model *build(const zoo_run_spec *s, int64_t B, int64_t M)
 {
     zoo_model *m = NULL;
     int rc = zoo_model_build(s, B, M, &m);
-    CHECK(rc == 0 && m, "zoo_model_build: %d %s", rc, zoo_error_last()->msg);
+    ZT_CHECK(rc == 0 && m, "zoo_model_build: %d %s", rc, zoo_error_last()->msg);
     return rc ? NULL : m;
 }
 
@@ -59,7 +47,7 @@ static void stats(zoo_tensor *p, double *mean, double *std)
 static void expect_init(zoo_model *m, const char *name, double want_std)
 {
     zoo_tensor *p = param(m, name);
-    CHECK(p != NULL, "no parameter %s", name);
+    ZT_CHECK(p != NULL, "no parameter %s", name);
     if (!p)
         return;
     double mean, std;
@@ -67,20 +55,20 @@ static void expect_init(zoo_model *m, const char *name, double want_std)
     int64_t n = zoo_tensor_numel(p);
     /* The sample std of n normals has relative error ~ 1/sqrt(2n); allow 6 of those. */
     double tol = 6.0 / sqrt(2.0 * (double)n);
-    CHECK(fabs(std / want_std - 1) < tol, "%s: std %.5f, want %.5f (n=%lld)", name, std, want_std, (long long)n);
-    CHECK(fabs(mean) < 6 * want_std / sqrt((double)n), "%s: mean %.5f", name, mean);
+    ZT_CHECK(fabs(std / want_std - 1) < tol, "%s: std %.5f, want %.5f (n=%lld)", name, std, want_std, (long long)n);
+    ZT_CHECK(fabs(mean) < 6 * want_std / sqrt((double)n), "%s: mean %.5f", name, mean);
 }
 
 static void expect_const(zoo_model *m, const char *name, float v)
 {
     zoo_tensor *p = param(m, name);
-    CHECK(p != NULL, "no parameter %s", name);
+    ZT_CHECK(p != NULL, "no parameter %s", name);
     if (!p)
         return;
     const float *x = zoo_tensor_data(p);
     for (int64_t i = 0; i < zoo_tensor_numel(p); i++)
         if (x[i] != v) {
-            CHECK(0, "%s[%lld] = %g, want %g", name, (long long)i, (double)x[i], (double)v);
+            ZT_CHECK(0, "%s[%lld] = %g, want %g", name, (long long)i, (double)x[i], (double)v);
             return;
         }
 }
@@ -121,24 +109,24 @@ static void test_paper_model(void)
         return;
     int64_t n = zoo_graph_count_trainable(m->g);
     /* 524,288 (E) + 4,096 (P) + 2 x (12,480 Wqkv + 4,160 out + 256 LN) + 128 (LN_f). */
-    CHECK(n == 562304, "attention D=64 L=64 V=8192 2 layers: %lld trainable parameters, want 562,304", (long long)n);
+    ZT_CHECK(n == 562304, "attention D=64 L=64 V=8192 2 layers: %lld trainable parameters, want 562,304", (long long)n);
     int np = zoo_graph_nparams(m->g), want = (int)(sizeof attention_names / sizeof attention_names[0]);
-    CHECK(np == want, "%d parameters, the reference lists %d", np, want);
+    ZT_CHECK(np == want, "%d parameters, the reference lists %d", np, want);
     for (int i = 0; i < want; i++) {
         zoo_tensor *p = param(m, attention_names[i].name);
-        CHECK(p != NULL, "missing %s", attention_names[i].name);
+        ZT_CHECK(p != NULL, "missing %s", attention_names[i].name);
         if (!p)
             continue;
         int nd = attention_names[i].shape[1] ? 2 : 1;
-        CHECK(zoo_tensor_ndim(p) == nd && zoo_tensor_dim(p, 0) == attention_names[i].shape[0] &&
+        ZT_CHECK(zoo_tensor_ndim(p) == nd && zoo_tensor_dim(p, 0) == attention_names[i].shape[0] &&
                   (nd == 1 || zoo_tensor_dim(p, 1) == attention_names[i].shape[1]),
               "%s has the wrong shape", attention_names[i].name);
     }
-    CHECK(m->embed == param(m, "backbone.embeddings.word_embeddings.weight"), "m->embed is not the word embedding");
-    CHECK(m->B == 2 && m->L == 64 && m->M == 8, "B, L, M = %lld %lld %lld", (long long)m->B, (long long)m->L,
+    ZT_CHECK(m->embed == param(m, "backbone.embeddings.word_embeddings.weight"), "m->embed is not the word embedding");
+    ZT_CHECK(m->B == 2 && m->L == 64 && m->M == 8, "B, L, M = %lld %lld %lld", (long long)m->B, (long long)m->L,
           (long long)m->M);
     /* State size: attention keeps K and V for every position, 2 D L per layer. */
-    CHECK(m->state_size == 2.0 * 2 * 64 * 64, "state_size %g, want %g", m->state_size, 2.0 * 2 * 64 * 64);
+    ZT_CHECK(m->state_size == 2.0 * 2 * 64 * 64, "state_size %g, want %g", m->state_size, 2.0 * 2 * 64 * 64);
 
     /* Initialisation (docs/model.md): N(0, 0.02^2), out_proj re-drawn at 0.02/sqrt(2 n_layers). */
     expect_init(m, "backbone.embeddings.word_embeddings.weight", 0.02);
@@ -167,12 +155,12 @@ static void test_paper_model(void)
         int64_t n1, n2, n3;
         float *a = zoo_graph_params_flat(m->g, &n1), *b = zoo_graph_params_flat(m2->g, &n2),
               *c = zoo_graph_params_flat(m3->g, &n3);
-        CHECK(n1 == n2 && !memcmp(a, b, (size_t)n1 * sizeof *a), "same seed gave different weights");
+        ZT_CHECK(n1 == n2 && !memcmp(a, b, (size_t)n1 * sizeof *a), "same seed gave different weights");
         int64_t same = 0;
         for (int64_t i = 0; i < n1 && n1 == n3; i++)
             same += a[i] == c[i];
         /* Only the LayerNorm constants and zero biases may coincide. */
-        CHECK(n1 == n3 && same < 2000, "seed 124 shares %lld of %lld values with seed 123", (long long)same,
+        ZT_CHECK(n1 == n3 && same < 2000, "seed 124 shares %lld of %lld values with seed 123", (long long)same,
               (long long)n1);
     }
     zoo_model_free(m2);
@@ -189,10 +177,10 @@ static void test_variants(void)
     if (m) {
         /* 562,304 + 2 x (fc1 64x256 + 256, fc2 256x64 + 64) = 562,304 + 2 x 33,088. */
         int64_t n = zoo_graph_count_trainable(m->g);
-        CHECK(n == 628480, "mlp state mixer: %lld trainable parameters, want 628,480", (long long)n);
+        ZT_CHECK(n == 628480, "mlp state mixer: %lld trainable parameters, want 628,480", (long long)n);
         zoo_tensor *fc1 = param(m, "backbone.layers.1.state_mixer.fc1.weight");
-        CHECK(fc1 && zoo_tensor_dim(fc1, 0) == 256 && zoo_tensor_dim(fc1, 1) == 64, "fc1.weight shape");
-        CHECK(param(m, "backbone.layers.0.state_mixer.fc1.bias") && param(m, "backbone.layers.0.state_mixer.fc2.bias"),
+        ZT_CHECK(fc1 && zoo_tensor_dim(fc1, 0) == 256 && zoo_tensor_dim(fc1, 1) == 64, "fc1.weight shape");
+        ZT_CHECK(param(m, "backbone.layers.0.state_mixer.fc1.bias") && param(m, "backbone.layers.0.state_mixer.fc2.bias"),
               "mlp biases missing");
         expect_init(m, "backbone.layers.0.state_mixer.fc1.weight", 0.02);
         expect_init(m, "backbone.layers.0.state_mixer.fc2.weight", 0.01); /* the depth-scaled fc2 rule */
@@ -204,9 +192,9 @@ static void test_variants(void)
     set(&s, "pos_emb", "off");
     m = build(&s, 1, 4);
     if (m) {
-        CHECK(zoo_graph_count_trainable(m->g) == 562304 - 64 * 64, "pos_emb off: %lld",
+        ZT_CHECK(zoo_graph_count_trainable(m->g) == 562304 - 64 * 64, "pos_emb off: %lld",
               (long long)zoo_graph_count_trainable(m->g));
-        CHECK(!param(m, "backbone.embeddings.position_embeddings.weight"), "positions built with pos_emb off");
+        ZT_CHECK(!param(m, "backbone.embeddings.position_embeddings.weight"), "positions built with pos_emb off");
     }
     zoo_model_free(m);
 
@@ -220,9 +208,9 @@ static void test_variants(void)
     m = build(&s, 2, 8);
     if (m) {
         int64_t D = 32, want = 100 * D + 32 * D + 3 * ((3 * D * D + 3 * D) + (D * D + D) + 4 * D) + 2 * D;
-        CHECK(zoo_graph_count_trainable(m->g) == want, "3-layer model: %lld, want %lld",
+        ZT_CHECK(zoo_graph_count_trainable(m->g) == want, "3-layer model: %lld, want %lld",
               (long long)zoo_graph_count_trainable(m->g), (long long)want);
-        CHECK(param(m, "backbone.layers.2.sequence_mixer.out_proj.weight") != NULL, "layer 2 missing");
+        ZT_CHECK(param(m, "backbone.layers.2.sequence_mixer.out_proj.weight") != NULL, "layer 2 missing");
     }
     zoo_model_free(m);
 }
@@ -234,30 +222,30 @@ static void test_errors(void)
     zoo_run_spec_default(&s);
     set(&s, "mixer", "no_such_mixer");
     int rc = zoo_model_build(&s, 1, 4, &m);
-    CHECK(rc == ZOO_ERR_PLUGIN_NOT_FOUND && !m, "unknown mixer: rc %d", rc);
-    CHECK(strstr(zoo_error_last()->msg, "attention") != NULL, "unknown mixer message does not list the known ones: %s",
+    ZT_CHECK(rc == ZOO_ERR_PLUGIN_NOT_FOUND && !m, "unknown mixer: rc %d", rc);
+    ZT_CHECK(strstr(zoo_error_last()->msg, "attention") != NULL, "unknown mixer message does not list the known ones: %s",
           zoo_error_last()->msg);
 
     zoo_run_spec_default(&s);
     set(&s, "attention.num_haeds", "2");
     rc = zoo_model_build(&s, 1, 4, &m);
-    CHECK(rc == ZOO_ERR_INVALID && !m, "misspelt knob: rc %d", rc);
-    CHECK(strstr(zoo_error_last()->msg, "num_heads") != NULL, "misspelt knob message: %s", zoo_error_last()->msg);
+    ZT_CHECK(rc == ZOO_ERR_INVALID && !m, "misspelt knob: rc %d", rc);
+    ZT_CHECK(strstr(zoo_error_last()->msg, "num_heads") != NULL, "misspelt knob message: %s", zoo_error_last()->msg);
 
     zoo_run_spec_default(&s);
     set(&s, "attention.num_heads", "3");
     rc = zoo_model_build(&s, 1, 4, &m);
-    CHECK(rc == ZOO_ERR_INVALID && !m, "num_heads 3 with d_model 64: rc %d", rc);
-    CHECK(strstr(zoo_error_last()->msg, "num_heads") && strstr(zoo_error_last()->msg, "layer 0"),
+    ZT_CHECK(rc == ZOO_ERR_INVALID && !m, "num_heads 3 with d_model 64: rc %d", rc);
+    ZT_CHECK(strstr(zoo_error_last()->msg, "num_heads") && strstr(zoo_error_last()->msg, "layer 0"),
           "num_heads message: %s", zoo_error_last()->msg);
 
     zoo_run_spec_default(&s);
     s.seq_len = 63;
     rc = zoo_model_build(&s, 1, 4, &m);
-    CHECK(rc == ZOO_ERR_INVALID && !m, "odd L accepted by zoo_model_build: rc %d", rc);
+    ZT_CHECK(rc == ZOO_ERR_INVALID && !m, "odd L accepted by zoo_model_build: rc %d", rc);
     zoo_run_spec_default(&s);
     rc = zoo_model_build(&s, 0, 4, &m);
-    CHECK(rc == ZOO_ERR_INVALID && !m, "B=0 accepted: rc %d", rc);
+    ZT_CHECK(rc == ZOO_ERR_INVALID && !m, "B=0 accepted: rc %d", rc);
 }
 
 static void test_load_batch(void)
@@ -270,12 +258,12 @@ static void test_load_batch(void)
     set(&s, "d_model", "16");
     zoo_mqar_spec ms = {64, 16, 2, 6, 0.01, 0, 5};
     zoo_dataset d = {0};
-    CHECK(zoo_mqar_generate(&ms, &d) == 0, "generate: %s", zoo_error_last()->msg);
+    ZT_CHECK(zoo_mqar_generate(&ms, &d) == 0, "generate: %s", zoo_error_last()->msg);
     zoo_model *m = build(&s, 4, 8), *m2 = build(&s, 2, 4), *small = build(&s, 4, 3);
     if (!m || !m2 || !small || !d.inputs)
         goto out;
     const int64_t L = 16, order[6] = {5, 4, 3, 2, 1, 0};
-    CHECK(zoo_model_load_batch(m, &d, order, 3, 2) == 0, "load: %s", zoo_error_last()->msg);
+    ZT_CHECK(zoo_model_load_batch(m, &d, order, 3, 2) == 0, "load: %s", zoo_error_last()->msg);
     const int32_t *tok = zoo_tensor_idata(m->tokens), *pos = zoo_tensor_idata(m->sup_pos),
                   *lab = zoo_tensor_idata(m->sup_lab);
     /* rows order[3] = 2 and order[4] = 1, then two padding rows of blanks */
@@ -283,7 +271,7 @@ static void test_load_batch(void)
         for (int64_t t = 0; t < L; t++) {
             int32_t want = b < 2 ? d.inputs[(2 - b) * L + t] : 0;
             if (tok[b * L + t] != want) {
-                CHECK(0, "token (%lld, %lld) = %d, want %d", (long long)b, (long long)t, tok[b * L + t], want);
+                ZT_CHECK(0, "token (%lld, %lld) = %d, want %d", (long long)b, (long long)t, tok[b * L + t], want);
                 b = 4;
                 break;
             }
@@ -294,37 +282,37 @@ static void test_load_batch(void)
             int32_t l = d.labels[(2 - b) * L + t];
             if (l == ZOO_IGNORE_LABEL)
                 continue;
-            CHECK(k < 8 && pos[k] == b * L + t && lab[k] == l, "supervised entry %lld: pos %d lab %d, want %lld %d",
+            ZT_CHECK(k < 8 && pos[k] == b * L + t && lab[k] == l, "supervised entry %lld: pos %d lab %d, want %lld %d",
                   (long long)k, pos[k], lab[k], (long long)(b * L + t), l);
             k++;
         }
-    CHECK(k == 4, "%lld supervised entries in two MQAR rows with K=2", (long long)k);
+    ZT_CHECK(k == 4, "%lld supervised entries in two MQAR rows with K=2", (long long)k);
     for (; k < 8; k++)
-        CHECK(lab[k] == ZOO_IGNORE_LABEL, "padding entry %lld has label %d", (long long)k, lab[k]);
+        ZT_CHECK(lab[k] == ZOO_IGNORE_LABEL, "padding entry %lld has label %d", (long long)k, lab[k]);
 
     /* Padding changes neither the loss nor the gradients: the same two rows in a B=4
      * model (two pad rows) and a B=2 model with the same weights agree. */
-    CHECK(zoo_model_load_batch(m2, &d, order, 3, 2) == 0, "load m2");
+    ZT_CHECK(zoo_model_load_batch(m2, &d, order, 3, 2) == 0, "load m2");
     zoo_graph_set_training(m->g, 0, 0);
     zoo_graph_set_training(m2->g, 0, 0);
-    CHECK(zoo_graph_forward(m->g) == 0 && zoo_graph_backward(m->g, m->loss) == 0, "fwd/bwd m");
-    CHECK(zoo_graph_forward(m2->g) == 0 && zoo_graph_backward(m2->g, m2->loss) == 0, "fwd/bwd m2");
+    ZT_CHECK(zoo_graph_forward(m->g) == 0 && zoo_graph_backward(m->g, m->loss) == 0, "fwd/bwd m");
+    ZT_CHECK(zoo_graph_forward(m2->g) == 0 && zoo_graph_backward(m2->g, m2->loss) == 0, "fwd/bwd m2");
     float l4 = zoo_tensor_data(m->loss)[0], l2 = zoo_tensor_data(m2->loss)[0];
-    CHECK(isfinite(l4) && fabsf(l4 - l2) <= 1e-6f * fabsf(l2), "loss with padding %.8g, without %.8g", (double)l4,
+    ZT_CHECK(isfinite(l4) && fabsf(l4 - l2) <= 1e-6f * fabsf(l2), "loss with padding %.8g, without %.8g", (double)l4,
           (double)l2);
-    CHECK(fabsf(l4 - logf(64.0f)) < 0.5f, "initial loss %g is far from ln V = %g", (double)l4, log(64.0));
+    ZT_CHECK(fabsf(l4 - logf(64.0f)) < 0.5f, "initial loss %g is far from ln V = %g", (double)l4, log(64.0));
     int64_t n4, n2;
     float *g4 = zoo_graph_grads_flat(m->g, &n4), *g2 = zoo_graph_grads_flat(m2->g, &n2);
     if (n4 == n2)
-        fails += zt_compare("gradients with padding rows", g4, g2, n4, 1e-7, 1e-5);
+        zt_fails += zt_compare("gradients with padding rows", g4, g2, n4, 1e-7, 1e-5);
     else
-        CHECK(0, "flat sizes differ %lld %lld", (long long)n4, (long long)n2);
+        ZT_CHECK(0, "flat sizes differ %lld %lld", (long long)n4, (long long)n2);
 
     /* Errors: more rows than B, a row past the end, too many supervised positions. */
-    CHECK(zoo_model_load_batch(m, &d, NULL, 0, 5) == ZOO_ERR_INVALID, "count > B accepted");
-    CHECK(zoo_model_load_batch(m, &d, NULL, 4, 3) == ZOO_ERR_INVALID, "rows past the end accepted");
-    CHECK(zoo_model_load_batch(small, &d, NULL, 0, 2) == ZOO_ERR_SHAPE, "4 supervised positions fit M=3");
-    CHECK(strstr(zoo_error_last()->msg, "M=3") != NULL, "M message: %s", zoo_error_last()->msg);
+    ZT_CHECK(zoo_model_load_batch(m, &d, NULL, 0, 5) == ZOO_ERR_INVALID, "count > B accepted");
+    ZT_CHECK(zoo_model_load_batch(m, &d, NULL, 4, 3) == ZOO_ERR_INVALID, "rows past the end accepted");
+    ZT_CHECK(zoo_model_load_batch(small, &d, NULL, 0, 2) == ZOO_ERR_SHAPE, "4 supervised positions fit M=3");
+    ZT_CHECK(strstr(zoo_error_last()->msg, "M=3") != NULL, "M message: %s", zoo_error_last()->msg);
 out:
     zoo_model_free(m);
     zoo_model_free(m2);
@@ -339,9 +327,9 @@ int main(void)
     test_variants();
     test_errors();
     test_load_batch();
-    if (fails)
-        fprintf(stderr, "%d check(s) failed\n", fails);
+    if (zt_fails)
+        fprintf(stderr, "%d check(s) failed\n", zt_fails);
     else
         printf("model: ok\n");
-    return fails ? 1 : 0;
+    return zt_fails ? 1 : 0;
 }

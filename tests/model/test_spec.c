@@ -9,22 +9,10 @@
 #include "testlib.h"
 #include "zoo/run.h"
 
-static int fails = 0;
-
-#define CHECK(cond, ...)                                                                                      \
-    do {                                                                                                      \
-        if (!(cond)) {                                                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                              \
-            fprintf(stderr, __VA_ARGS__);                                                                     \
-            fprintf(stderr, "\n");                                                                            \
-            fails++;                                                                                          \
-        }                                                                                                     \
-    } while (0)
-
 static void set_ok(zoo_run_spec *s, const char *k, const char *v)
 {
     int rc = zoo_run_spec_set(s, k, v);
-    CHECK(rc == 0, "set %s=%s returned %d: %s", k, v, rc, zoo_error_last()->msg);
+    ZT_CHECK(rc == 0, "set %s=%s returned %d: %s", k, v, rc, zoo_error_last()->msg);
 }
 
 /* Expect ZOO_ERR_INVALID and every `want` fragment in the message. */
@@ -34,10 +22,10 @@ static void set_bad(zoo_run_spec *s, const char *k, const char *v, const char *w
     zoo_error_clear();
     int rc = zoo_run_spec_set(s, k, v);
     const char *msg = zoo_error_last()->msg;
-    CHECK(rc == ZOO_ERR_INVALID, "set %s=%s: expected ZOO_ERR_INVALID, got %d", k, v, rc);
-    CHECK(!want1 || strstr(msg, want1), "set %s=%s: message '%s' lacks '%s'", k, v, msg, want1);
-    CHECK(!want2 || strstr(msg, want2), "set %s=%s: message '%s' lacks '%s'", k, v, msg, want2);
-    CHECK(!memcmp(&before, s, sizeof before), "set %s=%s failed but changed the spec", k, v);
+    ZT_CHECK(rc == ZOO_ERR_INVALID, "set %s=%s: expected ZOO_ERR_INVALID, got %d", k, v, rc);
+    ZT_CHECK(!want1 || strstr(msg, want1), "set %s=%s: message '%s' lacks '%s'", k, v, msg, want1);
+    ZT_CHECK(!want2 || strstr(msg, want2), "set %s=%s: message '%s' lacks '%s'", k, v, msg, want2);
+    ZT_CHECK(!memcmp(&before, s, sizeof before), "set %s=%s failed but changed the spec", k, v);
 }
 
 /* Every "key=value" line of a formatted spec applied to a fresh default spec. */
@@ -47,7 +35,7 @@ static void parse_text(zoo_run_spec *s, const char *text)
     char *copy = strdup(text), *save = NULL;
     for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
-        CHECK(eq != NULL, "line without '=': %s", line);
+        ZT_CHECK(eq != NULL, "line without '=': %s", line);
         if (!eq)
             continue;
         *eq = 0;
@@ -80,31 +68,31 @@ static void test_defaults(void)
     zoo_run_spec s;
     zoo_run_spec_default(&s);
     /* The paper's Figure 2 setting at L = 64 (docs/training.md). */
-    CHECK(!strcmp(s.task, "mqar") && s.vocab == 8192 && s.seq_len == 64 && s.kv_pairs == 4, "task defaults");
-    CHECK(s.train_examples == 100000 && s.test_examples == 3000, "example counts");
-    CHECK(s.power_a == 0.01 && s.random_non_queries == 0 && s.data_seed == 0, "data defaults");
-    CHECK(s.d_model == 64 && s.n_layers == 2 && s.n_mixers == 1 && !strcmp(s.mixers[0].name, "attention") &&
+    ZT_CHECK(!strcmp(s.task, "mqar") && s.vocab == 8192 && s.seq_len == 64 && s.kv_pairs == 4, "task defaults");
+    ZT_CHECK(s.train_examples == 100000 && s.test_examples == 3000, "example counts");
+    ZT_CHECK(s.power_a == 0.01 && s.random_non_queries == 0 && s.data_seed == 0, "data defaults");
+    ZT_CHECK(s.d_model == 64 && s.n_layers == 2 && s.n_mixers == 1 && !strcmp(s.mixers[0].name, "attention") &&
               s.mixers[0].n_knobs == 0,
           "model defaults");
-    CHECK(s.state_mixer == ZOO_STATE_IDENTITY && s.pos_emb == -1 && s.embed_dropout == 0.1f, "block defaults");
-    CHECK(fabs(s.lr - 2.154434690031884e-3) < 1e-15, "lr default %g", s.lr);
-    CHECK(s.weight_decay == 0.1 && s.beta1 == 0.9 && s.beta2 == 0.999 && s.adam_eps == 1e-8, "optimizer defaults");
-    CHECK(s.epochs == 64 && s.early_stop == 0.99 && s.seed == 123 && s.threads == 0 && s.backend == ZOO_BACKEND_CPU,
+    ZT_CHECK(s.state_mixer == ZOO_STATE_IDENTITY && s.pos_emb == -1 && s.embed_dropout == 0.1f, "block defaults");
+    ZT_CHECK(fabs(s.lr - 2.154434690031884e-3) < 1e-15, "lr default %g", s.lr);
+    ZT_CHECK(s.weight_decay == 0.1 && s.beta1 == 0.9 && s.beta2 == 0.999 && s.adam_eps == 1e-8, "optimizer defaults");
+    ZT_CHECK(s.epochs == 64 && s.early_stop == 0.99 && s.seed == 123 && s.threads == 0 && s.backend == ZOO_BACKEND_CPU,
           "training defaults");
-    CHECK(zoo_run_spec_check(&s) == 0, "defaults fail the check: %s", zoo_error_last()->msg);
+    ZT_CHECK(zoo_run_spec_check(&s) == 0, "defaults fail the check: %s", zoo_error_last()->msg);
 
     /* Auto batch: 512 for L <= 128, 256 for L = 256, 128 for L = 512; eval = train. */
     char text[8192], l[256];
     const int64_t Ls[] = {64, 128, 256, 512}, Bs[] = {512, 512, 256, 128};
     for (int i = 0; i < 4; i++) {
         s.seq_len = Ls[i];
-        CHECK(zoo_run_spec_format(&s, text, sizeof text) == 0, "format");
+        ZT_CHECK(zoo_run_spec_format(&s, text, sizeof text) == 0, "format");
         char want[64];
         snprintf(want, sizeof want, "batch_size=%lld", (long long)Bs[i]);
-        CHECK(!strcmp(line_of(text, "batch_size", l, sizeof l), want), "L=%lld: %s, want %s", (long long)Ls[i], l,
+        ZT_CHECK(!strcmp(line_of(text, "batch_size", l, sizeof l), want), "L=%lld: %s, want %s", (long long)Ls[i], l,
               want);
         snprintf(want, sizeof want, "eval_batch_size=%lld", (long long)Bs[i]);
-        CHECK(!strcmp(line_of(text, "eval_batch_size", l, sizeof l), want), "L=%lld: %s", (long long)Ls[i], l);
+        ZT_CHECK(!strcmp(line_of(text, "eval_batch_size", l, sizeof l), want), "L=%lld: %s", (long long)Ls[i], l);
     }
 }
 
@@ -137,39 +125,39 @@ static void test_round_trip(void)
     set_ok(&a, "seed", "7");
     set_ok(&a, "threads", "3");
     set_ok(&a, "backend", "cuda");
-    CHECK(a.n_mixers == 2 && !strcmp(a.mixers[0].name, "base_conv") && !strcmp(a.mixers[1].name, "attention"),
+    ZT_CHECK(a.n_mixers == 2 && !strcmp(a.mixers[0].name, "base_conv") && !strcmp(a.mixers[1].name, "attention"),
           "pattern parsed as %d mixers", a.n_mixers);
-    CHECK(a.mixers[1].n_knobs == 2 && a.mixers[0].n_knobs == 1, "knobs %d %d", a.mixers[0].n_knobs,
+    ZT_CHECK(a.mixers[1].n_knobs == 2 && a.mixers[0].n_knobs == 1, "knobs %d %d", a.mixers[0].n_knobs,
           a.mixers[1].n_knobs);
-    CHECK(zoo_run_spec_check(&a) == 0, "check: %s", zoo_error_last()->msg);
+    ZT_CHECK(zoo_run_spec_check(&a) == 0, "check: %s", zoo_error_last()->msg);
 
     char ta[8192], tb[8192], l[256];
-    CHECK(zoo_run_spec_format(&a, ta, sizeof ta) == 0, "format");
-    CHECK(!strcmp(line_of(ta, "mixer", l, sizeof l), "mixer=[base_conv, attention]"), "%s", l);
-    CHECK(!strcmp(line_of(ta, "mixer.1.num_heads", l, sizeof l), "mixer.1.num_heads=2"), "%s", l);
-    CHECK(!strcmp(line_of(ta, "mixer.0.kernel_size", l, sizeof l), "mixer.0.kernel_size=[3, -1, 3]"), "%s", l);
-    CHECK(!strcmp(line_of(ta, "lr", l, sizeof l), "lr=0.00046415888336127773"), "%s", l);
-    CHECK(!strcmp(line_of(ta, "embed_dropout", l, sizeof l), "embed_dropout=0.05"), "%s", l);
-    CHECK(!strcmp(line_of(ta, "pos_emb", l, sizeof l), "pos_emb=off"), "%s", l);
-    CHECK(!strcmp(line_of(ta, "backend", l, sizeof l), "backend=cuda"), "%s", l);
+    ZT_CHECK(zoo_run_spec_format(&a, ta, sizeof ta) == 0, "format");
+    ZT_CHECK(!strcmp(line_of(ta, "mixer", l, sizeof l), "mixer=[base_conv, attention]"), "%s", l);
+    ZT_CHECK(!strcmp(line_of(ta, "mixer.1.num_heads", l, sizeof l), "mixer.1.num_heads=2"), "%s", l);
+    ZT_CHECK(!strcmp(line_of(ta, "mixer.0.kernel_size", l, sizeof l), "mixer.0.kernel_size=[3, -1, 3]"), "%s", l);
+    ZT_CHECK(!strcmp(line_of(ta, "lr", l, sizeof l), "lr=0.00046415888336127773"), "%s", l);
+    ZT_CHECK(!strcmp(line_of(ta, "embed_dropout", l, sizeof l), "embed_dropout=0.05"), "%s", l);
+    ZT_CHECK(!strcmp(line_of(ta, "pos_emb", l, sizeof l), "pos_emb=off"), "%s", l);
+    ZT_CHECK(!strcmp(line_of(ta, "backend", l, sizeof l), "backend=cuda"), "%s", l);
 
     zoo_run_spec b;
     parse_text(&b, ta);
-    CHECK(zoo_run_spec_format(&b, tb, sizeof tb) == 0, "format b");
-    CHECK(!strcmp(ta, tb), "format -> set -> format differs:\n--- first\n%s--- second\n%s", ta, tb);
-    CHECK(b.lr == a.lr && b.power_a == a.power_a && b.data_seed == a.data_seed && b.embed_dropout == a.embed_dropout,
+    ZT_CHECK(zoo_run_spec_format(&b, tb, sizeof tb) == 0, "format b");
+    ZT_CHECK(!strcmp(ta, tb), "format -> set -> format differs:\n--- first\n%s--- second\n%s", ta, tb);
+    ZT_CHECK(b.lr == a.lr && b.power_a == a.power_a && b.data_seed == a.data_seed && b.embed_dropout == a.embed_dropout,
           "numbers changed in the round trip");
     char ha[17], hb[17];
     zoo_run_spec_hash(&a, ha);
     zoo_run_spec_hash(&b, hb);
-    CHECK(strlen(ha) == 16 && !strcmp(ha, hb), "hash %s vs %s after the round trip", ha, hb);
+    ZT_CHECK(strlen(ha) == 16 && !strcmp(ha, hb), "hash %s vs %s after the round trip", ha, hb);
 
     /* The default spec round-trips too, and every key is written exactly once. */
     zoo_run_spec d;
     zoo_run_spec_default(&d);
-    CHECK(zoo_run_spec_format(&d, ta, sizeof ta) == 0, "format default");
+    ZT_CHECK(zoo_run_spec_format(&d, ta, sizeof ta) == 0, "format default");
     parse_text(&b, ta);
-    CHECK(zoo_run_spec_format(&b, tb, sizeof tb) == 0 && !strcmp(ta, tb), "default round trip");
+    ZT_CHECK(zoo_run_spec_format(&b, tb, sizeof tb) == 0 && !strcmp(ta, tb), "default round trip");
     const char *keys[] = {"task", "vocab", "seq_len", "kv_pairs", "train_examples", "test_examples", "power_a",
                           "random_non_queries", "data_seed", "d_model", "n_layers", "mixer", "state_mixer",
                           "pos_emb", "embed_dropout", "lr", "weight_decay", "beta1", "beta2", "adam_eps", "epochs",
@@ -177,14 +165,14 @@ static void test_round_trip(void)
     int nlines = 0;
     for (const char *p = ta; *p; p++)
         nlines += *p == '\n';
-    CHECK(nlines == (int)(sizeof keys / sizeof keys[0]), "default text has %d lines, want %d", nlines,
+    ZT_CHECK(nlines == (int)(sizeof keys / sizeof keys[0]), "default text has %d lines, want %d", nlines,
           (int)(sizeof keys / sizeof keys[0]));
     for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-        CHECK(strncmp(line_of(ta, keys[i], l, sizeof l), "(missing", 8), "default text lacks %s", keys[i]);
+        ZT_CHECK(strncmp(line_of(ta, keys[i], l, sizeof l), "(missing", 8), "default text lacks %s", keys[i]);
 
     /* Too small a buffer is an error naming the size needed, not a silent cut. */
     char tiny[16];
-    CHECK(zoo_run_spec_format(&d, tiny, sizeof tiny) == ZOO_ERR_INVALID, "tiny buffer accepted");
+    ZT_CHECK(zoo_run_spec_format(&d, tiny, sizeof tiny) == ZOO_ERR_INVALID, "tiny buffer accepted");
 }
 
 static void test_hash(void)
@@ -196,7 +184,7 @@ static void test_hash(void)
     /* The hash is FNV-1a 64 of the formatted text without its threads line:
      * recompute it here independently. */
     char text[8192], want[17];
-    CHECK(zoo_run_spec_format(&a, text, sizeof text) == 0, "format");
+    ZT_CHECK(zoo_run_spec_format(&a, text, sizeof text) == 0, "format");
     uint64_t h = 1469598103934665603ull;
     for (const char *p = text; *p;) {
         const char *e = strchr(p, '\n');
@@ -207,15 +195,15 @@ static void test_hash(void)
         p += len;
     }
     snprintf(want, sizeof want, "%016llx", (unsigned long long)h);
-    CHECK(!strcmp(h0, want), "hash %s, FNV-1a of the text without threads is %s", h0, want);
+    ZT_CHECK(!strcmp(h0, want), "hash %s, FNV-1a of the text without threads is %s", h0, want);
     b = a;
     b.threads = 7;
     zoo_run_spec_hash(&b, h1);
-    CHECK(!strcmp(h0, h1), "threads changed the hash");
+    ZT_CHECK(!strcmp(h0, h1), "threads changed the hash");
     b = a;
     b.batch_size = 512; /* what auto means at L = 64 */
     zoo_run_spec_hash(&b, h1);
-    CHECK(!strcmp(h0, h1), "batch_size 512 and auto (0) hash differently at L=64");
+    ZT_CHECK(!strcmp(h0, h1), "batch_size 512 and auto (0) hash differently at L=64");
     const char *changes[][2] = {{"lr", "1e-3"}, {"seed", "124"}, {"d_model", "128"}, {"mixer", "based"},
                                 {"attention.num_heads", "2"}, {"data_seed", "1"}, {"pos_emb", "on"},
                                 {"state_mixer", "mlp"}, {"backend", "cuda"}, {"early_stop", "0.9"}};
@@ -223,7 +211,7 @@ static void test_hash(void)
         b = a;
         set_ok(&b, changes[i][0], changes[i][1]);
         zoo_run_spec_hash(&b, h1);
-        CHECK(strcmp(h0, h1), "%s=%s did not change the hash", changes[i][0], changes[i][1]);
+        ZT_CHECK(strcmp(h0, h1), "%s=%s did not change the hash", changes[i][0], changes[i][1]);
     }
     /* Knob order does not matter. */
     zoo_run_spec c;
@@ -235,12 +223,12 @@ static void test_hash(void)
     set_ok(&c, "attention.num_heads", "2");
     zoo_run_spec_hash(&b, h0);
     zoo_run_spec_hash(&c, h1);
-    CHECK(!strcmp(h0, h1), "knob order changed the hash");
+    ZT_CHECK(!strcmp(h0, h1), "knob order changed the hash");
     /* Setting a knob twice keeps the last value. */
     set_ok(&c, "attention.num_heads", "4");
-    CHECK(c.mixers[0].n_knobs == 2, "knob set twice is stored twice");
+    ZT_CHECK(c.mixers[0].n_knobs == 2, "knob set twice is stored twice");
     zoo_run_spec_hash(&c, h1);
-    CHECK(strcmp(h0, h1), "changing a knob value kept the hash");
+    ZT_CHECK(strcmp(h0, h1), "changing a knob value kept the hash");
 }
 
 static void test_errors(void)
@@ -281,7 +269,7 @@ static void test_errors(void)
     set_bad(&s, "threads", "-1", "threads", "[0, ");
     /* A far-off key gets the list of keys, not a made-up suggestion. */
     set_bad(&s, "colour", "red", "unknown key 'colour'", "the keys are task, vocab, seq_len");
-    CHECK(!strstr(zoo_error_last()->msg, "did you mean"), "far-off key got a suggestion: %s", zoo_error_last()->msg);
+    ZT_CHECK(!strstr(zoo_error_last()->msg, "did you mean"), "far-off key got a suggestion: %s", zoo_error_last()->msg);
     set_bad(&s, "D_MODEL", "64", "did you mean 'd_model'", NULL);
 
     /* Checks that need the whole spec (MQAR constraints come from the task module). */
@@ -297,60 +285,60 @@ static void test_errors(void)
         set_ok(&s, bad[i].k, bad[i].v);
         zoo_error_clear();
         int rc = zoo_run_spec_check(&s);
-        CHECK(rc == ZOO_ERR_INVALID, "check with %s=%s returned %d", bad[i].k, bad[i].v, rc);
-        CHECK(strstr(zoo_error_last()->msg, bad[i].want) != NULL, "check %s=%s: message '%s' lacks '%s'", bad[i].k,
+        ZT_CHECK(rc == ZOO_ERR_INVALID, "check with %s=%s returned %d", bad[i].k, bad[i].v, rc);
+        ZT_CHECK(strstr(zoo_error_last()->msg, bad[i].want) != NULL, "check %s=%s: message '%s' lacks '%s'", bad[i].k,
               bad[i].v, zoo_error_last()->msg, bad[i].want);
     }
     /* A spec filled in code meets the same ranges in zoo_run_spec_check: the message
      * names the field, its value and the fix. */
     zoo_run_spec_default(&s);
     s.lr = 0;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "lr=0: set lr > 0"), "lr 0: %s",
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "lr=0: set lr > 0"), "lr 0: %s",
           zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     s.beta2 = 1;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "beta2=1: set beta2 in [0, 1)"),
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "beta2=1: set beta2 in [0, 1)"),
           "beta2 1: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     s.weight_decay = -0.1;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "weight_decay"), "wd < 0");
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "weight_decay"), "wd < 0");
     zoo_run_spec_default(&s);
     s.adam_eps = 0;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "adam_eps"), "eps 0");
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "adam_eps"), "eps 0");
     zoo_run_spec_default(&s);
     s.early_stop = NAN;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "early_stop"), "early_stop NaN");
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "early_stop"), "early_stop NaN");
     zoo_run_spec_default(&s);
     s.test_examples = 0;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "test_examples=0"),
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "test_examples=0"),
           "test_examples 0: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     s.state_mixer = (zoo_state_mixer)7;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "identity or mlp"),
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "identity or mlp"),
           "state_mixer 7: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     s.pos_emb = 2;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "auto, off or on"),
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "auto, off or on"),
           "pos_emb 2: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     snprintf(s.task, sizeof s.task, "copying");
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "set task to mqar"),
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "set task to mqar"),
           "task copying: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     s.n_layers = 0;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "n_layers"), "n_layers 0");
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "n_layers"), "n_layers 0");
     zoo_run_spec_default(&s);
     s.epochs = 0;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "epochs"), "epochs 0");
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "epochs"), "epochs 0");
     zoo_run_spec_default(&s);
     s.n_mixers = 0;
-    CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID, "empty pattern accepted");
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID, "empty pattern accepted");
 
     /* Setting the pattern again keeps the knobs of mixers that stay. */
     zoo_run_spec_default(&s);
     set_ok(&s, "attention.num_heads", "2");
     set_ok(&s, "mixer", "[base_conv, attention]");
-    CHECK(s.mixers[1].n_knobs == 1 && !strcmp(s.mixers[1].knobs[0].value, "2") && s.mixers[0].n_knobs == 0,
+    ZT_CHECK(s.mixers[1].n_knobs == 1 && !strcmp(s.mixers[1].knobs[0].value, "2") && s.mixers[0].n_knobs == 0,
           "knobs not carried over to the new pattern");
 }
 
@@ -377,11 +365,11 @@ static void test_caps(void)
     zoo_run_spec_default(&s);
     set_ok(&s, "mixer", "[attention, attention, attention]");
     int rc = zoo_run_spec_check(&s);
-    CHECK(rc == ZOO_ERR_INVALID && !strcmp(zoo_error_last()->msg, "mixer pattern has 3 entries but n_layers is 2: "
+    ZT_CHECK(rc == ZOO_ERR_INVALID && !strcmp(zoo_error_last()->msg, "mixer pattern has 3 entries but n_layers is 2: "
                                                                   "give at most n_layers mixers or raise n_layers"),
           "pattern longer than n_layers: %d %s", rc, zoo_error_last()->msg);
     set_ok(&s, "n_layers", "3");
-    CHECK(!zoo_run_spec_check(&s), "pattern of n_layers: %s", zoo_error_last()->msg);
+    ZT_CHECK(!zoo_run_spec_check(&s), "pattern of n_layers: %s", zoo_error_last()->msg);
 }
 
 static void test_flops(void)
@@ -395,8 +383,8 @@ static void test_flops(void)
     s.seq_len = 512;
     s.kv_pairs = 64;
     double fl = zoo_run_spec_flops_per_step(&s);
-    CHECK(f64 > 1e8 && f64 < 1e12, "flops at the defaults %g", f64);
-    CHECK(f128 > f64 && fl > f64, "flops do not grow with D (%g -> %g) or L (%g -> %g)", f64, f128, f64, fl);
+    ZT_CHECK(f64 > 1e8 && f64 < 1e12, "flops at the defaults %g", f64);
+    ZT_CHECK(f128 > f64 && fl > f64, "flops do not grow with D (%g -> %g) or L (%g -> %g)", f64, f128, f64, fl);
 }
 
 int main(void)
@@ -407,9 +395,9 @@ int main(void)
     test_errors();
     test_caps();
     test_flops();
-    if (fails)
-        fprintf(stderr, "%d check(s) failed\n", fails);
+    if (zt_fails)
+        fprintf(stderr, "%d check(s) failed\n", zt_fails);
     else
         printf("spec: ok\n");
-    return fails ? 1 : 0;
+    return zt_fails ? 1 : 0;
 }

@@ -9,21 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "testlib.h"
 #include "zoo/error.h"
 #include "zoo/run.h"
 #include "zoo/suggest.h"
-
-static int fails = 0;
-
-#define CHECK(cond, ...)                                                                                      \
-    do {                                                                                                      \
-        if (!(cond)) {                                                                                        \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                              \
-            fprintf(stderr, __VA_ARGS__);                                                                     \
-            fprintf(stderr, "\n");                                                                            \
-            fails++;                                                                                          \
-        }                                                                                                     \
-    } while (0)
 
 /* The text form and hashes as they were before the field table existed. Changing any of
  * these orphans every run in every results file: do not update them to make this pass. */
@@ -61,7 +50,7 @@ static const char default_text[] = "task=mqar\n"
 static void set_ok(zoo_run_spec *s, const char *k, const char *v)
 {
     int rc = zoo_run_spec_set(s, k, v);
-    CHECK(rc == 0, "set %s=%s returned %d: %s", k, v, rc, zoo_error_last()->msg);
+    ZT_CHECK(rc == 0, "set %s=%s returned %d: %s", k, v, rc, zoo_error_last()->msg);
 }
 
 /* Every "key=value" line of `text` applied, in order, to an all-zero spec. */
@@ -71,7 +60,7 @@ static void parse_text(zoo_run_spec *s, const char *text)
     char *copy = strdup(text), *save = NULL;
     for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
         char *eq = strchr(line, '=');
-        CHECK(eq != NULL, "line without '=': %s", line);
+        ZT_CHECK(eq != NULL, "line without '=': %s", line);
         if (!eq)
             continue;
         *eq = 0;
@@ -131,72 +120,72 @@ static int is_ident(const char *s)
 static void test_table(void)
 {
     int n = zoo_run_spec_nfields();
-    CHECK(n > 0, "no fields");
-    CHECK(zoo_run_spec_field(-1) == NULL && zoo_run_spec_field(n) == NULL, "out-of-range index gave a field");
-    CHECK(zoo_run_spec_find("no_such_key") == NULL && zoo_run_spec_find(NULL) == NULL, "find of an unknown key");
+    ZT_CHECK(n > 0, "no fields");
+    ZT_CHECK(zoo_run_spec_field(-1) == NULL && zoo_run_spec_field(n) == NULL, "out-of-range index gave a field");
+    ZT_CHECK(zoo_run_spec_find("no_such_key") == NULL && zoo_run_spec_find(NULL) == NULL, "find of an unknown key");
     for (int i = 0; i < n; i++) {
         const zoo_run_field *f = zoo_run_spec_field(i);
-        CHECK(f != NULL, "field %d is NULL", i);
+        ZT_CHECK(f != NULL, "field %d is NULL", i);
         if (!f)
             continue;
         const char *name = f->name ? f->name : "(null)";
-        CHECK(is_ident(f->name), "field %d: name '%s' is not a lower-case key", i, name);
-        CHECK(f->help && strlen(f->help) >= 8, "%s: no help", name);
-        CHECK(f->unit != NULL, "%s: no unit (write \"\" when it has none)", name);
-        CHECK(f->def && *f->def, "%s: no default", name);
-        CHECK(f->section && (!strcmp(f->section, "task") || !strcmp(f->section, "model") ||
+        ZT_CHECK(is_ident(f->name), "field %d: name '%s' is not a lower-case key", i, name);
+        ZT_CHECK(f->help && strlen(f->help) >= 8, "%s: no help", name);
+        ZT_CHECK(f->unit != NULL, "%s: no unit (write \"\" when it has none)", name);
+        ZT_CHECK(f->def && *f->def, "%s: no default", name);
+        ZT_CHECK(f->section && (!strcmp(f->section, "task") || !strcmp(f->section, "model") ||
                              !strcmp(f->section, "train")),
               "%s: section '%s' is none of task, model, train", name, f->section ? f->section : "(null)");
-        CHECK(!f->yaml || is_ident(f->yaml), "%s: YAML name '%s'", name, f->yaml);
-        CHECK(f->offset + f->size <= sizeof(zoo_run_spec) && f->size > 0, "%s: member outside the spec", name);
-        CHECK(zoo_run_spec_find(name) == f, "%s: zoo_run_spec_find does not return it", name);
-        CHECK(!f->resolve || f->type == ZOO_FIELD_INT, "%s: resolve on a non-integer field", name);
+        ZT_CHECK(!f->yaml || is_ident(f->yaml), "%s: YAML name '%s'", name, f->yaml);
+        ZT_CHECK(f->offset + f->size <= sizeof(zoo_run_spec) && f->size > 0, "%s: member outside the spec", name);
+        ZT_CHECK(zoo_run_spec_find(name) == f, "%s: zoo_run_spec_find does not return it", name);
+        ZT_CHECK(!f->resolve || f->type == ZOO_FIELD_INT, "%s: resolve on a non-integer field", name);
         switch (f->type) {
         case ZOO_FIELD_INT:
-            CHECK(f->size == sizeof(int) || f->size == sizeof(int64_t), "%s: integer member of %zu bytes", name,
+            ZT_CHECK(f->size == sizeof(int) || f->size == sizeof(int64_t), "%s: integer member of %zu bytes", name,
                   f->size);
-            CHECK(f->lo <= f->hi, "%s: empty range", name);
+            ZT_CHECK(f->lo <= f->hi, "%s: empty range", name);
             break;
         case ZOO_FIELD_FLOAT:
-            CHECK(f->size == sizeof(float) || f->size == sizeof(double), "%s: float member of %zu bytes", name,
+            ZT_CHECK(f->size == sizeof(float) || f->size == sizeof(double), "%s: float member of %zu bytes", name,
                   f->size);
-            CHECK(f->lo <= f->hi, "%s: empty range", name);
+            ZT_CHECK(f->lo <= f->hi, "%s: empty range", name);
             break;
         case ZOO_FIELD_UINT:
-            CHECK(f->size == sizeof(uint64_t), "%s: seed member of %zu bytes", name, f->size);
+            ZT_CHECK(f->size == sizeof(uint64_t), "%s: seed member of %zu bytes", name, f->size);
             break;
         case ZOO_FIELD_BOOL:
-            CHECK(f->size == sizeof(int), "%s: bool member of %zu bytes", name, f->size);
+            ZT_CHECK(f->size == sizeof(int), "%s: bool member of %zu bytes", name, f->size);
             break;
         case ZOO_FIELD_CHOICE:
-            CHECK(f->size == sizeof(int), "%s: choice member of %zu bytes", name, f->size);
+            ZT_CHECK(f->size == sizeof(int), "%s: choice member of %zu bytes", name, f->size);
             /* fall through */
         case ZOO_FIELD_NAME:
-            CHECK(f->choices && f->choices[0].name, "%s: no names", name);
+            ZT_CHECK(f->choices && f->choices[0].name, "%s: no names", name);
             break;
         case ZOO_FIELD_MIXER:
             break;
         }
         for (int j = 0; j < i; j++) {
             const zoo_run_field *g = zoo_run_spec_field(j);
-            CHECK(strcmp(g->name, name), "fields %d and %d are both named %s", j, i, name);
+            ZT_CHECK(strcmp(g->name, name), "fields %d and %d are both named %s", j, i, name);
             const char *ya = f->yaml ? f->yaml : f->name, *yb = g->yaml ? g->yaml : g->name;
-            CHECK(strcmp(f->section, g->section) || strcmp(ya, yb), "%s and %s share the YAML name %s:%s", g->name,
+            ZT_CHECK(strcmp(f->section, g->section) || strcmp(ya, yb), "%s and %s share the YAML name %s:%s", g->name,
                   name, f->section, ya);
         }
         /* The default parses on its own, and the default spec holds it. */
         zoo_run_spec d, z;
         zoo_run_spec_default(&d);
         memset(&z, 0, sizeof z);
-        CHECK(zoo_run_spec_set(&z, name, f->def) == 0, "%s: default '%s' does not parse: %s", name, f->def,
+        ZT_CHECK(zoo_run_spec_set(&z, name, f->def) == 0, "%s: default '%s' does not parse: %s", name, f->def,
               zoo_error_last()->msg);
         char a[1024], b[1024];
-        CHECK(zoo_run_field_format(&d, f, a, sizeof a) == 0 && zoo_run_field_format(&z, f, b, sizeof b) == 0,
+        ZT_CHECK(zoo_run_field_format(&d, f, a, sizeof a) == 0 && zoo_run_field_format(&z, f, b, sizeof b) == 0,
               "%s: format", name);
-        CHECK(f->resolve || !strcmp(a, b), "%s: default spec has '%s', the default text gives '%s'", name, a, b);
+        ZT_CHECK(f->resolve || !strcmp(a, b), "%s: default spec has '%s', the default text gives '%s'", name, a, b);
         char allowed[256];
         zoo_run_field_allowed(f, allowed, sizeof allowed);
-        CHECK(allowed[0], "%s: no description of its allowed values", name);
+        ZT_CHECK(allowed[0], "%s: no description of its allowed values", name);
     }
     /* The descriptions --help and messages use. */
     const struct {
@@ -214,7 +203,7 @@ static void test_table(void)
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
         char buf[256];
         zoo_run_field_allowed(zoo_run_spec_find(allowed[i].key), buf, sizeof buf);
-        CHECK(!strcmp(buf, allowed[i].want), "%s allows '%s', want '%s'", allowed[i].key, buf, allowed[i].want);
+        ZT_CHECK(!strcmp(buf, allowed[i].want), "%s allows '%s', want '%s'", allowed[i].key, buf, allowed[i].want);
     }
 }
 
@@ -223,31 +212,31 @@ static void test_default_text(void)
 {
     zoo_run_spec d, back;
     zoo_run_spec_default(&d);
-    CHECK(zoo_run_spec_check(&d) == 0, "the defaults fail the check: %s", zoo_error_last()->msg);
+    ZT_CHECK(zoo_run_spec_check(&d) == 0, "the defaults fail the check: %s", zoo_error_last()->msg);
     static char text[65536], again[65536];
-    CHECK(zoo_run_spec_format(&d, text, sizeof text) == 0, "format");
-    CHECK(!strcmp(text, default_text), "default text changed:\n--- now\n%s--- pinned\n%s", text, default_text);
+    ZT_CHECK(zoo_run_spec_format(&d, text, sizeof text) == 0, "format");
+    ZT_CHECK(!strcmp(text, default_text), "default text changed:\n--- now\n%s--- pinned\n%s", text, default_text);
     const char *p = text;
     for (int i = 0; i < zoo_run_spec_nfields(); i++) {
         const zoo_run_field *f = zoo_run_spec_field(i);
         size_t kl = strlen(f->name);
-        CHECK(!strncmp(p, f->name, kl) && p[kl] == '=', "line %d of the default text is not %s", i, f->name);
+        ZT_CHECK(!strncmp(p, f->name, kl) && p[kl] == '=', "line %d of the default text is not %s", i, f->name);
         p = strchr(p, '\n');
         if (!p)
             break;
         p++;
     }
-    CHECK(p && !*p, "the default text has lines beyond the table");
+    ZT_CHECK(p && !*p, "the default text has lines beyond the table");
     parse_text(&back, text);
     /* Member by member: the text writes what an auto batch resolves to (512), the same
      * run as 0, so those fields compare by their text only. */
     for (int i = 0; i < zoo_run_spec_nfields(); i++) {
         const zoo_run_field *f = zoo_run_spec_field(i);
-        CHECK(f->resolve || !memcmp((const char *)&d + f->offset, (const char *)&back + f->offset, f->size),
+        ZT_CHECK(f->resolve || !memcmp((const char *)&d + f->offset, (const char *)&back + f->offset, f->size),
               "%s: the default text does not parse back to the default value", f->name);
     }
-    CHECK(d.n_mixers == back.n_mixers, "mixer pattern length after parsing the default text");
-    CHECK(zoo_run_spec_format(&back, again, sizeof again) == 0 && !strcmp(text, again), "format -> set -> format");
+    ZT_CHECK(d.n_mixers == back.n_mixers, "mixer pattern length after parsing the default text");
+    ZT_CHECK(zoo_run_spec_format(&back, again, sizeof again) == 0 && !strcmp(text, again), "format -> set -> format");
 }
 
 /* A value other than the default for each field: text to set, and what format writes. */
@@ -319,33 +308,33 @@ static void test_round_trip(void)
         const zoo_run_field *f = zoo_run_spec_field(i);
         char set[256], want[256], got[1024];
         if (!other_value(f, &d, set, want, sizeof set)) {
-            CHECK(f->type == ZOO_FIELD_NAME, "%s: no other value to try", f->name);
+            ZT_CHECK(f->type == ZOO_FIELD_NAME, "%s: no other value to try", f->name);
             continue;
         }
         changed++;
         zoo_run_spec s = d, back;
         set_ok(&s, f->name, set);
-        CHECK(zoo_run_field_format(&s, f, got, sizeof got) == 0 && !strcmp(got, want), "%s=%s formats as '%s', want '%s'",
+        ZT_CHECK(zoo_run_field_format(&s, f, got, sizeof got) == 0 && !strcmp(got, want), "%s=%s formats as '%s', want '%s'",
               f->name, set, got, want);
-        CHECK(zoo_run_spec_check(&s) == 0, "%s=%s fails the check: %s", f->name, set, zoo_error_last()->msg);
+        ZT_CHECK(zoo_run_spec_check(&s) == 0, "%s=%s zt_fails the check: %s", f->name, set, zoo_error_last()->msg);
         static char text[65536], again[65536];
-        CHECK(zoo_run_spec_format(&s, text, sizeof text) == 0, "format");
+        ZT_CHECK(zoo_run_spec_format(&s, text, sizeof text) == 0, "format");
         char line[512];
         snprintf(line, sizeof line, "%s%s=%s\n", i ? "\n" : "", f->name, want);
-        CHECK(strstr(text, line) != NULL, "%s: line '%s' not in the text:\n%s", f->name, line + (i ? 1 : 0), text);
+        ZT_CHECK(strstr(text, line) != NULL, "%s: line '%s' not in the text:\n%s", f->name, line + (i ? 1 : 0), text);
         parse_text(&back, text);
-        CHECK(zoo_run_spec_format(&back, again, sizeof again) == 0 && !strcmp(text, again),
+        ZT_CHECK(zoo_run_spec_format(&back, again, sizeof again) == 0 && !strcmp(text, again),
               "%s=%s: format -> set -> format differs", f->name, set);
         char h1[17], h2[17];
         zoo_run_spec_hash(&s, h1);
         zoo_run_spec_hash(&back, h2);
-        CHECK(!strcmp(h1, h2), "%s=%s: hash changed in the round trip", f->name, set);
+        ZT_CHECK(!strcmp(h1, h2), "%s=%s: hash changed in the round trip", f->name, set);
         if (f->flags & ZOO_FIELD_UNHASHED)
-            CHECK(!strcmp(h0, h1), "%s is unhashed but changed the hash", f->name);
+            ZT_CHECK(!strcmp(h0, h1), "%s is unhashed but changed the hash", f->name);
         else
-            CHECK(strcmp(h0, h1), "%s=%s did not change the hash", f->name, set);
+            ZT_CHECK(strcmp(h0, h1), "%s=%s did not change the hash", f->name, set);
     }
-    CHECK(changed >= zoo_run_spec_nfields() - 1, "only %d fields could be changed", changed);
+    ZT_CHECK(changed >= zoo_run_spec_nfields() - 1, "only %d fields could be changed", changed);
 }
 
 static void test_pinned_hashes(void)
@@ -354,16 +343,16 @@ static void test_pinned_hashes(void)
     char h[17];
     zoo_run_spec_default(&s);
     zoo_run_spec_hash(&s, h);
-    CHECK(!strcmp(h, DEFAULT_HASH), "default spec hash %s, pinned %s", h, DEFAULT_HASH);
+    ZT_CHECK(!strcmp(h, DEFAULT_HASH), "default spec hash %s, pinned %s", h, DEFAULT_HASH);
     custom_spec(&s);
     zoo_run_spec_hash(&s, h);
-    CHECK(!strcmp(h, CUSTOM_HASH), "custom spec hash %s, pinned %s", h, CUSTOM_HASH);
+    ZT_CHECK(!strcmp(h, CUSTOM_HASH), "custom spec hash %s, pinned %s", h, CUSTOM_HASH);
     zoo_run_spec_default(&s);
     set_ok(&s, "pos_emb", "on");
     set_ok(&s, "seq_len", "256");
     set_ok(&s, "kv_pairs", "16");
     zoo_run_spec_hash(&s, h);
-    CHECK(!strcmp(h, LONG_HASH), "L=256 spec hash %s, pinned %s", h, LONG_HASH);
+    ZT_CHECK(!strcmp(h, LONG_HASH), "L=256 spec hash %s, pinned %s", h, LONG_HASH);
 }
 
 /* The one "did you mean" rule: within max(1, len/3) edits, case ignored. */
@@ -378,11 +367,11 @@ static void test_suggest(void)
                  {"d_mdl", NULL}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         const char *got = zoo_suggest_nearest(cases[i].word, keys, n);
-        CHECK((got == NULL) == (cases[i].want == NULL) && (!got || !strcmp(got, cases[i].want)),
+        ZT_CHECK((got == NULL) == (cases[i].want == NULL) && (!got || !strcmp(got, cases[i].want)),
               "suggest '%s': got %s, want %s", cases[i].word, got ? got : "none",
               cases[i].want ? cases[i].want : "none");
     }
-    CHECK(zoo_suggest_nearest(NULL, keys, n) == NULL && zoo_suggest_nearest("x", NULL, 0) == NULL, "NULL inputs");
+    ZT_CHECK(zoo_suggest_nearest(NULL, keys, n) == NULL && zoo_suggest_nearest("x", NULL, 0) == NULL, "NULL inputs");
 }
 
 int main(void)
@@ -392,9 +381,9 @@ int main(void)
     test_round_trip();
     test_pinned_hashes();
     test_suggest();
-    if (fails)
-        fprintf(stderr, "%d check(s) failed\n", fails);
+    if (zt_fails)
+        fprintf(stderr, "%d check(s) failed\n", zt_fails);
     else
         printf("spec table: ok (%d fields)\n", zoo_run_spec_nfields());
-    return fails ? 1 : 0;
+    return zt_fails ? 1 : 0;
 }

@@ -266,7 +266,7 @@ static zoo_graph *optest_twin(const optest *op, const optest_case *c, uint64_t s
         free(tmp);
     }
     if (!rc)
-        rc = zoo_graph_set_training(g, ref->training, ref->step);
+        rc = zoo_graph_set_training(g, ref->exec.host_step.training, ref->exec.host_step.step);
     if (rc) {
         zt_check_rc(rc ? zoo_error_last()->code : 0, "copying inputs to the backend under test");
         zoo_graph_free(g);

@@ -195,16 +195,23 @@ zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *
     return t;
 }
 
-int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct)
+/* The forward pass's counts (st[ST_N]) of a ce_head output, for both accessors. */
+static int read_counts(const zoo_tensor *ce, int32_t *st, const char *fn)
 {
     if (!ce || ce->op != &zoo_op_ce_head)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_ce_head_stats: the tensor is not a zoo_ce_head output");
-    int32_t st[ST_N];
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: the tensor is not a zoo_ce_head output", fn);
     int rc = zoo_tensor_get(ce->side, st, 0, ST_N);
+    if (!rc && !st[ST_DONE])
+        rc = ZOO_FAIL(ZOO_ERR_STATE, "%s: run zoo_graph_forward first", fn);
+    return rc;
+}
+
+int zoo_ce_head_stats(const zoo_tensor *ce, int64_t *n_valid, int64_t *n_correct)
+{
+    int32_t st[ST_N];
+    int rc = read_counts(ce, st, "zoo_ce_head_stats");
     if (rc)
         return rc;
-    if (!st[ST_DONE])
-        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_ce_head_stats: run zoo_graph_forward first");
     if (n_valid)
         *n_valid = st[ST_VALID];
     if (n_correct)
@@ -218,14 +225,10 @@ int zoo_ce_head_logits(const zoo_tensor *ce, float *dst, int64_t cap_rows, int64
         *m = 0;
     if (V)
         *V = 0;
-    if (!ce || ce->op != &zoo_op_ce_head)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_ce_head_logits: the tensor is not a zoo_ce_head output");
     int32_t st[ST_N];
-    int rc = zoo_tensor_get(ce->side, st, 0, ST_N);
+    int rc = read_counts(ce, st, "zoo_ce_head_logits");
     if (rc)
         return rc;
-    if (!st[ST_DONE])
-        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_ce_head_logits: run zoo_graph_forward first");
     int64_t rows = st[ST_ROWS], nv = ce->src[1]->shape[0];
     if (m)
         *m = rows;
