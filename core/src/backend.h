@@ -51,6 +51,8 @@ struct zoo_backend_iface {
     int host_memory;    /* 1: buffers are host pointers (zoo_tensor_data may expose them) */
     /* 0 when usable on this machine; otherwise a code and a message naming why */
     int (*available)(void);
+    /* optional: which device a run here would use, for messages ("cuda:0 of 1 (...)") */
+    int (*describe)(char *buf, size_t n);
     int (*exec_init)(zoo_exec *x);             /* fill x->impl, x->step */
     void (*exec_free)(zoo_exec *x);
     int (*alloc)(zoo_exec *x, size_t bytes, void **out); /* 64-byte aligned */

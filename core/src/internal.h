@@ -91,6 +91,7 @@ struct zoo_graph {
     char errmsg[1024];
     char prefix[256];
     int planned;
+    int tf32;                    /* GEMMs may use TF32 (run spec tf32: true); CUDA only */
     int sync_each_op;            /* ZOO_SYNC_EACH_OP=1: synchronise and check after every kernel */
     /* test switches (optest's backend comparison): never write gradients whole, and
      * clear gradients by filling every byte with grad_fill_byte instead of 0 */

@@ -11,6 +11,7 @@
 #endif
 
 #include "../backend.h"
+#include "adamw_math.h"
 #include "../vecmath.h"
 #include "zoo/error.h"
 
@@ -84,18 +85,10 @@ static int cpu_synchronize(zoo_exec *x)
  * the work gives the same bits. */
 VEC_CLONES static void adamw_run(float *p, const float *g, float *m, float *v, int64_t n, const zoo_step_state *k)
 {
-    const float decay = k->decay, b1 = k->b1, b2 = k->b2, a1 = k->a1, a2 = k->a2, step = k->step_size,
-                bc2s = k->bc2s, e = k->eps;
+    const zoo_step_state s = *k; /* scalars in registers, not reloaded per element */
 #pragma omp simd
-    for (int64_t i = 0; i < n; i++) {
-        float gi = g[i];
-        float pi = p[i] * decay;
-        float mi = m[i] * b1 + a1 * gi;
-        float vi = v[i] * b2 + a2 * gi * gi;
-        m[i] = mi;
-        v[i] = vi;
-        p[i] = pi - step * (mi / (sqrtf(vi) / bc2s + e));
-    }
+    for (int64_t i = 0; i < n; i++)
+        zoo_adamw_elem(p + i, g[i], m + i, v + i, &s);
 }
 
 static int cpu_adamw(zoo_exec *x, float *p, const float *gr, float *m, float *v, const uint8_t *mask, int64_t n)

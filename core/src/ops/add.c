@@ -2,6 +2,7 @@
  * No other broadcasting: b's shape must be a trailing part of a's. */
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 #define COL_BLOCK 256 /* elements of b per reduction task */
@@ -53,7 +54,8 @@ static int add_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_add = {"add", {[ZOO_BACKEND_CPU] = {NULL, add_fwd_cpu, add_bwd_cpu}}};
+ZOO_CUDA_DECLARE(add)
+const zoo_op_def zoo_op_add = {"add", {[ZOO_BACKEND_CPU] = {NULL, add_fwd_cpu, add_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(add)}};
 
 zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
 {
