@@ -34,28 +34,7 @@
 
 #define EPOCHS "4"
 
-typedef struct mixer_case {
-    const char *name;   /* test and file name */
-    const char *mixer;  /* the run spec's mixer pattern */
-    const char *knobs[4][2];
-    int below_attention; /* Figure 2's efficient models: attention must beat each */
-} mixer_case;
-
-static const mixer_case CASES[] = {
-    {"attention", "base_conv,attention", {{"mixer.0.kernel_size", "3"}}, 0},
-    {"base_conv", "base_conv", {{NULL, NULL}}, 1},
-    {"hyena", "hyena", {{NULL, NULL}}, 1},
-    {"h3", "h3", {{NULL, NULL}}, 1},
-    {"based", "base_conv,based", {{"mixer.0.kernel_size", "3"}, {"mixer.1.feature_dim", "8"}}, 0},
-    {"linear_attention", "base_conv,linear_attention", {{"mixer.0.kernel_size", "3"}}, 0},
-    {"sliding_window", "base_conv,sliding_window", {{"mixer.0.kernel_size", "3"}, {"mixer.1.block_size", "16"}}, 0},
-    {"rwkv", "rwkv", {{NULL, NULL}}, 1},
-    /* Mamba's own dt init (dt ~ logU[1e-3, 0.1]): with the iclr24 overwrite (dt bias 0,
-     * so dt = softplus(0) = 0.69 and the state halves every token or faster) it learned
-     * only the values prior here (test loss 4.86, acc 0.007); with this init 3.67, 0.114. */
-    {"mamba", "mamba", {{"mixer.0.init", "mamba"}}, 0},
-};
-#define N_CASES ((int)(sizeof CASES / sizeof *CASES))
+#include "mixer_cases.h"
 
 static int set(zoo_run_spec *s, const char *k, const char *v)
 {
