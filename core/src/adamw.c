@@ -7,7 +7,7 @@
 #include "internal.h"
 #include "zoo/run.h"
 
-int zoo_adamw_step(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t)
+int zoo_adamw_scalars(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t)
 {
     if (!g || !g->planned)
         return ZOO_FAIL(ZOO_ERR_STATE, "AdamW step before zoo_graph_plan");
@@ -23,7 +23,15 @@ int zoo_adamw_step(zoo_graph *g, double lr, double beta1, double beta2, double e
     k->decay = (float)(1.0 - lr * wd);
     k->b1 = (float)beta1, k->b2 = (float)beta2, k->a1 = (float)(1.0 - beta1), k->a2 = (float)(1.0 - beta2);
     k->step_size = (float)(lr / bc1), k->bc2s = (float)sqrt(bc2), k->eps = (float)eps;
-    int rc = zoo_exec_push_step(&g->exec);
+    return 0;
+}
+
+int zoo_adamw_step(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t)
+{
+    int rc = zoo_adamw_scalars(g, lr, beta1, beta2, eps, wd, t);
+    if (rc)
+        return rc;
+    rc = zoo_exec_push_step(&g->exec);
     if (!rc)
         rc = g->be->adamw(&g->exec, g->pflat, g->gflat, g->adam_m, g->adam_v, g->tmask, g->pflat_n);
     if (rc)

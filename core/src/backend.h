@@ -21,7 +21,7 @@ typedef struct zoo_step_state {
     uint64_t seed;     /* run seed: dropout keys are f(seed, step, node) */
     uint64_t step;     /* global step: dropout masks change per step */
     int32_t training;  /* dropout on */
-    int32_t pad_;
+    int32_t loss_slot; /* where this step's loss goes in the loss history (zoo_graph_step) */
     /* AdamW, computed on the host in double and stored as the kernels use them */
     float decay;       /* 1 - lr * wd */
     float b1, b2;      /* beta1, beta2 */
@@ -62,6 +62,15 @@ struct zoo_backend_iface {
     int (*synchronize)(zoo_exec *x);
     /* One AdamW step over the flat buffers with the scalars of x->step. */
     int (*adamw)(zoo_exec *x, float *p, const float *g, float *m, float *v, const uint8_t *mask, int64_t n);
+    /* dst[0..n) = value (the seed gradient of a loss, without a host copy) */
+    int (*fill)(zoo_exec *x, float *dst, float value, int64_t n);
+    /* hist[x->step->loss_slot] = *loss: step losses stay on the device until read */
+    int (*log_loss)(zoo_exec *x, float *hist, const float *loss);
+    /* Optional (NULL: every step runs eagerly). Record the work queued between begin and
+     * end (end with keep = 0 discards it) as one replayable step; replay queues it. */
+    int (*capture_begin)(zoo_exec *x);
+    int (*capture_end)(zoo_exec *x, int keep);
+    int (*replay)(zoo_exec *x);
 };
 
 /* The backend of `id`; never NULL for a valid id. */

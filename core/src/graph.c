@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "zoo/run.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -65,7 +66,7 @@ void zoo_graph_free(zoo_graph *g)
     free(g->nodes);
     free(g->params);
     if (g->exec_ready) {
-        void *bufs[] = {g->pflat, g->gflat, g->adam_m, g->adam_v, g->tmask, g->arena, g->garena, g->iarena};
+        void *bufs[] = {g->pflat, g->gflat, g->adam_m, g->adam_v, g->tmask, g->arena, g->garena, g->iarena, g->loss_hist};
         for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++)
             if (bufs[i])
                 g->be->free(&g->exec, bufs[i]);
@@ -441,7 +442,8 @@ static int plan_arenas(zoo_graph *g)
     int rc;
     if ((rc = alloc_buf(g, (void **)&g->arena, (an + wn) * sizeof(float), "activations and op workspace")) ||
         (rc = alloc_buf(g, (void **)&g->garena, gn * sizeof(float), "activation gradients")) ||
-        (rc = alloc_buf(g, (void **)&g->iarena, in * sizeof(int32_t), "int32 inputs")))
+        (rc = alloc_buf(g, (void **)&g->iarena, in * sizeof(int32_t), "int32 inputs")) ||
+        (rc = alloc_buf(g, (void **)&g->loss_hist, ZOO_LOSS_SLOTS * sizeof(float), "the loss history")))
         return rc;
     zoo_exec *x = &g->exec;
     if ((rc = g->be->memset(x, g->arena, 0, (an + wn) * sizeof(float))) ||
@@ -493,8 +495,9 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
     if ((rc = g->be->exec_init(&g->exec)))
         return rc;
     g->exec_ready = 1;
-    const char *sync = getenv("ZOO_SYNC_EACH_OP");
+    const char *sync = getenv("ZOO_SYNC_EACH_OP"), *capture = getenv("ZOO_CUDA_GRAPH");
     g->sync_each_op = sync && *sync && strcmp(sync, "0");
+    g->use_capture = g->be->capture_begin && !g->sync_each_op && !(capture && !strcmp(capture, "0"));
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
         zoo_prepare_fn prep = t->op ? t->op->k[g->backend].prepare : NULL;
@@ -570,19 +573,29 @@ int zoo_graph_forward(zoo_graph *g)
     return 0;
 }
 
+static int backward_from(zoo_graph *g, zoo_tensor *out, const float *dout);
+
 int zoo_graph_backward(zoo_graph *g, zoo_tensor *loss)
 {
     if (loss && loss->n != 1)
         return ZOO_FAIL(ZOO_ERR_INVALID, "backward needs a scalar loss");
-    const float one = 1.0f;
-    return zoo_graph_backward_seeded(g, loss, &one);
+    return backward_from(g, loss, NULL);
 }
 
 int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout)
 {
+    if (!dout)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "backward needs an output gradient");
+    return backward_from(g, out, dout);
+}
+
+/* Backward from out, seeded with the host values dout, or with 1 (filled on the
+ * backend, so a captured step holds no host copy) when dout is NULL. */
+static int backward_from(zoo_graph *g, zoo_tensor *out, const float *dout)
+{
     if (!g || !g->planned)
         return ZOO_FAIL(ZOO_ERR_STATE, "backward before zoo_graph_plan");
-    if (!out || !dout || !out->requires_grad || out->kind != ZOO_T_ACT)
+    if (!out || !out->requires_grad || out->kind != ZOO_T_ACT)
         return ZOO_FAIL(ZOO_ERR_INVALID, "backward needs an op output that depends on a parameter");
     /* Gradients no backward below `out` clears (no consumer there, or `out` itself)
      * are zeroed now; the others right before their first accumulating backward, which
@@ -595,7 +608,8 @@ int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout)
             rc = clear_grad(g, t->grad, t->n);
     }
     if (!rc)
-        rc = g->be->copy(&g->exec, out->grad, dout, (size_t)out->n * sizeof(float), ZOO_COPY_H2D);
+        rc = dout ? g->be->copy(&g->exec, out->grad, dout, (size_t)out->n * sizeof(float), ZOO_COPY_H2D)
+                  : g->be->fill(&g->exec, out->grad, 1.0f, out->n);
     for (int i = out->id; i >= 0 && !rc; i--) {
         zoo_tensor *t = g->nodes[i];
         if (!t->op || !t->requires_grad)
@@ -613,6 +627,46 @@ int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout)
             rc = run_kernel(g, t->op->k[g->backend].backward, t, "backward");
     }
     return rc;
+}
+
+/* The work of one step, queued: forward, the loss logged, backward, AdamW. */
+static int step_body(zoo_graph *g, zoo_tensor *loss)
+{
+    zoo_exec *x = &g->exec;
+    int rc = zoo_graph_forward(g);
+    if (!rc)
+        rc = g->be->log_loss(x, g->loss_hist, loss->data);
+    if (!rc)
+        rc = backward_from(g, loss, NULL);
+    if (!rc && (rc = g->be->adamw(x, g->pflat, g->gflat, g->adam_m, g->adam_v, g->tmask, g->pflat_n)))
+        zoo_error_prefix("AdamW step on the %s backend: ", g->be->name);
+    return rc;
+}
+
+int zoo_graph_step(zoo_graph *g, zoo_tensor *loss)
+{
+    if (!g || !g->planned || !loss || loss->n != 1 || !loss->requires_grad)
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_graph_step needs a planned graph and its scalar loss");
+    zoo_exec *x = &g->exec;
+    int rc = zoo_exec_push_step(x);
+    if (rc)
+        return rc;
+    if (g->captured)
+        return g->be->replay(x);
+    /* the first step runs eagerly (lazy set-up inside libraries happens outside capture) */
+    int capture = g->use_capture && g->eager_steps > 0;
+    if (capture && (rc = g->be->capture_begin(x)))
+        return rc;
+    rc = step_body(g, loss);
+    if (!capture) {
+        g->eager_steps++;
+        return rc;
+    }
+    int rc_end = g->be->capture_end(x, rc == 0); /* nothing captured has run yet */
+    if (rc || (rc = rc_end))
+        return rc;
+    g->captured = 1;
+    return g->be->replay(x);
 }
 
 int zoo_graph_synchronize(zoo_graph *g)

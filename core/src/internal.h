@@ -92,6 +92,12 @@ struct zoo_graph {
     char prefix[256];
     int planned;
     int tf32;                    /* GEMMs may use TF32 (run spec tf32: true); CUDA only */
+    /* training steps (zoo_graph_step): losses kept on the backend until read, and the
+     * whole step captured and replayed where the backend can (CUDA graphs) */
+    float *loss_hist;            /* ZOO_LOSS_SLOTS floats, backend memory */
+    int use_capture;             /* the backend captures and ZOO_CUDA_GRAPH is not 0 */
+    int eager_steps;             /* steps run before the capture (warm-up) */
+    int captured;
     int sync_each_op;            /* ZOO_SYNC_EACH_OP=1: synchronise and check after every kernel */
     /* test switches (optest's backend comparison): never write gradients whole, and
      * clear gradients by filling every byte with grad_fill_byte instead of 0 */
@@ -114,6 +120,15 @@ struct zoo_graph {
     int *zero_at;                /* per node: that consumer's id, -1 when none */
     int *zero_first, *zero_list; /* per node i: the grads it clears, zero_list[zero_first[i]..zero_first[i+1]) */
 };
+
+/* One training step of a planned graph, with the step state already set on the host
+ * (training, step, loss_slot and AdamW's scalars): uploads it, then runs forward, logs
+ * `loss` into loss_hist[loss_slot], runs backward from it and the AdamW step. After one
+ * eager step the whole step is captured and later steps replay it (when the backend can
+ * and ZOO_CUDA_GRAPH is not 0; never with ZOO_SYNC_EACH_OP). */
+int zoo_graph_step(zoo_graph *g, zoo_tensor *loss);
+/* AdamW's scalars for step t into the host step state (not uploaded). */
+int zoo_adamw_scalars(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t);
 
 /* In the backward of t: 1 when src k's gradient holds garbage and t must write every
  * element of it (=), 0 when t adds (+=) as usual. Only ever 1 for a src whose bit is

@@ -266,39 +266,82 @@ static int alloc_curves(run_state *st)
     return 0;
 }
 
+int zoo_model_train_step(zoo_model *m, const zoo_run_spec *spec, double lr, int64_t step, int slot)
+{
+    if (!m || !spec || step < 0 || slot < 0 || slot >= ZOO_LOSS_SLOTS)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_train_step: no model or spec, step %lld or slot %d out of range",
+                        (long long)step, slot);
+    zoo_step_state *k = &m->g->exec.host_step;
+    k->training = 1;
+    k->step = (uint64_t)step; /* dropout masks keyed by the global step */
+    k->loss_slot = slot;
+    int rc = zoo_adamw_scalars(m->g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay, step + 1);
+    return rc ? rc : zoo_graph_step(m->g, m->loss);
+}
+
+int zoo_model_read_losses(zoo_model *m, float *out, int n)
+{
+    if (!m || !out || n < 0 || n > ZOO_LOSS_SLOTS)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_read_losses: %d slots of %d", n, ZOO_LOSS_SLOTS);
+    zoo_graph *g = m->g;
+    return n ? g->be->copy(&g->exec, out, g->loss_hist, (size_t)n * sizeof *out, ZOO_COPY_D2H) : 0;
+}
+
+/* Read the losses of the `pending` steps that end at st->step from the backend's loss
+ * history into the curve (one copy and one wait per ZOO_LOSS_SLOTS steps), and stop at
+ * the first that is not finite. */
+static int drain_losses(run_state *st, int e, int64_t s_last, int pending, double *lsum)
+{
+    float h[ZOO_LOSS_SLOTS];
+    int rc = zoo_model_read_losses(st->m, h, pending);
+    if (rc) {
+        zoo_error_prefix("epoch %d step %lld: ", e, (long long)s_last);
+        return rc;
+    }
+    int64_t first = st->step - pending;
+    for (int i = 0; i < pending; i++) {
+        if (!isfinite(h[i])) {
+            int64_t s = s_last - (pending - 1) + i;
+            st->res->n_steps = first + i;
+            return ZOO_FAIL(ZOO_ERR_NUMERIC, "diverged at epoch %d step %lld (training loss %g); lower the learning rate (lr=%g)",
+                            e, (long long)s, (double)h[i], st->spec->lr);
+        }
+        st->res->step_loss[first + i] = h[i];
+        *lsum += h[i];
+    }
+    st->res->n_steps = st->step;
+    return 0;
+}
+
 /* One pass over the shuffled training set at lr; *lsum gets the sum of its step losses. */
 static int train_epoch(run_state *st, int e, double lr, double *lsum)
 {
     const zoo_run_spec *spec = st->spec;
     zoo_model *m = st->m;
     const int64_t n = st->train.n, B = st->B;
-    int rc;
+    int rc, pending = 0;
     for (int64_t s = 0; s < st->steps_per_epoch; s++) {
-        if (st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud))
+        if (st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud)) {
+            if (pending && (rc = drain_losses(st, e, s - 1, pending, lsum))) /* the curve keeps every step run */
+                return rc;
             return ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s);
+        }
         int64_t first = s * B, count = n - first < B ? n - first : B;
         if ((rc = zoo_model_load_batch(m, &st->train, st->order, first, count)))
             return rc;
-        float loss = 0;
-        /* dropout masks keyed by the global step */
-        if ((rc = zoo_graph_set_training(m->g, 1, (uint64_t)st->step)) || (rc = zoo_graph_forward(m->g)) ||
-            (rc = zoo_tensor_get(m->loss, &loss, 0, 1))) {
+        /* the loss waits on the backend until the next drain */
+        if ((rc = zoo_model_train_step(m, spec, lr, st->step, pending))) {
             zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
             return rc;
         }
-        if (!isfinite(loss))
-            return ZOO_FAIL(ZOO_ERR_NUMERIC, "diverged at epoch %d step %lld (training loss %g); lower the learning rate (lr=%g)",
-                            e, (long long)s, (double)loss, spec->lr);
-        if ((rc = zoo_graph_backward(m->g, m->loss)) ||
-            (rc = zoo_adamw_step(m->g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay,
-                                 st->step + 1))) {
-            zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
-            return rc;
-        }
-        st->res->step_loss[st->step] = loss;
-        st->res->n_steps = ++st->step;
-        *lsum += loss;
+        st->step++;
+        pending++;
         st->tokens += count * spec->seq_len;
+        if (pending == ZOO_LOSS_SLOTS || s == st->steps_per_epoch - 1) {
+            if ((rc = drain_losses(st, e, s, pending, lsum)))
+                return rc;
+            pending = 0;
+        }
     }
     return 0;
 }

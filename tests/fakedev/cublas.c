@@ -71,6 +71,32 @@ static int operand_ok(const char *what, const float *p, int rows, int cols, int 
 
 static enum CBLAS_TRANSPOSE op_of(cublasOperation_t t) { return t == CUBLAS_OP_N ? CblasNoTrans : CblasTrans; }
 
+/* The scalars are read when the call is made (host pointer mode), as cuBLAS does. */
+typedef struct gemm_args {
+    cublasOperation_t ta, tb;
+    int m, n, k;
+    float alpha;
+    const float *A;
+    int lda;
+    long long sa;
+    const float *B;
+    int ldb;
+    long long sb;
+    float beta;
+    float *C;
+    int ldc;
+    long long sc;
+    int batch;
+} gemm_args;
+
+static void do_gemm(const void *arg)
+{
+    const gemm_args *g = arg;
+    for (int b = 0; b < g->batch && g->m && g->n; b++)
+        cblas_sgemm(CblasColMajor, op_of(g->ta), op_of(g->tb), g->m, g->n, g->k, g->alpha, g->A + b * g->sa, g->lda,
+                    g->B + b * g->sb, g->ldb, g->beta, g->C + b * g->sc, g->ldc);
+}
+
 static cublasStatus_t gemm_checked(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                                    const float *alpha, const float *A, int lda, long long sa, const float *B, int ldb,
                                    long long sb, const float *beta, float *C, int ldc, long long sc, int batch)
@@ -86,14 +112,9 @@ static cublasStatus_t gemm_checked(cublasHandle_t h, cublasOperation_t ta, cubla
             !operand_ok("C", c, m, n, ldc))
             return CUBLAS_STATUS_INVALID_VALUE;
     }
-    if (zoo_fakedev_kernel_begin(h->stream) != cudaSuccess) {
-        zoo_fakedev_kernel_end(h->stream);
-        return CUBLAS_STATUS_EXECUTION_FAILED;
-    }
-    for (int b = 0; b < batch && m && n; b++)
-        cblas_sgemm(CblasColMajor, op_of(ta), op_of(tb), m, n, k, *alpha, A + b * sa, lda, B + b * sb, ldb, *beta,
-                    C + b * sc, ldc);
-    return zoo_fakedev_kernel_end(h->stream) == cudaSuccess ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_EXECUTION_FAILED;
+    gemm_args g = {ta, tb, m, n, k, *alpha, A, lda, sa, B, ldb, sb, *beta, C, ldc, sc, batch};
+    return zoo_fakedev_submit(h->stream, do_gemm, &g, sizeof g) == cudaSuccess ? CUBLAS_STATUS_SUCCESS
+                                                                                : CUBLAS_STATUS_EXECUTION_FAILED;
 }
 
 cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n,

@@ -120,16 +120,37 @@ cudaError_t cudaFree(void *devPtr)
     return zoo_fakedev_fail(cudaErrorInvalidValue, "cudaFree of %p, which cudaMalloc did not return", devPtr);
 }
 
+typedef struct fill_args {
+    void *p;
+    int value;
+    size_t n;
+} fill_args;
+
+static void do_fill(const void *a)
+{
+    const fill_args *f = a;
+    memset(f->p, f->value, f->n);
+}
+
 cudaError_t cudaMemsetAsync(void *devPtr, int value, size_t count, cudaStream_t stream)
 {
     if (!zoo_fakedev_is_device(devPtr, count))
         return zoo_fakedev_fail(cudaErrorInvalidValue, "cudaMemsetAsync of %zu bytes at %p: not device memory", count,
                                 devPtr);
-    cudaError_t e = zoo_fakedev_kernel_begin(stream);
-    if (e == cudaSuccess)
-        memset(devPtr, value, count);
-    zoo_fakedev_kernel_end(stream);
-    return e;
+    fill_args f = {devPtr, value, count};
+    return zoo_fakedev_submit(stream, do_fill, &f, sizeof f);
+}
+
+typedef struct copy_args {
+    void *dst;
+    const void *src;
+    size_t n;
+} copy_args;
+
+static void do_copy(const void *a)
+{
+    const copy_args *c = a;
+    memmove(c->dst, c->src, c->n);
 }
 
 cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind, cudaStream_t stream)
@@ -143,11 +164,13 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t count, enum cudaM
         return zoo_fakedev_fail(cudaErrorInvalidValue,
                                 "cudaMemcpyAsync %s of %zu bytes: destination %s device memory, source %s", names[kind],
                                 count, dd ? "is" : "is not", sd ? "is" : "is not");
-    cudaError_t e = zoo_fakedev_kernel_begin(stream);
-    if (e == cudaSuccess)
-        memmove(dst, src, count);
-    zoo_fakedev_kernel_end(stream);
-    return e;
+    /* pageable host memory cannot be part of a captured graph (as with CUDA) */
+    if (kind != cudaMemcpyDeviceToDevice && zoo_fakedev_capturing(stream))
+        return zoo_fakedev_fail(cudaErrorStreamCaptureUnsupported,
+                                "cudaMemcpyAsync %s of %zu bytes while the stream is capturing a graph", names[kind],
+                                count);
+    copy_args c = {dst, src, count};
+    return zoo_fakedev_submit(stream, do_copy, &c, sizeof c);
 }
 
 cudaError_t cudaMemcpy(void *dst, const void *src, size_t count, enum cudaMemcpyKind kind)

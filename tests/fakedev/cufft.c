@@ -122,6 +122,39 @@ static size_t span(int count, int stride, int dist, int batch, size_t elem)
     return ((size_t)(batch - 1) * (size_t)dist + (size_t)(count - 1) * (size_t)stride + 1) * elem;
 }
 
+typedef struct exec_args {
+    plan *p;
+    cufftType type;
+    void *in, *out;
+} exec_args;
+
+static void do_exec(const void *arg)
+{
+    const exec_args *a = arg;
+    plan *p = a->p;
+    int half = p->n / 2 + 1;
+    if (!p->fp) { /* planned on the real buffers, unaligned, without touching them (ESTIMATE) */
+        int n = p->n;
+        unsigned fl = FFTW_ESTIMATE | FFTW_UNALIGNED;
+        p->fp = a->type == CUFFT_R2C
+                    ? fftwf_plan_many_dft_r2c(1, &n, p->batch, a->in, &p->inembed, p->istride, p->idist, a->out,
+                                              &p->onembed, p->ostride, p->odist, fl)
+                    : fftwf_plan_many_dft_c2r(1, &n, p->batch, a->in, &p->inembed, p->istride, p->idist, a->out,
+                                              &p->onembed, p->ostride, p->odist, fl);
+    }
+    if (a->type == CUFFT_R2C) {
+        fftwf_execute_dft_r2c(p->fp, a->in, a->out);
+        return;
+    }
+    fftwf_execute_dft_c2r(p->fp, a->in, a->out);
+    float *c = a->in; /* cuFFT may overwrite a C2R input */
+    for (int b = 0; b < p->batch; b++)
+        for (int i = 0; i < half; i++) {
+            c[2 * ((size_t)b * p->idist + (size_t)i * p->istride)] = NAN;
+            c[2 * ((size_t)b * p->idist + (size_t)i * p->istride) + 1] = NAN;
+        }
+}
+
 static cufftResult exec(cufftHandle h, cufftType type, void *in, void *out)
 {
     plan *p = get(h);
@@ -140,31 +173,8 @@ static cufftResult exec(cufftHandle h, cufftType type, void *in, void *out)
         zoo_fakedev_fail(cudaErrorInvalidValue, "cufftExec: no device work area of %zu bytes set", p->work);
         return CUFFT_INVALID_VALUE;
     }
-    if (zoo_fakedev_kernel_begin(p->stream) != cudaSuccess) {
-        zoo_fakedev_kernel_end(p->stream);
-        return CUFFT_EXEC_FAILED;
-    }
-    if (!p->fp) { /* planned on the real buffers, unaligned, without touching them (ESTIMATE) */
-        int n = p->n;
-        unsigned fl = FFTW_ESTIMATE | FFTW_UNALIGNED;
-        p->fp = type == CUFFT_R2C
-                    ? fftwf_plan_many_dft_r2c(1, &n, p->batch, in, &p->inembed, p->istride, p->idist, out, &p->onembed,
-                                              p->ostride, p->odist, fl)
-                    : fftwf_plan_many_dft_c2r(1, &n, p->batch, in, &p->inembed, p->istride, p->idist, out, &p->onembed,
-                                              p->ostride, p->odist, fl);
-    }
-    if (type == CUFFT_R2C)
-        fftwf_execute_dft_r2c(p->fp, in, out);
-    else {
-        fftwf_execute_dft_c2r(p->fp, in, out);
-        float *c = in; /* cuFFT may overwrite a C2R input */
-        for (int b = 0; b < p->batch; b++)
-            for (int i = 0; i < half; i++) {
-                c[2 * ((size_t)b * p->idist + (size_t)i * p->istride)] = NAN;
-                c[2 * ((size_t)b * p->idist + (size_t)i * p->istride) + 1] = NAN;
-            }
-    }
-    return zoo_fakedev_kernel_end(p->stream) == cudaSuccess ? CUFFT_SUCCESS : CUFFT_EXEC_FAILED;
+    exec_args a = {p, type, in, out};
+    return zoo_fakedev_submit(p->stream, do_exec, &a, sizeof a) == cudaSuccess ? CUFFT_SUCCESS : CUFFT_EXEC_FAILED;
 }
 
 cufftResult cufftExecR2C(cufftHandle plan_, cufftReal *idata, cufftComplex *odata)

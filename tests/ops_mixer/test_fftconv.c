@@ -133,6 +133,11 @@ static const optest_case cases[] = {
     {"direct (2,5,6,1) one filter", {2, 5, 6, 1}, {0}, DIR},
     {"fft (2,64,4,4) skip", {2, 64, 4, 4}, {0}, FFT | SK},
     {"auto (2,23,3,3) skip", {2, 23, 3, 3}, {0}, SK},
+    /* for the CUDA kernels: more than 256 rows (b, t), so the skip gradient's partial sums
+     * span chunks, on both paths; 17 channels per filter, so dk's sum spans two channel tiles */
+    {"fft (26,10,2,2) skip", {26, 10, 2, 2}, {0}, FFT | SK},
+    {"direct (20,13,3,3) skip", {20, 13, 3, 3}, {0}, DIR | SK},
+    {"fft (2,9,17,1) one filter", {2, 9, 17, 1}, {0}, FFT},
 };
 
 int main(int argc, char **argv)

@@ -62,6 +62,8 @@ static const optest_case cases[] = {
     {"(1,1,5) k3 bias", {1, 1, 5, 3}, {0}, 1},   {"(3,7,13) k3 bias", {3, 7, 13, 3}, {0}, 1},
     {"(2,5,19) k4", {2, 5, 19, 4}, {0}, 0},      {"(2,3,6) k5 > L bias", {2, 3, 6, 5}, {0}, 1},
     {"(1,9,3) k1 bias", {1, 9, 3, 1}, {0}, 1},   {"(2,11,37) k3 bias", {2, 11, 37, 3}, {0}, 1},
+    /* more than 256 rows (b, t): the CUDA weight and bias gradients' partial sums span chunks */
+    {"(3,100,5) k4 bias", {3, 100, 5, 4}, {0}, 1},
 };
 
 int main(int argc, char **argv)

@@ -152,7 +152,8 @@ zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *sh
 typedef enum zoo_conv_path { ZOO_CONV_AUTO = 0, ZOO_CONV_FFT = 1, ZOO_CONV_DIRECT = 2 } zoo_conv_path;
 zoo_tensor *zoo_fftconv(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_tensor *skip);
 /* The same with the path forced (tests, benchmarks). AUTO picks direct when L <=
- * zoo_fftconv_crossover(); the environment variable ZOO_FFTCONV=fft|direct overrides AUTO. */
+ * zoo_fftconv_crossover() (the CPU's threshold; the CUDA backend has its own, for now
+ * the same); the environment variable ZOO_FFTCONV=fft|direct overrides AUTO. */
 zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_tensor *skip, zoo_conv_path path);
 int64_t zoo_fftconv_crossover(void);
 

@@ -167,6 +167,20 @@ int zoo_model_backends(const zoo_run_spec *spec, uint32_t *mask, char *why, size
 int zoo_model_load_batch(zoo_model *m, const zoo_dataset *d, const int64_t *order, int64_t first, int64_t count);
 
 /* ---- training ---------------------------------------------------------------------- */
+/* Steps whose losses can wait on the backend between two reads (zoo_model_read_losses). */
+#define ZOO_LOSS_SLOTS 64
+
+/* One training step of m on the batch loaded last: forward, backward from the loss and
+ * an AdamW step at lr with spec's betas, eps and weight decay. `step` is the global
+ * step counting from 0 (it keys the dropout masks and AdamW's bias correction). The
+ * loss is not read back: it stays on the backend in slot `slot` (0 <= slot <
+ * ZOO_LOSS_SLOTS) until zoo_model_read_losses, so a GPU step needs no host wait. On a
+ * backend that can, the whole step is captured after the first and replayed
+ * (docs/backends.md, ZOO_CUDA_GRAPH). */
+int zoo_model_train_step(zoo_model *m, const zoo_run_spec *spec, double lr, int64_t step, int slot);
+/* The losses of slots [0, n) (waits for the steps that wrote them). */
+int zoo_model_read_losses(zoo_model *m, float *out, int n);
+
 typedef struct zoo_epoch_stats {
     int epoch, epochs;
     double train_loss;  /* mean over the epoch's steps */

@@ -112,6 +112,20 @@ static int cpu_adamw(zoo_exec *x, float *p, const float *gr, float *m, float *v,
     return 0;
 }
 
+static int cpu_fill(zoo_exec *x, float *dst, float value, int64_t n)
+{
+    (void)x;
+    for (int64_t i = 0; i < n; i++)
+        dst[i] = value;
+    return 0;
+}
+
+static int cpu_log_loss(zoo_exec *x, float *hist, const float *loss)
+{
+    hist[x->step->loss_slot] = *loss;
+    return 0;
+}
+
 const zoo_backend_iface zoo_backend_cpu_iface = {
     .name = "cpu",
     .id = ZOO_BACKEND_CPU,
@@ -126,4 +140,6 @@ const zoo_backend_iface zoo_backend_cpu_iface = {
     .copy = cpu_copy,
     .synchronize = cpu_synchronize,
     .adamw = cpu_adamw,
+    .fill = cpu_fill,
+    .log_loss = cpu_log_loss,
 };

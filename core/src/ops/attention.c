@@ -6,6 +6,7 @@
 
 #include <cblas.h>
 
+#include "../backends/cuda/slot.h"
 #include "../gemm.h"
 #include "../internal.h"
 #include "../vecmath.h"
@@ -203,7 +204,10 @@ static int attention_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_attention = {"attention", {[ZOO_BACKEND_CPU] = {attention_prepare_cpu, attention_fwd_cpu, attention_bwd_cpu}}};
+ZOO_CUDA_DECLARE(attention)
+const zoo_op_def zoo_op_attention = {
+    "attention",
+    {[ZOO_BACKEND_CPU] = {attention_prepare_cpu, attention_fwd_cpu, attention_bwd_cpu} ZOO_CUDA_SLOT(attention)}};
 
 zoo_tensor *zoo_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, int heads, int window,
                           float scale, float dropout)

@@ -15,18 +15,11 @@
 
 #include <cblas.h>
 
+#include "../backends/cuda/slot.h"
 #include "../gemm.h"
 #include "../internal.h"
 #include "../vecmath.h"
-
-#define IGNORE_LABEL (-100)
-#define CHUNK_ROWS 512 /* rows of dlogits materialised at once in backward */
-
-/* ip[] slot: M, fixed by the builder. The forward pass writes its counts into the side
- * output (int32): rows computed, valid entries, correct entries, done flag. Kernels
- * never write host metadata, so the counts are read with zoo_tensor_get. */
-enum { IP_M = 0 };
-enum { ST_ROWS = 0, ST_VALID, ST_CORRECT, ST_DONE, ST_N };
+#include "ce_head.h"
 
 /* aux layout: Hs (M, D) | logits (M, V) | lse (M) | hit (M) | dHs (M, D) | dlogits (chunk, V)
  * | workspace of the dHs product (its k = V is long) */
@@ -34,7 +27,7 @@ typedef struct ce_bufs {
     float *hs, *logits, *lse, *hit, *dhs, *dlog, *ws;
 } ce_bufs;
 
-static int64_t chunk_rows(int64_t M) { return M < CHUNK_ROWS ? M : CHUNK_ROWS; }
+static int64_t chunk_rows(int64_t M) { return zoo_ce_chunk_rows(M); }
 
 static ce_bufs bufs_of(const zoo_tensor *t, int64_t M, int64_t D, int64_t V)
 {
@@ -166,7 +159,9 @@ static int ce_head_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 }
 
 static int ce_head_prepare_cpu(zoo_exec *ex, zoo_tensor *t);
-const zoo_op_def zoo_op_ce_head = {"ce_head", {[ZOO_BACKEND_CPU] = {ce_head_prepare_cpu, ce_head_fwd_cpu, ce_head_bwd_cpu}}};
+ZOO_CUDA_DECLARE(ce_head)
+const zoo_op_def zoo_op_ce_head = {
+    "ce_head", {[ZOO_BACKEND_CPU] = {ce_head_prepare_cpu, ce_head_fwd_cpu, ce_head_bwd_cpu} ZOO_CUDA_SLOT(ce_head)}};
 
 zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *pos, zoo_tensor *labels)
 {
@@ -195,6 +190,30 @@ zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *
     return t;
 }
 
+/* A forward pass on a backend that cannot fail it synchronously (CUDA) records its
+ * first entry with a position or label out of range as a done flag of -1 - i (its loss
+ * is NaN, its gradients zero): the accessors report it as the CPU forward does. */
+static int bad_entry(const zoo_tensor *ce, int64_t i, const char *fn)
+{
+    const zoo_tensor *H = ce->src[0];
+    int64_t R = zoo_rows(H), V = ce->src[1]->shape[0], L = H->ndim >= 3 ? H->shape[H->ndim - 2] : R;
+    int32_t p = 0, l = 0;
+    int rc = zoo_tensor_get(ce->src[2], &p, i, 1);
+    if (!rc)
+        rc = zoo_tensor_get(ce->src[3], &l, i, 1);
+    if (rc)
+        return rc;
+    if (p < 0 || p >= R)
+        return ZOO_FAIL(ZOO_ERR_INVALID,
+                        "%s: the last forward pass found position %d of supervised entry %lld outside [0, %lld) "
+                        "(B*L rows)",
+                        fn, p, (long long)i, (long long)R);
+    return ZOO_FAIL(ZOO_ERR_INVALID,
+                    "%s: the last forward pass found label %d out of range [0, %lld) at example %lld position %lld "
+                    "of the batch",
+                    fn, l, (long long)V, (long long)(p / L), (long long)(p % L));
+}
+
 /* The forward pass's counts (st[ST_N]) of a ce_head output, for both accessors. */
 static int read_counts(const zoo_tensor *ce, int32_t *st, const char *fn)
 {
@@ -203,6 +222,8 @@ static int read_counts(const zoo_tensor *ce, int32_t *st, const char *fn)
     int rc = zoo_tensor_get(ce->side, st, 0, ST_N);
     if (!rc && !st[ST_DONE])
         rc = ZOO_FAIL(ZOO_ERR_STATE, "%s: run zoo_graph_forward first", fn);
+    if (!rc && st[ST_DONE] < 0)
+        rc = bad_entry(ce, -1 - (int64_t)st[ST_DONE], fn);
     return rc;
 }
 

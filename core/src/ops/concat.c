@@ -2,6 +2,7 @@
  * ZOO_MAX_SRC inputs are joined as a chain of nodes; no views, every output is a copy. */
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int concat_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -41,7 +42,9 @@ static int concat_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_concat = {"concat", {[ZOO_BACKEND_CPU] = {NULL, concat_fwd_cpu, concat_bwd_cpu}}};
+ZOO_CUDA_DECLARE(concat)
+const zoo_op_def zoo_op_concat = {
+    "concat", {[ZOO_BACKEND_CPU] = {NULL, concat_fwd_cpu, concat_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(concat)}};
 
 zoo_tensor *zoo_concat(zoo_graph *g, zoo_tensor *const *xs, int n)
 {

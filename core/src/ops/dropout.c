@@ -6,6 +6,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 #include "../vecmath.h"
 
@@ -60,7 +61,8 @@ static int dropout_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_dropout = {"dropout", {[ZOO_BACKEND_CPU] = {NULL, dropout_fwd_cpu, dropout_bwd_cpu}}};
+ZOO_CUDA_DECLARE(dropout)
+const zoo_op_def zoo_op_dropout = {"dropout", {[ZOO_BACKEND_CPU] = {NULL, dropout_fwd_cpu, dropout_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(dropout)}};
 
 zoo_tensor *zoo_dropout(zoo_graph *g, zoo_tensor *x, float p)
 {

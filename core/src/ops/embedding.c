@@ -9,6 +9,7 @@
 #include <omp.h>
 #endif
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int embedding_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -63,7 +64,9 @@ static int embedding_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_embedding = {"embedding", {[ZOO_BACKEND_CPU] = {NULL, embedding_fwd_cpu, embedding_bwd_cpu}}};
+ZOO_CUDA_DECLARE(embedding)
+const zoo_op_def zoo_op_embedding = {
+    "embedding", {[ZOO_BACKEND_CPU] = {NULL, embedding_fwd_cpu, embedding_bwd_cpu} ZOO_CUDA_SLOT(embedding)}};
 
 zoo_tensor *zoo_embedding(zoo_graph *g, zoo_tensor *tokens, zoo_tensor *E)
 {

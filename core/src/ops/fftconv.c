@@ -6,7 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
+#include "fftconv.h"
 #include "slots.h"
 
 #ifdef _OPENMP
@@ -19,9 +21,10 @@
  * (64: 6.4 vs 13.2 ms at D = 64, 36 vs 60 ms at D = 256, one thread). Was 64, from an
  * earlier 2048-token run that had the two tie at L = 64. */
 #define CROSSOVER_L 48
-
-/* ip[] slots of a node */
-enum { IP_PATH = 0, IP_G, IP_PLAN, IP_SLOTS, IP_STRIDE };
+/* The same choice on the CUDA backend (backends/cuda/fftconv.cu: batched cuFFT against
+ * one thread per output in O(L^2)). For now the CPU's value: it must be re-measured on
+ * a GPU (bench/bench_fftconv.c on backend cuda) and set here. */
+#define CUDA_CROSSOVER_L 48
 
 /* ---- FFTW plans: one r2c and one c2r per length, made once per process ------------------
  * FFTW's planner is not thread safe, so plans are made under a lock at planning and
@@ -348,7 +351,9 @@ static int fftconv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_fftconv = {"fftconv", {[ZOO_BACKEND_CPU] = {fftconv_prepare_cpu, fftconv_fwd_cpu, fftconv_bwd_cpu}}};
+ZOO_CUDA_DECLARE(fftconv)
+const zoo_op_def zoo_op_fftconv = {
+    "fftconv", {[ZOO_BACKEND_CPU] = {fftconv_prepare_cpu, fftconv_fwd_cpu, fftconv_bwd_cpu} ZOO_CUDA_SLOT(fftconv)}};
 
 zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_tensor *skip, zoo_conv_path path)
 {
@@ -374,8 +379,10 @@ zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_ten
             path = ZOO_CONV_FFT;
         else if (env && !strcmp(env, "direct"))
             path = ZOO_CONV_DIRECT;
-        else
-            path = L <= CROSSOVER_L ? ZOO_CONV_DIRECT : ZOO_CONV_FFT;
+        else {
+            int64_t cross = g->backend == ZOO_BACKEND_CUDA ? CUDA_CROSSOVER_L : CROSSOVER_L;
+            path = L <= cross ? ZOO_CONV_DIRECT : ZOO_CONV_FFT;
+        }
     }
     if (path == ZOO_CONV_FFT && 2 * L > 1 << 30)
         return zoo_node_fail(g, ZOO_ERR_UNSUPPORTED, "fftconv: sequence length %lld is too long", (long long)L);

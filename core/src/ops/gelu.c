@@ -3,10 +3,9 @@
  * Backward: dy/dx = Phi(x) + x phi(x), phi the standard normal density. */
 #include <math.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
-
-#define INV_SQRT2 0.70710678118654752f
-#define INV_SQRT_2PI 0.39894228040143268f
+#include "gelu_math.h"
 
 static int gelu_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
@@ -15,7 +14,7 @@ static int gelu_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
     float *y = t->data;               /* y: (n) */
 #pragma omp parallel for schedule(static)
     for (int64_t i = 0; i < t->n; i++)
-        y[i] = 0.5f * x[i] * (1.0f + erff(x[i] * INV_SQRT2));
+        y[i] = zoo_gelu_f(x[i]);
     return 0;
 }
 
@@ -28,15 +27,13 @@ static int gelu_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     const float *x = X->data, *dy = t->grad; /* x, dy: (n) */
     float *dx = X->grad;                     /* dx: (n) */
 #pragma omp parallel for schedule(static)
-    for (int64_t i = 0; i < t->n; i++) {
-        float cdf = 0.5f * (1.0f + erff(x[i] * INV_SQRT2));
-        float pdf = INV_SQRT_2PI * expf(-0.5f * x[i] * x[i]);
-        dx[i] += dy[i] * (cdf + x[i] * pdf);
-    }
+    for (int64_t i = 0; i < t->n; i++)
+        dx[i] += zoo_gelu_df(x[i], dy[i]);
     return 0;
 }
 
-const zoo_op_def zoo_op_gelu = {"gelu", {[ZOO_BACKEND_CPU] = {NULL, gelu_fwd_cpu, gelu_bwd_cpu}}};
+ZOO_CUDA_DECLARE(gelu)
+const zoo_op_def zoo_op_gelu = {"gelu", {[ZOO_BACKEND_CPU] = {NULL, gelu_fwd_cpu, gelu_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(gelu)}};
 
 zoo_tensor *zoo_gelu(zoo_graph *g, zoo_tensor *x)
 {

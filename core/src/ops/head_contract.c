@@ -3,6 +3,7 @@
  * order as H3 emits them before its output Linear. Rows are independent. */
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int contract_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -54,7 +55,9 @@ static int contract_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_head_contract = {"head_contract", {[ZOO_BACKEND_CPU] = {NULL, contract_fwd_cpu, contract_bwd_cpu}}};
+ZOO_CUDA_DECLARE(head_contract)
+const zoo_op_def zoo_op_head_contract = {
+    "head_contract", {[ZOO_BACKEND_CPU] = {NULL, contract_fwd_cpu, contract_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(head_contract)}};
 
 zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads)
 {

@@ -1,5 +1,6 @@
 /* head_outer.c: per-head outer product, H3's kv (docs/mixers.md, h3):
  * y[..., h*hd*hd + i*hd + j] = k[..., h*hd+i] * v[..., h*hd+j]. Rows are independent. */
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int outer_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -45,7 +46,9 @@ static int outer_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_head_outer = {"head_outer", {[ZOO_BACKEND_CPU] = {NULL, outer_fwd_cpu, outer_bwd_cpu}}};
+ZOO_CUDA_DECLARE(head_outer)
+const zoo_op_def zoo_op_head_outer = {
+    "head_outer", {[ZOO_BACKEND_CPU] = {NULL, outer_fwd_cpu, outer_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(head_outer)}};
 
 zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads)
 {

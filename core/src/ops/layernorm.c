@@ -8,6 +8,7 @@
  *   dw = sum_rows dy * xhat,  db = sum_rows dy */
 #include <math.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 #include "../vecmath.h"
 
@@ -183,7 +184,8 @@ static int layernorm_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_layernorm = {"layernorm", {[ZOO_BACKEND_CPU] = {layernorm_prepare_cpu, layernorm_fwd_cpu, layernorm_bwd_cpu}}};
+ZOO_CUDA_DECLARE(layernorm)
+const zoo_op_def zoo_op_layernorm = {"layernorm", {[ZOO_BACKEND_CPU] = {layernorm_prepare_cpu, layernorm_fwd_cpu, layernorm_bwd_cpu} ZOO_CUDA_SLOT(layernorm)}};
 
 zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *b, float eps)
 {

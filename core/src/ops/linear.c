@@ -1,5 +1,6 @@
 /* linear.c: y = x W^T + b with OpenBLAS sgemm (tiled by zoo_gemm), W stored (out, in)
  * as PyTorch does. Backward: dx += dy W, dW += dy^T x, db += sum_rows dy. */
+#include "../backends/cuda/slot.h"
 #include "../gemm.h"
 #include "../internal.h"
 #include "../vecmath.h"
@@ -85,7 +86,9 @@ static int linear_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_linear = {"linear", {[ZOO_BACKEND_CPU] = {linear_prepare_cpu, linear_fwd_cpu, linear_bwd_cpu}}};
+ZOO_CUDA_DECLARE(linear)
+const zoo_op_def zoo_op_linear = {
+    "linear", {[ZOO_BACKEND_CPU] = {linear_prepare_cpu, linear_fwd_cpu, linear_bwd_cpu} ZOO_CUDA_SLOT(linear)}};
 
 zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b)
 {

@@ -5,7 +5,9 @@
 #include <math.h>
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
+#include "linear_attention_math.h"
 #include "slots.h"
 
 #ifdef _OPENMP
@@ -13,7 +15,6 @@
 #endif
 
 enum { IP_FM = 0, IP_H, IP_QUAD, IP_SLOTS, IP_STRIDE };
-#define RELU_FLOOR 1e-12f /* Zoology's ReLU map clamps at its eps */
 
 int zoo_feature_map_parse(const char *name, zoo_feature_map *out)
 {
@@ -45,92 +46,13 @@ const char *zoo_feature_map_name(zoo_feature_map fm)
 
 int64_t zoo_feature_map_dim(zoo_feature_map fm, int64_t f) { return fm == ZOO_FMAP_TAYLOR ? 1 + f + f * f : f; }
 
-/* ---- feature maps ------------------------------------------------------------------ */
-/* Elementwise maps (all but Taylor) and their derivatives. */
-static inline float phi_el(int fm, float x)
-{
-    switch (fm) {
-    case ZOO_FMAP_ELU1: return x > 0.0f ? x + 1.0f : expf(x);
-    case ZOO_FMAP_RELU: return x >= RELU_FLOOR ? x : RELU_FLOOR;
-    default: return x;
-    }
-}
-static inline float phi_el_d(int fm, float x)
-{
-    switch (fm) {
-    case ZOO_FMAP_ELU1: return x > 0.0f ? 1.0f : expf(x);
-    case ZOO_FMAP_RELU: return x >= RELU_FLOOR ? 1.0f : 0.0f;
-    default: return 1.0f;
-    }
-}
-
-/* The prefix-sum form stores the Taylor map's second-order block once per unordered pair,
- * x_i^2 c2 on the diagonal and sqrt2 x_i x_j c2 for i < j: the same dot products as the
- * full vec(x x^T) (so the same numbers up to rounding) with f(f+1)/2 instead of f^2
- * features, the symmetric count Zoology reports as the state size. */
-typedef struct {
-    int fm;
-    int64_t f, F;
-    float c1, c2; /* Taylor: 1/f^(1/4) and 1/(sqrt2 sqrt f) */
-} fmap;
-
-static fmap fmap_of(int fm, int64_t f)
-{
-    fmap m = {fm, f, fm == ZOO_FMAP_TAYLOR ? 1 + f + f * (f + 1) / 2 : f, (float)(1.0 / sqrt(sqrt((double)f))),
-              (float)(1.0 / (sqrt(2.0) * sqrt((double)f)))};
-    return m;
-}
-
-#define SQRT2F 1.41421356237309505f
-
-/* phi(x): x (f) -> out (F) */
-static void phi_full(const fmap *m, const float *x, float *out)
-{
-    int64_t f = m->f;
-    if (m->fm != ZOO_FMAP_TAYLOR) {
-        for (int64_t i = 0; i < f; i++)
-            out[i] = phi_el(m->fm, x[i]);
-        return;
-    }
-    out[0] = 1.0f;
-    for (int64_t i = 0; i < f; i++)
-        out[1 + i] = x[i] * m->c1;
-    float *o2 = out + 1 + f;
-    for (int64_t i = 0; i < f; i++) {
-        *o2++ = x[i] * x[i] * m->c2;
-        float a = x[i] * (SQRT2F * m->c2);
-        for (int64_t j = i + 1; j < f; j++)
-            *o2++ = a * x[j];
-    }
-}
-
-/* dx += J_phi(x)^T dphi: x (f), dphi (F), dx (f) */
-static void phi_full_bwd(const fmap *m, const float *x, const float *dphi, float *dx)
-{
-    int64_t f = m->f;
-    if (m->fm != ZOO_FMAP_TAYLOR) {
-        for (int64_t i = 0; i < f; i++)
-            dx[i] += dphi[i] * phi_el_d(m->fm, x[i]);
-        return;
-    }
-    for (int64_t i = 0; i < f; i++)
-        dx[i] += dphi[1 + i] * m->c1;
-    const float *d2 = dphi + 1 + f;
-    for (int64_t i = 0; i < f; i++) {
-        dx[i] += *d2++ * 2.0f * x[i] * m->c2;
-        float si = 0, a = SQRT2F * m->c2;
-        for (int64_t j = i + 1; j < f; j++, d2++) {
-            si += *d2 * x[j];
-            dx[j] += *d2 * a * x[i];
-        }
-        dx[i] += si * a;
-    }
-}
+/* The feature maps phi (elementwise, or Taylor's 1 + f + f(f+1)/2 features) and their
+ * backward are in linear_attention_math.h, shared with the CUDA kernels. */
 
 typedef struct {
     int64_t B, L, H, f, dv, F;
     float eps;
-    fmap m;
+    zoo_la_fmap m;
 } dims;
 
 static dims dims_of(const zoo_tensor *t)
@@ -142,7 +64,7 @@ static dims dims_of(const zoo_tensor *t)
     d.H = t->ip[IP_H];
     d.f = Q->shape[2] / d.H;
     d.dv = V->shape[2] / d.H;
-    d.m = fmap_of((int)t->ip[IP_FM], d.f);
+    d.m = zoo_la_fmap_of((int)t->ip[IP_FM], d.f);
     d.F = d.m.F;
     d.eps = t->fp[0];
     return d;
@@ -170,8 +92,8 @@ static void lin_fwd(zoo_tensor *t)
                 const float *q = Q->data + row * HF + h * f, *k = K->data + row * HF + h * f;
                 const float *v = V->data + row * HV + h * dv;
                 float *y = t->data + row * HV + h * dv;
-                phi_full(&d.m, k, pk);
-                phi_full(&d.m, q, pq);
+                zoo_la_phi_full(&d.m, k, pk);
+                zoo_la_phi_full(&d.m, q, pq);
                 for (int64_t i = 0; i < F; i++) {
                     float *Si = S + i * dv, a = pk[i];
 #pragma omp simd
@@ -224,7 +146,7 @@ static void lin_bwd(zoo_tensor *t)
                     const float *q = Q->data + row * HF + h * f, *k = K->data + row * HF + h * f;
                     const float *v = V->data + row * HV + h * dv;
                     const float *y = t->data + row * HV + h * dv, *dy = t->grad + row * HV + h * dv;
-                    phi_full(&d.m, k, pk);
+                    zoo_la_phi_full(&d.m, k, pk);
                     for (int64_t i = 0; i < F; i++) {
                         float *Si = S + i * dv, a = pk[i];
 #pragma omp simd
@@ -246,7 +168,7 @@ static void lin_bwd(zoo_tensor *t)
                             s += Si[j] * dn[j];
                         dphi[i] = s;
                     }
-                    phi_full_bwd(&d.m, q, dphi, Q->grad + row * HF + h * f);
+                    zoo_la_phi_full_bwd(&d.m, q, dphi, Q->grad + row * HF + h * f);
                 }
             }
             if (!K->grad && !V->grad)
@@ -263,7 +185,7 @@ static void lin_bwd(zoo_tensor *t)
                     dd -= dy[j] * y[j];
                 }
                 dd *= inv;
-                phi_full(&d.m, q, pq);
+                zoo_la_phi_full(&d.m, q, pq);
                 for (int64_t i = 0; i < F; i++) {
                     float *Ri = S + i * dv, a = pq[i];
 #pragma omp simd
@@ -271,7 +193,7 @@ static void lin_bwd(zoo_tensor *t)
                         Ri[j] += a * dn[j];
                     z[i] += a * dd;
                 }
-                phi_full(&d.m, k, pk);
+                zoo_la_phi_full(&d.m, k, pk);
                 if (K->grad) {
                     for (int64_t i = 0; i < F; i++) {
                         const float *Ri = S + i * dv;
@@ -281,7 +203,7 @@ static void lin_bwd(zoo_tensor *t)
                             s += Ri[j] * v[j];
                         dphi[i] = s;
                     }
-                    phi_full_bwd(&d.m, k, dphi, K->grad + row * HF + h * f);
+                    zoo_la_phi_full_bwd(&d.m, k, dphi, K->grad + row * HF + h * f);
                 }
                 if (V->grad) {
                     float *gv = V->grad + row * HV + h * dv;
@@ -302,15 +224,8 @@ static void lin_bwd(zoo_tensor *t)
  * A_ts = kappa(p(q_t).p(k_s)) for s <= t, where p is the elementwise map and kappa the
  * identity, or for Taylor p = identity and kappa(x) = 1 + x/sqrt f + x^2/(2f), which is
  * phi(q).phi(k) exactly without forming the 1+f+f^2 features. aux: den (B, H, L), then per
- * thread pq, pk, dpq, dpk (L*f each), dV (L*dv), x row (L), a row (L), dn (dv). */
-static inline float kappa(const fmap *m, float x)
-{
-    return m->fm == ZOO_FMAP_TAYLOR ? 1.0f + x * (m->c1 * m->c1) + x * x * (m->c2 * m->c2) : x;
-}
-static inline float kappa_d(const fmap *m, float x)
-{
-    return m->fm == ZOO_FMAP_TAYLOR ? m->c1 * m->c1 + 2.0f * x * (m->c2 * m->c2) : 1.0f;
-}
+ * thread pq, pk, dpq, dpk (L*f each), dV (L*dv), x row (L), a row (L), dn (dv).
+ * The maps (phi, kappa and their derivatives) are linear_attention_math.h's. */
 
 /* p(x) for every token of (b, h): src (B, L, H*f) -> dst (L, f) */
 static void quad_map(const dims *d, const float *src, int64_t b, int64_t h, float *dst)
@@ -318,7 +233,7 @@ static void quad_map(const dims *d, const float *src, int64_t b, int64_t h, floa
     for (int64_t tt = 0; tt < d->L; tt++) {
         const float *x = src + (b * d->L + tt) * d->H * d->f + h * d->f;
         for (int64_t i = 0; i < d->f; i++)
-            dst[tt * d->f + i] = phi_el(d->m.fm == ZOO_FMAP_TAYLOR ? ZOO_FMAP_IDENTITY : d->m.fm, x[i]);
+            dst[tt * d->f + i] = zoo_la_phi_el(d->m.fm == ZOO_FMAP_TAYLOR ? ZOO_FMAP_IDENTITY : d->m.fm, x[i]);
     }
 }
 
@@ -347,7 +262,7 @@ static void quad_fwd(zoo_tensor *t)
             for (int64_t tt = 0; tt < L; tt++) {
                 float sum = 0;
                 for (int64_t s = 0; s <= tt; s++) {
-                    arow[s] = kappa(&d.m, dotf(pq + tt * f, pk + s * f, f));
+                    arow[s] = zoo_la_kappa(&d.m, dotf(pq + tt * f, pk + s * f, f));
                     sum += arow[s];
                 }
                 float dn = sum + d.eps;
@@ -399,8 +314,8 @@ static void quad_bwd(zoo_tensor *t)
                 float *dpqt = dpq + tt * f;
                 for (int64_t s = 0; s <= tt; s++) {
                     const float *v = V->data + (b * L + s) * HV + h * dv, *pks = pk + s * f;
-                    float x = dotf(pqt, pks, f), a = kappa(&d.m, x);
-                    float dx = (dotf(dn, v, dv) + dd) * kappa_d(&d.m, x);
+                    float x = dotf(pqt, pks, f), a = zoo_la_kappa(&d.m, x);
+                    float dx = (dotf(dn, v, dv) + dd) * zoo_la_kappa_d(&d.m, x);
                     float *dpks = dpk + s * f, *dVs = dV + s * dv;
                     for (int64_t i = 0; i < f; i++) {
                         dpqt[i] += dx * pks[i];
@@ -415,9 +330,9 @@ static void quad_bwd(zoo_tensor *t)
                 int64_t ro = (b * L + tt) * HF + h * f;
                 for (int64_t i = 0; i < f; i++) {
                     if (Q->grad)
-                        Q->grad[ro + i] += dpq[tt * f + i] * phi_el_d(pm, Q->data[ro + i]);
+                        Q->grad[ro + i] += dpq[tt * f + i] * zoo_la_phi_el_d(pm, Q->data[ro + i]);
                     if (K->grad)
-                        K->grad[ro + i] += dpk[tt * f + i] * phi_el_d(pm, K->data[ro + i]);
+                        K->grad[ro + i] += dpk[tt * f + i] * zoo_la_phi_el_d(pm, K->data[ro + i]);
                 }
                 if (V->grad) {
                     float *gv = V->grad + (b * L + tt) * HV + h * dv;
@@ -455,7 +370,7 @@ static int linear_attention_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     int64_t B = t->shape[0], L = t->shape[1], heads = t->ip[IP_H];
     int64_t f = t->src[0]->shape[2] / heads, dv = t->shape[2] / heads;
-    int64_t F = fmap_of((zoo_feature_map)t->ip[IP_FM], f).F;
+    int64_t F = zoo_la_fmap_of((zoo_feature_map)t->ip[IP_FM], f).F;
     int64_t stride = t->ip[IP_QUAD] ? 4 * L * f + L * dv + 2 * L + dv : F * dv + 4 * F + dv;
     stride = (stride + 15) / 16 * 16;
     t->ip[IP_SLOTS] = ex->threads > 0 ? ex->threads : 1; /* one work slot per thread */
@@ -464,7 +379,10 @@ static int linear_attention_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_linear_attention = {"linear_attention", {[ZOO_BACKEND_CPU] = {linear_attention_prepare_cpu, la_fwd_cpu, la_bwd_cpu}}};
+ZOO_CUDA_DECLARE(linear_attention)
+const zoo_op_def zoo_op_linear_attention = {
+    "linear_attention",
+    {[ZOO_BACKEND_CPU] = {linear_attention_prepare_cpu, la_fwd_cpu, la_bwd_cpu} ZOO_CUDA_SLOT(linear_attention)}};
 
 zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, zoo_feature_map fm,
                                  int heads, float eps, int quadratic)

@@ -1,5 +1,6 @@
 /* mul.c: y = a * b elementwise (gates of the gated convolutions), b broadcast over the
  * leading dims of a exactly as in add.c. No other broadcasting. */
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int mul_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -42,7 +43,8 @@ static int mul_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_mul = {"mul", {[ZOO_BACKEND_CPU] = {NULL, mul_fwd_cpu, mul_bwd_cpu}}};
+ZOO_CUDA_DECLARE(mul)
+const zoo_op_def zoo_op_mul = {"mul", {[ZOO_BACKEND_CPU] = {NULL, mul_fwd_cpu, mul_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(mul)}};
 
 zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
 {

@@ -2,6 +2,7 @@
  * leading 1 of a (1, L, D) parameter, splitting heads). A copy, never a view. */
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int reshape_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -23,7 +24,9 @@ static int reshape_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_reshape = {"reshape", {[ZOO_BACKEND_CPU] = {NULL, reshape_fwd_cpu, reshape_bwd_cpu}}};
+ZOO_CUDA_DECLARE(reshape)
+const zoo_op_def zoo_op_reshape = {
+    "reshape", {[ZOO_BACKEND_CPU] = {NULL, reshape_fwd_cpu, reshape_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(reshape)}};
 
 zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *shape)
 {

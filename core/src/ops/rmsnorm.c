@@ -6,6 +6,7 @@
  *   dx = rstd * (gh - xhat * mean(gh * xhat)),  dw = sum_rows dy * xhat */
 #include <math.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 /* Rows per block of the dw reduction: block partial sums (in aux) are added up in block
@@ -100,7 +101,8 @@ static int rmsnorm_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_rmsnorm = {"rmsnorm", {[ZOO_BACKEND_CPU] = {rmsnorm_prepare_cpu, rmsnorm_fwd_cpu, rmsnorm_bwd_cpu}}};
+ZOO_CUDA_DECLARE(rmsnorm)
+const zoo_op_def zoo_op_rmsnorm = {"rmsnorm", {[ZOO_BACKEND_CPU] = {rmsnorm_prepare_cpu, rmsnorm_fwd_cpu, rmsnorm_bwd_cpu} ZOO_CUDA_SLOT(rmsnorm)}};
 
 zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps)
 {

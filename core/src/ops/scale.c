@@ -2,6 +2,7 @@
  * Backward: dx += c * dy. A learned scale would be zoo_mul with a parameter instead. */
 #include <math.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int scale_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -31,7 +32,9 @@ static int scale_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_scale = {"scale", {[ZOO_BACKEND_CPU] = {NULL, scale_fwd_cpu, scale_bwd_cpu}}};
+ZOO_CUDA_DECLARE(scale)
+const zoo_op_def zoo_op_scale = {
+    "scale", {[ZOO_BACKEND_CPU] = {NULL, scale_fwd_cpu, scale_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(scale)}};
 
 zoo_tensor *zoo_scale(zoo_graph *g, zoo_tensor *x, float c)
 {

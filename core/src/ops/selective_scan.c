@@ -17,6 +17,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 #include "slots.h"
 #include "../vecmath.h"
@@ -193,7 +194,11 @@ static int selective_scan_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_selective_scan = {"selective_scan", {[ZOO_BACKEND_CPU] = {selective_scan_prepare_cpu, selective_scan_fwd_cpu, selective_scan_bwd_cpu}}};
+ZOO_CUDA_DECLARE(selective_scan)
+const zoo_op_def zoo_op_selective_scan = {
+    "selective_scan",
+    {[ZOO_BACKEND_CPU] = {selective_scan_prepare_cpu, selective_scan_fwd_cpu, selective_scan_bwd_cpu}
+         ZOO_CUDA_SLOT(selective_scan)}};
 
 zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, zoo_tensor *A, zoo_tensor *BC)
 {

@@ -4,6 +4,7 @@
  * multiplies the current token (cross-correlation order). Channel-last; no dilation. */
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 #define CBLK 16 /* channels per task in the weight gradient: contiguous, deterministic */
@@ -107,7 +108,10 @@ static int shortconv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_shortconv = {"shortconv", {[ZOO_BACKEND_CPU] = {shortconv_prepare_cpu, shortconv_fwd_cpu, shortconv_bwd_cpu}}};
+ZOO_CUDA_DECLARE(shortconv)
+const zoo_op_def zoo_op_shortconv = {"shortconv",
+                                     {[ZOO_BACKEND_CPU] = {shortconv_prepare_cpu, shortconv_fwd_cpu, shortconv_bwd_cpu}
+                                          ZOO_CUDA_SLOT(shortconv)}};
 
 zoo_tensor *zoo_shortconv(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *bias)
 {

@@ -3,6 +3,7 @@
  * No strides or views: the engine's tensors are always contiguous. */
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int slice_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -45,7 +46,9 @@ static int slice_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_slice = {"slice", {[ZOO_BACKEND_CPU] = {NULL, slice_fwd_cpu, slice_bwd_cpu}}};
+ZOO_CUDA_DECLARE(slice)
+const zoo_op_def zoo_op_slice = {
+    "slice", {[ZOO_BACKEND_CPU] = {NULL, slice_fwd_cpu, slice_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(slice)}};
 
 zoo_tensor *zoo_slice(zoo_graph *g, zoo_tensor *x, int64_t start, int64_t len)
 {

@@ -3,6 +3,7 @@
  * B and C. Computed directly (N^2 per channel, once per step); the conv itself is fftconv. */
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 static int shift_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
@@ -55,7 +56,10 @@ static int shift_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_ssm_shift_kernel = {"ssm_shift_kernel", {[ZOO_BACKEND_CPU] = {NULL, shift_fwd_cpu, shift_bwd_cpu}}};
+ZOO_CUDA_DECLARE(ssm_shift_kernel)
+const zoo_op_def zoo_op_ssm_shift_kernel = {
+    "ssm_shift_kernel",
+    {[ZOO_BACKEND_CPU] = {NULL, shift_fwd_cpu, shift_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(ssm_shift_kernel)}};
 
 zoo_tensor *zoo_ssm_shift_kernel(zoo_graph *g, zoo_tensor *B, zoo_tensor *C, int64_t L)
 {

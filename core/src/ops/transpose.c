@@ -1,5 +1,6 @@
 /* transpose.c: swap the last two dims, y[..., j, i] = x[..., i, j] (a filter generated
  * time-major as (L, D) into the (D, L) layout fftconv takes). A copy, never a view. */
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 #define BLK 32 /* square tiles keep both sides of the copy in cache */
@@ -42,7 +43,9 @@ static int transpose_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_transpose = {"transpose", {[ZOO_BACKEND_CPU] = {NULL, transpose_fwd_cpu, transpose_bwd_cpu}}};
+ZOO_CUDA_DECLARE(transpose)
+const zoo_op_def zoo_op_transpose = {
+    "transpose", {[ZOO_BACKEND_CPU] = {NULL, transpose_fwd_cpu, transpose_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(transpose)}};
 
 zoo_tensor *zoo_transpose(zoo_graph *g, zoo_tensor *x)
 {

@@ -4,6 +4,8 @@
  * outlined before inlining: only a literal call in the loop inlines, per element. */
 #include "unary.h"
 
+#include "../backends/cuda/slot.h"
+
 /* A node of `op` shaped like x; fails the graph when x is not f32. */
 static zoo_tensor *unary_node(zoo_graph *g, const zoo_op_def *op, zoo_tensor *x)
 {
@@ -41,7 +43,10 @@ static zoo_tensor *unary_node(zoo_graph *g, const zoo_op_def *op, zoo_tensor *x)
         return 0;                                                                          \
     }                                                                                      \
                                                                                            \
-    const zoo_op_def zoo_op_##name = {#name, {[ZOO_BACKEND_CPU] = {NULL, name##_fwd_cpu, name##_bwd_cpu}}}; \
+    ZOO_CUDA_DECLARE(name)                                                                 \
+    const zoo_op_def zoo_op_##name = {#name,                                               \
+                                      {[ZOO_BACKEND_CPU] = {NULL, name##_fwd_cpu, name##_bwd_cpu} \
+                                       ZOO_CUDA_SLOT_NOPREP(name)}};                       \
                                                                                            \
     zoo_tensor *zoo_##name(zoo_graph *g, zoo_tensor *x) { return unary_node(g, &zoo_op_##name, x); }
 

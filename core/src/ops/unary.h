@@ -30,12 +30,19 @@ ZOO_UNARY_FN float zoo_sigmoidf(float x)
     return e / (1.0f + e);
 }
 
+/* The sine and cosine the sin row calls: libm's, unless the including source brings
+ * its own (CUDA's keep huge arguments' reduction in local memory: backends/cuda/trig.cuh). */
+#ifndef ZOO_UNARY_SINF
+#define ZOO_UNARY_SINF sinf
+#define ZOO_UNARY_COSF cosf
+#endif
+
 /* sin: Hyena's periodic filter activation (the frequency is a zoo_mul before it). */
-ZOO_UNARY_FN float zoo_sin_f(float x) { return sinf(x); }
+ZOO_UNARY_FN float zoo_sin_f(float x) { return ZOO_UNARY_SINF(x); }
 ZOO_UNARY_FN float zoo_sin_df(float x, float y, float dy)
 {
     (void)y;
-    return dy * cosf(x);
+    return dy * ZOO_UNARY_COSF(x);
 }
 
 ZOO_UNARY_FN float zoo_exp_f(float x) { return expf(x); }

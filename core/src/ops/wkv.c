@@ -14,6 +14,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "../backends/cuda/slot.h"
 #include "../internal.h"
 
 #define WKV_MIN_LOG (-1e38f) /* log of an empty sum: exp of it and of its sums is 0 */
@@ -133,7 +134,9 @@ static int wkv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
-const zoo_op_def zoo_op_wkv = {"wkv", {[ZOO_BACKEND_CPU] = {wkv_prepare_cpu, wkv_fwd_cpu, wkv_bwd_cpu}}};
+ZOO_CUDA_DECLARE(wkv)
+const zoo_op_def zoo_op_wkv = {
+    "wkv", {[ZOO_BACKEND_CPU] = {wkv_prepare_cpu, wkv_fwd_cpu, wkv_bwd_cpu} ZOO_CUDA_SLOT(wkv)}};
 
 zoo_tensor *zoo_wkv(zoo_graph *g, zoo_tensor *w, zoo_tensor *u, zoo_tensor *k, zoo_tensor *v)
 {

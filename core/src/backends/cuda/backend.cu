@@ -77,6 +77,8 @@ static void ctx_free(zoo_cuda_ctx *c)
 {
     if (!c)
         return;
+    if (c->graph)
+        cudaGraphExecDestroy(c->graph);
     for (int i = 0; i < c->n_plans; i++)
         cufftDestroy(c->plans[i]);
     free(c->plans);
@@ -222,6 +224,61 @@ static int cuda_adamw(zoo_exec *x, float *p, const float *g, float *m, float *v,
     return 0;
 }
 
+static int cuda_fill(zoo_exec *x, float *dst, float value, int64_t n)
+{
+    ZOO_CU(ZOO_LAUNCH(fill_kernel, n, zoo_cuda_of(x)->stream, dst, value, n));
+    return 0;
+}
+
+ZOO_KERNEL log_loss_kernel(float *hist, const float *loss, const zoo_step_state *st)
+{
+    if (ZOO_GID == 0)
+        hist[st->loss_slot] = *loss;
+}
+
+static int cuda_log_loss(zoo_exec *x, float *hist, const float *loss)
+{
+    ZOO_CU(ZOO_LAUNCH(log_loss_kernel, 1, zoo_cuda_of(x)->stream, hist, loss, (const zoo_step_state *)x->step));
+    return 0;
+}
+
+/* Whole-step graphs: the step's kernels, fills, GEMMs and FFTs are captured from the
+ * run's stream once and replayed; per-step values come from the step state, which is
+ * uploaded before each replay. */
+static int cuda_capture_begin(zoo_exec *x)
+{
+    ZOO_CU(cudaStreamBeginCapture(zoo_cuda_of(x)->stream, cudaStreamCaptureModeThreadLocal));
+    return 0;
+}
+
+static int cuda_capture_end(zoo_exec *x, int keep)
+{
+    zoo_cuda_ctx *c = zoo_cuda_of(x);
+    cudaGraph_t g = NULL;
+    cudaError_t e = cudaStreamEndCapture(c->stream, &g);
+    if (e == cudaSuccess && keep) {
+        if (c->graph)
+            cudaGraphExecDestroy(c->graph);
+        c->graph = NULL;
+        e = cudaGraphInstantiate(&c->graph, g, 0);
+    }
+    if (g)
+        cudaGraphDestroy(g);
+    if (e != cudaSuccess)
+        return zoo_cuda_fail_rt(e, keep ? "capturing the training step as a CUDA graph" : "ending a discarded capture",
+                                __FILE__, __LINE__);
+    return 0;
+}
+
+static int cuda_replay(zoo_exec *x)
+{
+    zoo_cuda_ctx *c = zoo_cuda_of(x);
+    if (!c->graph)
+        return ZOO_FAIL(ZOO_ERR_STATE, "no captured step to replay");
+    ZOO_CU(cudaGraphLaunch(c->graph, c->stream));
+    return 0;
+}
+
 extern "C" int zoo_cuda_gemm(zoo_exec *x, int trans_a, int trans_b, int64_t m, int64_t n, int64_t k, float alpha,
                              const float *A, int64_t lda, const float *B, int64_t ldb, float beta, float *C,
                              int64_t ldc)
@@ -259,4 +316,9 @@ extern "C" const zoo_backend_iface zoo_backend_cuda_iface = {
     /* .copy = */ cuda_copy,
     /* .synchronize = */ cuda_synchronize,
     /* .adamw = */ cuda_adamw,
+    /* .fill = */ cuda_fill,
+    /* .log_loss = */ cuda_log_loss,
+    /* .capture_begin = */ cuda_capture_begin,
+    /* .capture_end = */ cuda_capture_end,
+    /* .replay = */ cuda_replay,
 };

@@ -36,27 +36,16 @@ extern "C" {
                 cudaGetLastError())                                                        \
              : cudaSuccess)
 #else
-/* Host form: the thread index is a variable the launch loop sets. */
+/* Host form: the stand-in device runs (or records, when its stream is capturing) the
+ * kernel as a loop that sets the thread index; arguments are bound at launch, as a
+ * real launch copies them. */
+#include <functional>
 #define ZOO_HD static inline
 #define ZOO_KERNEL static void
 extern "C" int64_t zoo_fakedev_gid;
-extern "C" cudaError_t zoo_fakedev_kernel_begin(cudaStream_t s);
-extern "C" cudaError_t zoo_fakedev_kernel_end(cudaStream_t s);
+cudaError_t zoo_fakedev_launch(cudaStream_t s, int64_t n, std::function<void()> body);
 #define ZOO_GID zoo_fakedev_gid
-#define ZOO_LAUNCH(k, n, s, ...)                                                           \
-    ([&]() -> cudaError_t {                                                                \
-        const int64_t zl_n_ = (int64_t)(n);                                                   \
-        if (zl_n_ <= 0)                                                                       \
-            return cudaSuccess;                                                            \
-        cudaError_t zl_e_ = zoo_fakedev_kernel_begin(s);                                      \
-        if (zl_e_ != cudaSuccess)                                                             \
-            return zl_e_;                                                                     \
-        /* whole blocks, as the device runs them: the i >= n guard is exercised */         \
-        int64_t zl_total_ = (zl_n_ + ZOO_CUDA_BLOCK - 1) / ZOO_CUDA_BLOCK * ZOO_CUDA_BLOCK;      \
-        for (zoo_fakedev_gid = 0; zoo_fakedev_gid < zl_total_; zoo_fakedev_gid++)            \
-            k(__VA_ARGS__);                                                                \
-        return zoo_fakedev_kernel_end(s);                                                  \
-    }())
+#define ZOO_LAUNCH(k, n, s, ...) zoo_fakedev_launch((s), (int64_t)(n), std::bind(k, __VA_ARGS__))
 #endif
 
 /* The run's device context (x->impl). */
@@ -68,10 +57,9 @@ typedef struct zoo_cuda_ctx {
     int tf32;               /* GEMMs may use TF32 tensor cores (run spec `tf32: true`) */
     zoo_step_state *step;   /* device copy of the step state */
     float *ones;            /* ZOO_CUDA_ONES ones, for bias sums as GEMV */
-    void **owned;           /* per-op prepared state freed with the context (cuFFT plans) */
-    int n_owned, cap_owned;
     cufftHandle *plans;
     int n_plans, cap_plans;
+    cudaGraphExec_t graph;  /* the captured training step (zoo_graph_step) */
 } zoo_cuda_ctx;
 
 #define ZOO_CUDA_ONES 65536

@@ -6,7 +6,11 @@
  *   test_train_parity NAME [BACKEND]     NAME: a case of tests/lib/mixer_cases.h
  *
  * Exit 77 when the backend cannot run here. Run against the stand-in device build
- * (tests/fakedev) in CI and against the real one on a GPU (tests/gpu/check.sh). */
+ * (tests/fakedev) in CI and against the real one on a GPU (tests/gpu/check.sh).
+ *
+ *   test_train_parity NAME BACKEND DUMP  also writes the backend run's 20 losses and
+ *                                       final parameters (raw floats) to DUMP, for the
+ *                                       bitwise determinism check */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,6 +128,15 @@ int main(int argc, char **argv)
     }
     outcome ref = {0}, x = {0};
     int bad = train(c, ZOO_BACKEND_CPU, &ref) || train(c, b, &x) || compare(c, bname, &x, &ref);
+    if (!bad && argc > 3) {
+        FILE *f = fopen(argv[3], "wb");
+        bad = !f || fwrite(x.loss, sizeof x.loss, 1, f) != 1 ||
+              fwrite(x.params, sizeof *x.params, (size_t)x.n, f) != (size_t)x.n;
+        if ((f && fclose(f)) || bad) {
+            fprintf(stderr, "FAIL cannot write %s\n", argv[3]);
+            bad = 1;
+        }
+    }
     free(ref.params);
     free(x.params);
     return bad;
