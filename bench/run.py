@@ -28,12 +28,22 @@ The torch process reports the libraries its posix_memalign and its sgemm_ resolv
 model as Zoology does (the full LM head over every position, --torch-head full);
 --torch-head rows|both also times a PyTorch variant that gathers the supervised rows
 before the head, as zoo does (same loss and gradients).
+
+--device cuda (bench/README.md, "On a GPU"): zoo_bench_train --backend cuda, run eager
+(ZOO_CUDA_GRAPH=0) and with its whole-step CUDA graph (the default), against the same
+PyTorch model on torch.device("cuda") in fp32 with TF32 off; one torch column per head,
+the ratios torch / zoo (time per step) and their geometric mean over the cells, the GPU's
+name in the notes and the JSON. Without a CUDA device in torch the torch side is skipped;
+zoo runs that fail show as n/a, and run.py exits non-zero when zoo ran in no cell.
+    /usr/bin/python3 bench/run.py --build build-gpu --device cuda --grid fig2 --reps 3
 """
 import argparse
 import json
+import math
 import os
 import platform
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -62,6 +72,13 @@ def torch_worker(a):
     import ref_mixers
 
     torch.set_num_threads(a.threads)
+    cuda = a.device == "cuda"
+    if cuda:
+        # fp32 as zoo computes it: no TF32 in matrix products or convolutions
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.set_float32_matmul_precision("highest")
+    dev = torch.device(a.device)
     torch.manual_seed(0)
     # The layer pattern with every knob as zoo resolved it (zoo_bench_train's "pattern"):
     # attention is zoology_ref's MHA, every other mixer ref_mixers' module of the same
@@ -96,6 +113,7 @@ def torch_worker(a):
                "pos_emb": any(e["family"] == "attention" for e in pattern), "embed_dropout": 0.1,
                "make_mixer": make_mixer}
         model = zoology_ref.LanguageModel(cfg).float()
+    model.to(dev)
     model.train()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.1)
 
@@ -109,7 +127,7 @@ def torch_worker(a):
         for b in range(B):
             pos = rng.choice(np.arange(L // 2, L), size=K, replace=False)
             y[b, pos] = rng.integers(0, a.vocab, size=K)
-        batches.append((torch.tensor(x), torch.tensor(y)))
+        batches.append((torch.tensor(x).to(dev), torch.tensor(y).to(dev)))
 
     def rows_loss(x, y):
         h = model.backbone(x).reshape(-1, a.d)
@@ -123,16 +141,20 @@ def torch_worker(a):
         loss = model.loss(x, y) if a.head == "full" else rows_loss(x, y)
         loss.backward()
         opt.step()
-        return loss.item()
+        return loss.item()  # as Zoology's training loop reads it: on a GPU, a wait every step
 
     for i in range(a.warmup):
         step(i)
     import resource
     flt0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+    if cuda:
+        torch.cuda.synchronize()
     t0, n = time.perf_counter(), 0
     while n < a.steps or time.perf_counter() - t0 < a.min_time:
         loss = step(a.warmup + n)
         n += 1
+    if cuda:
+        torch.cuda.synchronize()
     dt = time.perf_counter() - t0
     faults = (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - flt0) / n  # page faults per timed step
 
@@ -171,12 +193,19 @@ def torch_worker(a):
     mapped = sorted({os.path.realpath(p[5]) for p in maps if len(p) >= 6 and p[5].startswith("/")
                      and re.search(r"blas|lapack|malloc|libgomp|libiomp", os.path.basename(p[5]))})
     params = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    print(json.dumps({"impl": "torch-" + a.head, "d_model": a.d, "seq_len": a.l, "batch": B, "kv_pairs": K,
-                      "params": params,
-                      "threads": torch.get_num_threads(), "steps": n, "seconds": dt,
-                      "tokens_per_s": n * B * L / dt, "loss": loss, "sgemm_from": lib_of("sgemm_"),
-                      "alloc_from": lib_of("posix_memalign"), "mapped": mapped,
-                      "openblas_parallel": par, "minor_faults_per_step": faults, "torch": torch.__version__}))
+    rec = {"impl": "torch-" + a.head, "d_model": a.d, "seq_len": a.l, "batch": B, "kv_pairs": K,
+           "params": params,
+           "threads": torch.get_num_threads(), "steps": n, "seconds": dt,
+           "tokens_per_s": n * B * L / dt, "loss": loss, "sgemm_from": lib_of("sgemm_"),
+           "alloc_from": lib_of("posix_memalign"), "mapped": mapped,
+           "openblas_parallel": par, "minor_faults_per_step": faults, "torch": torch.__version__}
+    if cuda:
+        rec.update(device="cuda", gpu=torch.cuda.get_device_name(dev), cuda=torch.version.cuda,
+                   cudnn=torch.backends.cudnn.version(), tf32_matmul=torch.backends.cuda.matmul.allow_tf32,
+                   tf32_cudnn=torch.backends.cudnn.allow_tf32,
+                   matmul_precision=torch.get_float32_matmul_precision(),
+                   max_memory_mib=torch.cuda.max_memory_allocated(dev) / 1048576.0)
+    print(json.dumps(rec))
 
 
 # ---- the driver ---------------------------------------------------------------------
@@ -288,8 +317,163 @@ def batch_by_l(default, spec):
     return lambda L: at.get(L, default)
 
 
+# Zoology Figure 2's batch per sequence length (zoo's run spec default, batch_size 0)
+FIG2_BATCH = [(64, 512), (128, 512), (256, 256), (512, 128)]
+
+
+def probe_cuda():
+    """What a fresh torch process sees of the GPU, and nvidia-smi -L where there is one."""
+    code = ("import json, torch\n"
+            "ok = torch.cuda.is_available()\n"
+            "print(json.dumps({'torch': torch.__version__, 'torch_cuda_build': torch.version.cuda, 'available': ok,"
+            " 'count': torch.cuda.device_count() if ok else 0,"
+            " 'name': torch.cuda.get_device_name(0) if ok else None,"
+            " 'cudnn': torch.backends.cudnn.version() if ok else None}))\n")
+    info = {"available": False}
+    try:
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=600)
+        lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+        if lines:
+            info = json.loads(lines[-1])
+        else:
+            info["error"] = (p.stderr.strip().splitlines() or ["exit %d" % p.returncode])[-1]
+    except (OSError, subprocess.TimeoutExpired) as e:
+        info["error"] = str(e)
+    smi = shutil.which("nvidia-smi")
+    if smi:
+        try:
+            p = subprocess.run([smi, "-L"], capture_output=True, text=True, timeout=60)
+            info["nvidia_smi"] = [ln.strip() for ln in p.stdout.splitlines() if ln.strip()] or \
+                                 ["(nvidia-smi -L: exit %d, %s)" % (p.returncode, p.stderr.strip()[-200:])]
+        except (OSError, subprocess.TimeoutExpired) as e:
+            info["nvidia_smi"] = ["(nvidia-smi -L: %s)" % e]
+    if info.get("name"):
+        info["gpu"] = info["name"]
+    elif info.get("nvidia_smi") and info["nvidia_smi"][0].startswith("GPU "):
+        info["gpu"] = info["nvidia_smi"][0]
+    else:
+        info["gpu"] = "none found (torch sees no CUDA device%s)" % ("" if smi else "; no nvidia-smi")
+    return info
+
+
+def geomean(vals):
+    return math.exp(sum(math.log(v) for v in vals) / len(vals)) if vals else None
+
+
 def csv_ints(s):
     return [int(v) for v in s.split(",") if v]
+
+
+def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, graph_notes, load0, load1, t_start):
+    """--device cuda: the table (zoo eager, zoo graph, torch per head, torch / zoo ratios and their geometric
+    means over the cells), the notes, and the files."""
+    def f0(v):
+        return "%.0f" % v if v else "n/a"
+
+    def fx(v):
+        return "%.2fx" % v if v else "n/a"
+
+    cols = ["mixer", "D", "L", "K", "B", "zoo eager tokens/s", "zoo graph tokens/s"]
+    for h in heads:
+        cols += ["torch (%s head) tokens/s" % h, "torch / zoo graph (%s)" % h, "torch / zoo eager (%s)" % h]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    cells, per = [], {}
+    for mx, d, l, K, B, med, got in table:
+        ze, zg = med.get("zoo eager"), med.get("zoo graph")
+        row = [mx, str(d), str(l), str(K), str(B), f0(ze), f0(zg)]
+        cell = {"mixer": mx, "D": d, "L": l, "K": K, "B": B,
+                "median_tokens_per_s": {"zoo eager": ze, "zoo graph": zg}, "ratios": {},
+                "runs_tokens_per_s": {k.replace("torch|cuda|", "torch ") + ("" if k.startswith("zoo") else " head"): v
+                                      for k, v in got.items()}}
+        for h in heads:
+            t = med.get("torch|cuda|%s" % h)
+            cell["median_tokens_per_s"]["torch %s head" % h] = t
+            row.append(f0(t))
+            for zn, z in (("graph", zg), ("eager", ze)):
+                # torch's time per step over zoo's = zoo tokens/s over torch tokens/s
+                q = z / t if z and t else None
+                key = "torch / zoo %s (%s head)" % (zn, h)
+                cell["ratios"][key] = q
+                row.append(fx(q))
+                if q:
+                    per.setdefault(key, []).append(q)
+        cells.append(cell)
+        lines.append("| " + " | ".join(row) + " |")
+    gm = {}
+    if heads:
+        row = ["geometric mean", "", "", "", "", "", ""]
+        for h in heads:
+            row.append("")
+            for zn in ("graph", "eager"):
+                key = "torch / zoo %s (%s head)" % (zn, h)
+                v = per.get(key, [])
+                gm[key] = {"geomean": geomean(v), "cells": len(v)}
+                row.append("n/a" if not v else fx(geomean(v)) + ("" if len(v) == len(table) else
+                                                                  " (%d cells)" % len(v)))
+        lines.append("| " + " | ".join(row) + " |")
+
+    zoo_fields = sorted({"%s: backend %s, graph %s" % (r["side"], r.get("backend", "(not reported)"),
+                                                        r.get("graph", "(not reported)"))
+                         for r in records if r.get("side")})
+    tr = next((r for r in records if r.get("setup") == "cuda"), None)
+    if tr:
+        torch_line = ("torch: %s (CUDA %s, cuDNN %s) on %s, torch.device('cuda'): fp32 with TF32 off "
+                      "(matmul.allow_tf32=%s, cudnn.allow_tf32=%s, float32 matmul precision %s); model and "
+                      "batches on the device; full head = logits at every position, as Zoology computes it%s; "
+                      "loss.item() every step as Zoology's loop (a host wait per step); torch.cuda.synchronize() "
+                      "before reading the clock at start and end; torch.set_num_threads(%d); peak GPU memory "
+                      "%.0f-%.0f MiB" % (
+                          tr["torch"], tr.get("cuda"), tr.get("cudnn"), tr.get("gpu"), tr.get("tf32_matmul"),
+                          tr.get("tf32_cudnn"), tr.get("matmul_precision"),
+                          "; rows head = the supervised rows gathered before the tied head, as zoo does"
+                          if "rows" in heads else "", a.threads,
+                          min(r.get("max_memory_mib", 0) for r in records if r.get("setup") == "cuda"),
+                          max(r.get("max_memory_mib", 0) for r in records if r.get("setup") == "cuda")))
+    else:
+        torch_line = "torch: not run (%s)" % (torch_skip or ("--torch-head none" if a.torch_head == "none"
+                                                              else "every torch run failed, see below"))
+    meta = [
+        "command: %s" % " ".join(["/usr/bin/python3", "bench/run.py"] + sys.argv[1:]),
+        "GPU: %s%s; torch %s, CUDA build %s" % (
+            gpu["gpu"], (" (nvidia-smi -L: %s)" % "; ".join(gpu["nvidia_smi"]))
+            if gpu.get("nvidia_smi") and gpu["nvidia_smi"] != [gpu["gpu"]] else "",
+            gpu.get("torch", "?"), gpu.get("torch_cuda_build")),
+        "host: %s, %d CPUs; %s" % (cpu_name(), os.cpu_count(), platform.platform()),
+        "batch %d%s, V %d, %d host threads, %d reps per side (medians), >= %d steps and >= %.1f s per run, "
+        "%d warm-up" % (a.batch, (" (at L:B %s)" % a.batch_at) if a.batch_at else "", a.vocab, a.threads, a.reps,
+                        a.steps, a.min_time, a.warmup),
+        "models: 2 layers, identity state mixer, tied head, embed dropout 0.1, learned positions for attention "
+        "only; each mixer's knobs are zoo's plugin defaults (the PyTorch side gets them from zoo_bench_train); "
+        "based = the Zoology hybrid [base_conv k=3, based feature_dim=8]; the PyTorch rwkv and mamba scans are "
+        "Python loops over L (no fused kernel)",
+        "zoo: zoo_bench_train --backend cuda; zoo eager: ZOO_CUDA_GRAPH=0 (each op's kernels launched from the "
+        "host every step); zoo graph: ZOO_CUDA_GRAPH unset, the default (the whole step, forward, backward and "
+        "AdamW, captured once as a CUDA graph and replayed; step 0 eager, step 1 captured, so use >= 2 warm-up "
+        "steps); zoo_bench_train synchronizes after its last timed step; %s"
+        % ("; ".join(zoo_fields) if zoo_fields else "no zoo run"),
+        torch_line,
+    ]
+    if heads:
+        meta.append("torch / zoo X: torch's time per step over zoo's (zoo X tokens/s over torch tokens/s), above 1 "
+                    "when zoo is faster; geometric mean over the cells where both ran")
+    meta += ["did not run: %s D=%d L=%d B=%d %s: %s" % (f["mixer"], f["D"], f["L"], f["B"], f["side"],
+                                                       (f["error"].splitlines() or ["?"])[-1][-300:])
+             for f in failures]
+    if skipped:
+        meta.append("cells skipped (no zoo run): %s" % ", ".join(skipped))
+    meta += ["warning: " + n for n in graph_notes]
+    meta.append("load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f; %.0f s in all"
+                % (load0 + load1 + (time.time() - t_start,)))
+    text = "\n".join(lines) + "\n\n" + "\n".join("- " + m for m in meta) + "\n"
+    print(text)
+    if a.markdown:
+        with open(a.markdown, "w") as f:
+            f.write(text)
+    if a.json:
+        with open(a.json, "w") as f:
+            json.dump({"meta": meta, "device": "cuda", "gpu": gpu, "cells": cells, "geomean": gm,
+                       "failures": failures, "skipped": skipped, "runs": records}, f, indent=1)
+    return 0
 
 
 def main():
@@ -310,7 +494,17 @@ def main():
     ap.add_argument("--reps", type=int, default=3, help="runs of each side per configuration (median reported)")
     ap.add_argument("--steps", type=int, default=2, help="timed steps per run, at least")
     ap.add_argument("--min-time", type=float, default=3.0, help="timed seconds per run, at least")
-    ap.add_argument("--warmup", type=int, default=1)
+    ap.add_argument("--warmup", type=int, default=None,
+                    help="untimed steps before each run's clock (default 1; with --device cuda 3: zoo's step 0 "
+                         "runs eagerly and step 1 captures its CUDA graph)")
+    ap.add_argument("--device", choices=["cpu", "cuda"], default="cpu",
+                    help="cpu (default): zoo's CPU backend against PyTorch on the CPU; cuda: zoo_bench_train "
+                         "--backend cuda, eager (ZOO_CUDA_GRAPH=0) and with its whole-step CUDA graph, against "
+                         "PyTorch on torch.device('cuda') in fp32 (TF32 off); --torch-setup, --torch-alloc and "
+                         "--torch-openblas-dir apply to cpu only")
+    ap.add_argument("--grid", choices=["fig2"], default=None,
+                    help="fig2: Zoology Figure 2's cells, D and L in {64,128,256,512}, batch 512/512/256/128 at "
+                         "L = 64/128/256/512 (replaces --d, --l and --batch-at)")
     ap.add_argument("--torch-head", choices=["full", "rows", "both", "none"], default="full",
                     help="full: Zoology's head over all positions; rows: supervised rows only; none: zoo only")
     ap.add_argument("--torch-setup", choices=["tuned", "installed", "both"], default="both",
@@ -336,6 +530,11 @@ def main():
     if a.torch_worker:
         a.d, a.l = int(a.d), int(a.l)
         return torch_worker(a)
+    if a.grid == "fig2":
+        a.d, a.l, a.batch_at = "64,128,256,512", "64,128,256,512", ",".join("%d:%d" % lb for lb in FIG2_BATCH)
+    cuda = a.device == "cuda"
+    if a.warmup is None:
+        a.warmup = 3 if cuda else 1
 
     zoo_bin = os.path.join(a.build, "bench", "zoo_bench_train")
     if not os.access(zoo_bin, os.X_OK):
@@ -357,7 +556,22 @@ def main():
             sys.exit("run.py: --torch-alloc %s: choose tcmalloc, jemalloc or none" % al)
     # the PyTorch set-ups, one column each: key, label, environment, what it must load
     setups = []
-    if a.torch_setup in ("tuned", "both") and heads:
+    gpu, torch_skip = None, None
+    if cuda:
+        # one torch column (per head): the same process set-up as installed, the model on the GPU
+        gpu = probe_cuda()
+        print("run.py: --device cuda: GPU %s; torch %s (CUDA build %s)" % (
+            gpu["gpu"], gpu.get("torch", "?"), gpu.get("torch_cuda_build")), file=sys.stderr, flush=True)
+        if heads and not gpu.get("available"):
+            torch_skip = ("torch.cuda.is_available() is False (torch %s, CUDA build %s%s): the torch side is "
+                          "skipped, zoo's side still runs" % (
+                              gpu.get("torch", "?"), gpu.get("torch_cuda_build"),
+                              "; " + gpu["error"] if gpu.get("error") else ""))
+            print("run.py: " + torch_skip, file=sys.stderr, flush=True)
+            heads = []
+        if heads:
+            setups.append({"key": "cuda", "label": "torch", "env": base_t})
+    if not cuda and a.torch_setup in ("tuned", "both") and heads:
         odir = a.torch_openblas_dir or default_openmp_openblas_dir()
         if not os.path.exists(os.path.join(odir, "libopenblas.so.0")):
             sys.exit("run.py: no OpenMP build of OpenBLAS in %s: apt-get install libopenblas0-openmp "
@@ -377,17 +591,27 @@ def main():
             setups.append({"key": "tuned." + al, "label": label,
                            "env": tenv, "alloc": al, "alloc_path": path, "blas_dir":
                            os.path.dirname(os.path.realpath(os.path.join(odir, "libopenblas.so.0"))), "blas": None})
-    if a.torch_setup in ("installed", "both") and heads:
+    if not cuda and a.torch_setup in ("installed", "both") and heads:
         setups.append({"key": "installed", "label": "torch as installed", "env": base_t, "alloc": "none",
                        "alloc_path": None, "blas_dir": None,
                        "blas": os.path.realpath(ldconfig_path("libblas.so.3") or "libblas.so.3")})
     setup_of = {su["key"]: su for su in setups}
+    # zoo's sides: on the CPU one; on cuda eager (every kernel launched by the host each step) and
+    # the default, one whole-step CUDA graph replayed per step
+    if cuda:
+        env_graph = dict(env)
+        env_graph.pop("ZOO_CUDA_GRAPH", None)
+        zsides = [("zoo eager", dict(env, ZOO_CUDA_GRAPH="0")), ("zoo graph", env_graph)]
+    else:
+        zsides = [("zoo", env)]
+    zoo_expect_graph = {"zoo eager": 0, "zoo graph": 1}
     mixers = ALL_MIXERS if a.mixers == "all" else a.mixers
     configs = [(mx, d, l) for mx in mixers.split(",") for d in csv_ints(a.d) for l in csv_ints(a.l)]
     batch_of = batch_by_l(a.batch, a.batch_at)
 
     load0 = os.getloadavg()
     records, table = [], []
+    failures, skipped, graph_notes = [], [], []  # (cuda only) what did not run, and why
     t_start = time.time()
     for mx, d, l in configs:
         K = a.kv_pairs or default_kv_pairs(l)
@@ -396,40 +620,80 @@ def main():
                   "--min-time", str(a.min_time)]
         zcmd = [zoo_bin] + zoo_model_args(mx) + [
             "--d_model", str(d), "--seq_len", str(l), "--batch_size", str(B), "--vocab", str(a.vocab),
-            "--kv_pairs", str(K)] + common
+            "--kv_pairs", str(K)] + common + (["--backend", "cuda"] if cuda else [])
 
         def tcmd(h, zrec):
             # the PyTorch model is built from the pattern and knobs zoo reports (rep 0 runs zoo first)
             return [sys.executable, os.path.abspath(__file__), "--torch-worker", "--head", h,
                     "--pattern", json.dumps(zrec["pattern"]), "--n-layers", str(zrec["n_layers"]),
                     "--d", str(d), "--l", str(l), "--batch", str(B), "--vocab", str(a.vocab),
-                    "--kv-pairs", str(K)] + common
+                    "--kv-pairs", str(K)] + common + (["--device", "cuda"] if cuda else [])
 
-        sides = [("zoo", env)] + [("torch|%s|%s" % (su["key"], h), su["env"]) for h in heads for su in setups]
+        sides = zsides + [("torch|%s|%s" % (su["key"], h), su["env"]) for h in heads for su in setups]
         got = {s[0]: [] for s in sides}
         zrec = None
+        failed = {}  # cuda: side -> why it stopped (its cell shows n/a)
         for rep in range(a.reps):
             order = sides if rep % 2 == 0 else sides[::-1]  # alternate who goes first
             for name, e in order:
-                r = run_json(zcmd if name == "zoo" else tcmd(name.split("|")[2], zrec), e, timeout=3600)
+                is_zoo = name.startswith("zoo")
+                if name in failed:
+                    continue
+                if not is_zoo and zrec is None:  # cuda only: no zoo run gave the model's pattern
+                    failed[name] = "not run: no zoo run of this cell to take the model's pattern from"
+                    continue
+                try:
+                    r = run_json(zcmd if is_zoo else tcmd(name.split("|")[2], zrec), e, timeout=3600)
+                    if cuda and is_zoo and r.get("backend", "cuda") != "cuda":
+                        raise RuntimeError("zoo_bench_train reports backend %r, not cuda" % r["backend"])
+                except (RuntimeError, subprocess.TimeoutExpired) as ex:
+                    if not cuda:
+                        raise
+                    failed[name] = str(ex).strip()
+                    got[name] = []
+                    print("  %-30s %-16s D=%-4d L=%-4d B=%-3d rep %d: FAILED: %s" %
+                          (name, mx, d, l, B, rep, failed[name].splitlines()[-1] if failed[name] else "?"),
+                          file=sys.stderr, flush=True)
+                    continue
                 r["rep"], r["mixer"], r["load1"] = rep, mx, os.getloadavg()[0]
-                if name != "zoo":
+                if not is_zoo:
                     r["setup"] = name.split("|")[1]
+                elif cuda:
+                    r["side"] = name
+                    if "graph" in r and r["graph"] != zoo_expect_graph[name]:
+                        graph_notes.append("%s D=%d L=%d %s: zoo_bench_train reports graph %s"
+                                           % (mx, d, l, name, r["graph"]))
+                        print("run.py: warning: " + graph_notes[-1], file=sys.stderr, flush=True)
                 records.append(r)
                 got[name].append(r["tokens_per_s"])
-                if name == "zoo":
+                if is_zoo:
                     zrec = r
                 else:
-                    check_torch_libs(r, setup_of[r["setup"]])
+                    if not cuda:
+                        check_torch_libs(r, setup_of[r["setup"]])
                     if r["params"] != zrec["params"]:
                         sys.exit("run.py: %s D=%d L=%d: PyTorch's model has %d trainable parameters, zoo's %d"
                                  % (mx, d, l, r["params"], zrec["params"]))
                 print("  %-30s %-16s D=%-4d L=%-4d B=%-3d rep %d: %10.1f tokens/s  (load %.2f)" %
                       (name, mx, d, l, B, rep, r["tokens_per_s"], r["load1"]), file=sys.stderr, flush=True)
-        med = {k: statistics.median(v) for k, v in got.items()}
+        for name, why in failed.items():
+            failures.append({"mixer": mx, "D": d, "L": l, "B": B, "side": name, "error": why})
+        if cuda and all(z[0] in failed for z in zsides):
+            skipped.append("%s D=%d L=%d B=%d" % (mx, d, l, B))
+            print("run.py: %s D=%d L=%d: zoo_bench_train --backend cuda did not run; cell skipped"
+                  % (mx, d, l), file=sys.stderr, flush=True)
+            continue
+        med = {k: statistics.median(v) for k, v in got.items() if v}
         table.append((mx, d, l, K, B, med, got))
     load1 = os.getloadavg()
+    if not table:  # cuda only: no cell ran
+        first = failures[0]["error"] if failures else "?"
+        sys.exit("run.py: --device cuda: zoo_bench_train --backend cuda ran in no configuration (GPU: %s).\n"
+                 "First error: %s%s" % (gpu["gpu"], first, ("\nTorch side: " + torch_skip) if torch_skip else ""))
 
+    if cuda:
+        return report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, graph_notes, load0, load1,
+                           t_start)
     lines = []
     cols = ["mixer", "D", "L", "K", "B", "zoo tokens/s"]
     for h in heads:

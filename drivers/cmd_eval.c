@@ -18,7 +18,7 @@
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: zoo eval ckpt.h5 [--data data.h5] [--logits out.h5] [--threads N]\n"
+    fprintf(f, "usage: zoo eval ckpt.h5 [--data data.h5] [--logits out.h5] [--threads N] [--backend B]\n"
                "\n"
                "Evaluate a checkpoint (zoo train --save) and print test loss and per-token accuracy.\n"
                "  --data FILE     dataset written by zoo data (default: regenerate the spec's test set,\n"
@@ -26,8 +26,11 @@ static void usage(FILE *f)
                "  --logits FILE   write HDF5: logits (m, V) float32 at the supervised positions, labels (m)\n"
                "                  int32 and positions (m, 2) int32 = (example, t), in dataset order\n"
                "  --threads N     threads for the evaluation (default: OMP_NUM_THREADS / all)\n"
+               "  --backend B     cpu, cuda or auto (the GPU when it can run the model here, else the\n"
+               "                  CPU, saying why); default: the checkpoint's own backend\n"
                "\n"
-               "exit codes: 0 done, 1 evaluation failed, 2 bad input (files, shapes)\n");
+               "exit codes: 0 done, 1 evaluation failed, 2 bad input (files, shapes, a backend that\n"
+               "cannot run here)\n");
 }
 
 /* Streams each batch's supervised logits into the output file. The callback gets them
@@ -133,6 +136,7 @@ static int sink_close(logit_sink *s)
 typedef struct eval_args {
     const char *ckpt, *data_path, *logits_path;
     int threads; /* -1: the default */
+    const char *backend; /* NULL: the checkpoint's */
 } eval_args;
 
 /* The command line into *a. -1 to go on, else the exit code. */
@@ -144,7 +148,10 @@ static int parse_args(int argc, char **argv, eval_args *a)
             usage(stdout);
             return 0;
         }
-        const char **dst = !strcmp(s, "--data") ? &a->data_path : !strcmp(s, "--logits") ? &a->logits_path : NULL;
+        const char **dst = !strcmp(s, "--data")      ? &a->data_path
+                           : !strcmp(s, "--logits")  ? &a->logits_path
+                           : !strcmp(s, "--backend") ? &a->backend
+                                                     : NULL;
         if (dst || !strcmp(s, "--threads")) {
             if (i + 1 >= argc) {
                 fprintf(stderr, "zoo eval: %s needs a value\n", s);
@@ -173,6 +180,13 @@ static int parse_args(int argc, char **argv, eval_args *a)
     }
     if (!a->ckpt) {
         usage(stderr);
+        return 2;
+    }
+    zoo_run_spec probe;
+    zoo_run_spec_default(&probe);
+    if (a->backend && zoo_run_spec_set(&probe, "backend", a->backend) != 0) {
+        zoo_error_prefix("--backend: ");
+        zoo_cli_report("eval");
         return 2;
     }
     return -1;
@@ -235,7 +249,29 @@ static int count_supervised(eval_job *j)
     return 0;
 }
 
-/* The model from the checkpoint, at the evaluation batch and enough supervised slots. */
+/* The backend to evaluate on (--backend, else the checkpoint's), decided here: into
+ * j->spec.backend, the device said on stdout (or on stderr why auto stays on the CPU).
+ * Before any data is made or read. */
+static int pick_backend(const eval_args *a, eval_job *j)
+{
+    if (a->backend)
+        zoo_run_spec_set(&j->spec, "backend", a->backend); /* checked by parse_args */
+    zoo_backend asked = j->spec.backend, used = ZOO_BACKEND_CPU;
+    char dev[256], why[1024];
+    int rc = zoo_run_spec_backend(&j->spec, &used, dev, sizeof dev, why, sizeof why);
+    if (rc)
+        return rc;
+    j->spec.backend = used;
+    if (why[0])
+        fprintf(stderr, "zoo eval: backend auto: evaluating on the CPU: %s\n", why);
+    else if (asked != ZOO_BACKEND_CPU)
+        printf("backend %s: %s\n", asked == ZOO_BACKEND_AUTO ? "auto" : zoo_backend_name(used), dev);
+    fflush(stdout);
+    return 0;
+}
+
+/* The model of the checkpoint's spec on the chosen backend, at the evaluation batch and
+ * enough supervised slots, filled from the checkpoint. */
 static int load_model(const eval_args *a, eval_job *j)
 {
     const zoo_run_spec *spec = &j->spec;
@@ -244,7 +280,13 @@ static int load_model(const eval_args *a, eval_job *j)
         B = j->d.n;
     if (a->threads > 0)
         zoo_set_threads(a->threads);
-    return zoo_checkpoint_load(a->ckpt, B, B * j->per_row, &j->spec, &j->m);
+    int rc = zoo_model_build(spec, B, B * j->per_row, &j->m);
+    if (rc) {
+        zoo_error_prefix("%s: building its model: ", a->ckpt);
+        j->m = NULL;
+        return rc;
+    }
+    return zoo_checkpoint_load_into(a->ckpt, j->m);
 }
 
 /* Supervised positions in dataset order (the rows the logits come back in), then the temporary logits file;
@@ -308,7 +350,7 @@ static void eval_free(eval_job *j)
 
 int zoo_cmd_eval(int argc, char **argv)
 {
-    eval_args a = {NULL, NULL, NULL, -1};
+    eval_args a = {NULL, NULL, NULL, -1, NULL};
     int code = parse_args(argc, argv, &a);
     if (code >= 0)
         return code;
@@ -319,8 +361,8 @@ int zoo_cmd_eval(int argc, char **argv)
     j.sink = (logit_sink){a.logits_path, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0, 0,
                           NULL, NULL, 0};
     double loss = 0, acc = 0;
-    if (zoo_checkpoint_read_spec(a.ckpt, &j.spec) != 0 || load_data(&a, &j) != 0 || count_supervised(&j) != 0 ||
-        load_model(&a, &j) != 0)
+    if (zoo_checkpoint_read_spec(a.ckpt, &j.spec) != 0 || pick_backend(&a, &j) != 0 || load_data(&a, &j) != 0 ||
+        count_supervised(&j) != 0 || load_model(&a, &j) != 0)
         goto report;
     if (a.logits_path && (code = open_logits(&a, &j)) != 0)
         goto report;

@@ -26,9 +26,9 @@
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zoo info\n\n"
-               "Print the version, git revision, build type, each backend (built, usable, ops\n"
-               "implemented), the\n"
-               "thread count, the BLAS and FFTW libraries in use and the plugin search path.\n\n"
+               "Print the version, git revision, build type, each backend (built, usable here or\n"
+               "why not, ops implemented, the device a run would use), the thread count, the BLAS\n"
+               "and FFTW libraries in use and the plugin search path.\n\n"
                "options:\n  -h, --help   this text\n");
 }
 
@@ -71,15 +71,22 @@ static void print_blas(void)
 }
 
 /* Per backend: built or not, usable here or not, and how many of the core's ops it
- * implements (counted from the op table), naming the missing ones. */
+ * implements (counted from the op table), naming the missing ones; then the device a
+ * run there would use (a GPU: ZOO_CUDA_DEVICE, else the node-local rank modulo the
+ * GPUs), or why it cannot run here. */
 static void print_backends(void)
 {
     for (int b = 0; b < ZOO_BACKEND_COUNT; b++) {
         int total = 0, have = zoo_backend_op_count((zoo_backend)b, &total);
         const char *name = zoo_backend_name((zoo_backend)b);
-        printf("backend %-6s %s, implements %d of %d ops", name,
-               !zoo_backend_built((zoo_backend)b) ? "not built" : zoo_backend_available((zoo_backend)b) ? "built, not usable here" : "usable", have, total);
+        int built = zoo_backend_built((zoo_backend)b);
+        char why[1024] = "";
+        int avail = built ? zoo_backend_available((zoo_backend)b) : ZOO_ERR_UNSUPPORTED;
+        if (built && avail)
+            snprintf(why, sizeof why, "%s", zoo_error_last()->msg);
         zoo_error_clear();
+        printf("backend %-6s %s, implements %d of %d ops", name,
+               !built ? "not built" : avail ? "built, not usable here" : "usable", have, total);
         if (have < total) {
             printf("; missing:");
             const char *op;
@@ -87,7 +94,19 @@ static void print_backends(void)
                 printf("%s %s", i ? "," : "", op);
         }
         printf("\n");
+        char dev[256] = "";
+        if (built && !avail) {
+            if (zoo_backend_describe((zoo_backend)b, dev, sizeof dev))
+                printf("               device: unknown (%s)\n", zoo_error_last()->msg);
+            else if (strcmp(dev, name))
+                printf("               device: %s\n", dev);
+            zoo_error_clear();
+        } else if (why[0]) {
+            printf("               not usable: %s\n", why);
+        }
     }
+    printf("backend auto   each run takes cuda where it is usable and implements every op of the\n"
+           "               run's model, else cpu (zoo train says which, and why)\n");
 }
 
 int zoo_cmd_info(int argc, char **argv)

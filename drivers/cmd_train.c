@@ -45,7 +45,8 @@ static void usage(FILE *f)
             "  --save FILE      write the trained model as an HDF5 checkpoint (for zoo eval)\n"
             "  --quiet          no per-epoch lines (the summary line is still printed)\n"
             "\n"
-            "exit codes: 0 done, 1 the run failed (diverged, out of memory), 2 bad input,\n"
+            "exit codes: 0 done, 1 the run failed (diverged, out of memory), 2 bad input (a\n"
+            "            backend that cannot run here included),\n"
             "            130/143 stopped by SIGINT/SIGTERM (no checkpoint written)\n"
             "\nkeys, by the section a YAML run file lists them under (the field table of the run spec):\n"
             "  %-21s %-22s %-9s %s\n",
@@ -138,6 +139,26 @@ static int preflight(const zoo_run_spec *spec, int64_t *params)
         *params = zoo_graph_count_trainable(m->g);
     zoo_model_free(m);
     return rc;
+}
+
+/* Decide where the run computes (backend: auto takes the GPU when the cuda backend can
+ * run the model here) into run->backend, and say so: the device on stdout, or on stderr
+ * why auto stays on the CPU. `backend: cuda` where no GPU can run it fails here, before
+ * any data or model is allocated. 0, or the error. */
+static int pick_backend(const zoo_run_spec *spec, zoo_run_spec *run, int quiet)
+{
+    zoo_backend used = ZOO_BACKEND_CPU;
+    char dev[256], why[1024];
+    int rc = zoo_run_spec_backend(spec, &used, dev, sizeof dev, why, sizeof why);
+    if (rc)
+        return rc;
+    run->backend = used;
+    if (why[0])
+        fprintf(stderr, "zoo train: backend auto: training on the CPU: %s\n", why);
+    else if (spec->backend != ZOO_BACKEND_CPU && !quiet)
+        printf("backend %s: %s\n", spec->backend == ZOO_BACKEND_AUTO ? "auto" : zoo_backend_name(used), dev);
+    fflush(stdout);
+    return 0;
 }
 
 /* Pass 1: --config, --save, --quiet (the run file goes before any flag); -1 to go on, else the exit code. */
@@ -323,8 +344,12 @@ int zoo_cmd_train(int argc, char **argv)
     zoo_run_spec_default(&spec);
     if ((config && load_run_file(config, &spec) != 0) || apply_flags(argc, argv, &spec) != 0)
         return 2;
+    /* `spec` is the run as asked (its hash, the checkpoint); `run` computes on the backend
+     * chosen here. */
     int64_t params = 0;
-    if (zoo_run_spec_check(&spec) != 0 || (save && check_save_path(save) != 0) || preflight(&spec, &params) != 0) {
+    zoo_run_spec run = spec;
+    if (zoo_run_spec_check(&spec) != 0 || (save && check_save_path(save) != 0) ||
+        pick_backend(&spec, &run, quiet) != 0 || preflight(&run, &params) != 0) {
         zoo_cli_report("train");
         return 2;
     }
@@ -334,8 +359,8 @@ int zoo_cmd_train(int argc, char **argv)
     zoo_run_result res;
     memset(&res, 0, sizeof res);
     zoo_model *model = NULL;
-    int rc = run_with_signals(&spec, &quiet, &res, save ? &model : NULL);
-    print_summary(&spec, &res, rc);
+    int rc = run_with_signals(&run, &quiet, &res, save ? &model : NULL);
+    print_summary(&run, &res, rc);
     code = finish(&spec, &res, rc, model, save, quiet);
     zoo_model_free(model);
     zoo_run_result_free(&res);

@@ -63,6 +63,8 @@ typedef struct sweep_wire_head {
     double final_acc, best_acc, final_loss, tokens_per_s, wall_s;
     int64_t peak_bytes, n_steps;
     zoo_mem_plan mem; /* planned bytes per buffer kind; all 0 when the run never planned */
+    char backend[16];  /* where it computed ("cpu", "cuda"); "" when it never started on one */
+    char device[256];  /* that device in words (the results' device column) */
 } sweep_wire_head;
 
 /* A finished attempt: header and, in one block, step_loss then the 4 epoch curves. */

@@ -72,6 +72,8 @@ int sweep_outcome_unpack(const char *buf, size_t n, sweep_outcome *o)
     memcpy(&o->h, buf, sizeof o->h);
     o->h.host[sizeof o->h.host - 1] = 0;
     o->h.message[sizeof o->h.message - 1] = 0;
+    o->h.backend[sizeof o->h.backend - 1] = 0;
+    o->h.device[sizeof o->h.device - 1] = 0;
     int64_t nf = n_curve_floats(&o->h);
     if (o->h.n_steps < 0 || o->h.n_epochs < 0 || n != sizeof o->h + (size_t)nf * sizeof(float))
         return ZOO_FAIL(ZOO_ERR_IO, "a run outcome of %zu bytes does not match its header (%lld curve values)", n,
@@ -158,10 +160,29 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     signal(SIGUSR1, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     default_threads();
-    zoo_run_result res;
-    zoo_run(spec, NULL, &res, NULL);
+    /* The backend is decided here, in the process that trains (backend: auto takes this
+     * node's GPU when the CUDA backend can run the model, else the CPU): the parent never
+     * touches the device, so it can fork the next run safely. */
     sweep_outcome o;
     memset(&o, 0, sizeof o);
+    zoo_run_spec run = *spec;
+    zoo_backend used = ZOO_BACKEND_CPU;
+    char dev[256], why[1024];
+    zoo_run_result res;
+    if (zoo_run_spec_backend(spec, &used, dev, sizeof dev, why, sizeof why)) {
+        memset(&res, 0, sizeof res);
+        res.status = zoo_error_last()->code;
+        snprintf(res.message, sizeof res.message, "%s", zoo_error_last()->msg);
+        res.params = -1;
+    } else {
+        run.backend = used;
+        snprintf(o.h.backend, sizeof o.h.backend, "%s", zoo_backend_name(used));
+        if (why[0]) /* auto, on the CPU: say why not the GPU */
+            snprintf(o.h.device, sizeof o.h.device, "cpu (auto: %.240s)", why);
+        else
+            snprintf(o.h.device, sizeof o.h.device, "%s", dev);
+        zoo_run(&run, NULL, &res, NULL);
+    }
     o.h.id = id;
     o.h.status = res.status;
     snprintf(o.h.message, sizeof o.h.message, "%s", res.message);

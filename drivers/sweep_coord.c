@@ -32,6 +32,8 @@ typedef struct coord {
     int stopping;
     double deadline, last_status;
     int abandoning;
+    char (*seen)[288]; /* "rank|device" pairs already announced (print_device) */
+    int n_seen;
 } coord;
 
 static void nap_ms(int ms)
@@ -88,12 +90,40 @@ static void describe(const zoo_run_spec *s, char *out, size_t n)
              (long long)s->kv_pairs, s->lr);
 }
 
+/* The first time a rank reports a device (a GPU, or the CPU that backend: auto fell
+ * back to, with the reason), one line naming it; later runs there say only "on cuda:1". */
+static void print_device(coord *c, const zoo_results_row *row)
+{
+    if (!row->device[0] || !strcmp(row->device, "cpu"))
+        return;
+    char key[288];
+    snprintf(key, sizeof key, "%d|%.255s", row->rank, row->device);
+    for (int i = 0; i < c->n_seen; i++)
+        if (!strcmp(c->seen[i], key))
+            return;
+    if (c->n_seen < 1024) {
+        if (!c->seen)
+            c->seen = calloc(1024, sizeof *c->seen);
+        if (c->seen)
+            memcpy(c->seen[c->n_seen++], key, sizeof key);
+    }
+    printf("  rank %d@%s computes on %s\n", row->rank, row->host, row->device);
+}
+
 static void print_run(coord *c, int64_t run, const zoo_results_row *row)
 {
     if (c->o->quiet)
         return;
-    char what[256], t[32];
+    char what[300], t[32];
     describe(&c->sw->runs[run], what, sizeof what);
+    /* Where a run that could use a GPU computed: "cpu", or the device up to its first
+     * blank ("cuda:1"). CPU-only runs say nothing. */
+    if (c->sw->runs[run].backend != ZOO_BACKEND_CPU && row->backend[0]) {
+        print_device(c, row);
+        size_t k = strlen(what), dl = strcspn(row->device, " ");
+        snprintf(what + k, sizeof what - k, " on %.*s", (int)(dl ? dl : strlen(row->backend)),
+                 dl ? row->device : row->backend);
+    }
     zoo_cli_fmt_time(t, sizeof t, row->wall_s);
     if (!strcmp(row->status, ZOO_STATUS_PENDING))
         printf("[%lld/%lld] run %lld crashed (%d of 2 allowed), will retry: %s: %s\n", (long long)c->n_recorded,
@@ -179,6 +209,8 @@ static int commit_batch(coord *c)
                          o->h.message);
         } else {
             snprintf(row->status, sizeof row->status, "%s", zoo_status_word(o->h.status));
+            snprintf(row->backend, sizeof row->backend, "%s", o->h.backend);
+            snprintf(row->device, sizeof row->device, "%s", o->h.device);
             row->params = o->h.params;
             row->state_size = o->h.state_size;
             if (o->h.flops_per_step > 0)
@@ -490,5 +522,6 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
     free(c.queue);
     free(c.busy);
     free(c.batch);
+    free(c.seen);
     return exit_code;
 }

@@ -149,6 +149,9 @@ static int64_t params_of(const zoo_run_spec *s)
     zoo_run_spec k = *s;
     k.lr = 1, k.seed = 0, k.data_seed = 0, k.batch_size = 1, k.eval_batch_size = 1, k.epochs = 1;
     k.train_examples = 1, k.test_examples = 1, k.threads = 0;
+    /* Counted on the CPU whatever the run's backend: the count is the same, and this
+     * process (rank 0, which forks the runs) must never initialise the CUDA driver. */
+    k.backend = ZOO_BACKEND_CPU, k.tf32 = 0;
     char key[17];
     zoo_run_spec_hash(&k, key);
     for (int i = 0; i < nc; i++)
@@ -156,7 +159,9 @@ static int64_t params_of(const zoo_run_spec *s)
             return cache[i].params;
     zoo_model *m = NULL;
     int64_t p = -1;
-    if (!zoo_model_build(s, 1, 1, &m))
+    zoo_run_spec cpu = *s;
+    cpu.backend = ZOO_BACKEND_CPU;
+    if (!zoo_model_build(&cpu, 1, 1, &m))
         p = zoo_graph_count_trainable(m->g);
     else
         zoo_error_clear();
@@ -221,6 +226,19 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
     zoo_cli_fmt_time(tt, sizeof tt, total / rate);
     printf("total: %lld runs, %.0f steps, %s FLOPs, %s on one rank at %g GFLOP/s (change with --gflops)\n",
            (long long)sw->n_runs, steps_total, fl, tt, o->gflops);
+    /* What the runs ask for (jobs/submit reads this line); cuda and auto are decided
+     * where each run trains. */
+    int64_t nb[3] = {0, 0, 0}; /* cpu, cuda, auto */
+    int64_t tf32 = 0;
+    for (int64_t i = 0; i < sw->n_runs; i++) {
+        zoo_backend b = sw->runs[i].backend;
+        nb[b == ZOO_BACKEND_CUDA ? 1 : b == ZOO_BACKEND_AUTO ? 2 : 0]++;
+        tf32 += sw->runs[i].tf32 != 0;
+    }
+    printf("backends: %lld cpu, %lld cuda, %lld auto", (long long)nb[0], (long long)nb[1], (long long)nb[2]);
+    if (tf32)
+        printf("; %lld with tf32", (long long)tf32);
+    printf("%s\n", nb[1] + nb[2] ? " (cuda and auto are decided on the node that trains each run)" : "");
     if (order && sorted) {
         for (int64_t i = 0; i < sw->n_runs; i++)
             sorted[i] = cost[order[i]];

@@ -28,6 +28,7 @@ struct zoo_results {
     char *sweep_text;
     zoo_results_session session;
     int64_t session_index; /* row of this process's session in /sessions; -1 none */
+    int64_t version;       /* the file's schema version; older ones are upgraded by the next change */
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -68,7 +69,8 @@ static hid_t str_type(size_t n)
     return t;
 }
 
-static hid_t row_type(void)
+/* The /summary row of schema `version` (the members a file of it holds). */
+static hid_t row_type_v(int64_t version)
 {
     hid_t t = H5Tcreate(H5T_COMPOUND, sizeof(zoo_results_row));
     hid_t s17 = str_type(17), s16 = str_type(16), s128 = str_type(128), s32 = str_type(32), s256 = str_type(256),
@@ -113,10 +115,17 @@ static hid_t row_type(void)
     M(crashes, H5T_NATIVE_INT32);
     M(finished_unix, H5T_NATIVE_DOUBLE);
     M(message, s256);
+    if (version >= 2) {
+        M(backend, s16);
+        M(device, s256);
+        M(tf32, H5T_NATIVE_INT32);
+    }
 #undef M
     H5Tclose(s17), H5Tclose(s16), H5Tclose(s128), H5Tclose(s32), H5Tclose(s256), H5Tclose(s64);
     return t;
 }
+
+static hid_t row_type(void) { return row_type_v(ZOO_RESULTS_SCHEMA_VERSION); }
 
 static hid_t session_type(void)
 {
@@ -355,6 +364,7 @@ void zoo_results_row_init(zoo_results_row *r, int64_t id, const zoo_run_spec *s,
     r->mem_activations_bytes = r->mem_act_grads_bytes = r->mem_workspace_bytes = -1;
     r->rank = -1;
     r->finished_unix = NAN;
+    r->tf32 = s->tf32;
 }
 
 static const char units[] =
@@ -449,6 +459,9 @@ static int run_group(hid_t f, const char *path, const zoo_results_update *u)
     STEP(rc, zoo_h5_put_fixed_str(g, path, "host", row->host));
     STEP(rc, zoo_h5_put_i64(g, path, "crashes", row->crashes));
     STEP(rc, zoo_h5_put_f64(g, path, "finished_unix", row->finished_unix));
+    /* `backend` is already the spec's (cpu, cuda or auto): the one used is backend_used. */
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "backend_used", row->backend));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "device", row->device));
     const zoo_run_result *r = u->result;
     if (r) {
         STEP(rc, curve(g, path, name, "step_loss", r->step_loss, r->n_steps,
@@ -467,6 +480,25 @@ static int run_group(hid_t f, const char *path, const zoo_results_update *u)
 
 /* ---- transactions ---------------------------------------------------------------------- */
 
+/* A file of an older schema, in the copy `f`: /summary rewritten with today's row (the
+ * rows as read, new columns filled by zoo_results_open), and the version raised. */
+static int upgrade(zoo_results *r, hid_t f)
+{
+    if (r->version >= ZOO_RESULTS_SCHEMA_VERSION)
+        return 0;
+    int rc = 0;
+    if (H5Ldelete(f, "/summary", H5P_DEFAULT) < 0)
+        rc = obj_fail(r->path, "replacing", "/summary");
+    hid_t rt = row_type();
+    STEP(rc, write_table(f, r->path, "/summary", rt, r->rows, (hsize_t)r->n, 64));
+    H5Tclose(rt);
+    STEP(rc, zoo_h5_put_i64(f, r->path, "schema_version", ZOO_RESULTS_SCHEMA_VERSION));
+    if (rc)
+        zoo_error_prefix("upgrading results schema version %lld to %d: ", (long long)r->version,
+                         ZOO_RESULTS_SCHEMA_VERSION);
+    return rc;
+}
+
 static int txn_open(zoo_results *r, char *tmp, size_t n, hid_t *f)
 {
     zoo_h5_quiet();
@@ -478,6 +510,9 @@ static int txn_open(zoo_results *r, char *tmp, size_t n, hid_t *f)
     *f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
     if (*f < 0) {
         rc = ZOO_H5_FAIL(tmp, "opening the copy of the results file");
+        unlink(tmp);
+    } else if ((rc = upgrade(r, *f))) {
+        H5Fclose(*f);
         unlink(tmp);
     }
     H5Pclose(fapl);
@@ -497,7 +532,10 @@ static int txn_close(zoo_results *r, const char *tmp, hid_t f, int rc, const cha
         unlink(tmp);
         return rc;
     }
-    return zoo_h5_publish(tmp, r->path);
+    if ((rc = zoo_h5_publish(tmp, r->path)))
+        return rc;
+    r->version = ZOO_RESULTS_SCHEMA_VERSION; /* upgraded by txn_open, if it was older */
+    return 0;
 }
 
 static int write_session(zoo_results *r, hid_t f, const char *path, int create)
@@ -560,6 +598,7 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
     }
     r->session = *session;
     r->session_index = 0;
+    r->version = ZOO_RESULTS_SCHEMA_VERSION;
     char tmp[4200];
     zoo_h5_tmpname(path, tmp, sizeof tmp);
     hid_t fapl = create_fapl(), fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -609,6 +648,28 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
     }
     *out = r;
     return 0;
+}
+
+/* The version 2 columns of a version 1 row: before `backend: auto` every run that
+ * trained did so on its spec's backend (its group's `backend` attribute); tf32 did not
+ * exist (0, zero already); the device was not recorded (""). */
+static void v1_columns(hid_t f, const char *path, zoo_results_row *x)
+{
+    if (!strcmp(x->status, ZOO_STATUS_PENDING) || !strcmp(x->status, ZOO_STATUS_UNSUPPORTED) ||
+        !strcmp(x->status, ZOO_STATUS_CRASHED))
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "/runs/%06lld", (long long)x->id);
+    if (H5Lexists(f, "/runs", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0)
+        return;
+    hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
+    char *b = NULL;
+    if (g >= 0 && zoo_h5_get_str(g, path, "backend", &b) > 0 && b)
+        copy_str(x->backend, sizeof x->backend, b);
+    free(b);
+    if (g >= 0)
+        H5Gclose(g);
+    zoo_error_clear();
 }
 
 int zoo_results_open(const char *path, zoo_results **out)
@@ -666,20 +727,24 @@ int zoo_results_open(const char *path, zoo_results **out)
             goto done;
         }
         r->cap = r->n = (int64_t)n;
-        rt = row_type();
+        rt = row_type_v(ver); /* an older file lacks the newer columns: they stay zero here */
         if (H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->rows) < 0) {
             rc = ZOO_H5_FAIL(path, "reading /summary");
             goto done;
         }
     }
+    r->version = ver;
     for (int64_t i = 0; i < r->n; i++) {
         zoo_results_row *x = &r->rows[i];
         x->hash[16] = x->status[15] = x->host[63] = x->message[255] = 0;
+        x->backend[sizeof x->backend - 1] = x->device[sizeof x->device - 1] = 0;
         if (x->id != i) {
             rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: /summary row %lld has id %lld; the file is damaged", path, (long long)i,
                           (long long)x->id);
             goto done;
         }
+        if (ver < 2)
+            v1_columns(f, path, x);
     }
 done:
     free(schema);

@@ -1,4 +1,4 @@
-"""Reading a zoo sweep results file (docs/results.md, schema "zoo-sweep-results" v1).
+"""Reading a zoo sweep results file (docs/results.md, schema "zoo-sweep-results" v1, v2).
 
 load() gives the summary table with each run's group attributes joined; curves() one
 run's training curves; provenance() the root attributes and sessions. Nothing here
@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 SCHEMA = "zoo-sweep-results"
-SCHEMA_VERSIONS = (1,)  # the versions this package reads
+SCHEMA_VERSIONS = (1, 2)  # the versions this package reads (2 added backend, device, tf32)
 
 # Final statuses other than "ok": the run ended and has no usable result.
 FAILED_STATUSES = ("diverged", "unsupported", "oom", "failed", "crashed")
@@ -113,12 +113,14 @@ def load(path):
 
     Columns: every /summary column (strings decoded), then each run group's attributes
     that are not summary columns (the run spec: test_examples, weight_decay, pos_emb,
-    mixer.0.<knob>, spec, ...; the spec's mixer pattern as `mixer_pattern`), and
+    mixer.0.<knob>, spec, ...; the spec's mixer pattern as `mixer_pattern`, and in
+    version 2 files the spec's backend (cpu, cuda, auto) as `backend_spec` beside the
+    summary's `backend`, the one the run used), and
     derived columns: `state_bytes` (state_size * 4, fp32), `train_flops`
     (flops_per_step * steps_run), `has_curves`, `final` (status is not pending).
     Runs without a group (pending) have NaN/None there. df.attrs["zoo"] holds
     provenance(path). Raises ZooResultsError for anything that is not a readable
-    version-1 zoo results file.
+    version-1 or version-2 zoo results file.
     """
     with _open(path) as f:
         try:
@@ -157,9 +159,13 @@ def _load(f, path):
             try:
                 # Only what the summary lacks (the summary values are repeated there).
                 for k in g.attrs.keys():
-                    if k == "mixer_names" or (k in cols and k != "mixer"):
+                    # The spec's own mixer and backend ("auto") would clash with the summary's
+                    # columns of those names: they come as mixer_pattern and backend_spec.
+                    # (Version 1 has no backend column: there the spec's is the one used.)
+                    if k in ("mixer_names", "backend_used") or (k in cols and k not in ("mixer", "backend")):
                         continue
-                    extra.setdefault("mixer_pattern" if k == "mixer" else k, {})[rid] = _text(g.attrs[k])
+                    name = {"mixer": "mixer_pattern", "backend": "backend_spec" if "backend" in cols else "backend"}
+                    extra.setdefault(name.get(k, k), {})[rid] = _text(g.attrs[k])
             except (OSError, RuntimeError) as e:
                 raise ZooResultsError(f"{path}: cannot read /runs/{name} ({e}); the file is damaged") from e
             has_curves[rid] = any(c in g for c in CURVE_NAMES)

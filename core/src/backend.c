@@ -34,6 +34,22 @@ int zoo_backend_available(zoo_backend b)
     return be->available ? be->available() : 0;
 }
 
+int zoo_backend_describe(zoo_backend b, char *buf, size_t n)
+{
+    if (!buf || !n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_backend_describe: no buffer");
+    buf[0] = 0;
+    int rc = zoo_backend_available(b);
+    if (rc)
+        return rc;
+    const zoo_backend_iface *be = zoo_backend_iface_of(b);
+    if (!be->describe) {
+        snprintf(buf, n, "%s", be->name);
+        return 0;
+    }
+    return be->describe(buf, n);
+}
+
 static int op_has(const zoo_op_def *op, zoo_backend b, int need_backward)
 {
     return op->k[b].forward && (!need_backward || op->k[b].backward);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "internal.h" /* struct zoo_graph: the tf32 switch */
 #include "run_internal.h"
 #include "zoo/run.h"
 
@@ -51,7 +52,7 @@ static int load_mixers(const zoo_run_spec *spec, zoo_model *m)
             return rc;
         m->n_plugins = i + 1;
         const zoo_mixer *mx = m->plugins[i]->mixer;
-        if (mx->backends && !(mx->backends & ZOO_BACKEND_BIT(spec->backend)))
+        if (mx->backends && spec->backend >= 0 && !(mx->backends & ZOO_BACKEND_BIT(spec->backend)))
             return ZOO_FAIL(ZOO_ERR_UNSUPPORTED, "mixer '%s' (%s) opts out of the %s backend: use backend cpu", r->name,
                             m->plugins[i]->path, zoo_backend_name(spec->backend));
         if ((rc = zoo_hvals_new(mx, &m->hvals[i])))
@@ -279,6 +280,7 @@ static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan,
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
         goto fail;
     }
+    m->g->tf32 = spec->tf32;
     h = build_embeddings(m, spec->vocab, D, use_pos);
     for (int l = 0; l < nl; l++)
         if ((rc = build_block(spec, m, &li[l], &h, &r)))
@@ -298,6 +300,9 @@ fail:
 
 int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out)
 {
+    if (spec && (spec->backend < 0 || spec->backend >= ZOO_BACKEND_COUNT))
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_build: backend '%s' is not resolved: call zoo_run_spec_backend first",
+                        spec->backend == ZOO_BACKEND_AUTO ? "auto" : "?");
     return model_build(spec, B, M, 1, out);
 }
 

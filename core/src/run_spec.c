@@ -27,13 +27,18 @@
 #define LO_OPEN ZOO_FIELD_LO_OPEN
 #define HI_OPEN ZOO_FIELD_HI_OPEN
 #define UNHASHED ZOO_FIELD_UNHASHED
+#define HASH_IF_SET ZOO_FIELD_HASH_IF_SET
 
 static const zoo_run_choice task_names[] = {{"mqar", 0}, {NULL, 0}};
 static const zoo_run_choice state_mixers[] = {{"identity", ZOO_STATE_IDENTITY}, {"mlp", ZOO_STATE_MLP}, {NULL, 0}};
 static const zoo_run_choice pos_embs[] = {{"auto", -1}, {"off", 0},   {"on", 1},    {"-1", -1},
                                           {"0", 0},     {"1", 1},     {"false", 0}, {"true", 1},
                                           {"no", 0},    {"yes", 1},   {NULL, 0}};
-static const zoo_run_choice backends[] = {{"cpu", ZOO_BACKEND_CPU}, {"cuda", ZOO_BACKEND_CUDA}, {NULL, 0}};
+/* auto came after results existed: cpu and cuda keep their text, so their runs keep
+ * their hashes; an auto run hashes as "backend=auto" wherever it ends up running (the
+ * results file's backend column says where). */
+static const zoo_run_choice backends[] = {
+    {"cpu", ZOO_BACKEND_CPU}, {"cuda", ZOO_BACKEND_CUDA}, {"auto", ZOO_BACKEND_AUTO}, {NULL, 0}};
 
 /* The order is the text form's and so the hash's: never reorder or rename, and append a
  * new field with ZOO_FIELD_HASH_IF_SET, or every existing run changes its hash.
@@ -70,7 +75,9 @@ static const zoo_run_field fields[] = {
     {"early_stop", "train", F(FLOAT, early_stop), "0.99", -INF, INF, 0, NULL, "", "stop after an epoch whose test accuracy is above this; > 1 never stops", NULL, NULL},
     {"seed", "train", F(UINT, seed), "123", 0, 0, 0, NULL, "", "run seed: initialisation, dropout masks, shuffles", NULL, NULL},
     {"threads", "train", F(INT, threads), "0", 0, 1024, UNHASHED, NULL, "threads", "worker threads (results do not change); 0: OMP_NUM_THREADS, SLURM_CPUS_PER_TASK, all cores", NULL, NULL},
-    {"backend", "train", F(CHOICE, backend), "cpu", 0, 0, 0, backends, "", "where the run computes (docs/backends.md)", NULL, NULL},
+    {"backend", "train", F(CHOICE, backend), "cpu", 0, 0, 0, backends, "", "where the run computes: cpu; cuda (a GPU, refused where none can run it); auto (the GPU when the cuda backend can run the model here, else the CPU, saying why); docs/backends.md", NULL, NULL},
+    /* Added later: hashed only when true, so every run made before keeps its hash. */
+    {"tf32", "train", F(BOOL, tf32), "false", 0, 1, HASH_IF_SET, NULL, "", "let CUDA matrix products use TF32 tensor cores (faster, ~1e-3 relative error); only affects the cuda backend, recorded on the CPU", NULL, NULL},
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 

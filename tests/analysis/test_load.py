@@ -108,8 +108,8 @@ def test_foreign_hdf5(tmp_path):
 
 
 def test_unknown_schema_version(tmp_path):
-    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=2)
-    with pytest.raises(ZooResultsError, match="schema version 2; this zoo-analyze reads version 1"):
+    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=3)
+    with pytest.raises(ZooResultsError, match="schema version 3; this zoo-analyze reads version 1, 2"):
         load(p)
     p = zs.write(str(tmp_path / "r0.h5"), small_runs(), extra_root={"schema_version": None})  # not written
     with pytest.raises(ZooResultsError, match="version is missing"):
@@ -174,3 +174,38 @@ def test_corrupted_bytes_give_a_clear_error_or_load(tmp_path, seed):
             curves(p, i)
     except ZooResultsError as e:
         assert "bad.h5" in str(e)
+
+
+def test_version_2_backend_columns(tmp_path):
+    """Version 2: the summary's backend/device/tf32 columns are the run's; the spec's
+    backend (auto) comes as backend_spec, and backend_used is not repeated."""
+    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=2)
+    with h5py.File(p, "a") as f:
+        s = f["summary"][()]
+        dt = np.dtype([(n, s.dtype[n]) for n in s.dtype.names] + [("backend", "S16"), ("device", "S256"),
+                                                                    ("tf32", "<i4")])
+        t = np.zeros(len(s), dtype=dt)
+        for n in s.dtype.names:
+            t[n] = s[n]
+        t["backend"] = [b"cuda" if x != b"pending" else b"" for x in s["status"]]
+        t["device"] = [b"cuda:0 of 1 (stand-in)" if x != b"pending" else b"" for x in s["status"]]
+        t["tf32"] = 1
+        del f["summary"]
+        f.create_dataset("summary", data=t, maxshape=(None,), chunks=(64,))
+        for g in f["runs"].values():
+            g.attrs["backend"] = np.bytes_("auto")
+            g.attrs["backend_used"] = np.bytes_("cuda")
+    df = load(p)
+    fin = df[df["final"]]
+    assert len(fin) and (fin["backend"] == "cuda").all() and (fin["backend_spec"] == "auto").all(), df
+    assert (fin["device"] == "cuda:0 of 1 (stand-in)").all() and (df["tf32"] == 1).all()
+    assert "backend_used" not in df.columns
+
+
+def test_version_1_backend_is_the_spec_one(tmp_path):
+    p = zs.write(str(tmp_path / "r.h5"), small_runs())
+    with h5py.File(p, "a") as f:
+        for g in f["runs"].values():
+            g.attrs["backend"] = np.bytes_("cpu")
+    df = load(p)
+    assert (df[df["final"]]["backend"] == "cpu").all() and "backend_spec" not in df.columns

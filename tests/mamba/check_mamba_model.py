@@ -59,7 +59,7 @@ class Mamba(nn.Module):
         dt, Bm, Cm = torch.split(self.x_proj(x), [self.dt_rank, self.d_state, self.d_state], dim=-1)
         delta = F.softplus(self.dt_proj(dt))  # (B, L, Di)
         A = -torch.exp(self.A_log)  # (Di, N)
-        h = torch.zeros(Bn, self.d_inner, self.d_state, dtype=u.dtype)
+        h = torch.zeros(Bn, self.d_inner, self.d_state, dtype=u.dtype, device=u.device)
         ys = []
         for t in range(L):
             h = torch.exp(delta[:, t, :, None] * A) * h + (delta[:, t] * x[:, t])[..., None] * Bm[:, t, None, :]

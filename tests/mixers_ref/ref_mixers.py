@@ -210,7 +210,8 @@ class DiagKernel(nn.Module):
         C = (B[:, None, :, :] * C).view(-1, A.shape[0], A.shape[1])
         C = C * (1.0 - dtA / 2).reciprocal() * dt.unsqueeze(-1)
         dA = (1.0 + dtA / 2) / (1.0 - dtA / 2)
-        t = torch.arange(L, dtype=self.log_dt.dtype)  # the model's precision (float32 in bench/run.py)
+        # the model's precision (float32 in bench/run.py) and device
+        t = torch.arange(L, dtype=self.log_dt.dtype, device=self.log_dt.device)
         return 2 * torch.einsum("chn,hnl->chl", C, torch.exp(dA.log().unsqueeze(-1) * t)).real
 
 
@@ -304,7 +305,7 @@ class SlidingAttn(nn.Module):
         L, D = qkv.shape[1], qkv.shape[2] // 3
         q, k, v = qkv.split(D, dim=-1)
         scores = torch.matmul(q, k.transpose(-1, -2) / math.sqrt(D))
-        mask = torch.zeros(L, L, dtype=scores.dtype)
+        mask = torch.zeros(L, L, dtype=scores.dtype, device=scores.device)
         for i in range(L):
             mask[i, 0:max(0, i - self.block_size)] = -10000.0
             mask[i, i + 1:] = -10000.0

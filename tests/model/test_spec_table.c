@@ -46,6 +46,12 @@ static const char default_text[] = "task=mqar\n"
 #define DEFAULT_HASH "e6c3e58a3eea224e"
 #define CUSTOM_HASH "927e04faf2e1824a" /* every field changed, a pattern with knobs */
 #define LONG_HASH "46afcc5429d98ef0"   /* pos_emb on, L = 256, K = 16 */
+/* Pinned when they were added (backend: auto, tf32): the same rule from then on. */
+#define AUTO_HASH "3a4d4f2950558001"   /* the default spec with backend auto */
+#define TF32_HASH "fe22bce2ca5ba257"   /* the default spec with tf32 true */
+/* Fields added after the pinned text, each hashed only when set (ZOO_FIELD_HASH_IF_SET),
+ * in table order, with the text their default writes. */
+static const char *const added_fields[][2] = {{"tf32", "0"}};
 
 static void set_ok(zoo_run_spec *s, const char *k, const char *v)
 {
@@ -197,7 +203,8 @@ static void test_table(void)
                    {"early_stop", "any finite number"},
                    {"state_mixer", "identity or mlp"},
                    {"pos_emb", "auto, off or on"},
-                   {"backend", "cpu or cuda"},
+                   {"backend", "cpu, cuda or auto"},
+                   {"tf32", "true or false"},
                    {"seed", "any non-negative integer"},
                    {"random_non_queries", "true or false"}};
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
@@ -215,7 +222,24 @@ static void test_default_text(void)
     ZT_CHECK(zoo_run_spec_check(&d) == 0, "the defaults fail the check: %s", zoo_error_last()->msg);
     static char text[65536], again[65536];
     ZT_CHECK(zoo_run_spec_format(&d, text, sizeof text) == 0, "format");
-    ZT_CHECK(!strcmp(text, default_text), "default text changed:\n--- now\n%s--- pinned\n%s", text, default_text);
+    /* The pinned text, then only the fields added since, each flagged hash-if-set. */
+    size_t pl = strlen(default_text);
+    ZT_CHECK(!strncmp(text, default_text, pl), "default text changed:\n--- now\n%s--- pinned\n%s", text,
+             default_text);
+    const char *tail = text + (strncmp(text, default_text, pl) ? strlen(text) : pl);
+    size_t na = sizeof added_fields / sizeof added_fields[0];
+    for (size_t i = 0; i < na && *tail; i++) {
+        char line[256];
+        snprintf(line, sizeof line, "%s=%s\n", added_fields[i][0], added_fields[i][1]);
+        ZT_CHECK(!strncmp(tail, line, strlen(line)), "added field %zu: want '%s' next, the text has '%s'", i,
+                 added_fields[i][0], tail);
+        const zoo_run_field *f = zoo_run_spec_find(added_fields[i][0]);
+        ZT_CHECK(f && (f->flags & ZOO_FIELD_HASH_IF_SET),
+                 "%s was added after results existed but is not ZOO_FIELD_HASH_IF_SET: every run's hash changes",
+                 added_fields[i][0]);
+        tail += strncmp(tail, line, strlen(line)) ? strlen(tail) : strlen(line);
+    }
+    ZT_CHECK(!*tail, "the default text has lines the pinned text and the added fields do not: %s", tail);
     const char *p = text;
     for (int i = 0; i < zoo_run_spec_nfields(); i++) {
         const zoo_run_field *f = zoo_run_spec_field(i);
@@ -355,6 +379,51 @@ static void test_pinned_hashes(void)
     ZT_CHECK(!strcmp(h, LONG_HASH), "L=256 spec hash %s, pinned %s", h, LONG_HASH);
 }
 
+/* Fields and values added later leave every existing spec's hash alone: an added field
+ * at its default (set or not), and cpu and cuda with auto among the names. The new
+ * values have hashes of their own, pinned from then on. */
+static void test_added_values(void)
+{
+    zoo_run_spec s;
+    char h[17], h2[17];
+    zoo_run_spec_default(&s);
+    set_ok(&s, "tf32", "false");
+    set_ok(&s, "backend", "cpu");
+    zoo_run_spec_hash(&s, h);
+    ZT_CHECK(!strcmp(h, DEFAULT_HASH), "tf32: false, backend: cpu set explicitly: hash %s, pinned %s", h, DEFAULT_HASH);
+    custom_spec(&s);
+    set_ok(&s, "tf32", "no");
+    zoo_run_spec_hash(&s, h);
+    ZT_CHECK(!strcmp(h, CUSTOM_HASH), "custom spec with tf32 false: hash %s, pinned %s", h, CUSTOM_HASH);
+
+    zoo_run_spec_default(&s);
+    set_ok(&s, "backend", "auto");
+    ZT_CHECK(s.backend == ZOO_BACKEND_AUTO && zoo_run_spec_check(&s) == 0, "backend auto: %d, check: %s",
+             (int)s.backend, zoo_error_last()->msg);
+    zoo_run_spec_hash(&s, h);
+    ZT_CHECK(!strcmp(h, AUTO_HASH), "backend auto: hash %s, pinned %s", h, AUTO_HASH);
+    set_ok(&s, "backend", "AUTO");
+    zoo_run_spec_hash(&s, h2);
+    ZT_CHECK(!strcmp(h, h2), "backend AUTO and auto hash differently");
+    char v[64];
+    ZT_CHECK(zoo_run_field_format(&s, zoo_run_spec_find("backend"), v, sizeof v) == 0 && !strcmp(v, "auto"),
+             "backend auto formats as '%s'", v);
+
+    zoo_run_spec_default(&s);
+    set_ok(&s, "tf32", "true");
+    ZT_CHECK(s.tf32 == 1 && zoo_run_spec_check(&s) == 0, "tf32 true: %d", s.tf32);
+    zoo_run_spec_hash(&s, h);
+    ZT_CHECK(!strcmp(h, TF32_HASH), "tf32 true: hash %s, pinned %s", h, TF32_HASH);
+    /* tf32 is accepted on every backend (it only affects cuda) and hashed on each. */
+    set_ok(&s, "backend", "cuda");
+    zoo_run_spec_hash(&s, h2);
+    ZT_CHECK(strcmp(h, h2) && zoo_run_spec_check(&s) == 0, "tf32 true on cuda vs cpu: same hash");
+    ZT_CHECK(zoo_run_spec_set(&s, "tf32", "maybe") != 0 && strstr(zoo_error_last()->msg, "tf32"),
+             "tf32=maybe accepted or unnamed: %s", zoo_error_last()->msg);
+    ZT_CHECK(zoo_run_spec_set(&s, "backend", "gpu") != 0 && strstr(zoo_error_last()->msg, "cpu, cuda or auto"),
+             "backend=gpu: %s", zoo_error_last()->msg);
+}
+
 /* The one "did you mean" rule: within max(1, len/3) edits, case ignored. */
 static void test_suggest(void)
 {
@@ -380,6 +449,7 @@ int main(void)
     test_default_text();
     test_round_trip();
     test_pinned_hashes();
+    test_added_values();
     test_suggest();
     if (zt_fails)
         fprintf(stderr, "%d check(s) failed\n", zt_fails);

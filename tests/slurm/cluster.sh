@@ -4,7 +4,9 @@
 # temporary folder with its own slurm.conf and free ports. Not a general installer.
 #
 #   . cluster.sh
-#   cluster_start DIR [NODES] [CPUS_PER_NODE]  (returns 77 when SLURM is not installed)
+#   cluster_start DIR [NODES] [CPUS_PER_NODE] [GPUS_PER_NODE]  (returns 77 when SLURM is
+#                                              not installed; GPUs: generic resources
+#                                              `gpu` counted only, no devices behind them)
 #   cluster_stop                               (idempotent; the caller traps it on EXIT)
 #
 # After cluster_start, SLURM_CONF points at the private slurm.conf, so sbatch, squeue,
@@ -50,7 +52,8 @@ zc_wait_for() {
 }
 
 cluster_start() {
-  local dir=$1 nodes=${2:-3} cpus=${3:-2}
+  local dir=$1 nodes=${2:-3} cpus=${3:-2} gpus=${4:-}
+  if [ "$gpus" = 0 ]; then gpus=; fi
   local miss
   if miss=$(cluster_missing); then
     zc_log "'$miss' is not installed (apt-get install slurm-wlm munge): skipping"
@@ -94,8 +97,18 @@ cluster_start() {
   read -r -a ports <<<"$(zc_free_ports $((nodes + 1)))"
   local ctl_port=${ports[0]} node_lines=""
   for ((n = 1; n <= nodes; n++)); do
-    node_lines+="NodeName=n$n NodeHostname=$host NodeAddr=127.0.0.1 Port=${ports[$n]} CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=1000 TmpDisk=0 State=UNKNOWN"$'\n'
+    node_lines+="NodeName=n$n NodeHostname=$host NodeAddr=127.0.0.1 Port=${ports[$n]} CPUs=$cpus Boards=1 SocketsPerBoard=1 CoresPerSocket=$cpus ThreadsPerCore=1 RealMemory=1000 TmpDisk=0${gpus:+ Gres=gpu:$gpus} State=UNKNOWN"$'\n'
   done
+  # GPUs as a counted generic resource (no device files: SLURM allocates and counts them,
+  # and cannot bind or hide any device).
+  local gres_line=
+  if [ -n "$gpus" ]; then
+    gres_line=GresTypes=gpu
+    mkdir -p "$ZC_DIR/dev"
+    local g
+    for ((g = 0; g < gpus; g++)); do : >"$ZC_DIR/dev/nvidia$g"; done
+    echo "NodeName=n[1-$nodes] Name=gpu File=$ZC_DIR/dev/nvidia[0-$((gpus - 1))]" >"$ZC_DIR/gres.conf"
+  fi
   cat >"$ZC_DIR/slurm.conf" <<EOF
 # Private test cluster (tests/slurm/cluster.sh): $nodes emulated nodes on $host.
 ClusterName=zootest
@@ -137,6 +150,7 @@ InactiveLimit=0
 MessageTimeout=20
 SlurmdTimeout=60
 SlurmctldTimeout=60
+$gres_line
 $node_lines
 PartitionName=test Nodes=n[1-$nodes] Default=YES MaxTime=INFINITE State=UP OverSubscribe=NO
 EOF

@@ -3,7 +3,7 @@
 # (started by cluster.sh and torn down on every way out), waiting helpers and the
 # pass/fail count. Sourced; the checks themselves live in each test.
 #
-#   . lib.sh; slurm_setup "$@"     args: ZOO PYTHON SOURCE_DIR [NODES] [CPUS_PER_NODE]
+#   . lib.sh; slurm_setup "$@"     args: ZOO PYTHON SOURCE_DIR [NODES] [CPUS_PER_NODE] [GPUS_PER_NODE]
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 . "$here/cluster.sh"
@@ -19,7 +19,7 @@ slurm_setup() {
   fi
   # shellcheck disable=SC2034  # SRC and CHECK are for the test that sources this
   ZOO=$1 PY=$2 SRC=$3 CHECK=("$2" "$here/results_check.py")
-  local nodes=${4:-3} cpus=${5:-2}
+  local nodes=${4:-3} cpus=${5:-2} gpus=${6:-0}
   export ZOO                # jobs/submit and jobs/sweep.sbatch use it
   export OMP_NUM_THREADS=1  # direct runs; the jobs get SLURM_CPUS_PER_TASK=1 (same numbers)
   # Short path: the munge socket path must stay under 108 characters.
@@ -31,7 +31,7 @@ slurm_setup() {
   trap 'exit 143' TERM
   trap 'exit 129' HUP
   local rc=0
-  cluster_start "$T/cluster" "$nodes" "$cpus" || rc=$?
+  cluster_start "$T/cluster" "$nodes" "$cpus" "$gpus" || rc=$?
   [ $rc = 77 ] && exit 77
   if [ $rc != 0 ]; then
     fail "the test cluster did not start"

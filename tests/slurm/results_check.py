@@ -20,7 +20,8 @@ import h5py
 import numpy as np
 
 # Columns/attributes that describe where, when and how fast a run ran, not what it computed.
-VOLATILE = {"host", "rank", "wall_s", "tokens_per_s", "finished_unix", "peak_bytes", "id"}
+# (device: which GPU or CPU, and for auto on the CPU why; the backend column is compared.)
+VOLATILE = {"host", "rank", "wall_s", "tokens_per_s", "finished_unix", "peak_bytes", "id", "device"}
 
 
 def dec(v):

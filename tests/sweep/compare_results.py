@@ -1,7 +1,7 @@
 """compare_results.py: check a sweep results file against a reference file of the same
 sweep, for the sweep tests. Every run must be present exactly once with a final status,
 and its numbers (summary metrics and every curve) must equal the reference's bit for
-bit; columns that describe where and how fast a run went (rank, host, wall time,
+bit; columns that describe where and how fast a run went (rank, host, device, wall time,
 throughput, memory, time of recording) are not compared.
 
 usage: compare_results.py GOT.h5 REF.h5 [--runs N] [--status ok]
@@ -12,7 +12,7 @@ import sys
 import h5py
 import numpy as np
 
-SKIP = {"rank", "host", "wall_s", "tokens_per_s", "peak_bytes", "finished_unix", "message"}
+SKIP = {"rank", "host", "wall_s", "tokens_per_s", "peak_bytes", "finished_unix", "message", "device"}
 
 
 def rows_by_hash(f, path):

@@ -1,6 +1,10 @@
 /* test_results.c: the HDF5 results file without MPI or training. Modes:
  *   unit DIR [PYTHON]  create, commit, reopen, add rows in a second session, end; then
  *                      (when PYTHON is given) read it with h5py and pandas
+ *   upgrade DIR PYTHON a version-1 file (made by rewriting a new one as version 1 wrote
+ *                      it, with h5py) opens, keeps its rows, gets the backend of its
+ *                      finished runs from their groups, and becomes version 2 at the
+ *                      first commit, its new rows keeping their backend and device
  *   kill DIR N         N times: a child commits rows in a loop and is SIGKILLed at a
  *                      random moment; the file must open and hold a consistent prefix
  * Exit status decides. */
@@ -100,6 +104,9 @@ static int unit(const char *dir, const char *python)
     zoo_run_result res;
     zoo_results_row ok = rows[5], bad = rows[2];
     finish(&ok, &res, buf, 5);
+    snprintf(ok.backend, sizeof ok.backend, "cuda");
+    snprintf(ok.device, sizeof ok.device, "cuda:1 of 2 (stand-in, sm_90, 1.0 GiB)");
+    ok.tf32 = 1;
     snprintf(bad.status, sizeof bad.status, "%s", ZOO_STATUS_DIVERGED);
     snprintf(bad.message, sizeof bad.message, "loss became NaN at step 7");
     zoo_results_update u[2] = {{&ok, &sw.runs[5], &res}, {&bad, &sw.runs[2], NULL}};
@@ -115,6 +122,9 @@ static int unit(const char *dir, const char *python)
     const zoo_results_row *got = zoo_results_rows(r, &n);
     CHECK(n == 8, "rows %lld", (long long)n);
     CHECK(!strcmp(got[5].status, "ok") && got[5].final_acc == ok.final_acc && got[5].params == 1005, "row 5");
+    CHECK(!strcmp(got[5].backend, "cuda") && !strcmp(got[5].device, ok.device) && got[5].tf32 == 1,
+          "row 5 backend '%s' device '%s' tf32 %d", got[5].backend, got[5].device, got[5].tf32);
+    CHECK(!got[0].backend[0] && !got[0].device[0] && got[0].tf32 == 0, "row 0 (pending) has a backend");
     CHECK(!strcmp(got[2].status, "diverged") && !strcmp(got[2].message, "loss became NaN at step 7"), "row 2");
     CHECK(!strcmp(got[0].status, "pending") && isnan(got[0].final_acc), "row 0 pending");
     CHECK(!strcmp(got[3].hash, rows[3].hash) && got[3].d_model == sw.runs[3].d_model, "row 3 identity");
@@ -162,9 +172,12 @@ static int unit(const char *dir, const char *python)
                  "import sys, h5py, numpy as np, pandas as pd\n"
                  "f = h5py.File(sys.argv[1], 'r')\n"
                  "assert f.attrs['schema'] == b'zoo-sweep-results' or f.attrs['schema'] == 'zoo-sweep-results', f.attrs['schema']\n"
-                 "assert int(f.attrs['schema_version']) == 1\n"
+                 "assert int(f.attrs['schema_version']) == 2\n"
                  "df = pd.DataFrame(f['summary'][()])\n"
                  "assert len(df) == 10, len(df)\n"
+                 "assert df['backend'][5] == b'cuda' and df['tf32'][5] == 1\n"
+                 "assert df['device'][5].startswith(b'cuda:1 of 2')\n"
+                 "assert f['runs/000005'].attrs['backend_used'] in (b'cuda', 'cuda')\n"
                  "st = df['status'].str.decode('utf-8')\n"
                  "assert list(st[st == 'ok'].index) == [5, 9], list(st)\n"
                  "g = f['runs/000005']\n"
@@ -187,6 +200,112 @@ static int unit(const char *dir, const char *python)
     free(rows);
     zoo_sweep_free(&sw);
     zoo_sweep_free(&sw2);
+    return fails ? 1 : 0;
+}
+
+/* A file as results schema version 1 wrote it: no backend, device or tf32 columns,
+ * no backend_used or device attributes in the run groups, version 1. */
+static int downgrade(const char *python, const char *path)
+{
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd,
+             "%s - '%s' <<'EOF'\n"
+             "import sys, h5py, numpy as np\n"
+             "with h5py.File(sys.argv[1], 'a', libver='earliest') as f:\n"
+             "    s = f['summary'][()]\n"
+             "    names = [n for n in s.dtype.names if n not in ('backend', 'device', 'tf32')]\n"
+             "    assert len(names) == len(s.dtype.names) - 3, s.dtype.names\n"
+             "    t = np.zeros(len(s), dtype=np.dtype([(n, s.dtype[n]) for n in names]))\n"
+             "    for n in names:\n"
+             "        t[n] = s[n]\n"
+             "    del f['summary']\n"
+             "    f.create_dataset('summary', data=t, maxshape=(None,), chunks=(64,))\n"
+             "    for g in f['runs'].values():\n"
+             "        del g.attrs['backend_used'], g.attrs['device']\n"
+             "    f.attrs['schema_version'] = np.int64(1)\n"
+             "EOF",
+             python, path);
+    return system(cmd);
+}
+
+static int upgrade_test(const char *dir, const char *python)
+{
+    char path[4096], cmd[8192];
+    snprintf(path, sizeof path, "%s/upgrade.h5", dir);
+    unlink(path);
+    snprintf(cmd, sizeof cmd, "%s -c 'import h5py, numpy' 2>/dev/null", python);
+    if (system(cmd) != 0) {
+        printf("skipped: no h5py for %s\n", python);
+        return 77;
+    }
+    zoo_sweep sw;
+    if (zoo_sweep_parse(sweep_text, "rt.yaml", &sw)) {
+        fprintf(stderr, "FAIL parse: %s\n", zoo_error_last()->msg);
+        return 1;
+    }
+    zoo_results_row *rows = initial_rows(&sw);
+    zoo_results_session ss;
+    session(&ss);
+    zoo_results *r = NULL;
+    float buf[12];
+    zoo_run_result res;
+    CHECK(!zoo_results_create(path, &sw, rows, &ss, &r), "create: %s", zoo_error_last()->msg);
+    if (!r)
+        return 1;
+    zoo_results_row ok = rows[5], bad = rows[2];
+    finish(&ok, &res, buf, 5); /* its spec says backend cpu (the default) */
+    snprintf(bad.status, sizeof bad.status, "%s", ZOO_STATUS_UNSUPPORTED);
+    zoo_results_update u[2] = {{&ok, &sw.runs[5], &res}, {&bad, &sw.runs[2], NULL}};
+    CHECK(!zoo_results_commit(r, u, 2), "commit: %s", zoo_error_last()->msg);
+    CHECK(!zoo_results_end(r, 0), "end: %s", zoo_error_last()->msg);
+    zoo_results_close(r);
+    CHECK(downgrade(python, path) == 0, "rewriting %s as version 1", path);
+
+    /* Read as version 1: every row, the finished run's backend from its group. */
+    CHECK(!zoo_results_open(path, &r), "open v1: %s", zoo_error_last()->msg);
+    if (!r)
+        return 1;
+    int64_t n;
+    const zoo_results_row *got = zoo_results_rows(r, &n);
+    CHECK(n == 8 && !strcmp(got[5].status, "ok") && got[5].params == 1005 && !strcmp(got[5].hash, rows[5].hash),
+          "v1 rows");
+    CHECK(!strcmp(got[5].backend, "cpu") && !got[5].device[0] && got[5].tf32 == 0,
+          "v1 row 5: backend '%s' device '%s' tf32 %d", got[5].backend, got[5].device, got[5].tf32);
+    CHECK(!got[2].backend[0] && !got[0].backend[0], "v1 unsupported/pending rows got a backend");
+    /* Resuming: the session start upgrades the file, and new rows carry their columns. */
+    session(&ss);
+    CHECK(!zoo_results_begin(r, &sw, NULL, 0, &ss), "begin on v1: %s", zoo_error_last()->msg);
+    got = zoo_results_rows(r, &n);
+    zoo_results_row ok7 = got[7];
+    finish(&ok7, &res, buf, 7);
+    snprintf(ok7.backend, sizeof ok7.backend, "cuda");
+    snprintf(ok7.device, sizeof ok7.device, "cuda:0 of 1 (stand-in)");
+    u[0] = (zoo_results_update){&ok7, &sw.runs[7], &res};
+    CHECK(!zoo_results_commit(r, u, 1), "commit on upgraded: %s", zoo_error_last()->msg);
+    CHECK(!zoo_results_end(r, 0), "end 2");
+    zoo_results_close(r);
+    CHECK(!zoo_results_open(path, &r), "reopen upgraded: %s", zoo_error_last()->msg);
+    if (r) {
+        got = zoo_results_rows(r, &n);
+        CHECK(n == 8 && !strcmp(got[5].backend, "cpu") && !strcmp(got[7].backend, "cuda") &&
+                  !strcmp(got[7].device, "cuda:0 of 1 (stand-in)") && !strcmp(got[2].status, "unsupported"),
+              "upgraded rows: 5 '%s', 7 '%s' '%s'", got[5].backend, got[7].backend, got[7].device);
+        zoo_results_close(r);
+    }
+    snprintf(cmd, sizeof cmd,
+             "%s - '%s' <<'EOF'\n"
+             "import sys, h5py\n"
+             "f = h5py.File(sys.argv[1], 'r')\n"
+             "assert int(f.attrs['schema_version']) == 2, f.attrs['schema_version']\n"
+             "s = f['summary'][()]\n"
+             "assert list(s['backend']) == [b'', b'', b'', b'', b'', b'cpu', b'', b'cuda'], s['backend']\n"
+             "assert len(f['sessions']) == 2\n"
+             "print('version 1 file upgraded to 2')\n"
+             "EOF",
+             python, path);
+    CHECK(system(cmd) == 0, "python check of the upgraded file");
+    free(rows);
+    zoo_sweep_free(&sw);
     return fails ? 1 : 0;
 }
 
@@ -282,6 +401,8 @@ int main(int argc, char **argv)
         return unit(argv[2], argc > 3 ? argv[3] : NULL);
     if (argc == 4 && !strcmp(argv[1], "kill"))
         return kill_test(argv[2], atoi(argv[3]));
-    fprintf(stderr, "usage: test_results unit DIR [PYTHON] | kill DIR N\n");
+    if (argc == 4 && !strcmp(argv[1], "upgrade"))
+        return upgrade_test(argv[2], argv[3]);
+    fprintf(stderr, "usage: test_results unit DIR [PYTHON] | kill DIR N | upgrade DIR PYTHON\n");
     return 2;
 }

@@ -12,8 +12,8 @@
 #            run recorded once, the numbers equal a clean run's
 #   sigterm  SIGTERM mid-sweep (one process), and SIGUSR1 under mpirun: exit 75,
 #            nothing lost, a rerun finishes
-#   backend  runs on a backend without the kernels are recorded unsupported (naming the
-#            missing ops); a kernel that fails (a label outside the vocabulary, put
+#   backend  runs on a backend that cannot run here are recorded unsupported (naming why:
+#            no GPU, or the missing ops); a kernel that fails (a label outside the vocabulary, put
 #            there by the LABEL_FAULT preload library) is recorded failed with its op
 # usage: test_sweep_cli.sh MODE ZOO PYTHON SRC_DIR WORK_DIR [LABEL_FAULT_LIB]
 set -u
@@ -138,7 +138,8 @@ s = h5py.File(sys.argv[1], "r")["summary"][()]
 st = sorted(x.decode() for x in s["status"])
 assert st == ["ok", "unsupported"], st
 m = [x.decode() for x, y in zip(s["message"], s["status"]) if y == b"unsupported"][0]
-assert "cuda backend" in m and ("no kernel for" in m or "not built" in m), m
+assert "cuda backend" in m and ("no kernel for" in m or "not built" in m or "cannot run here" in m), m
+assert [x.decode() for x, y in zip(s["backend"], s["status"]) if y == b"ok"] == ["cpu"], s["backend"]
 ok = [i for i, y in enumerate(s["status"]) if y == b"ok"][0]
 assert s["mem_params_bytes"][ok] > 0 and s["mem_workspace_bytes"][ok] > 0, s[ok]
 print("unsupported:", m)

@@ -21,7 +21,15 @@ typedef struct zoo_graph zoo_graph;
 typedef struct zoo_tensor zoo_tensor;
 typedef struct zoo_rng zoo_rng;
 
-typedef enum zoo_backend { ZOO_BACKEND_CPU = 0, ZOO_BACKEND_CUDA = 1, ZOO_BACKEND_COUNT } zoo_backend;
+/* ZOO_BACKEND_AUTO is a run spec's `backend: auto` (the GPU when the CUDA backend can run
+ * the model here, else the CPU), never a graph's: zoo_run_spec_backend (zoo/run.h)
+ * resolves it in the process that runs the run. */
+typedef enum zoo_backend {
+    ZOO_BACKEND_AUTO = -1,
+    ZOO_BACKEND_CPU = 0,
+    ZOO_BACKEND_CUDA = 1,
+    ZOO_BACKEND_COUNT
+} zoo_backend;
 typedef enum zoo_dtype { ZOO_F32 = 0, ZOO_I32 = 1 } zoo_dtype;
 
 /* ---- parameter initialisation ------------------------------------------------ */
@@ -227,6 +235,13 @@ int zoo_backend_built(zoo_backend b);
 /* 0 when backend b can run here; otherwise ZOO_ERR_UNSUPPORTED with the reason in
  * zoo_error_last() (not built, no device, no driver). */
 int zoo_backend_available(zoo_backend b);
+/* The device a run on backend b would use here, in words, into buf[n]: "cpu", or for
+ * CUDA "cuda:0 of 4 (NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB)" (ZOO_CUDA_DEVICE, else
+ * the node-local MPI/SLURM rank modulo the devices). 0, or the error of
+ * zoo_backend_available (ZOO_ERR_UNSUPPORTED with the reason) or of the device query.
+ * On CUDA this initialises the driver: a process that forks runs afterwards must not
+ * call it. */
+int zoo_backend_describe(zoo_backend b, char *buf, size_t n);
 /* Ops of the core (total) and how many backend b implements, forward and backward. */
 int zoo_backend_op_count(zoo_backend b, int *n_total);
 /* The i-th op backend b lacks (i from 0), or NULL past the last. */

@@ -58,7 +58,8 @@ typedef struct zoo_run_spec {
     double early_stop;        /* stop when test accuracy > this (0.99); > 1 disables */
     uint64_t seed;            /* model init, dropout, shuffling (123) */
     int threads;              /* 0: OMP_NUM_THREADS / SLURM_CPUS_PER_TASK / all */
-    zoo_backend backend;
+    zoo_backend backend;      /* cpu, cuda, or ZOO_BACKEND_AUTO until zoo_run_spec_backend resolves it */
+    int tf32;                 /* 1: CUDA GEMMs may use TF32 tensor cores (no effect on the CPU) */
 } zoo_run_spec;
 
 /* The paper's Figure 2 setting at L = 64 (docs/training.md): attention, D = 64, 2 layers,
@@ -78,6 +79,19 @@ int zoo_run_spec_format(const zoo_run_spec *s, char *buf, size_t n);
  * plus "mixer" = "attention" or "[base_conv, based]" and "mixer.<i>.<knob>" / "<mixer>.<knob>").
  * A value outside the field's range or names is refused and leaves the spec as it was. */
 int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value);
+
+/* The backend `s` runs on, decided here, in the process that will run it (it may
+ * initialise the CUDA driver: a sweep's coordinator, which forks the processes that
+ * train, never calls it; they do). cpu: the CPU. cuda: the GPU when the CUDA backend is
+ * usable here and has a kernel for every op of the model (no plugin opting out), else
+ * ZOO_ERR_UNSUPPORTED naming why, before anything is allocated. auto: the GPU on those
+ * same terms, else the CPU. *used gets the backend; device[nd] (may be NULL) the device
+ * in words ("cpu", "cuda:0 of 4 (NVIDIA H100 80GB HBM3, sm_90, 79.1 GiB)"); why[nw]
+ * (may be NULL), for auto on the CPU, why not the GPU ("" otherwise). Other errors:
+ * the model's (unknown mixer, a knob its plugin rejects). zoo_run and zoo_model_build
+ * need a resolved backend: set spec->backend = *used first (a graph given
+ * ZOO_BACKEND_AUTO is made on the CPU, without a word). */
+int zoo_run_spec_backend(const zoo_run_spec *s, zoo_backend *used, char *device, size_t nd, char *why, size_t nw);
 
 /* ---- the field table: one entry per key of the text form --------------------------- */
 typedef enum zoo_run_field_type {

@@ -9,6 +9,7 @@
 #include "../backends/cuda/slot.h"
 #include "../gemm.h"
 #include "../internal.h"
+#include "attention.h"
 #include "../vecmath.h"
 
 /* Query rows per block. Block (t0..t1) only needs keys lo..t1 (causal, window), so the
@@ -22,35 +23,18 @@
  * scaled dot products of normalised activations never do. So the results equal
  * PyTorch's additive-mask softmax while costing about half the work. */
 
-typedef struct geom {
-    int64_t B, L, H, dh, C; /* C = H*dh, the row stride of q, k, v and out */
-    int64_t window;         /* < 0: plain causal; else keys t-window..t */
-    float scale, p;
-} geom;
-
-static geom geom_of(const zoo_tensor *t)
-{
-    geom a;
-    a.B = t->shape[0];
-    a.L = t->shape[1];
-    a.C = t->shape[2];
-    a.H = t->ip[0];
-    a.dh = a.C / a.H;
-    a.window = t->ip[1];
-    a.scale = t->fp[0];
-    a.p = t->fp[1];
-    return a;
-}
-
 /* Keys needed by query block t0..t1-1: lo..hi-1. */
-static void key_range(const geom *a, int64_t t0, int64_t t1, int64_t *lo, int64_t *hi)
+static void key_range(const zoo_attention_geom *a, int64_t t0, int64_t t1, int64_t *lo, int64_t *hi)
 {
     *hi = t1;
     *lo = a->window >= 0 && t0 - a->window > 0 ? t0 - a->window : 0;
 }
 
 /* First key query t sees. */
-static int64_t first_key(const geom *a, int64_t t) { return a->window >= 0 && t > a->window ? t - a->window : 0; }
+static int64_t first_key(const zoo_attention_geom *a, int64_t t)
+{
+    return a->window >= 0 && t > a->window ? t - a->window : 0;
+}
 
 /* Softmax of row[a..b] in place (b inclusive); zeroes row[lo..a) and row(b..hi). */
 static void softmax_row(float *row, int64_t lo, int64_t a, int64_t b, int64_t hi)
@@ -67,7 +51,7 @@ static void softmax_row(float *row, int64_t lo, int64_t a, int64_t b, int64_t hi
 
 static int attention_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
-    geom a = geom_of(t);
+    zoo_attention_geom a = zoo_attention_geom_of(t);
     const float *q = t->src[0]->data, *k = t->src[1]->data, *v = t->src[2]->data; /* (B, L, C) */
     float *out = t->data;                                                        /* (B, L, C) */
     float *P = t->aux;                                /* (B, H, L, L): softmax probabilities */
@@ -125,7 +109,7 @@ static int attention_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 static int attention_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     (void)ex;
-    geom a = geom_of(t);
+    zoo_attention_geom a = zoo_attention_geom_of(t);
     zoo_tensor *TQ = t->src[0], *TK = t->src[1], *TV = t->src[2];
     const float *q = TQ->data, *k = TK->data, *v = TV->data; /* (B, L, C) */
     float *dq = TQ->grad, *dk = TK->grad, *dv = TV->grad;     /* (B, L, C) or NULL */

@@ -13,7 +13,9 @@
 #include "zoo/run.h"
 
 #define ZOO_RESULTS_SCHEMA "zoo-sweep-results"
-#define ZOO_RESULTS_SCHEMA_VERSION 1
+/* 2 added the backend, device and tf32 columns. Version 1 files are read, and upgraded
+ * to version 2 by the first change made to them (a resumed sweep's first commit). */
+#define ZOO_RESULTS_SCHEMA_VERSION 2
 
 /* The status column. "pending" rows have not finished (yet); the others are final. */
 #define ZOO_STATUS_PENDING "pending"
@@ -63,6 +65,12 @@ typedef struct zoo_results_row {
     int32_t crashes;       /* times it killed the process training it */
     double finished_unix;  /* seconds since 1970 when recorded */
     char message[256];     /* why it failed, or "" */
+    /* version 2 */
+    char backend[16];      /* where it computed: "cpu", "cuda"; "" until it starts on one (and
+                            * when it never does: pending, unsupported, crashed) */
+    char device[256];      /* that device in words: "cpu", "cuda:0 of 4 (NVIDIA H100 ..., sm_90,
+                            * 79.1 GiB)", or "cpu (auto: why not the GPU)"; "" as backend */
+    int32_t tf32;          /* the spec's tf32: 1 when CUDA GEMMs might use TF32 */
 } zoo_results_row;
 
 /* One row of the /sessions table: each invocation of `zoo sweep` on the file. */

@@ -16,28 +16,14 @@
 #include <math.h>
 
 #include "common.cuh"
+
+extern "C" {
+#include "../../ops/attention.h"
+}
 #include "gemm_bh.cuh"
 
 ZOO_CUDA_OP_FNS(attention)
 
-typedef struct attention_geom {
-    int64_t B, L, H, dh, C, window;
-    float scale, p;
-} attention_geom;
-
-static attention_geom attention_geom_of(const zoo_tensor *t)
-{
-    attention_geom a;
-    a.B = t->shape[0];
-    a.L = t->shape[1];
-    a.C = t->shape[2];
-    a.H = t->ip[0];
-    a.dh = a.C / a.H;
-    a.window = t->ip[1];
-    a.scale = t->fp[0];
-    a.p = t->fp[1];
-    return a;
-}
 
 /* First key query t sees. */
 ZOO_HD int64_t attention_first_key(int64_t window, int64_t t) { return window >= 0 && t > window ? t - window : 0; }
@@ -114,7 +100,7 @@ extern "C" int zoo_cuda_attention_prepare(zoo_exec *x, zoo_tensor *t)
 
 extern "C" int zoo_cuda_attention_forward(zoo_exec *x, zoo_tensor *t)
 {
-    attention_geom a = attention_geom_of(t);
+    zoo_attention_geom a = zoo_attention_geom_of(t);
     int64_t LL = a.L * a.L, BH = a.B * a.H;
     int drop = x->host_step.training && a.p > 0.0f;
     float *P = t->aux, *Pd = drop ? P + BH * LL : P;
@@ -132,7 +118,7 @@ extern "C" int zoo_cuda_attention_forward(zoo_exec *x, zoo_tensor *t)
 
 extern "C" int zoo_cuda_attention_backward(zoo_exec *x, zoo_tensor *t)
 {
-    attention_geom a = attention_geom_of(t);
+    zoo_attention_geom a = zoo_attention_geom_of(t);
     zoo_tensor *TQ = t->src[0], *TK = t->src[1], *TV = t->src[2];
     int64_t LL = a.L * a.L, BH = a.B * a.H;
     int drop = x->host_step.training && a.p > 0.0f; /* the forward's mode: same step state */
