@@ -414,14 +414,15 @@ static int plan_grid(cfg *c, grid *g)
         g->n_dims++;
         g->total *= f->n_vals;
     }
+    /* the cap first: the repeat check compares an axis's values pairwise */
+    if (g->total > CFG_MAX_RUNS)
+        return zoo_cfg_fail(c, c->task_loc, "the grid has %.0f runs, more than %d; split the sweep or zip axes",
+                            g->total, CFG_MAX_RUNS);
     for (int d = 0; d < g->n_dims; d++) {
         int rc = check_repeats(c, d, g->dim_len[d]);
         if (rc)
             return rc;
     }
-    if (g->total > CFG_MAX_RUNS)
-        return zoo_cfg_fail(c, c->task_loc, "the grid has %.0f runs, more than %d; split the sweep or zip axes",
-                            g->total, CFG_MAX_RUNS);
     return 0;
 }
 

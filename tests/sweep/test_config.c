@@ -209,6 +209,24 @@ static void unit(void)
               "alias bomb: %s", zoo_error_last()->msg);
         zoo_sweep_free(&s);
     }
+    /* The run cap is checked before anything pairwise: 150,000 values on one axis are
+     * refused at once (the pairwise repeat check alone would take minutes). */
+    {
+        size_t cap = 150000 * 16 + 64, k = 0;
+        char *big = malloc(cap);
+        CHECK(big != NULL, "malloc");
+        if (big) {
+            k += (size_t)snprintf(big + k, cap - k, "train:\n  lr: [");
+            for (int i = 0; i < 150000; i++)
+                k += (size_t)snprintf(big + k, cap - k, "%s%de-9", i ? ", " : "", i + 1);
+            snprintf(big + k, cap - k, "]\n");
+            CHECK(zoo_sweep_parse(big, "many.yaml", &s) == ZOO_ERR_CONFIG &&
+                      strstr(zoo_error_last()->msg, "the grid has 150000 runs, more than 100000"),
+                  "run cap: %s", zoo_error_last()->msg);
+            zoo_sweep_free(&s);
+            free(big);
+        }
+    }
     /* Bytes that are not UTF-8 are named with their position, not reported as empty. */
     CHECK(zoo_sweep_parse("task:\n  \x81\xe0\x10%YAML\n", "junk.yaml", &s) == ZOO_ERR_CONFIG &&
               !strcmp(zoo_error_last()->msg, "junk.yaml:2:3: byte 0x81 is not UTF-8 text; a sweep file is YAML text "

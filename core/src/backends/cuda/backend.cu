@@ -88,7 +88,6 @@ static void ctx_free(zoo_cuda_ctx *c)
         cudaStreamSynchronize(c->stream);
     cudaFree(c->blas_ws);
     cudaFree(c->step);
-    cudaFree(c->ones);
     if (c->stream)
         cudaStreamDestroy(c->stream);
     free(c);
@@ -118,8 +117,6 @@ static int ctx_init(zoo_exec *x, zoo_cuda_ctx *c)
     c->tf32 = x->g && x->g->tf32;
     ZOO_CUBLAS(cublasSetMathMode(c->blas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
     ZOO_CU(cudaMalloc((void **)&c->step, sizeof(zoo_step_state)));
-    ZOO_CU(cudaMalloc((void **)&c->ones, ZOO_CUDA_ONES * sizeof(float)));
-    ZOO_CU(ZOO_LAUNCH(fill_kernel, ZOO_CUDA_ONES, c->stream, c->ones, 1.0f, (int64_t)ZOO_CUDA_ONES));
     return 0;
 }
 

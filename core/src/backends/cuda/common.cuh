@@ -56,13 +56,10 @@ typedef struct zoo_cuda_ctx {
     void *blas_ws;          /* cuBLAS workspace of this handle: bitwise-reproducible GEMMs */
     int tf32;               /* GEMMs may use TF32 tensor cores (run spec `tf32: true`) */
     zoo_step_state *step;   /* device copy of the step state */
-    float *ones;            /* ZOO_CUDA_ONES ones, for bias sums as GEMV */
     cufftHandle *plans;
     int n_plans, cap_plans;
     cudaGraphExec_t graph;  /* the captured training step (zoo_graph_step) */
 } zoo_cuda_ctx;
-
-#define ZOO_CUDA_ONES 65536
 
 static inline zoo_cuda_ctx *zoo_cuda_of(zoo_exec *x) { return (zoo_cuda_ctx *)x->impl; }
 
