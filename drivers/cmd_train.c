@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -114,6 +115,11 @@ static int exit_code_for(int code)
 /* The folder of `path` must be writable now, so a bad --save fails before training. */
 static int check_save_path(const char *path)
 {
+    struct stat st;
+    size_t n = strlen(path);
+    if (!n || path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
+        return ZOO_FAIL(ZOO_ERR_IO, "--save %s: that is a folder; name the checkpoint file in it (e.g. %s%smodel.h5)",
+                        path, path, n && path[n - 1] == '/' ? "" : "/");
     char dir[4096];
     snprintf(dir, sizeof dir, "%s", path);
     char *slash = strrchr(dir, '/');

@@ -201,6 +201,13 @@ rm -f "$W/y.h5"
 rc=$?
 [ $rc -eq 2 ] && [ "$(wc -l <"$W/b.err")" -eq 1 ] && ok "unwritable --save -> 2: $(cat "$W/b.err")" ||
     fail "unwritable --save: exit $rc: $(cat "$W/b.err")"
+# a folder as --save is refused before training, not after it
+for dir in "$W" "$W/"; do
+    "$ZOO" train "${SMALL[@]}" --save "$dir" >"$W/b.out" 2>"$W/b.err"
+    rc=$?
+    [ $rc -eq 2 ] && grep -q "that is a folder" "$W/b.err" && ! grep -q "epoch" "$W/b.out" &&
+        ok "--save $dir -> 2: $(cat "$W/b.err")" || fail "--save $dir: exit $rc: $(cat "$W/b.err")"
+done
 
 if [ $FAILS -ne 0 ]; then
     echo "$FAILS failure(s); files kept in $W" >&2
