@@ -464,6 +464,12 @@ def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, gr
     meta += ["warning: " + n for n in graph_notes]
     meta.append("load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f; %.0f s in all"
                 % (load0 + load1 + (time.time() - t_start,)))
+    return emit(a, lines, meta, {"meta": meta, "device": "cuda", "gpu": gpu, "cells": cells, "geomean": gm,
+                                 "failures": failures, "skipped": skipped, "runs": records})
+
+
+def emit(a, lines, meta, record):
+    """The table and its notes to stdout, and to --markdown / --json when asked."""
     text = "\n".join(lines) + "\n\n" + "\n".join("- " + m for m in meta) + "\n"
     print(text)
     if a.markdown:
@@ -471,8 +477,7 @@ def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, gr
             f.write(text)
     if a.json:
         with open(a.json, "w") as f:
-            json.dump({"meta": meta, "device": "cuda", "gpu": gpu, "cells": cells, "geomean": gm,
-                       "failures": failures, "skipped": skipped, "runs": records}, f, indent=1)
+            json.dump(record, f, indent=1)
     return 0
 
 
@@ -740,15 +745,7 @@ def main():
         "%.2f-%.2f; %.0f s in all" % (load0 + load1 + (min(r["load1"] for r in records),
                                                        max(r["load1"] for r in records), time.time() - t_start)),
     ]
-    text = "\n".join(lines) + "\n\n" + "\n".join("- " + m for m in meta) + "\n"
-    print(text)
-    if a.markdown:
-        with open(a.markdown, "w") as f:
-            f.write(text)
-    if a.json:
-        with open(a.json, "w") as f:
-            json.dump({"meta": meta, "runs": records}, f, indent=1)
-    return 0
+    return emit(a, lines, meta, {"meta": meta, "runs": records})
 
 
 if __name__ == "__main__":
