@@ -1,7 +1,9 @@
 /* cmd_plugins.c: `zoo plugins [NAME...]`: the mixers found on the plugin search path —
  * name, family, summary, knobs (type, default, help), the backends whose kernels cover
  * its graph, ABI and file — and the files on the path that do not load, each with its
- * error. Lists; builds graphs to read their ops but never allocates or trains. */
+ * error. Lists; builds graphs to read their ops but never allocates or trains. Each
+ * file is first loaded, and each graph built, in a child process (zoo_plugin_isolate),
+ * so a plugin that crashes or hangs is listed with the reason and the listing goes on. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,8 +19,11 @@ static void usage(FILE *f)
             "\n"
             "List the mixer plugins on the search path: name, family, summary, knobs with\n"
             "type, default and help, backends and the file each came from. Files on the\n"
-            "path that are not loadable plugins are listed with the reason (not fatal).\n"
-            "With NAMEs, show only those mixers (an unknown name is an error, exit 2).\n"
+            "path that are not loadable plugins are listed with the reason (not fatal),\n"
+            "among them plugins that crash, exit or hang (10 s) while loading: each file is\n"
+            "loaded in a separate process first.\n"
+            "With NAMEs, show only those mixers (an unknown name, or a file of that name\n"
+            "that does not load, is an error: exit 2).\n"
             "\n"
             "Search path, in order (first file of a name wins): the build tree's plugins\n"
             "folder, the install's lib/zoo/plugins, then each entry of ZOO_PLUGIN_PATH\n"
@@ -66,6 +71,28 @@ static void print_backends(const zoo_mixer *m)
         printf(" (%s)", why);
 }
 
+static int backends_child(void *m)
+{
+    print_backends(m);
+    return 0;
+}
+
+/* The backends line, from a child process: a build() that crashes or never returns
+ * costs this mixer its line, not the listing. */
+static void print_backends_isolated(const zoo_plugin *p)
+{
+    double limit = zoo_plugin_probe_timeout();
+    if (limit <= 0) { /* isolation turned off: in this process */
+        print_backends(p->mixer);
+        return;
+    }
+    if (zoo_plugin_isolate(p->path, "building a default model with it", "its build()", backends_child,
+                           (void *)p->mixer, limit)) {
+        printf("unknown (%s)", zoo_error_last()->msg);
+        zoo_error_clear();
+    }
+}
+
 static void print_plugin(const zoo_plugin *p)
 {
     const zoo_mixer *m = p->mixer;
@@ -76,7 +103,7 @@ static void print_plugin(const zoo_plugin *p)
     printf("  file:     %s\n", p->path);
     printf("  abi:      %u.%u\n", (unsigned)m->hdr.abi_major, (unsigned)m->hdr.abi_minor);
     printf("  backends: ");
-    print_backends(m);
+    print_backends_isolated(p);
     printf("\n");
     int nk = 0;
     size_t wname = 4, wdef = 7;

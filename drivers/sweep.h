@@ -54,6 +54,7 @@ typedef struct sweep_wire_head {
     int32_t status;        /* ZOO_OK or a ZOO_ERR_* code from zoo_run */
     int32_t signal;        /* nonzero: the training process died of this signal (a crash) */
     int32_t abandoned;     /* killed on purpose (stop); not recorded */
+    int32_t timed_out;     /* killed for running past max_run_seconds: recorded "timeout" */
     int32_t rank;
     char host[64];
     char message[1024];
@@ -87,12 +88,27 @@ typedef struct sweep_child {
     size_t len, cap;
     int eof;
     double started;
+    double max_s;   /* wall-time limit of the run (build + train + eval); 0 = none */
+    double term_at; /* when SIGTERM went out for running past max_s; 0 = not yet */
 } sweep_child;
 
-/* Fork a child that trains `spec` and writes its outcome into a pipe. */
-int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec);
+/* After the limit's SIGTERM, how long the child has to go before SIGKILL. */
+#define SWEEP_TIMEOUT_GRACE_S 5.0
+
+/* A run handed to a rank (SWEEP_TAG_WORK, raw bytes: every rank runs the same binary):
+ * the sweep's per-run limit travels with each run. */
+typedef struct sweep_work_msg {
+    int64_t id;
+    double max_run_seconds; /* 0 = none */
+    zoo_run_spec spec;
+} sweep_work_msg;
+
+/* Fork a child that trains `spec` and writes its outcome into a pipe. max_s > 0 limits
+ * the run's wall time: sweep_child_poll then ends it (SIGTERM, SIGKILL after
+ * SWEEP_TIMEOUT_GRACE_S) and reports it timed out. */
+int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s);
 /* Wait up to timeout_ms for the child; 1 when it has finished and *out is filled
- * (crash and abandon included), 0 while it runs, <0 on a system error. */
+ * (crash, time-out and abandon included), 0 while it runs, <0 on a system error. */
 int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out);
 /* Kill a running child (SIGKILL) and reap it; *out marks it abandoned. */
 void sweep_child_abandon(sweep_child *c, sweep_outcome *out);

@@ -1,6 +1,7 @@
 /* sweep_child.c: train one run in a forked child process and collect its outcome
  * through a pipe. The child is the run's sandbox: a segfault in a plugin or the OOM
- * killer ends the child, not the rank, and the parent sees and counts the crash. The
+ * killer ends the child, not the rank, and the parent sees and counts the crash; a run
+ * past the sweep's max_run_seconds is stopped by the parent and reported. The
  * parent (coordinator or worker) never runs OpenMP, BLAS or CUDA itself, so forking
  * is safe. Also the outcome's byte format, shared with the MPI messages. */
 #define _GNU_SOURCE
@@ -149,6 +150,19 @@ static void default_threads(void)
     }
 }
 
+static pid_t watcher; /* in the child: the rank that forked it */
+
+/* SIGTERM from the watching rank is the time limit: end the run at once. From anyone
+ * else (a job-wide stop) it is the coordinator's to handle, so it is ignored here. */
+static void on_sigterm(int sig, siginfo_t *si, void *uc)
+{
+    (void)uc;
+    if (si && si->si_pid == watcher) {
+        signal(sig, SIG_DFL);
+        raise(sig);
+    }
+}
+
 static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t parent)
 {
     /* Die with the parent (a killed rank must not leave orphans training), and leave
@@ -156,7 +170,13 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != parent)
         _exit(1);
-    signal(SIGTERM, SIG_IGN);
+    watcher = parent;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigterm;
+    sa.sa_flags = SA_SIGINFO | SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
     signal(SIGUSR1, SIG_IGN);
     signal(SIGINT, SIG_IGN);
     default_threads();
@@ -222,7 +242,7 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     _exit(0);
 }
 
-int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec)
+int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
@@ -245,7 +265,36 @@ int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec)
     c->fd = p[0];
     c->id = id;
     c->started = sweep_now();
+    c->max_s = max_s > 0 ? max_s : 0;
     return 0;
+}
+
+/* The time limit: SIGTERM once the run is past it, SIGKILL once the grace is past too. */
+static void enforce_limit(sweep_child *c)
+{
+    if (c->max_s <= 0)
+        return;
+    double now = sweep_now();
+    if (!c->term_at && now - c->started > c->max_s) {
+        kill(c->pid, SIGTERM);
+        c->term_at = now;
+    } else if (c->term_at && now - c->term_at > SWEEP_TIMEOUT_GRACE_S) {
+        kill(c->pid, SIGKILL);
+    }
+}
+
+static void finish_timeout(sweep_child *c, sweep_outcome *out, long maxrss_kb)
+{
+    memset(out, 0, sizeof *out);
+    out->h.id = c->id;
+    out->h.status = ZOO_ERR_INTERRUPTED;
+    out->h.timed_out = 1;
+    out->h.wall_s = sweep_now() - c->started;
+    out->h.peak_bytes = (int64_t)maxrss_kb * 1024;
+    out->h.params = -1;
+    snprintf(out->h.message, sizeof out->h.message,
+             "ran past max_run_seconds = %g s (build + training + evaluation): stopped after %.1f s", c->max_s,
+             c->term_at - c->started);
 }
 
 static void finish_crash(sweep_child *c, sweep_outcome *out, int status, long maxrss_kb)
@@ -272,6 +321,7 @@ int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out)
     if (!c->pid)
         return ZOO_FAIL(ZOO_ERR_STATE, "sweep_child_poll: no child");
     while (!c->eof) {
+        enforce_limit(c);
         struct pollfd pf = {c->fd, POLLIN, 0};
         int k = poll(&pf, 1, timeout_ms);
         if (k < 0 && errno == EINTR)
@@ -308,8 +358,12 @@ int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out)
     close(c->fd);
     int rc = 1;
     if (w == c->pid && WIFEXITED(status) && WEXITSTATUS(status) == 0 && !sweep_outcome_unpack(c->buf, c->len, out)) {
+        /* A run that delivered its whole result keeps it, even if the limit's signal
+         * crossed its finish. */
         if ((int64_t)ru.ru_maxrss * 1024 > out->h.peak_bytes)
             out->h.peak_bytes = (int64_t)ru.ru_maxrss * 1024;
+    } else if (c->term_at) {
+        finish_timeout(c, out, ru.ru_maxrss);
     } else {
         finish_crash(c, out, status, ru.ru_maxrss);
     }

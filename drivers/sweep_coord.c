@@ -208,7 +208,8 @@ static int commit_batch(coord *c)
                 snprintf(row->message, sizeof row->message, "killed its training process twice; last: %.200s",
                          o->h.message);
         } else {
-            snprintf(row->status, sizeof row->status, "%s", zoo_status_word(o->h.status));
+            snprintf(row->status, sizeof row->status, "%s",
+                     o->h.timed_out ? ZOO_STATUS_TIMEOUT : zoo_status_word(o->h.status));
             snprintf(row->backend, sizeof row->backend, "%s", o->h.backend);
             snprintf(row->device, sizeof row->device, "%s", o->h.device);
             row->params = o->h.params;
@@ -259,10 +260,12 @@ done:
 
 static int send_work(coord *c, int rank, int64_t run)
 {
-    char buf[sizeof(int64_t) + sizeof(zoo_run_spec)];
-    memcpy(buf, &run, sizeof run);
-    memcpy(buf + sizeof run, &c->sw->runs[run], sizeof(zoo_run_spec));
-    if (MPI_Send(buf, (int)sizeof buf, MPI_BYTE, rank, SWEEP_TAG_WORK, MPI_COMM_WORLD) != MPI_SUCCESS)
+    sweep_work_msg w;
+    memset(&w, 0, sizeof w); /* padding too: the bytes travel as they are */
+    w.id = run;
+    w.max_run_seconds = c->sw->max_run_seconds;
+    w.spec = c->sw->runs[run];
+    if (MPI_Send(&w, (int)sizeof w, MPI_BYTE, rank, SWEEP_TAG_WORK, MPI_COMM_WORLD) != MPI_SUCCESS)
         return ZOO_FAIL(ZOO_ERR_MPI, "sending run %lld to rank %d failed", (long long)run, rank);
     return 0;
 }
@@ -311,7 +314,8 @@ static int hand_out(coord *c)
         if (c->busy[r] >= 0 || (r == 0 && !c->o->train_on_root))
             continue;
         int64_t run = c->queue[c->qhead++];
-        int rc = r == 0 ? sweep_child_start(&c->local, run, &c->sw->runs[run]) : send_work(c, r, run);
+        int rc = r == 0 ? sweep_child_start(&c->local, run, &c->sw->runs[run], c->sw->max_run_seconds)
+                        : send_work(c, r, run);
         if (rc)
             return rc;
         c->busy[r] = run;

@@ -1,5 +1,6 @@
 /* sweep_worker.c: a rank other than 0. Says it is ready, then trains what rank 0
- * sends, one run at a time, each in a child process, and sends the outcome back.
+ * sends, one run at a time, each in a child process under the sweep's per-run time
+ * limit (sent with each run), and sends the outcome back.
  * Waits by polling with short sleeps, never in a spinning MPI_Recv, so an idle rank
  * leaves its cores to the ranks still training. Writes no files. */
 #define _POSIX_C_SOURCE 200809L
@@ -98,22 +99,20 @@ int sweep_work(const sweep_mpi *mpi)
             continue;
         }
         if (got && tag == SWEEP_TAG_WORK) {
-            int64_t id;
-            zoo_run_spec spec;
-            if (n != (int)(sizeof id + sizeof spec) || child.pid) {
+            sweep_work_msg w;
+            if (n != (int)sizeof w || child.pid) {
                 free(buf);
                 rc = ZOO_FAIL(ZOO_ERR_MPI, "rank %d: unexpected work message (%d bytes%s)", mpi->rank, n,
                               child.pid ? ", already training" : "");
                 break;
             }
-            memcpy(&id, buf, sizeof id);
-            memcpy(&spec, buf + sizeof id, sizeof spec);
+            memcpy(&w, buf, sizeof w);
             free(buf);
-            if (sweep_child_start(&child, id, &spec)) {
+            if (sweep_child_start(&child, w.id, &w.spec, w.max_run_seconds)) {
                 /* Could not even fork: report it as this run's failure and go on. */
                 sweep_outcome o;
                 memset(&o, 0, sizeof o);
-                o.h.id = id;
+                o.h.id = w.id;
                 o.h.status = zoo_error_last()->code;
                 snprintf(o.h.message, sizeof o.h.message, "%s", zoo_error_last()->msg);
                 rc = send_outcome(&o, mpi->rank);

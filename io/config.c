@@ -55,7 +55,7 @@ static int schema(fdef *out, int cap)
 }
 #define MAX_FDEFS (CFG_MAX_FIELDS + 1)
 
-static const char *const top_keys[] = {"name", "task", "model", "train", "zip", "exclude"};
+static const char *const top_keys[] = {"name", "task", "model", "train", "zip", "exclude", "max_run_seconds"};
 #define N_TOP ((int)(sizeof top_keys / sizeof top_keys[0]))
 
 /* ---- shared helpers ---------------------------------------------------------------- */
@@ -560,6 +560,33 @@ static void cfg_release(cfg *c)
         fy_diag_destroy(c->probe);
 }
 
+/* `max_run_seconds: S`: one positive number for the whole sweep (not an axis). */
+static int parse_max_run_seconds(cfg *c, struct fy_node *v, cfg_loc at, double *out)
+{
+    cfg_loc vl = zoo_cfg_loc(c, v, at);
+    if (zoo_cfg_is_null(v))
+        return zoo_cfg_fail(c, at, "max_run_seconds has no value; give the wall-time limit of one run in seconds "
+                                   "(e.g. 3600) or remove the key");
+    if (fy_node_get_type(v) != FYNT_SCALAR)
+        return zoo_cfg_fail(c, vl, "wrong type: max_run_seconds takes one number of seconds for every run, got %s",
+                            zoo_cfg_kind(v));
+    const char *s = fy_node_get_scalar0(v);
+    if (!s)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
+    char *end = NULL;
+    double x = zoo_cfg_is_plain(v) ? strtod(s, &end) : 0;
+    /* Decimal only, as for the other numbers: strtod would also take 0x10, inf and nan. */
+    int num = zoo_cfg_is_plain(v) && *s && end && !*end && isfinite(x) && strspn(s, "0123456789+-.eE") == strlen(s);
+    if (!num || !(x > 0))
+        return zoo_cfg_fail(c, vl,
+                            "max_run_seconds takes a positive number of seconds (the wall-time limit of one run: "
+                            "build, training and evaluation), got %s '%.80s'%s",
+                            zoo_cfg_is_plain(v) ? "the value" : "the quoted string", s,
+                            zoo_cfg_is_plain(v) ? "; remove the key for no limit" : "; remove the quotes");
+    *out = x;
+    return 0;
+}
+
 static int parse_doc(cfg *c, struct fy_document *doc, zoo_sweep *out)
 {
     struct fy_node *root = fy_document_root(doc);
@@ -599,6 +626,9 @@ static int parse_doc(cfg *c, struct fy_document *doc, zoo_sweep *out)
             zip = v, zip_at = at;
         } else if (!strcmp(name, "exclude")) {
             ex = v, ex_at = at;
+        } else if (!strcmp(name, "max_run_seconds")) {
+            if ((rc = parse_max_run_seconds(c, v, at, &out->max_run_seconds)))
+                return rc;
         } else {
             return unknown_key(c, at, NULL, name);
         }

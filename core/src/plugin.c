@@ -1,16 +1,24 @@
 /* plugin.c: finding, loading and checking mixer plugins (dlopen). Every check runs on
  * the descriptor's bytes before any plugin function is called; the core keeps its own
- * zero-padded copy so it never reads past the plugin's declared struct size.
+ * zero-padded copy so it never reads past the plugin's declared struct size. A file
+ * not seen before is first loaded in a forked child (the probe), so a plugin whose
+ * constructor crashes or hangs is reported by name instead of ending the caller.
  * Does not build models or parse knob values (hparams.c). */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "zoo/suggest.h"
 #include "zoo/plugin.h"
@@ -55,12 +63,9 @@ static int fail_close(void *handle, int code)
     return code;
 }
 
-int zoo_plugin_open(const char *path, zoo_plugin **out)
+/* zoo_plugin_open's checks, in this process (no probe). */
+static int open_checked(const char *path, zoo_plugin **out)
 {
-    if (out)
-        *out = NULL;
-    if (!path || !*path || !out)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_open: need a file path and an output pointer");
     /* dlopen searches the library path for a bare name; a plugin is always a file. */
     char full[PATH_LEN];
     if (snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path) >= (int)sizeof full)
@@ -171,6 +176,202 @@ fail:
     free(p);
     dlclose(h);
     return rc;
+}
+
+/* ---- crash isolation ---------------------------------------------------------------- */
+
+static double probe_timeout_s = 10.0;
+static int in_probe_child; /* set in a probe's child: it opens plugins directly */
+
+double zoo_plugin_set_probe_timeout(double seconds)
+{
+    double old = probe_timeout_s;
+    probe_timeout_s = seconds > 0 ? seconds : 0;
+    return old;
+}
+
+double zoo_plugin_probe_timeout(void) { return probe_timeout_s; }
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+/* "SIGSEGV" for the signals a broken plugin dies of; strsignal's words otherwise. */
+static const char *signal_name(int sig, char *buf, size_t n)
+{
+    static const struct {
+        int sig;
+        const char *name;
+    } names[] = {{SIGSEGV, "SIGSEGV"}, {SIGBUS, "SIGBUS"},   {SIGFPE, "SIGFPE"},   {SIGILL, "SIGILL"},
+                 {SIGABRT, "SIGABRT"}, {SIGTRAP, "SIGTRAP"}, {SIGKILL, "SIGKILL"}, {SIGTERM, "SIGTERM"},
+                 {SIGSYS, "SIGSYS"},   {SIGPIPE, "SIGPIPE"}, {SIGXCPU, "SIGXCPU"}, {SIGINT, "SIGINT"}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].sig == sig)
+            return names[i].name;
+    snprintf(buf, n, "signal %d (%s)", sig, strsignal(sig));
+    return buf;
+}
+
+/* Fork safety: the child runs only the dynamic loader, the checks above and the
+ * plugin's own code, then _exit; it never calls OpenMP, BLAS, MPI or CUDA, so threads
+ * those libraries may run in the parent (an MPI rank's progress threads) do not
+ * matter, and glibc keeps malloc usable in the child of a fork. In the zoo command the
+ * probes run before any training: `zoo plugins` never trains, a sweep file is read
+ * before the first run starts, and `zoo train` reads its run before it computes. */
+int zoo_plugin_isolate(const char *path, const char *doing, const char *culprit, int (*fn)(void *ud), void *ud,
+                       double timeout_s)
+{
+    if (!path || !doing || !culprit || !fn)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_isolate: need a path, two phrases and a function");
+    /* What the parent has buffered must not be written twice, by the child too. */
+    fflush(stdout);
+    fflush(stderr);
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "%s: cannot fork a process to check it in (%s)", path, strerror(errno));
+    if (pid == 0) {
+        in_probe_child = 1;
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* a hung child must not outlive its parent */
+        if (getppid() != parent)
+            _exit(0);
+        /* Default actions, so a crash ends the child by its signal even where a handler
+         * (a sanitizer's) would turn it into an exit status. */
+        static const int fatal[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT, SIGTRAP, SIGSYS};
+        for (size_t i = 0; i < sizeof fatal / sizeof fatal[0]; i++)
+            signal(fatal[i], SIG_DFL);
+        (void)fn(ud);
+        fflush(stdout);
+        _exit(0); /* no atexit handlers or destructors of the parent's state */
+    }
+    int status = 0;
+    double t0 = now_s();
+    long nap_ns = 100000; /* a healthy plugin answers in about a millisecond */
+    for (;;) {
+        pid_t w = waitpid(pid, &status, WNOHANG);
+        if (w == pid)
+            break;
+        if (w < 0 && errno == ECHILD)
+            return 0; /* SIGCHLD ignored by the caller: the child was reaped, no verdict */
+        if (w < 0 && errno != EINTR)
+            return ZOO_FAIL(ZOO_ERR_IO, "%s: waiting for the process checking it failed (%s)", path,
+                            strerror(errno));
+        if (timeout_s > 0 && now_s() - t0 > timeout_s) {
+            kill(pid, SIGKILL);
+            while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+            return ZOO_FAIL(ZOO_ERR_PLUGIN_OPEN,
+                            "%s hung while %s (no answer after %g s: a loop or a wait in %s); fix or remove it", path,
+                            doing, timeout_s, culprit);
+        }
+        struct timespec d = {0, nap_ns};
+        nanosleep(&d, NULL);
+        if (nap_ns < 20000000)
+            nap_ns *= 2;
+    }
+    if (WIFSIGNALED(status)) {
+        char buf[160];
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_OPEN, "%s crashed while %s (%s in %s); fix or remove it", path, doing,
+                        signal_name(WTERMSIG(status), buf, sizeof buf), culprit);
+    }
+    if (WIFEXITED(status) && WEXITSTATUS(status))
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_OPEN,
+                        "%s exited with status %d while %s (a plugin must never exit; the call is in %s); fix or "
+                        "remove it",
+                        path, WEXITSTATUS(status), doing, culprit);
+    return 0;
+}
+
+/* The probe's child: every check, then the descriptor's functions that readers of
+ * sweep files call (validate, state_size), on the default knobs of a small layer. */
+static int probe_child(void *ud)
+{
+    zoo_plugin *p = NULL;
+    if (open_checked((const char *)ud, &p))
+        return 0; /* an ordinary failure: the parent reports it itself */
+    const zoo_mixer *m = p->mixer;
+    zoo_hvals *hv = NULL;
+    if ((m->validate || m->state_size) && !zoo_hvals_new(m, &hv)) {
+        zoo_layer_info li = {.layer_idx = 0, .n_layers = 2, .d_model = 64, .seq_len = 64, .l_max = 64, .batch = 1};
+        char msg[512];
+        if (m->validate)
+            (void)m->validate(hv, &li, msg, sizeof msg); /* a refusal is fine; only a crash counts */
+        if (m->state_size)
+            (void)m->state_size(hv, &li);
+        zoo_hvals_free(hv);
+    }
+    zoo_plugin_close(p); /* its destructors run here too */
+    return 0;
+}
+
+/* Verdicts per file version: a rebuilt plugin (new size or time) is probed again. */
+typedef struct probe_verdict {
+    char *path;
+    off_t size;
+    struct timespec mtime;
+    int code;
+    char msg[1024];
+} probe_verdict;
+static probe_verdict *verdicts;
+static int n_verdicts, cap_verdicts;
+static pthread_mutex_t verdict_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int same_version(const probe_verdict *v, const char *path, const struct stat *st)
+{
+    return v->size == st->st_size && v->mtime.tv_sec == st->st_mtim.tv_sec &&
+           v->mtime.tv_nsec == st->st_mtim.tv_nsec && !strcmp(v->path, path);
+}
+
+int zoo_plugin_probe(const char *path)
+{
+    struct stat st;
+    if (!path || probe_timeout_s <= 0 || in_probe_child || stat(path, &st))
+        return 0; /* a missing file is zoo_plugin_open's to report */
+    int found = 0, code = 0;
+    char msg[1024] = "";
+    pthread_mutex_lock(&verdict_lock);
+    for (int i = 0; i < n_verdicts && !found; i++)
+        if (same_version(&verdicts[i], path, &st)) {
+            found = 1;
+            code = verdicts[i].code;
+            memcpy(msg, verdicts[i].msg, sizeof msg);
+        }
+    pthread_mutex_unlock(&verdict_lock);
+    if (found)
+        return code ? ZOO_FAIL(code, "%s", msg) : 0;
+    int rc = zoo_plugin_isolate(path, "loading", "its constructor or descriptor", probe_child, (void *)path,
+                                probe_timeout_s);
+    if (rc == ZOO_ERR_NOMEM || rc == ZOO_ERR_IO)
+        return rc; /* no verdict (fork or wait failed): not cached */
+    pthread_mutex_lock(&verdict_lock);
+    if (n_verdicts == cap_verdicts) {
+        int nc = cap_verdicts ? 2 * cap_verdicts : 16;
+        probe_verdict *nv = realloc(verdicts, (size_t)nc * sizeof *nv);
+        if (nv)
+            verdicts = nv, cap_verdicts = nc;
+    }
+    if (n_verdicts < cap_verdicts && (verdicts[n_verdicts].path = strdup(path))) {
+        probe_verdict *v = &verdicts[n_verdicts++];
+        v->size = st.st_size;
+        v->mtime = st.st_mtim;
+        v->code = rc;
+        snprintf(v->msg, sizeof v->msg, "%s", rc ? zoo_error_last()->msg : "");
+    } /* out of memory: the file is simply probed again next time */
+    pthread_mutex_unlock(&verdict_lock);
+    return rc;
+}
+
+int zoo_plugin_open(const char *path, zoo_plugin **out)
+{
+    if (out)
+        *out = NULL;
+    if (!path || !*path || !out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_open: need a file path and an output pointer");
+    int rc = zoo_plugin_probe(path);
+    return rc ? rc : open_checked(path, out);
 }
 
 void zoo_plugin_close(zoo_plugin *pub)

@@ -20,8 +20,33 @@ typedef struct zoo_plugin {
 /* Open one plugin file. Checks, in order: dlopen RTLD_NOW, the symbol zoo_mixer_v1,
  * magic, ABI major, struct size, name == file stem, required slots (name, family,
  * build). Each failure has its own code (ZOO_ERR_PLUGIN_*) and a one-line message
- * naming the file, both versions where relevant, and the fix. */
+ * naming the file, both versions where relevant, and the fix.
+ * While probing is on (the default), a file this process has not seen yet is first
+ * opened in a forked child (zoo_plugin_probe): a plugin that crashes, exits or hangs
+ * while loading fails here with ZOO_ERR_PLUGIN_OPEN and a message naming the file,
+ * instead of taking the caller down. */
 int zoo_plugin_open(const char *path, zoo_plugin **out);
+
+/* Run fn(ud) in a forked child process and wait at most timeout_s seconds (<= 0: no
+ * limit). 0 when the child returned from fn; otherwise ZOO_ERR_PLUGIN_OPEN with
+ * "<path> crashed while <doing> (SIGSEGV in <culprit>); fix or remove it" (or exited
+ * / hung, the child then killed). fn's return value is ignored: the child only shows
+ * that the plugin code survives; what fn prints to stdout is the caller's output.
+ * The child does not return: it calls _exit after fn. Only call it where the process
+ * is single-threaded or its other threads hold no locks fn needs (see docs/plugins.md,
+ * crash isolation). */
+int zoo_plugin_isolate(const char *path, const char *doing, const char *culprit, int (*fn)(void *ud), void *ud,
+                       double timeout_s);
+/* The load probe: in a child, open the file with every check, then call the plugin's
+ * validate and state_size on its default knobs. Verdicts are cached per file (path,
+ * size, modification time) for the life of the process, so each file is probed once;
+ * forked children inherit the cache. 0 when the file is safe to open in this process
+ * (it may still fail an ordinary check, which zoo_plugin_open then reports). */
+int zoo_plugin_probe(const char *path);
+/* Seconds a probe may take before the plugin counts as hung (default 10); <= 0 turns
+ * probing off, so zoo_plugin_open loads in-process at once. Returns the old value. */
+double zoo_plugin_set_probe_timeout(double seconds);
+double zoo_plugin_probe_timeout(void); /* the current value; 0 = probing off */
 void zoo_plugin_close(zoo_plugin *p); /* accepts NULL */
 
 /* The search path, in order: the build tree's plugin folder, the install's

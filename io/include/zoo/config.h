@@ -14,6 +14,7 @@ typedef struct zoo_sweep {
     char name[128];      /* sweep name (file stem unless `name:` is given) */
     zoo_run_spec *runs;  /* expanded grid, in file order */
     int64_t n_runs;
+    double max_run_seconds; /* `max_run_seconds:`, the wall-time limit of one run; 0 = none */
 } zoo_sweep;
 
 /* Parse and expand. Errors: ZOO_ERR_CONFIG (message "path:line:col: what; fix") or

@@ -25,6 +25,7 @@
 #define ZOO_STATUS_UNSUPPORTED "unsupported" /* valid settings this build/backend cannot run */
 #define ZOO_STATUS_OOM "oom"                 /* out of memory */
 #define ZOO_STATUS_CRASHED "crashed"         /* killed its process twice; not retried */
+#define ZOO_STATUS_TIMEOUT "timeout"         /* ran past the sweep's max_run_seconds; not retried */
 /* A run stopped by a signal (`zoo train`'s summary line). Never in the status column:
  * a stopped sweep leaves its unfinished runs pending. */
 #define ZOO_STATUS_INTERRUPTED "interrupted"
