@@ -10,6 +10,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from .results import FAILED_STATUSES
+
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:2em auto;max-width:1250px;
      padding:0 1em;color:#222;line-height:1.4}
@@ -54,7 +56,7 @@ def table(df, columns=None, digits=3, left=None):
         for c in cols:
             cls = ["l"] if c in left else []
             s = str(r[c])
-            if s in ("failed", "diverged", "unsupported", "oom", "crashed"):
+            if s in FAILED_STATUSES:
                 cls.append("bad")
             elif s in ("pending", "absent"):
                 cls.append("pend")

@@ -13,7 +13,7 @@ SCHEMA = "zoo-sweep-results"
 SCHEMA_VERSIONS = (1, 2)  # the versions this package reads (2 added backend, device, tf32)
 
 # Final statuses other than "ok": the run ended and has no usable result.
-FAILED_STATUSES = ("diverged", "unsupported", "oom", "failed", "crashed")
+FAILED_STATUSES = ("diverged", "unsupported", "oom", "failed", "crashed", "timeout")
 PENDING = "pending"
 
 # Summary columns every version-1 file has (a subset is enough to analyse).
