@@ -12,9 +12,10 @@
 #include "commands.h"
 #include "zoo/data_h5.h"
 #include "zoo/error.h"
+#include "zoo/outpath.h"
 #include "zoo/task.h"
 
-typedef enum { OPT_INT, OPT_U64, OPT_REAL, OPT_FLAG, OPT_PATH } opt_type;
+typedef enum { OPT_INT, OPT_U64, OPT_REAL, OPT_FLAG, OPT_PATH, OPT_FORCE } opt_type;
 
 /* The options, self-documenting: --help prints this table. */
 typedef struct {
@@ -32,7 +33,8 @@ static const opt opts[] = {
     {"--seed", OPT_U64, "0", "seed (by convention train uses s, test s+10)"},
     {"--power-a", OPT_REAL, "0.01", "query slot law p_i ~ a*i^(a-1) (1 = uniform)"},
     {"--random-non-queries", OPT_FLAG, "off", "fill blanks with uniform tokens of [0, V) (Based-era)"},
-    {"-o", OPT_PATH, "(required)", "output HDF5 file (also --output)"},
+    {"-o", OPT_PATH, "(required)", "output HDF5 file (also --output); an existing data file is replaced, any other existing file refused"},
+    {"--force", OPT_FORCE, "off", "let -o replace an existing file that is not a data file"},
 };
 
 static void usage(FILE *f)
@@ -42,7 +44,7 @@ static void usage(FILE *f)
                "'labels' (n, L), labels -100 except at the K query positions; the spec as attributes.\n\n"
                "options:\n");
     for (size_t i = 0; i < sizeof opts / sizeof *opts; i++) {
-        const char *arg = opts[i].type == OPT_FLAG ? "" : opts[i].type == OPT_PATH ? " FILE"
+        const char *arg = opts[i].type == OPT_FLAG || opts[i].type == OPT_FORCE ? "" : opts[i].type == OPT_PATH ? " FILE"
                           : opts[i].type == OPT_REAL                               ? " X"
                                                                                    : " N";
         char left[48];
@@ -50,6 +52,8 @@ static void usage(FILE *f)
         fprintf(f, "  %-24s %s (default %s)\n", left, opts[i].help, opts[i].def);
     }
     fprintf(f, "  %-24s this help\n", "-h, --help");
+    fprintf(f, "\nexit codes: 0 written; 2 bad input (options, an -o path refused); 3 out of memory or\n"
+               "the file could not be written (disk full: the message names the file and the reason)\n");
 }
 
 /* One line on stderr, exit code 2 (bad input). */
@@ -120,6 +124,7 @@ int zoo_cmd_data(int argc, char **argv)
     zoo_mqar_spec spec = {.vocab = 8192, .seq_len = 64, .kv_pairs = 4, .num_examples = 1000,
                           .power_a = 0.01, .random_non_queries = 0, .seed = 0};
     const char *out = NULL;
+    int force = 0;
     for (int i = 2; i < argc; i++) {
         char name[64];
         const char *val = NULL, *arg = argv[i];
@@ -143,10 +148,10 @@ int zoo_cmd_data(int argc, char **argv)
                 o = &opts[k];
         if (!o)
             return bad("unknown option '%s'", arg);
-        if (o->type == OPT_FLAG) {
+        if (o->type == OPT_FLAG || o->type == OPT_FORCE) {
             if (val)
                 return bad("option %s takes no value (got '%s')", o->name, val);
-            spec.random_non_queries = 1;
+            *(o->type == OPT_FORCE ? &force : &spec.random_non_queries) = 1;
             continue;
         }
         if (!val) {
@@ -182,25 +187,26 @@ int zoo_cmd_data(int argc, char **argv)
             out = val;
             break;
         case OPT_FLAG:
+        case OPT_FORCE:
             break;
         }
     }
     if (!out)
         return bad("no output file; add -o FILE");
-    if (zoo_mqar_check(&spec)) {
+    if (zoo_mqar_check(&spec) || zoo_out_check(out, "-o", ZOO_FILE_DATA, NULL, 0, force)) {
         zoo_cli_report("data");
-        return 2;
+        return ZOO_EXIT_INPUT;
     }
     zoo_dataset d = {0};
     if (zoo_mqar_generate(&spec, &d)) {
         zoo_cli_report("data");
-        return zoo_error_last()->code == ZOO_ERR_INVALID ? 2 : 1;
+        return zoo_cli_exit_for(zoo_error_last()->code, 0);
     }
     int rc = zoo_data_h5_write(out, &d, &spec);
     zoo_dataset_free(&d);
     if (rc) {
         zoo_cli_report("data");
-        return rc == ZOO_ERR_INVALID || rc == ZOO_ERR_IO || rc == ZOO_ERR_HDF5 ? 2 : 1;
+        return zoo_cli_exit_for(rc, 1);
     }
     printf("zoo data: wrote %s: inputs, labels (%lld, %lld) int32; mqar vocab %lld, kv_pairs %lld, power_a %g, "
            "random_non_queries %s, seed %llu\n",

@@ -13,24 +13,29 @@
 #include "zoo/data_h5.h"
 #include "zoo/error.h"
 #include "zoo/h5util.h"
+#include "zoo/outpath.h"
 #include "zoo/run.h"
 #include "zoo/task.h"
 
 static void usage(FILE *f)
 {
-    fprintf(f, "usage: zoo eval ckpt.h5 [--data data.h5] [--logits out.h5] [--threads N] [--backend B]\n"
+    fprintf(f, "usage: zoo eval ckpt.h5 [--data data.h5] [--logits out.h5 [--force]] [--threads N] [--backend B]\n"
                "\n"
                "Evaluate a checkpoint (zoo train --save) and print test loss and per-token accuracy.\n"
                "  --data FILE     dataset written by zoo data (default: regenerate the spec's test set,\n"
                "                  seed data_seed + 10, test_examples examples)\n"
                "  --logits FILE   write HDF5: logits (m, V) float32 at the supervised positions, labels (m)\n"
-               "                  int32 and positions (m, 2) int32 = (example, t), in dataset order\n"
+               "                  int32 and positions (m, 2) int32 = (example, t), in dataset order; an\n"
+               "                  existing logits file is replaced, the checkpoint, the --data file and any\n"
+               "                  other existing file (a checkpoint, results, data, not zoo's) are refused\n"
+               "  --force         let --logits replace an existing file of another kind (never an input)\n"
                "  --threads N     threads for the evaluation (default: OMP_NUM_THREADS / all)\n"
                "  --backend B     cpu, cuda or auto (the GPU when it can run the model here, else the\n"
                "                  CPU, saying why); default: the checkpoint's own backend\n"
                "\n"
                "exit codes: 0 done, 1 evaluation failed, 2 bad input (files, shapes, a backend that\n"
-               "cannot run here)\n");
+               "cannot run here, a --logits path refused), 3 out of memory or the logits file could not\n"
+               "be written (disk full: the message names the file and the reason)\n");
 }
 
 /* Streams each batch's supervised logits into the output file. The callback gets them
@@ -45,20 +50,23 @@ typedef struct logit_sink {
     int rc;
 } logit_sink;
 
-static int write_rows(hid_t d, int64_t first, int64_t rows, int64_t cols, hid_t mtype, const void *buf)
+/* Rows [first, first + rows) of dataset d (cols 0: 1-D) from buf; 0, or the failure
+ * recorded before any other HDF5 call clears the reason from the error stack. */
+static int write_rows(const logit_sink *s, hid_t d, int64_t first, int64_t rows, int64_t cols, hid_t mtype,
+                      const void *buf)
 {
     hid_t fs = H5Dget_space(d);
     hsize_t start[2] = {(hsize_t)first, 0}, count[2] = {(hsize_t)rows, (hsize_t)cols};
-    int nd = cols > 0 ? 2 : 1;
+    int nd = cols > 0 ? 2 : 1, rc = 0;
     hid_t ms = H5Screate_simple(nd, count, NULL);
-    herr_t e = -1;
-    if (fs >= 0 && ms >= 0 && H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) >= 0)
-        e = H5Dwrite(d, mtype, ms, fs, H5P_DEFAULT, buf);
+    if (fs < 0 || ms < 0 || H5Sselect_hyperslab(fs, H5S_SELECT_SET, start, NULL, count, NULL) < 0 ||
+        H5Dwrite(d, mtype, ms, fs, H5P_DEFAULT, buf) < 0)
+        rc = ZOO_H5_FAIL(s->path, "writing logits");
     if (ms >= 0)
         H5Sclose(ms);
     if (fs >= 0)
         H5Sclose(fs);
-    return e < 0 ? -1 : 0;
+    return rc;
 }
 
 static void on_logits(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud)
@@ -80,20 +88,26 @@ static void on_logits(const float *logits, int64_t m, int64_t V, const int32_t *
                              s->pos[2 * (s->done + i) + 1], s->lab[s->done + i]);
             return;
         }
-    if (write_rows(s->dlog, s->done, m, V, H5T_NATIVE_FLOAT, logits) || write_rows(s->dlab, s->done, m, 0, H5T_NATIVE_INT32, labels) ||
-        write_rows(s->dpos, s->done, m, 2, H5T_NATIVE_INT32, s->pos + 2 * s->done)) {
-        s->rc = ZOO_H5_FAIL(s->path, "writing logits");
+    if ((s->rc = write_rows(s, s->dlog, s->done, m, V, H5T_NATIVE_FLOAT, logits)) ||
+        (s->rc = write_rows(s, s->dlab, s->done, m, 0, H5T_NATIVE_INT32, labels)) ||
+        (s->rc = write_rows(s, s->dpos, s->done, m, 2, H5T_NATIVE_INT32, s->pos + 2 * s->done)))
         return;
-    }
     s->done += m;
 }
 
-static hid_t make_dataset(hid_t f, const char *name, hid_t type, int nd, int64_t rows, int64_t cols, int64_t chunk_rows)
+/* Chunked dataset `name` of file f (`path` to the user), the failure recorded. */
+static hid_t make_dataset(hid_t f, const char *path, const char *name, hid_t type, int nd, int64_t rows, int64_t cols,
+                          int64_t chunk_rows)
 {
     hsize_t dims[2] = {(hsize_t)rows, (hsize_t)cols}, chunk[2] = {(hsize_t)chunk_rows, (hsize_t)cols};
     hid_t sp = H5Screate_simple(nd, dims, NULL), pl = H5Pcreate(H5P_DATASET_CREATE), d = H5I_INVALID_HID;
     if (sp >= 0 && pl >= 0 && (rows == 0 || H5Pset_chunk(pl, nd, chunk) >= 0))
         d = H5Dcreate2(f, name, type, sp, H5P_DEFAULT, pl, H5P_DEFAULT);
+    if (d < 0) {
+        char what[64];
+        snprintf(what, sizeof what, "creating dataset '%s'", name);
+        ZOO_H5_FAIL(path, what);
+    }
     if (pl >= 0)
         H5Pclose(pl);
     if (sp >= 0)
@@ -105,37 +119,43 @@ static int sink_open(logit_sink *s, const char *tmp, int64_t V)
 {
     zoo_h5_quiet();
     s->f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (s->f < 0)
-        return ZOO_H5_FAIL(s->path, "creating the logits file (is the folder writable?)");
+    if (s->f < 0) {
+        char what[4200];
+        snprintf(what, sizeof what, "creating %s", tmp);
+        return ZOO_H5_FAIL(s->path, what);
+    }
     s->V = V;
     int64_t chunk = s->total < 64 ? (s->total > 0 ? s->total : 1) : 64;
-    s->dlog = make_dataset(s->f, "logits", H5T_IEEE_F32LE, 2, s->total, V, chunk);
-    s->dlab = make_dataset(s->f, "labels", H5T_STD_I32LE, 1, s->total, 0, chunk);
-    s->dpos = make_dataset(s->f, "positions", H5T_STD_I32LE, 2, s->total, 2, chunk);
-    if (s->dlog < 0 || s->dlab < 0 || s->dpos < 0)
-        return ZOO_H5_FAIL(s->path, "creating the logits datasets");
+    if ((s->dlog = make_dataset(s->f, s->path, "logits", H5T_IEEE_F32LE, 2, s->total, V, chunk)) < 0 ||
+        (s->dlab = make_dataset(s->f, s->path, "labels", H5T_STD_I32LE, 1, s->total, 0, chunk)) < 0 ||
+        (s->dpos = make_dataset(s->f, s->path, "positions", H5T_STD_I32LE, 2, s->total, 2, chunk)) < 0)
+        return zoo_error_last()->code;
     return 0;
 }
 
+/* Close the datasets and the file (each id once, whatever happens); 0, or the first failure. */
 static int sink_close(logit_sink *s)
 {
-    int bad = 0;
-    if (s->dlog >= 0)
-        bad |= H5Dclose(s->dlog) < 0;
-    if (s->dlab >= 0)
-        bad |= H5Dclose(s->dlab) < 0;
-    if (s->dpos >= 0)
-        bad |= H5Dclose(s->dpos) < 0;
-    if (s->f >= 0)
-        bad |= H5Fclose(s->f) < 0;
-    s->f = s->dlog = s->dlab = s->dpos = H5I_INVALID_HID;
-    return bad ? ZOO_H5_FAIL(s->path, "closing the logits file (disk full?)") : 0;
+    int rc = 0;
+    hid_t *d[3] = {&s->dlog, &s->dlab, &s->dpos};
+    for (int i = 0; i < 3; i++) {
+        if (*d[i] >= 0 && H5Dclose(*d[i]) < 0 && !rc)
+            rc = ZOO_H5_FAIL(s->path, "writing out the logits");
+        *d[i] = H5I_INVALID_HID;
+    }
+    if (rc)
+        zoo_h5_abandon(s->f);
+    else
+        rc = zoo_h5_close_file(s->f, s->path);
+    s->f = H5I_INVALID_HID;
+    return rc;
 }
 
 /* What the command line asks for. */
 typedef struct eval_args {
     const char *ckpt, *data_path, *logits_path;
     int threads; /* -1: the default */
+    int force;   /* --logits may replace a file of another kind */
     const char *backend; /* NULL: the checkpoint's */
 } eval_args;
 
@@ -147,6 +167,10 @@ static int parse_args(int argc, char **argv, eval_args *a)
         if (!strcmp(s, "--help") || !strcmp(s, "-h")) {
             usage(stdout);
             return 0;
+        }
+        if (!strcmp(s, "--force")) {
+            a->force = 1;
+            continue;
         }
         const char **dst = !strcmp(s, "--data")      ? &a->data_path
                            : !strcmp(s, "--logits")  ? &a->logits_path
@@ -298,7 +322,7 @@ static int open_logits(const eval_args *a, eval_job *j)
     j->lab = malloc((size_t)j->total * sizeof *j->lab);
     if (!j->pos || !j->lab) {
         ZOO_FAIL(ZOO_ERR_NOMEM, "%s: no memory for %lld positions", a->logits_path, (long long)j->total);
-        return 1;
+        return ZOO_EXIT_SYSTEM;
     }
     int64_t k = 0;
     for (int64_t e = 0; e < d->n; e++)
@@ -312,10 +336,12 @@ static int open_logits(const eval_args *a, eval_job *j)
     j->sink.pos = j->pos;
     j->sink.lab = j->lab;
     zoo_h5_tmpname(a->logits_path, j->tmp, sizeof j->tmp);
-    return sink_open(&j->sink, j->tmp, j->spec.vocab) != 0 ? 2 : 0;
+    int rc = sink_open(&j->sink, j->tmp, j->spec.vocab);
+    return rc ? zoo_cli_exit_for(rc, 1) : 0;
 }
 
-/* Check every row came, add the run's attributes, commit the logits file; 0, else the exit code. */
+/* Check every row came, add the run's attributes, put the logits file in place; 0, else
+ * the exit code (the temporary file is removed by eval_free or zoo_h5_publish). */
 static int close_logits(const eval_args *a, eval_job *j, double loss, double acc)
 {
     logit_sink *s = &j->sink;
@@ -323,22 +349,28 @@ static int close_logits(const eval_args *a, eval_job *j, double loss, double acc
     if (!s->rc && s->done != j->total)
         s->rc = ZOO_FAIL(ZOO_ERR_STATE, "%s: evaluation produced %lld logits rows, expected %lld", path,
                          (long long)s->done, (long long)j->total);
-    if (s->rc)
-        return 1;
-    if (zoo_h5_put_str(s->f, path, "checkpoint", a->ckpt) || zoo_h5_put_str(s->f, path, "data", j->where) ||
-        zoo_h5_put_f64(s->f, path, "loss", loss) || zoo_h5_put_f64(s->f, path, "accuracy", acc) ||
-        zoo_h5_put_str(s->f, path, "zoo_version", zoo_version()))
-        return 2;
-    int bad = sink_close(s) != 0 || zoo_h5_commit(j->tmp, path) != 0;
-    j->tmp[0] = '\0';
-    return bad ? 2 : 0;
+    int rc = s->rc;
+    if (!rc && ((rc = zoo_h5_put_str(s->f, path, "checkpoint", a->ckpt)) ||
+                (rc = zoo_h5_put_str(s->f, path, "data", j->where)) || (rc = zoo_h5_put_f64(s->f, path, "loss", loss)) ||
+                (rc = zoo_h5_put_f64(s->f, path, "accuracy", acc)) ||
+                (rc = zoo_h5_put_str(s->f, path, "zoo_version", zoo_version()))))
+        rc = zoo_error_last()->code;
+    if (!rc)
+        rc = sink_close(s);
+    if (rc)
+        return zoo_cli_exit_for(rc, 1);
+    rc = zoo_h5_publish(j->tmp, path);
+    j->tmp[0] = '\0'; /* published, or removed by the failed publish */
+    return rc ? zoo_cli_exit_for(rc, 1) : 0;
 }
 
 /* Close and remove an uncommitted logits file; free the buffers, model and data. */
 static void eval_free(eval_job *j)
 {
     if (j->sink.f >= 0) {
+        zoo_error keep = *zoo_error_last(); /* reported already; closing a half-written file fails too */
         sink_close(&j->sink);
+        zoo_error_set(keep.code, keep.file, keep.line, "%s", keep.msg);
     }
     if (j->tmp[0])
         unlink(j->tmp);
@@ -350,7 +382,7 @@ static void eval_free(eval_job *j)
 
 int zoo_cmd_eval(int argc, char **argv)
 {
-    eval_args a = {NULL, NULL, NULL, -1, NULL};
+    eval_args a = {NULL, NULL, NULL, -1, 0, NULL};
     int code = parse_args(argc, argv, &a);
     if (code >= 0)
         return code;
@@ -361,13 +393,18 @@ int zoo_cmd_eval(int argc, char **argv)
     j.sink = (logit_sink){a.logits_path, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, H5I_INVALID_HID, 0, 0, 0,
                           NULL, NULL, 0};
     double loss = 0, acc = 0;
-    if (zoo_checkpoint_read_spec(a.ckpt, &j.spec) != 0 || pick_backend(&a, &j) != 0 || load_data(&a, &j) != 0 ||
-        count_supervised(&j) != 0 || load_model(&a, &j) != 0)
+    const char *inputs[2] = {a.ckpt, a.data_path};
+    if (a.logits_path && zoo_out_check(a.logits_path, "--logits", ZOO_FILE_LOGITS, inputs, 2, a.force) != 0)
         goto report;
+    if (zoo_checkpoint_read_spec(a.ckpt, &j.spec) != 0 || pick_backend(&a, &j) != 0 || load_data(&a, &j) != 0 ||
+        count_supervised(&j) != 0 || load_model(&a, &j) != 0) {
+        code = zoo_cli_exit_for(zoo_error_last()->code, 0);
+        goto report;
+    }
     if (a.logits_path && (code = open_logits(&a, &j)) != 0)
         goto report;
     if (zoo_model_evaluate(j.m, &j.d, &loss, &acc, a.logits_path ? on_logits : NULL, &j.sink) != 0) {
-        code = 1;
+        code = zoo_cli_exit_for(zoo_error_last()->code, 0) == ZOO_EXIT_SYSTEM ? ZOO_EXIT_SYSTEM : ZOO_EXIT_FAILED;
         goto report;
     }
     if (a.logits_path && (code = close_logits(&a, &j, loss, acc)) != 0)

@@ -9,6 +9,8 @@
 
 #include "commands.h"
 #include "zoo/error.h"
+#include "zoo/h5util.h"
+#include "zoo/outpath.h"
 #include "zoo/results_merge.h"
 
 static void usage(FILE *f)
@@ -28,12 +30,14 @@ static void usage(FILE *f)
             "  -o, --output FILE    the merged file; it may be one of the inputs (merge into it)\n"
             "  --allow-different    merge files of different sweep files (the union of their runs);\n"
             "                       refused otherwise\n"
-            "  --force              replace an existing output that is not an input (kept as FILE.bak)\n"
+            "  --force              replace an existing output that is not an input (kept as FILE.bak),\n"
+            "                       also one that is not a results file (a checkpoint, data, not zoo's)\n"
             "  --quiet              no summary line\n"
             "\n"
             "exit codes: 0 merged, every run finished; 1 merged, some runs still pending; 2 bad input\n"
             "(usage, not a results file, different sweep files, output exists or is in use);\n"
-            "3 the merged file could not be written.\n");
+            "3 the merged file could not be written (disk full: the message names the file and the\n"
+            "reason; an existing output is left as it was) or out of memory.\n");
 }
 
 int zoo_cmd_merge(int argc, char **argv)
@@ -85,11 +89,24 @@ int zoo_cmd_merge(int argc, char **argv)
             fprintf(stderr, "zoo merge: %s: %s\n", in[i], strerror(errno));
             return 2;
         }
+    /* The inputs are not passed: merging into one of them is how parts are joined in
+     * groups (the merged file holds every run of that input and replaces it atomically). */
+    if (zoo_out_check(out, "-o", ZOO_FILE_RESULTS, NULL, 0, o.force)) {
+        zoo_cli_report("merge");
+        return ZOO_EXIT_INPUT;
+    }
     zoo_merge_report r;
     int rc = zoo_results_merge(out, in, n_in, &o, &r);
     if (rc) {
         zoo_cli_report("merge");
-        return rc == ZOO_ERR_INVALID ? 2 : 3;
+        /* The writer removes its temporary files on most failures; make sure of it: its
+         * own, and the new results file's (which is created under a temporary name too). */
+        char tmp[4200], tmp2[4300];
+        zoo_h5_tmpname(out, tmp, sizeof tmp);
+        zoo_h5_tmpname(tmp, tmp2, sizeof tmp2);
+        unlink(tmp2);
+        unlink(tmp);
+        return rc == ZOO_ERR_INVALID ? ZOO_EXIT_INPUT : ZOO_EXIT_SYSTEM;
     }
     if (!r.ordered)
         fprintf(stderr, "zoo merge: warning: rows keep the inputs' order: %s\n", r.order_note);

@@ -2,12 +2,10 @@
  * line per epoch and a summary line, optionally saved as a checkpoint. Argument
  * parsing and wiring only: the run itself is zoo_run (core), files are io/. */
 #define _POSIX_C_SOURCE 200809L
-#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -15,6 +13,7 @@
 #include "zoo/checkpoint.h"
 #include "zoo/config.h"
 #include "zoo/error.h"
+#include "zoo/outpath.h"
 #include "zoo/plugin.h"
 #include "zoo/results.h"
 #include "zoo/run.h"
@@ -36,18 +35,23 @@ static int should_stop(void *ud)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: zoo train [--config run.yaml] [--<key> <value> ...] [--save ckpt.h5] [--quiet]\n"
+            "usage: zoo train [--config run.yaml] [--<key> <value> ...] [--save ckpt.h5 [--force]] [--quiet]\n"
             "\n"
             "Train one run on this machine: the model of docs/model.md, the recipe of docs/training.md.\n"
             "  --config FILE    YAML run file (a sweep file without list axes); flags override it\n"
             "  --<key> VALUE    set one run-spec field ('-' in the key reads as '_', --key=value works)\n"
             "                   mixer knobs: --<mixer>.<knob> VALUE or --mixer.<i>.<knob> VALUE\n"
             "                   e.g. --mixer attention --attention.num-heads 2 --d-model 64 --lr 1e-3\n"
-            "  --save FILE      write the trained model as an HDF5 checkpoint (for zoo eval)\n"
+            "  --save FILE      write the trained model as an HDF5 checkpoint (for zoo eval); its folder\n"
+            "                   is checked before training; an existing checkpoint is replaced, any\n"
+            "                   other existing file (results, data, not zoo's) is refused\n"
+            "  --force          let --save replace an existing file that is not a checkpoint (never\n"
+            "                   the --config file)\n"
             "  --quiet          no per-epoch lines (the summary line is still printed)\n"
             "\n"
-            "exit codes: 0 done, 1 the run failed (diverged, out of memory), 2 bad input (a\n"
-            "            backend that cannot run here included),\n"
+            "exit codes: 0 done, 1 the run failed (diverged), 2 bad input (a backend that cannot\n"
+            "            run here, a --save path refused), 3 out of memory or the checkpoint could\n"
+            "            not be written (disk full: the message names the file and the reason),\n"
             "            130/143 stopped by SIGINT/SIGTERM (no checkpoint written)\n"
             "\nkeys, by the section a YAML run file lists them under (the field table of the run spec):\n"
             "  %-21s %-22s %-9s %s\n",
@@ -97,43 +101,6 @@ static void on_epoch(const zoo_epoch_stats *st, void *ud)
     fflush(stdout);
 }
 
-/* Exit code for a failure: bad input (2) or a failed run (1). */
-static int exit_code_for(int code)
-{
-    switch (code) {
-    case ZOO_ERR_NOMEM:
-    case ZOO_ERR_NUMERIC:
-    case ZOO_ERR_STATE:
-    case ZOO_ERR_CUDA:
-    case ZOO_ERR_MPI:
-        return 1;
-    default:
-        return 2;
-    }
-}
-
-/* The folder of `path` must be writable now, so a bad --save fails before training. */
-static int check_save_path(const char *path)
-{
-    struct stat st;
-    size_t n = strlen(path);
-    if (!n || path[n - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode)))
-        return ZOO_FAIL(ZOO_ERR_IO, "--save %s: that is a folder; name the checkpoint file in it (e.g. %s%smodel.h5)",
-                        path, path, n && path[n - 1] == '/' ? "" : "/");
-    char dir[4096];
-    snprintf(dir, sizeof dir, "%s", path);
-    char *slash = strrchr(dir, '/');
-    if (!slash)
-        snprintf(dir, sizeof dir, ".");
-    else if (slash == dir)
-        dir[1] = '\0';
-    else
-        *slash = '\0';
-    if (access(dir, W_OK) != 0)
-        return ZOO_FAIL(ZOO_ERR_IO, "--save %s: folder '%s' is not writable: %s", path, dir, strerror(errno));
-    return 0;
-}
-
 /* Build the model once at batch 1 before generating any data: unknown mixers, knobs
  * and sizes the plugins reject (d_model % heads) fail here, in a second. */
 static int preflight(const zoo_run_spec *spec, int64_t *params)
@@ -167,8 +134,8 @@ static int pick_backend(const zoo_run_spec *spec, zoo_run_spec *run, int quiet)
     return 0;
 }
 
-/* Pass 1: --config, --save, --quiet (the run file goes before any flag); -1 to go on, else the exit code. */
-static int scan_file_options(int argc, char **argv, const char **config, const char **save, int *quiet)
+/* Pass 1: --config, --save, --quiet, --force (the run file goes before any flag); -1 to go on, else the exit code. */
+static int scan_file_options(int argc, char **argv, const char **config, const char **save, int *quiet, int *force)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -180,8 +147,8 @@ static int scan_file_options(int argc, char **argv, const char **config, const c
             fprintf(stderr, "zoo train: unexpected argument '%s' (options are --key value; see zoo train --help)\n", a);
             return 2;
         }
-        if (!strcmp(a, "--quiet")) {
-            *quiet = 1;
+        if (!strcmp(a, "--quiet") || !strcmp(a, "--force")) {
+            *(a[2] == 'q' ? quiet : force) = 1;
             continue;
         }
         int has_eq = strchr(a, '=') != NULL;
@@ -225,7 +192,7 @@ static int apply_flags(int argc, char **argv, zoo_run_spec *spec)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--quiet"))
+        if (!strcmp(a, "--quiet") || !strcmp(a, "--force"))
             continue;
         const char *eq = strchr(a, '=');
         const char *val = eq ? eq + 1 : argv[i + 1];
@@ -312,7 +279,7 @@ static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, i
 
 /* The exit code: stopped by a signal, failed, or done (writing the checkpoint --save asked for). */
 static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, const zoo_model *model,
-                  const char *save, int quiet)
+                  const char *save, const char *config, int force, int quiet)
 {
     if (rc == ZOO_ERR_INTERRUPTED || (rc && stop_signal)) {
         fprintf(stderr, "zoo train: stopped by signal %d after %d epoch(s); no checkpoint written\n", (int)stop_signal,
@@ -321,17 +288,23 @@ static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, c
     }
     if (rc) {
         fprintf(stderr, "zoo train: %s\n", res->message[0] ? res->message : zoo_strerror(rc));
-        return exit_code_for(rc);
+        return zoo_cli_exit_for(rc, 0);
     }
     if (!save)
         return 0;
     if (!model) {
         fprintf(stderr, "zoo train: --save %s: the run handed back no model; nothing written\n", save);
-        return 1;
+        return ZOO_EXIT_FAILED;
     }
-    if (zoo_checkpoint_save(model, spec, save) != 0) {
+    /* Checked again: the file may have appeared while the run trained. */
+    if (zoo_out_check(save, "--save", ZOO_FILE_CHECKPOINT, &config, 1, force) != 0) {
         zoo_cli_report("train");
-        return 2;
+        return ZOO_EXIT_INPUT;
+    }
+    int src = zoo_checkpoint_save(model, spec, save);
+    if (src != 0) {
+        zoo_cli_report("train");
+        return zoo_cli_exit_for(src, 1);
     }
     if (!quiet)
         printf("saved %s\n", save);
@@ -341,8 +314,8 @@ static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, c
 int zoo_cmd_train(int argc, char **argv)
 {
     const char *config = NULL, *save = NULL;
-    int quiet = 0;
-    int code = scan_file_options(argc, argv, &config, &save, &quiet);
+    int quiet = 0, force = 0;
+    int code = scan_file_options(argc, argv, &config, &save, &quiet, &force);
     if (code >= 0)
         return code;
 
@@ -354,10 +327,12 @@ int zoo_cmd_train(int argc, char **argv)
      * chosen here. */
     int64_t params = 0;
     zoo_run_spec run = spec;
-    if (zoo_run_spec_check(&spec) != 0 || (save && check_save_path(save) != 0) ||
+    const char *inputs[1] = {config};
+    if (zoo_run_spec_check(&spec) != 0 ||
+        (save && zoo_out_check(save, "--save", ZOO_FILE_CHECKPOINT, inputs, 1, force) != 0) ||
         pick_backend(&spec, &run, quiet) != 0 || preflight(&run, &params) != 0) {
         zoo_cli_report("train");
-        return 2;
+        return zoo_cli_exit_for(zoo_error_last()->code, 0);
     }
     if (!quiet)
         print_run_line(&spec, params);
@@ -367,7 +342,7 @@ int zoo_cmd_train(int argc, char **argv)
     zoo_model *model = NULL;
     int rc = run_with_signals(&run, &quiet, &res, save ? &model : NULL);
     print_summary(&run, &res, rc);
-    code = finish(&spec, &res, rc, model, save, quiet);
+    code = finish(&spec, &res, rc, model, save, config, force, quiet);
     zoo_model_free(model);
     zoo_run_result_free(&res);
     return code;

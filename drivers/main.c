@@ -28,11 +28,35 @@ void zoo_cli_report(const char *cmd)
     fprintf(stderr, "zoo %s: %s\n", cmd, e->msg[0] ? e->msg : zoo_strerror(e->code));
 }
 
+int zoo_cli_exit_for(int code, int writing)
+{
+    switch (code) {
+    case ZOO_OK:
+        return ZOO_EXIT_OK;
+    case ZOO_ERR_NOMEM:
+    case ZOO_ERR_MPI:
+        return ZOO_EXIT_SYSTEM;
+    case ZOO_ERR_IO:
+    case ZOO_ERR_HDF5:
+        return writing ? ZOO_EXIT_SYSTEM : ZOO_EXIT_INPUT;
+    case ZOO_ERR_NUMERIC:
+    case ZOO_ERR_STATE:
+    case ZOO_ERR_CUDA:
+        return ZOO_EXIT_FAILED;
+    default:
+        return ZOO_EXIT_INPUT;
+    }
+}
+
 static void usage(FILE *f)
 {
     fprintf(f, "usage: zoo <command> [options]   (zoo <command> --help for its options)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof *commands; i++)
         fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+    fprintf(f, "\nexit codes: 0 done; 1 the work ran and did not succeed (a run failed or diverged, runs\n"
+               "pending); 2 refused: bad input (usage, config, input files, an output that would\n"
+               "overwrite an input); 3 the system failed: a file could not be written (disk full),\n"
+               "out of memory, MPI; zoo sweep 75: stopped with runs left\n");
 }
 
 int main(int argc, char **argv)

@@ -151,7 +151,9 @@ int zoo_checkpoint_save(const zoo_model *m, const zoo_run_spec *spec, const char
         goto fail;
     }
     if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT)) < 0) {
-        rc = ZOO_H5_FAIL(tmp, "creating the checkpoint file (is the folder writable?)");
+        char what[4200];
+        snprintf(what, sizeof what, "creating %s", tmp);
+        rc = ZOO_H5_FAIL(path, what);
         goto fail;
     }
     zoo_graph *g = m->g;
@@ -175,17 +177,14 @@ int zoo_checkpoint_save(const zoo_model *m, const zoo_run_spec *spec, const char
     }
     if ((rc = write_spec_attrs(f, path, spec)))
         goto fail;
-    herr_t e = H5Fclose(f);
+    rc = zoo_h5_close_file(f, path); /* writes out what HDF5 still holds: a full disk shows here */
     f = H5I_INVALID_HID;
-    if (e < 0) {
-        rc = ZOO_H5_FAIL(tmp, "closing (disk full?)");
+    if (rc)
         goto fail;
-    }
     H5Pclose(fcpl);
-    return zoo_h5_commit(tmp, path);
+    return zoo_h5_publish(tmp, path); /* removes tmp when it fails */
 fail:
-    if (f >= 0)
-        H5Fclose(f);
+    zoo_h5_abandon(f);
     if (fcpl >= 0)
         H5Pclose(fcpl);
     unlink(tmp);
@@ -196,23 +195,7 @@ fail:
 
 static int open_checkpoint(const char *path, hid_t *out)
 {
-    *out = H5I_INVALID_HID;
-    if (!path || !*path)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "no checkpoint file given");
-    zoo_h5_quiet();
-    if (access(path, R_OK) != 0)
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot read checkpoint: %s", path, strerror(errno));
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: not an HDF5 file (expected a checkpoint written by zoo train --save)", path);
-    }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0) {
-        ZOO_H5_FAIL(path, "opening the checkpoint");
-        return ZOO_FAIL(ZOO_ERR_IO, "%s", zoo_error_last()->msg);
-    }
-    *out = f;
-    return 0;
+    return zoo_h5_open_read(path, "checkpoint", "write it again with zoo train --save", out);
 }
 
 static int check_format(hid_t f, const char *path)
@@ -266,11 +249,26 @@ static herr_t spec_attr_cb(hid_t loc, const char *name, const H5A_info_t *info, 
     return c->rc ? -1 : 0;
 }
 
+/* Spec keys that decide the model's tensors: a checkpoint without one would load into a
+ * default-sized model and fail with a misleading shape message. Keys added to the spec
+ * later stay optional (their defaults), so older checkpoints still load. */
+static const char *const required_attrs[] = {"vocab", "seq_len", "d_model", "n_layers", "mixer", NULL};
+
 static int read_spec_open(hid_t f, const char *path, zoo_run_spec *spec)
 {
     int rc = check_format(f, path);
     if (rc)
         return rc;
+    for (int i = 0; required_attrs[i]; i++) {
+        htri_t ex = H5Aexists(f, required_attrs[i]);
+        if (ex < 0)
+            return ZOO_H5_FAIL(path, "reading the spec attributes");
+        if (!ex)
+            return ZOO_FAIL(ZOO_ERR_INVALID,
+                            "%s: the checkpoint has no '%s' attribute (part of the run spec it was trained with); "
+                            "it is damaged or was not written by zoo train --save: write it again",
+                            path, required_attrs[i]);
+    }
     zoo_run_spec_default(spec);
     spec_ctx c = {path, spec, 0};
     hsize_t idx = 0;

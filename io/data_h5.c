@@ -75,13 +75,11 @@ int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spe
         rc = ZOO_H5_FAIL(path, "file creation properties");
         goto fail;
     }
-    errno = 0;
     f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     if (f < 0) {
-        int e = errno;
-        H5Eclear2(H5E_DEFAULT);
-        rc = ZOO_FAIL(ZOO_ERR_IO, "%s: cannot create %s: %s; check that the directory exists and is writable",
-                      path, tmp, e ? strerror(e) : "HDF5 refused");
+        char what[4200];
+        snprintf(what, sizeof what, "creating %s", tmp);
+        rc = ZOO_H5_FAIL(path, what);
         goto fail;
     }
     if ((rc = put_dataset(f, path, "inputs", d->n, d->L, d->inputs)) ||
@@ -98,16 +96,13 @@ int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spe
         goto fail;
     H5Pclose(fcpl);
     fcpl = H5I_INVALID_HID;
-    herr_t cl = H5Fclose(f);
+    rc = zoo_h5_close_file(f, path); /* writes out what HDF5 still holds: a full disk shows here */
     f = H5I_INVALID_HID;
-    if (cl < 0) {
-        rc = ZOO_H5_FAIL(path, "closing (flushing) the file");
+    if (rc)
         goto fail;
-    }
-    return zoo_h5_commit(tmp, path);
+    return zoo_h5_publish(tmp, path); /* removes tmp when it fails */
 fail:
-    if (f >= 0)
-        H5Fclose(f);
+    zoo_h5_abandon(f);
     if (fcpl >= 0)
         H5Pclose(fcpl);
     unlink(tmp);
@@ -118,23 +113,8 @@ fail:
 
 static hid_t open_file(const char *path)
 {
-    zoo_h5_quiet();
-    if (!path || !path[0]) {
-        ZOO_FAIL(ZOO_ERR_INVALID, "data file: no path given");
-        return H5I_INVALID_HID;
-    }
-    if (access(path, R_OK) != 0) {
-        ZOO_FAIL(ZOO_ERR_IO, "%s: cannot read the data file: %s", path, strerror(errno));
-        return H5I_INVALID_HID;
-    }
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        ZOO_FAIL(ZOO_ERR_IO, "%s: not an HDF5 file; make one with `zoo data mqar ... -o FILE`", path);
-        return H5I_INVALID_HID;
-    }
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        ZOO_H5_FAIL(path, "opening");
+    hid_t f;
+    zoo_h5_open_read(path, "data file", "make one with `zoo data mqar ... -o FILE`", &f);
     return f;
 }
 

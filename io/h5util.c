@@ -12,6 +12,26 @@
 
 #include "zoo/error.h"
 
+/* HDF5 1.10 leaves a file whose H5Fclose failed (a full disk while flushing) half torn
+ * down but still registered, and its own exit handler then closes it again and crashes
+ * (SIGSEGV after the error was reported). So the library's exit handler is replaced by
+ * this one: it shuts HDF5 down only when no file is left open. zoo closes every file it
+ * opens on every path, so an open file at exit is one whose close failed; the process
+ * then leaves it to the OS (its temporary file was already removed). */
+static void at_exit(void)
+{
+    ssize_t open_files = H5Fget_obj_count(H5F_OBJ_ALL, H5F_OBJ_FILE);
+    if (open_files == 0)
+        H5close();
+}
+
+/* Before main, so it runs before the library's first use registers its own handler. */
+__attribute__((constructor)) static void take_over_exit(void)
+{
+    if (H5dont_atexit() >= 0)
+        atexit(at_exit);
+}
+
 void zoo_h5_quiet(void)
 {
     static int done;
@@ -21,21 +41,114 @@ void zoo_h5_quiet(void)
     }
 }
 
+/* What the error stack says: the innermost message, and the OS error number the file
+ * driver reports ("errno = 28, ...") when a system call failed. */
+typedef struct stack_info {
+    char desc[256];
+    int err;
+    int truncated; /* "truncated file: eof = ..., stored_eof = ...": the file ends early */
+} stack_info;
+
 static herr_t walk_cb(unsigned n, const H5E_error2_t *e, void *ud)
 {
-    char *buf = ud;
-    if (n == 0 && e->desc) /* innermost: the most specific reason */
-        snprintf(buf, 256, "%s", e->desc);
+    (void)n;
+    stack_info *si = ud;
+    if (!e->desc)
+        return 0;
+    const char *en = strstr(e->desc, "errno = ");
+    if (en && !si->err)
+        si->err = atoi(en + 8);
+    if (strstr(e->desc, "truncated file"))
+        si->truncated = 1;
+    /* Walking downward, the last entry is the innermost: the most specific reason. The
+     * driver's own line is long (time, buffer address, ...); its errno says it better. */
+    if (!en)
+        snprintf(si->desc, sizeof si->desc, "%s", e->desc);
     return 0;
+}
+
+/* The OS's reason in words, lower case to read inside a sentence, with what to do. */
+static void os_reason(int err, char *out, size_t n)
+{
+    const char *s = strerror(err), *hint = "";
+    if (err == ENOSPC || err == EDQUOT)
+        hint = "; free some space there or write the file elsewhere";
+    else if (err == EACCES || err == EPERM || err == EROFS)
+        hint = "; check that the folder is writable";
+    snprintf(out, n, "%s%s", s, hint);
+    if (out[0] >= 'A' && out[0] <= 'Z' && !(out[1] >= 'A' && out[1] <= 'Z'))
+        out[0] = (char)(out[0] - 'A' + 'a');
 }
 
 int zoo_h5_fail_at(const char *file, int line, const char *path, const char *what)
 {
-    char detail[256] = "";
-    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, detail);
+    stack_info si = {"", 0, 0};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &si);
     H5Eclear2(H5E_DEFAULT);
+    if (si.err > 0) {
+        char why[512];
+        os_reason(si.err, why, sizeof why);
+        return zoo_error_set(ZOO_ERR_IO, file, line, "%s: %s failed: %s", path ? path : "(hdf5)", what, why);
+    }
     return zoo_error_set(ZOO_ERR_HDF5, file, line, "%s: %s failed%s%s", path ? path : "(hdf5)", what,
-                         detail[0] ? ": " : "", detail);
+                         si.desc[0] ? ": " : "", si.desc);
+}
+
+void zoo_h5_abandon(hid_t f)
+{
+    if (f < 0)
+        return;
+    zoo_error keep = *zoo_error_last();
+    H5Fclose(f); /* once, whatever it returns (see zoo_h5_close_file) */
+    H5Eclear2(H5E_DEFAULT);
+    if (keep.code)
+        zoo_error_set(keep.code, keep.file, keep.line, "%s", keep.msg);
+}
+
+int zoo_h5_open_read(const char *path, const char *kind, const char *fix, hid_t *out)
+{
+    *out = H5I_INVALID_HID;
+    zoo_h5_quiet();
+    if (!path || !*path)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "no %s file given", kind);
+    if (access(path, R_OK) != 0)
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot read the %s: %s", path, kind, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: not an HDF5 file, so not a %s; %s", path, kind, fix);
+    }
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f >= 0) {
+        *out = f;
+        return 0;
+    }
+    stack_info si = {"", 0, 0};
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_DOWNWARD, walk_cb, &si);
+    if (si.truncated) {
+        H5Eclear2(H5E_DEFAULT);
+        return ZOO_FAIL(ZOO_ERR_IO,
+                        "%s: the %s is truncated (the file ends before its data does: it was not written or copied "
+                        "completely, e.g. on a full disk); %s",
+                        path, kind, fix);
+    }
+    char what[128];
+    snprintf(what, sizeof what, "opening the %s", kind);
+    if (ZOO_H5_FAIL(path, what) == ZOO_ERR_HDF5) { /* not the OS's doing: the file itself is damaged */
+        char msg[sizeof zoo_error_last()->msg];
+        snprintf(msg, sizeof msg, "%s", zoo_error_last()->msg); /* not formatted into itself */
+        ZOO_FAIL(ZOO_ERR_IO, "%s (the file is damaged); %s", msg, fix);
+    }
+    return ZOO_ERR_IO;
+}
+
+int zoo_h5_close_file(hid_t f, const char *path)
+{
+    if (f < 0)
+        return 0;
+    /* Never retried: a second H5Fclose of a file whose first close failed crashes. */
+    if (H5Fclose(f) < 0)
+        return ZOO_H5_FAIL(path, "writing out and closing the file");
+    return 0;
 }
 
 /* ---- attributes ----------------------------------------------------------------------- */
@@ -219,23 +332,29 @@ void zoo_h5_tmpname(const char *path, char *out, size_t n) { snprintf(out, n, "%
 int zoo_h5_commit(const char *tmp, const char *path)
 {
     if (rename(tmp, path) != 0) {
-        int e = errno;
+        char why[512];
+        os_reason(errno, why, sizeof why);
         unlink(tmp);
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, strerror(e));
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot rename %s into place: %s", path, tmp, why);
     }
     return 0;
 }
 
 int zoo_h5_sync(const char *path, int dir)
 {
+    char why[512];
     int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDONLY) | O_CLOEXEC);
-    if (fd < 0)
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot open to sync: %s", path, strerror(errno));
+    if (fd < 0) {
+        os_reason(errno, why, sizeof why);
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot open to sync: %s", path, why);
+    }
     int e = fsync(fd), err = errno;
     close(fd);
     /* Some file systems refuse fsync on folders; the rename is still atomic. */
-    if (e && !(dir && (err == EINVAL || err == EBADF)))
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: fsync failed: %s", path, strerror(err));
+    if (e && !(dir && (err == EINVAL || err == EBADF))) {
+        os_reason(err, why, sizeof why);
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: writing it to disk (fsync) failed: %s", path, why);
+    }
     return 0;
 }
 
@@ -244,6 +363,7 @@ int zoo_h5_publish(const char *tmp, const char *path)
     int rc = zoo_h5_sync(tmp, 0);
     if (rc) {
         unlink(tmp);
+        zoo_error_prefix("%s: ", path);
         return rc;
     }
     if ((rc = zoo_h5_commit(tmp, path)))

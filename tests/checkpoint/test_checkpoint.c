@@ -255,6 +255,35 @@ int main(void)
         expect_err(rc, ZOO_ERR_INVALID, "no format attribute", other, "not a zoo checkpoint", NULL);
     }
 
+    /* A spec attribute that decides the model's shape, missing: refused naming it (not a
+     * shape mismatch against a default-sized model). */
+    if ((f = tamper(path, other)) >= 0) {
+        H5Adelete(f, "d_model");
+        H5Fclose(f);
+        rc = zoo_checkpoint_read_spec(other, &back);
+        expect_err(rc, ZOO_ERR_INVALID, "no d_model attribute", other, "no 'd_model' attribute", NULL);
+        zoo_model *mx = NULL;
+        rc = zoo_checkpoint_load(other, 2, 4, NULL, &mx);
+        CHECK(rc == ZOO_ERR_INVALID && !mx && strstr(zoo_error_last()->msg, "'d_model'"),
+              "load without d_model: %d %s", rc, zoo_error_last()->msg);
+    }
+    /* Cut short (a copy interrupted, a full disk): says so, names the file and the fix. */
+    {
+        FILE *src = fopen(path, "rb");
+        snprintf(other, sizeof other, "%s/truncated.h5", dir);
+        FILE *dst = fopen(other, "wb");
+        char buf[4096];
+        size_t n = src ? fread(buf, 1, sizeof buf, src) : 0;
+        if (dst)
+            fwrite(buf, 1, n, dst);
+        if (src)
+            fclose(src);
+        if (dst)
+            fclose(dst);
+        rc = zoo_checkpoint_read_spec(other, &back);
+        expect_err(rc, ZOO_ERR_IO, "truncated file", other, "truncated", "zoo train --save");
+    }
+
     /* ---- files that are not checkpoints ---- */
     snprintf(other, sizeof other, "%s/missing.h5", dir);
     rc = zoo_checkpoint_read_spec(other, &back);

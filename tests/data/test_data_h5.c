@@ -259,6 +259,24 @@ static void test_bad_files(void)
     }
     expect_read_fail(p, ZOO_ERR_INVALID, "no dataset 'labels'", "labels missing");
 
+    /* Cut short (a copy interrupted, a full disk): says so and how to get a good one. */
+    CHECK(zoo_data_h5_write(p, &d, &s) == 0, "write");
+    {
+        const char *c = in_dir("cut.h5");
+        FILE *a = fopen(p, "rb"), *b = fopen(c, "wb");
+        char buf[2048];
+        size_t n = a ? fread(buf, 1, sizeof buf, a) : 0;
+        if (b)
+            fwrite(buf, 1, n, b);
+        if (a)
+            fclose(a);
+        if (b)
+            fclose(b);
+        expect_read_fail(c, ZOO_ERR_IO, "truncated", "truncated file");
+        CHECK(strstr(zoo_error_last()->msg, "zoo data mqar") != NULL, "truncated file: no fix in '%s'",
+              zoo_error_last()->msg);
+    }
+
     const char *t = in_dir("text.h5");
     FILE *f = fopen(t, "w");
     fputs("not hdf5\n", f);

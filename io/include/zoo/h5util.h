@@ -11,8 +11,11 @@
 
 /* Turn off HDF5's automatic stack printing (once per process). */
 void zoo_h5_quiet(void);
-/* Record ZOO_ERR_HDF5 for `what` on `path` with HDF5's innermost message; returns the code.
- * Call it before any further HDF5 call: each one clears the stack it reads. */
+/* Record the failure of `what` on `path`; returns the code. When a system call failed
+ * under HDF5 (the file driver reports its errno: a full disk, no permission) it is
+ * ZOO_ERR_IO with the OS's reason in words ("no space left on device") and what to do;
+ * otherwise ZOO_ERR_HDF5 with HDF5's innermost message. Call it before any further HDF5
+ * call: each one clears the stack it reads. */
 int zoo_h5_fail_at(const char *file, int line, const char *path, const char *what);
 #define ZOO_H5_FAIL(path, what) zoo_h5_fail_at(__FILE__, __LINE__, (path), (what))
 
@@ -40,6 +43,17 @@ int zoo_h5_get_f64(hid_t loc, const char *path, const char *name, double *v);
 int zoo_h5_get_str(hid_t loc, const char *path, const char *name, char **out);
 
 /* ---- whole files ---- */
+/* Open `path` read-only as a `kind` file ("checkpoint", "data file"): ZOO_ERR_IO naming the
+ * file when it is unreadable, not HDF5, truncated (not completely written) or otherwise
+ * damaged, each with `fix` (what to do: "write it again with zoo train --save"). */
+int zoo_h5_open_read(const char *path, const char *kind, const char *fix, hid_t *out);
+/* H5Fclose(f) (f < 0: nothing to do), the failure recorded as above. Call it once per
+ * file whatever it returns: after a failed close the id must not be closed again (HDF5
+ * 1.10 crashes), and at exit the library is left alone while such a file is open. */
+int zoo_h5_close_file(hid_t f, const char *path);
+/* Close a file given up after an error (f < 0: nothing to do), keeping that error as the
+ * thread's last: the close of a half-written file on a full disk fails too. */
+void zoo_h5_abandon(hid_t f);
 /* "<path>.tmp.<pid>" for writing; rename over `path` when complete. */
 void zoo_h5_tmpname(const char *path, char *out, size_t n);
 /* rename(tmp, path) with an error naming both on failure (tmp is removed then). */
