@@ -11,6 +11,7 @@
 #include "sweep.h"
 #include "sweep_slice.h"
 #include "zoo/error.h"
+#include "zoo/outpath.h"
 
 static void usage(FILE *f)
 {
@@ -27,7 +28,8 @@ static void usage(FILE *f)
             "  --dry-run            print the expanded runs (size, params, FLOPs, time estimate), the\n"
             "                       totals and the backends the runs ask for; write nothing\n"
             "  --resume             the sweep file changed: add its new runs to the results file\n"
-            "  --force              start over; the old results file is kept as FILE.bak\n"
+            "  --force              start over; the old results file (or a file of another kind\n"
+            "                       at -o) is kept as FILE.bak\n"
             "  --grace SECONDS      after SIGTERM/SIGUSR1/SIGINT, how long runs in flight may take to\n"
             "                       finish before they are abandoned (default 60; a second signal\n"
             "                       abandons them at once)\n"
@@ -46,11 +48,12 @@ static void usage(FILE *f)
             "Running the same command again resumes: recorded runs (same spec hash) are skipped, runs\n"
             "that were in flight are redone, a run that kills its training process twice is\n"
             "recorded as crashed. Without --resume or --force, a results file of a different\n"
-            "sweep is refused.\n"
+            "sweep is refused. A top-level `max_run_seconds: S` in the sweep file stops any run\n"
+            "(build, training and evaluation) that takes longer and records it as timeout.\n"
             "\n"
             "exit codes: 0 every run recorded and ok; 1 every run recorded, some failed (see the\n"
             "status column); 2 bad input (usage, sweep file, results file of another sweep);\n"
-            "3 the sweep could not go on (results file unwritable, MPI error); 75 stopped by\n"
+            "3 the sweep could not go on (results file unwritable, disk full, out of memory, MPI error); 75 stopped by\n"
             "SIGTERM/SIGUSR1/SIGINT with runs left: rerun the same command to resume (job scripts\n"
             "requeue on 75).\n"
             "\n"
@@ -153,6 +156,12 @@ int zoo_cmd_sweep(int argc, char **argv)
     memset(&sw, 0, sizeof sw);
     if (mpi.rank == 0) {
         if (prc) {
+            zoo_cli_report("sweep");
+            go = SWEEP_EXIT_INPUT;
+        } else if (!o.dry_run && zoo_out_check(o.out, "-o", ZOO_FILE_RESULTS, (const char *const[]){o.file}, 1,
+                                               o.force)) {
+            /* Before any work: never the sweep file itself, nor a checkpoint or data file
+             * unless --force (which keeps the old file as .bak). */
             zoo_cli_report("sweep");
             go = SWEEP_EXIT_INPUT;
         } else if (zoo_sweep_load(o.file, &sw) || (o.slice && sweep_slice_select(&sw, o.slice))) {
