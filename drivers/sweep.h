@@ -134,11 +134,12 @@ typedef struct sweep_book {
     int64_t *todo;     /* sweep runs whose row is pending */
     int64_t n_todo;
     int64_t n_final;   /* sweep runs already final when the session began */
-    int lock_fd;
+    int lock_fd;       /* zoo_results_lock on the file as it was at open */
+    const char *out;   /* the results file */
     char backup[4200]; /* where --force moved the old file, or "" */
 } sweep_book;
 
-/* Lock "<out>.lock", remove stale temporaries, then create the results file or open
+/* Lock the results file (zoo_results_lock), remove stale temporaries, then create the results file or open
  * it and match runs by spec hash (resume; --resume adds new runs; --force starts over
  * after moving the old file aside), and begin the session. Errors that are the user's
  * (a different sweep in the file, a file that is not ours, a held lock) return

@@ -1,5 +1,5 @@
 /* sweep_book.c: the results file at the start of a session: the lock that keeps a
- * second `zoo sweep` off the same file, stale temporaries, create / resume / --resume
+ * second `zoo sweep` (or `zoo merge`) off the same file (zoo_results_lock), stale temporaries, create / resume / --resume
  * (add runs) / --force (start over, old file kept), and which runs are left to do.
  * Rank 0 only. Trains nothing. */
 #define _GNU_SOURCE
@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "sweep.h"
@@ -20,23 +20,6 @@ typedef struct hash_row {
 } hash_row;
 
 static int by_hash(const void *a, const void *b) { return strcmp(((const hash_row *)a)->hash, ((const hash_row *)b)->hash); }
-
-static int take_lock(sweep_book *b, const char *out)
-{
-    char lp[4200];
-    snprintf(lp, sizeof lp, "%s.lock", out);
-    b->lock_fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (b->lock_fd < 0)
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot create the lock file: %s; check the folder is writable", lp, strerror(errno));
-    /* flock is released by the kernel when the process dies, even by kill -9. */
-    if (flock(b->lock_fd, LOCK_EX | LOCK_NB)) {
-        close(b->lock_fd);
-        b->lock_fd = -1;
-        return ZOO_FAIL(ZOO_ERR_INVALID, "%s is in use by another zoo sweep (%s is locked); wait for it or use another -o",
-                        out, lp);
-    }
-    return 0;
-}
 
 static int rows_for(const zoo_sweep *sw, const int64_t *runs, int64_t n, int64_t first_id, zoo_results_row **out)
 {
@@ -84,14 +67,21 @@ int sweep_book_open(sweep_book *b, const zoo_sweep *sw, const sweep_opts *o, con
     b->todo = malloc((size_t)sw->n_runs * sizeof *b->todo);
     if (!b->row_of || !b->todo)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-    int rc = take_lock(b, o->out);
+    b->out = o->out;
+    int rc = zoo_results_lock(o->out, &b->lock_fd);
     if (rc)
         return rc;
     zoo_results_clean_temps(o->out);
-    if (access(o->out, F_OK) != 0)
+    struct stat st;
+    if (stat(o->out, &st) || st.st_size == 0) /* missing, or the lock's empty placeholder */
         return create_new(b, sw, o, ss);
     if (o->force) {
         if ((rc = zoo_results_backup(o->out, b->backup, sizeof b->backup)))
+            return rc;
+        /* The lock held the file now moved aside: lock the (new, empty) one at the path. */
+        zoo_results_unlock(NULL, b->lock_fd);
+        b->lock_fd = -1;
+        if ((rc = zoo_results_lock(o->out, &b->lock_fd)))
             return rc;
         return create_new(b, sw, o, ss);
     }
@@ -164,11 +154,10 @@ int sweep_book_open(sweep_book *b, const zoo_sweep *sw, const sweep_opts *o, con
 
 void sweep_book_close(sweep_book *b)
 {
-    zoo_results_close(b->res);
+    zoo_results_close(b->res); /* releases the lock of the file it published last */
     free(b->row_of);
     free(b->todo);
-    if (b->lock_fd >= 0)
-        close(b->lock_fd); /* releases the lock; the lock file stays (removing it would race) */
+    zoo_results_unlock(b->out, b->lock_fd); /* the lock taken at open; its placeholder goes if never written */
     memset(b, 0, sizeof *b);
     b->lock_fd = -1;
 }

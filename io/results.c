@@ -1,7 +1,16 @@
-/* results.c: the sweep's HDF5 results file (docs/results.md). Every change is one
- * transaction: copy the file to "<path>.tmp.<pid>", change the copy, close it, fsync,
- * rename over the file, fsync the folder. A kill at any moment leaves either the
- * previous file or the new one, both closed and whole. Not thread-safe; one writer. */
+/* results.c: the sweep's HDF5 results file (docs/results.md, "Durability"). The main
+ * file is never changed in place. A commit writes its batch of finished runs (their
+ * summary rows and run groups, laid out as in the main file) to one small new file of
+ * the journal "<path>.d/commit-<seq>.h5", written under a temporary name, fsynced and
+ * renamed: its cost is the size of the runs, not of the file. Readers take the main
+ * file and lay the journal's files over it in sequence order. Now and then (when the
+ * journal has grown as large as the main file, and at the end of a session) the
+ * journal is folded: the main file is copied to "<path>.tmp.<pid>", the journal's rows
+ * and groups are written into the copy, which is fsynced and renamed over the file;
+ * then the folded journal files are deleted. The main file records the last sequence
+ * folded into it (`journal_folded`), so journal files that survive a kill after a fold
+ * are skipped. A kill at any moment leaves a main file that opens and a journal of
+ * whole files. Not thread-safe; one writer (zoo_results_lock). */
 #define _GNU_SOURCE
 #include "zoo/results.h"
 
@@ -11,6 +20,8 @@
 #include <hdf5.h>
 #include <libgen.h>
 #include <math.h>
+#include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,14 +32,42 @@
 #include "zoo/error.h"
 #include "zoo/h5util.h"
 
+/* Root attribute `schema` of a journal file. */
+#define JOURNAL_SCHEMA "zoo-sweep-results-commit"
+/* The journal is folded once its files hold this many times the main file's bytes:
+ * the main file then grows geometrically (x3 a fold), so the copies made by folds add
+ * up to about 1.5 final files and the journal stays within twice the main file
+ * (docs/results.md has the measured totals). */
+#define FOLD_RATIO 2.0
+/* Sweep texts longer than this are kept in /sweep_texts only: HDF5's earliest format
+ * holds an attribute in the object header, whose messages stop at 64 KiB. */
+#define TEXT_ATTR_MAX 32768
+
+/* One file of the journal. */
+typedef struct side {
+    int64_t seq, bytes;
+    char *path;
+} side;
+
 struct zoo_results {
     char *path;
     zoo_results_row *rows;
+    int32_t *src;          /* per row: the side file (index in sides) with its newest run group; -1 the main file */
     int64_t n, cap;
     char *sweep_text;
     zoo_results_session session;
     int64_t session_index; /* row of this process's session in /sessions; -1 none */
-    int64_t version;       /* the file's schema version; older ones are upgraded by the next change */
+    int64_t version;       /* the main file's schema version; older ones are upgraded by the next fold */
+    side *sides;           /* the journal files not folded yet, in sequence order */
+    int n_sides, cap_sides;
+    int64_t folded;        /* the main file's journal_folded: journal files up to it are in it */
+    int64_t next_seq;      /* of the next commit */
+    int64_t main_bytes, side_bytes;
+    int64_t dirty_lo, dirty_hi; /* rows [lo, hi) may differ from the main file's */
+    int wrote;             /* this handle wrote journal files that are not folded yet */
+    int lock_fd;           /* lock on the main file this handle published last; -1 none */
+    hid_t copy_f;          /* the file zoo_results_copy_run read last, open */
+    int copy_from;         /* ... as a src value; -2 none */
 };
 
 /* ---- small helpers ------------------------------------------------------------------ */
@@ -317,6 +356,22 @@ static int is_int_text(const char *s)
     return 1;
 }
 
+/* Metrics a row lacks: NaN for numbers, -1 for counts (what zoo_results_row_init sets). */
+static void row_defaults(zoo_results_row *r)
+{
+    r->params = -1;
+    r->state_size = r->flops_per_step = NAN;
+    r->final_acc = r->best_acc = r->final_loss = NAN;
+    r->epochs_run = -1;
+    r->steps_run = -1;
+    r->tokens_per_s = r->wall_s = NAN;
+    r->peak_bytes = -1;
+    r->mem_params_bytes = r->mem_grads_bytes = r->mem_optimizer_bytes = -1;
+    r->mem_activations_bytes = r->mem_act_grads_bytes = r->mem_workspace_bytes = -1;
+    r->rank = -1;
+    r->finished_unix = NAN;
+}
+
 void zoo_results_row_init(zoo_results_row *r, int64_t id, const zoo_run_spec *s, const char *family)
 {
     memset(r, 0, sizeof *r);
@@ -352,18 +407,8 @@ void zoo_results_row_init(zoo_results_row *r, int64_t id, const zoo_run_spec *s,
     r->seed = s->seed;
     r->data_seed = s->data_seed;
     r->epochs = s->epochs;
-    r->params = -1;
-    r->state_size = NAN;
+    row_defaults(r);
     r->flops_per_step = zoo_run_spec_flops_per_step(s);
-    r->final_acc = r->best_acc = r->final_loss = NAN;
-    r->epochs_run = -1;
-    r->steps_run = -1;
-    r->tokens_per_s = r->wall_s = NAN;
-    r->peak_bytes = -1;
-    r->mem_params_bytes = r->mem_grads_bytes = r->mem_optimizer_bytes = -1;
-    r->mem_activations_bytes = r->mem_act_grads_bytes = r->mem_workspace_bytes = -1;
-    r->rank = -1;
-    r->finished_unix = NAN;
     r->tf32 = s->tf32;
 }
 
@@ -478,64 +523,588 @@ static int run_group(hid_t f, const char *path, const zoo_results_update *u)
     return rc;
 }
 
-/* ---- transactions ---------------------------------------------------------------------- */
+/* ---- the journal ------------------------------------------------------------------------ */
+
+/* A test hook: ZOO_RESULTS_TEST_KILL=POINT:N raises SIGKILL the Nth time this process
+ * reaches POINT: "commit" (a journal file just renamed into place), "fold" (a new main
+ * file complete and locked, not yet renamed), "folded" (renamed, journal not yet
+ * deleted), "cleaning" (the first folded journal file deleted). tests/sweep kills the
+ * writer exactly at these boundaries. Unset, it costs a getenv per commit. */
+static void kill_point(const char *point)
+{
+    static long reached;
+    const char *spec = getenv("ZOO_RESULTS_TEST_KILL");
+    size_t k = strlen(point);
+    if (!spec || strncmp(spec, point, k) || spec[k] != ':')
+        return;
+    if (++reached >= atol(spec + k + 1))
+        raise(SIGKILL);
+}
+
+static void journal_dir(const char *path, char *out, size_t n) { snprintf(out, n, "%s.d", path); }
+
+/* The sequence number of a journal file's name "commit-<seq>.h5"; -1 for any other name
+ * (temporaries "commit-<seq>.h5.tmp.<pid>" included). */
+static int64_t side_seq(const char *name)
+{
+    if (strncmp(name, "commit-", 7) || name[7] < '0' || name[7] > '9')
+        return -1;
+    char *end;
+    long long s = strtoll(name + 7, &end, 10);
+    return strcmp(end, ".h5") || s <= 0 ? -1 : (int64_t)s;
+}
+
+static int by_seq(const void *a, const void *b)
+{
+    int64_t x = ((const side *)a)->seq, y = ((const side *)b)->seq;
+    return (x > y) - (x < y);
+}
+
+static void free_sides(side *s, int n)
+{
+    for (int i = 0; i < n; i++)
+        free(s[i].path);
+    free(s);
+}
+
+/* Room for one more journal file in r->sides. */
+static int grow_sides(zoo_results *r)
+{
+    if (r->n_sides < r->cap_sides)
+        return 0;
+    int nc = r->cap_sides ? 2 * r->cap_sides : 16;
+    side *ns = realloc(r->sides, (size_t)nc * sizeof *ns);
+    if (!ns)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the results journal");
+    r->sides = ns;
+    r->cap_sides = nc;
+    return 0;
+}
+
+/* The journal files of `path` with a sequence above `after`, in order, into r->sides. */
+static int list_journal(zoo_results *r, int64_t after)
+{
+    char jdir[4200];
+    journal_dir(r->path, jdir, sizeof jdir);
+    DIR *d = opendir(jdir);
+    if (!d)
+        return errno == ENOENT ? 0 : ZOO_FAIL(ZOO_ERR_IO, "%s: cannot list the results journal: %s", jdir, strerror(errno));
+    int rc = 0;
+    struct dirent *e;
+    while (!rc && (e = readdir(d))) {
+        int64_t seq = side_seq(e->d_name);
+        if (seq <= after)
+            continue;
+        char full[4500];
+        snprintf(full, sizeof full, "%s/%s", jdir, e->d_name);
+        struct stat st;
+        if (stat(full, &st))
+            continue; /* folded and deleted since it was listed */
+        if ((rc = grow_sides(r)))
+            break;
+        side *s = &r->sides[r->n_sides];
+        if (!(s->path = strdup(full))) {
+            rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+            break;
+        }
+        s->seq = seq;
+        s->bytes = (int64_t)st.st_size;
+        r->n_sides++;
+    }
+    closedir(d);
+    if (!rc && r->n_sides > 1)
+        qsort(r->sides, (size_t)r->n_sides, sizeof *r->sides, by_seq);
+    return rc;
+}
+
+/* The highest sequence of any journal file of `path` (0 when none). */
+static int64_t journal_last(const char *path)
+{
+    char jdir[4200];
+    journal_dir(path, jdir, sizeof jdir);
+    DIR *d = opendir(jdir);
+    int64_t last = 0;
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        int64_t s = side_seq(e->d_name);
+        if (s > last)
+            last = s;
+    }
+    if (d)
+        closedir(d);
+    return last;
+}
+
+/* Delete the journal files folded into the main file (sequence <= upto), and with
+ * `rmdir_too` the folder when nothing else is left in it. What a kill leaves here is
+ * skipped by readers (below the main file's journal_folded) and deleted by the next fold. */
+static void drop_journal(const char *path, int64_t upto, int rmdir_too)
+{
+    char jdir[4200];
+    journal_dir(path, jdir, sizeof jdir);
+    DIR *d = opendir(jdir);
+    if (!d)
+        return;
+    int first = 1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        int64_t s = side_seq(e->d_name);
+        if (s < 0 || s > upto)
+            continue;
+        char full[4500];
+        snprintf(full, sizeof full, "%s/%s", jdir, e->d_name);
+        if (!unlink(full) && first) {
+            first = 0;
+            kill_point("cleaning");
+        }
+    }
+    closedir(d);
+    if (rmdir_too)
+        rmdir(jdir);
+}
+
+/* Durably put the closed file `tmp` at `path`, locking it first, so the writer's lock
+ * passes to the new file with no gap: *lock_fd then holds the new file's lock and the
+ * old descriptor (the replaced file's) is closed. */
+static int publish_locked(const char *tmp, const char *path, int *lock_fd)
+{
+    int fd = open(tmp, O_RDWR | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        unlink(tmp);
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot open the new results file to lock it: %s", tmp, strerror(e));
+    }
+    int held = zoo_results_lock_fd(fd);
+    if (held) {
+        close(fd);
+        unlink(tmp);
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot lock the new results file: %s", tmp,
+                        held > 0 ? "another process holds it" : strerror(-held));
+    }
+    kill_point("fold");
+    int rc = zoo_h5_publish(tmp, path);
+    if (rc) {
+        close(fd);
+        return rc;
+    }
+    if (*lock_fd >= 0)
+        close(*lock_fd);
+    *lock_fd = fd;
+    kill_point("folded");
+    return 0;
+}
+
+/* ---- reading -------------------------------------------------------------------------- */
+
+/* Append "what" to the list of missing items in buf. */
+static void add_missing(char *buf, size_t n, int *count, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static void add_missing(char *buf, size_t n, int *count, const char *fmt, ...)
+{
+    size_t k = strlen(buf);
+    if (k + 8 >= n)
+        return;
+    if ((*count)++)
+        k += (size_t)snprintf(buf + k, n - k, ", ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + k, n - k, fmt, ap);
+    va_end(ap);
+}
+
+/* A table `name` whose compound type has every member of `want`, each of its class. */
+static void check_table(hid_t f, const char *name, hid_t want, char *miss, size_t n, int *count)
+{
+    if (H5Lexists(f, name, H5P_DEFAULT) <= 0) {
+        add_missing(miss, n, count, "%s", name);
+        return;
+    }
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT), t = d < 0 ? H5I_INVALID_HID : H5Dget_type(d);
+    if (t < 0 || H5Tget_class(t) != H5T_COMPOUND) {
+        add_missing(miss, n, count, "%s (not a table)", name);
+    } else {
+        int nm = H5Tget_nmembers(want);
+        for (int i = 0; i < nm; i++) {
+            char *m = H5Tget_member_name(want, (unsigned)i);
+            int at = m ? H5Tget_member_index(t, m) : -1;
+            if (at < 0)
+                add_missing(miss, n, count, "%s column '%s'", name, m ? m : "?");
+            else if (H5Tget_member_class(t, (unsigned)at) != H5Tget_member_class(want, (unsigned)i))
+                add_missing(miss, n, count, "%s column '%s' of its type", name, m);
+            if (m)
+                H5free_memory(m);
+        }
+    }
+    if (t >= 0)
+        H5Tclose(t);
+    if (d >= 0)
+        H5Dclose(d);
+}
+
+/* Everything schema version `ver` promises, checked before anything is read; one
+ * message names all that is missing, so a damaged file is never resumed or merged as
+ * if its gaps were data. */
+static int check_layout(hid_t f, const char *path, int64_t ver)
+{
+    static const char *const attrs[] = {"zoo_version", "git_rev", "sweep_name", "sweep_path", "created", "updated"};
+    char miss[700] = "";
+    int count = 0;
+    for (size_t i = 0; i < sizeof attrs / sizeof *attrs; i++)
+        if (H5Aexists(f, attrs[i]) <= 0)
+            add_missing(miss, sizeof miss, &count, "root attribute '%s'", attrs[i]);
+    hid_t rt = row_type_v(ver), st = session_type();
+    check_table(f, "/summary", rt, miss, sizeof miss, &count);
+    check_table(f, "/sessions", st, miss, sizeof miss, &count);
+    H5Tclose(rt), H5Tclose(st);
+    hid_t d = H5Lexists(f, "/sweep_texts", H5P_DEFAULT) > 0 ? H5Dopen2(f, "/sweep_texts", H5P_DEFAULT) : H5I_INVALID_HID;
+    if (d < 0)
+        add_missing(miss, sizeof miss, &count, "/sweep_texts");
+    else
+        H5Dclose(d);
+    hid_t g = H5Lexists(f, "/runs", H5P_DEFAULT) > 0 ? H5Gopen2(f, "/runs", H5P_DEFAULT) : H5I_INVALID_HID;
+    if (g < 0)
+        add_missing(miss, sizeof miss, &count, "the /runs group");
+    else
+        H5Gclose(g);
+    H5Eclear2(H5E_DEFAULT);
+    if (!count)
+        return 0;
+    return ZOO_FAIL(ZOO_ERR_INVALID,
+                    "%s is not a complete zoo sweep results file (schema version %lld): it lacks %s; it was damaged or "
+                    "not written by zoo, so it is neither resumed nor merged; give another -o path",
+                    path, (long long)ver, miss);
+}
+
+/* n rows of table `d` in the layout of schema `ver` into rows[] (defaults first, so
+ * a column the file lacks reads as missing, not as 0). */
+static int read_rows(hid_t d, const char *path, int64_t ver, zoo_results_row *rows, hsize_t n)
+{
+    for (hsize_t i = 0; i < n; i++) {
+        memset(&rows[i], 0, sizeof rows[i]);
+        row_defaults(&rows[i]);
+    }
+    hid_t rt = row_type_v(ver); /* an older file lacks the newer columns: they stay as set */
+    int rc = n && H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, rows) < 0 ? ZOO_H5_FAIL(path, "reading /summary") : 0;
+    H5Tclose(rt);
+    for (hsize_t i = 0; i < n; i++) {
+        zoo_results_row *x = &rows[i];
+        x->hash[16] = x->status[15] = x->host[63] = x->message[255] = 0;
+        x->backend[sizeof x->backend - 1] = x->device[sizeof x->device - 1] = 0;
+    }
+    return rc;
+}
+
+/* The last entry of /sweep_texts (malloc'd; NULL when the table is empty or not of
+ * variable-length strings). */
+static int last_text(hid_t f, const char *path, char **out)
+{
+    *out = NULL;
+    hid_t d = H5Dopen2(f, "/sweep_texts", H5P_DEFAULT), ft = d < 0 ? H5I_INVALID_HID : H5Dget_type(d);
+    hid_t fs = d < 0 ? H5I_INVALID_HID : H5Dget_space(d), ms = H5I_INVALID_HID, mt = H5I_INVALID_HID;
+    hsize_t n = 0, one = 1;
+    int rc = 0;
+    if (d < 0 || ft < 0 || fs < 0 || H5Sget_simple_extent_dims(fs, &n, NULL) < 0) {
+        rc = ZOO_H5_FAIL(path, "reading /sweep_texts");
+    } else if (n && H5Tis_variable_str(ft) > 0) {
+        hsize_t last = n - 1;
+        char *s = NULL;
+        mt = H5Tcopy(H5T_C_S1);
+        ms = H5Screate_simple(1, &one, NULL);
+        /* The memory type takes the file's character set: HDF5 does not convert them. */
+        if (H5Tset_size(mt, H5T_VARIABLE) < 0 || H5Tset_cset(mt, H5Tget_cset(ft)) < 0 ||
+            H5Sselect_hyperslab(fs, H5S_SELECT_SET, &last, NULL, &one, NULL) < 0 ||
+            H5Dread(d, mt, ms, fs, H5P_DEFAULT, &s) < 0)
+            rc = ZOO_H5_FAIL(path, "reading /sweep_texts");
+        else if (!(*out = strdup(s ? s : "")))
+            rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the sweep text");
+        if (s)
+            H5free_memory(s);
+    }
+    if (ms >= 0)
+        H5Sclose(ms);
+    if (mt >= 0)
+        H5Tclose(mt);
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (ft >= 0)
+        H5Tclose(ft);
+    if (d >= 0)
+        H5Dclose(d);
+    return rc;
+}
+
+/* The version 2 columns of a version 1 row: before `backend: auto` every run that
+ * trained did so on its spec's backend (its group's `backend` attribute); tf32 did not
+ * exist (0); the device was not recorded (""). */
+static void v1_columns(hid_t f, const char *path, zoo_results_row *x)
+{
+    x->tf32 = 0;
+    if (!strcmp(x->status, ZOO_STATUS_PENDING) || !strcmp(x->status, ZOO_STATUS_UNSUPPORTED) ||
+        !strcmp(x->status, ZOO_STATUS_CRASHED))
+        return;
+    char name[64];
+    snprintf(name, sizeof name, "/runs/%06lld", (long long)x->id);
+    if (H5Lexists(f, "/runs", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0)
+        return;
+    hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
+    char *b = NULL;
+    if (g >= 0 && zoo_h5_get_str(g, path, "backend", &b) > 0 && b)
+        copy_str(x->backend, sizeof x->backend, b);
+    free(b);
+    if (g >= 0)
+        H5Gclose(g);
+    zoo_error_clear();
+}
+
+/* Make room for n rows (keeping the first r->n), then copy `rows` in unless NULL. New
+ * rows' run groups are in the main file. */
+static int set_rows(zoo_results *r, const zoo_results_row *rows, int64_t n)
+{
+    if (n > r->cap) {
+        zoo_results_row *nr = realloc(r->rows, (size_t)n * sizeof *nr);
+        if (nr)
+            r->rows = nr;
+        int32_t *ns = nr ? realloc(r->src, (size_t)n * sizeof *ns) : NULL;
+        if (!nr || !ns)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for %lld result rows", (long long)n);
+        r->src = ns;
+        r->cap = n;
+    }
+    for (int64_t i = r->n; i < n; i++)
+        r->src[i] = -1;
+    if (rows && n > 0) /* an empty slice has no rows, and may pass NULL */
+        memcpy(r->rows, rows, (size_t)n * sizeof *rows);
+    r->n = n;
+    return 0;
+}
+
+static void mark_dirty(zoo_results *r, int64_t id)
+{
+    if (r->dirty_hi <= r->dirty_lo) {
+        r->dirty_lo = id;
+        r->dirty_hi = id + 1;
+    } else {
+        r->dirty_lo = id < r->dirty_lo ? id : r->dirty_lo;
+        r->dirty_hi = id + 1 > r->dirty_hi ? id + 1 : r->dirty_hi;
+    }
+}
+
+/* The main file: layout checked, rows, sweep text, journal mark. */
+static int read_main(zoo_results *r)
+{
+    const char *path = r->path;
+    if (H5Fis_hdf5(path) <= 0)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s is not an HDF5 file; give another -o path (or move it away)", path);
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0)
+        return ZOO_H5_FAIL(path, "opening the results file");
+    int rc = 0;
+    char *schema = NULL;
+    int64_t ver = 0;
+    hid_t d = H5I_INVALID_HID;
+    /* Anything short of both attributes, readable, means "not ours". */
+    if (zoo_h5_get_str(f, path, "schema", &schema) <= 0 || strcmp(schema, ZOO_RESULTS_SCHEMA) ||
+        zoo_h5_get_i64(f, path, "schema_version", &ver) <= 0) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s is not a zoo sweep results file (no schema attribute '%s'); give another -o path",
+                      path, ZOO_RESULTS_SCHEMA);
+        goto done;
+    }
+    if (ver > ZOO_RESULTS_SCHEMA_VERSION || ver < 1) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s has results schema version %lld; this zoo reads version %d: use a matching zoo",
+                      path, (long long)ver, ZOO_RESULTS_SCHEMA_VERSION);
+        goto done;
+    }
+    if ((rc = check_layout(f, path, ver)))
+        goto done;
+    /* The text is the last of /sweep_texts; files that have none keep it in the attribute. */
+    if ((rc = last_text(f, path, &r->sweep_text)))
+        goto done;
+    if (!r->sweep_text && (rc = zoo_h5_get_str(f, path, "sweep_text", &r->sweep_text)) < 0)
+        goto done;
+    rc = 0;
+    if (!r->sweep_text && !(r->sweep_text = strdup(""))) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = zoo_h5_get_i64(f, path, "journal_folded", &r->folded)) < 0)
+        goto done;
+    rc = 0;
+    d = H5Dopen2(f, "/summary", H5P_DEFAULT);
+    if (d < 0) {
+        rc = ZOO_H5_FAIL(path, "opening /summary");
+        goto done;
+    }
+    hid_t fs = H5Dget_space(d);
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(fs, &n, NULL);
+    H5Sclose(fs);
+    if ((rc = set_rows(r, NULL, (int64_t)n)) || (rc = read_rows(d, path, ver, r->rows, n)))
+        goto done;
+    r->version = ver;
+    for (int64_t i = 0; i < r->n; i++) {
+        zoo_results_row *x = &r->rows[i];
+        if (x->id != i) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: /summary row %lld has id %lld; the file is damaged", path, (long long)i,
+                          (long long)x->id);
+            goto done;
+        }
+        if (ver < 2)
+            v1_columns(f, path, x);
+    }
+done:
+    free(schema);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Fclose(f);
+    return rc;
+}
+
+/* Lay journal file k over the rows: 0, 1 when it has gone (folded meanwhile: read
+ * again), or the error. */
+static int read_side(zoo_results *r, int k)
+{
+    const char *sp = r->sides[k].path;
+    if (access(sp, F_OK))
+        return 1;
+    hid_t f = H5Fopen(sp, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) {
+        if (access(sp, F_OK))
+            return 1;
+        int rc = ZOO_H5_FAIL(sp, "opening a journal file of the results");
+        zoo_error_prefix("%s: a complete journal file cannot be read (damaged after zoo wrote it?); move it away to "
+                         "open %s without its runs: ",
+                         sp, r->path);
+        return rc == ZOO_ERR_HDF5 ? ZOO_ERR_INVALID : rc;
+    }
+    char *schema = NULL;
+    int64_t ver = 0;
+    hid_t d = H5I_INVALID_HID;
+    zoo_results_row *rows = NULL;
+    int rc = 0;
+    if (zoo_h5_get_str(f, sp, "schema", &schema) <= 0 || strcmp(schema, JOURNAL_SCHEMA) ||
+        zoo_h5_get_i64(f, sp, "schema_version", &ver) <= 0 || ver < 2 || ver > ZOO_RESULTS_SCHEMA_VERSION ||
+        (d = H5Dopen2(f, "/summary", H5P_DEFAULT)) < 0) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID,
+                      "%s is not a journal file of %s this zoo can read (schema '%s' version %lld); move it away to "
+                      "open the results without it",
+                      sp, r->path, schema ? schema : "none", (long long)ver);
+        goto done;
+    }
+    hid_t fs = H5Dget_space(d);
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(fs, &n, NULL);
+    H5Sclose(fs);
+    rows = calloc(n ? n : 1, sizeof *rows);
+    if (!rows) {
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = read_rows(d, sp, ver, rows, n)))
+        goto done;
+    for (hsize_t i = 0; i < n; i++) {
+        int64_t id = rows[i].id;
+        if (id < 0 || id >= r->n) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: row id %lld, but %s has %lld rows; the journal does not belong to it",
+                          sp, (long long)id, r->path, (long long)r->n);
+            goto done;
+        }
+        r->rows[id] = rows[i];
+        char name[64];
+        snprintf(name, sizeof name, "/runs/%06lld", (long long)id);
+        if (H5Lexists(f, "/runs", H5P_DEFAULT) > 0 && H5Lexists(f, name, H5P_DEFAULT) > 0)
+            r->src[id] = k;
+        mark_dirty(r, id);
+    }
+done:
+    free(rows);
+    free(schema);
+    if (d >= 0)
+        H5Dclose(d);
+    H5Fclose(f);
+    return rc;
+}
+
+static zoo_results *alloc_results(const char *path)
+{
+    zoo_results *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->path = strdup(path);
+    r->session_index = -1;
+    r->lock_fd = -1;
+    r->copy_f = H5I_INVALID_HID;
+    r->copy_from = -2;
+    r->next_seq = 1;
+    if (!r->path) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+int zoo_results_open(const char *path, zoo_results **out)
+{
+    *out = NULL;
+    zoo_h5_quiet();
+    /* A writer may fold meanwhile (new main file, journal files deleted): read the main
+     * file, then the journal; if a listed journal file went, or the path now names
+     * another file, read again. */
+    for (int attempt = 0; attempt < 100; attempt++) {
+        struct stat a, b;
+        if (stat(path, &a))
+            return ZOO_FAIL(ZOO_ERR_IO, "%s: no such file", path);
+        zoo_results *r = alloc_results(path);
+        if (!r)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        int rc = read_main(r), moved = 0;
+        if (!rc)
+            rc = list_journal(r, r->folded);
+        for (int k = 0; !rc && !moved && k < r->n_sides; k++) {
+            int v = read_side(r, k);
+            moved = v == 1;
+            rc = v == 1 ? 0 : v;
+        }
+        if (!rc && !moved)
+            moved = stat(path, &b) || a.st_dev != b.st_dev || a.st_ino != b.st_ino;
+        if (rc || !moved) {
+            if (rc) {
+                zoo_results_close(r);
+                return rc;
+            }
+            r->main_bytes = (int64_t)a.st_size;
+            r->next_seq = r->folded + 1;
+            for (int k = 0; k < r->n_sides; k++) {
+                r->side_bytes += r->sides[k].bytes;
+                if (r->sides[k].seq >= r->next_seq)
+                    r->next_seq = r->sides[k].seq + 1;
+            }
+            *out = r;
+            return 0;
+        }
+        zoo_results_close(r);
+        nanosleep(&(struct timespec){0, 1000000}, NULL);
+    }
+    return ZOO_FAIL(ZOO_ERR_IO, "%s: the results file kept changing while it was read; try again", path);
+}
+
+/* ---- writing ----------------------------------------------------------------------------- */
 
 /* A file of an older schema, in the copy `f`: /summary rewritten with today's row (the
  * rows as read, new columns filled by zoo_results_open), and the version raised. */
-static int upgrade(zoo_results *r, hid_t f)
+static int upgrade(zoo_results *r, hid_t f, const char *tmp)
 {
     if (r->version >= ZOO_RESULTS_SCHEMA_VERSION)
         return 0;
     int rc = 0;
     if (H5Ldelete(f, "/summary", H5P_DEFAULT) < 0)
-        rc = obj_fail(r->path, "replacing", "/summary");
+        rc = obj_fail(tmp, "replacing", "/summary");
     hid_t rt = row_type();
-    STEP(rc, write_table(f, r->path, "/summary", rt, r->rows, (hsize_t)r->n, 64));
+    STEP(rc, write_table(f, tmp, "/summary", rt, r->rows, (hsize_t)r->n, 64));
     H5Tclose(rt);
-    STEP(rc, zoo_h5_put_i64(f, r->path, "schema_version", ZOO_RESULTS_SCHEMA_VERSION));
+    STEP(rc, zoo_h5_put_i64(f, tmp, "schema_version", ZOO_RESULTS_SCHEMA_VERSION));
     if (rc)
         zoo_error_prefix("upgrading results schema version %lld to %d: ", (long long)r->version,
                          ZOO_RESULTS_SCHEMA_VERSION);
     return rc;
-}
-
-static int txn_open(zoo_results *r, char *tmp, size_t n, hid_t *f)
-{
-    zoo_h5_quiet();
-    zoo_h5_tmpname(r->path, tmp, n);
-    int rc = copy_file(r->path, tmp);
-    if (rc)
-        return rc;
-    hid_t fapl = create_fapl();
-    *f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
-    if (*f < 0) {
-        rc = ZOO_H5_FAIL(tmp, "opening the copy of the results file");
-        unlink(tmp);
-    } else if ((rc = upgrade(r, *f))) {
-        H5Fclose(*f);
-        unlink(tmp);
-    }
-    H5Pclose(fapl);
-    return rc;
-}
-
-/* Finish a transaction that so far returned rc (0 or the first error, recorded). */
-static int txn_close(zoo_results *r, const char *tmp, hid_t f, int rc, const char *what)
-{
-    char now[32];
-    zoo_results_now(now);
-    STEP(rc, zoo_h5_put_fixed_str(f, r->path, "updated", now));
-    if (H5Fclose(f) < 0 && !rc)
-        rc = ZOO_H5_FAIL(r->path, "closing the new copy");
-    if (rc) {
-        zoo_error_prefix("%s: ", what);
-        unlink(tmp);
-        return rc;
-    }
-    if ((rc = zoo_h5_publish(tmp, r->path)))
-        return rc;
-    r->version = ZOO_RESULTS_SCHEMA_VERSION; /* upgraded by txn_open, if it was older */
-    return 0;
 }
 
 static int write_session(zoo_results *r, hid_t f, const char *path, int create)
@@ -547,44 +1116,220 @@ static int write_session(zoo_results *r, hid_t f, const char *path, int create)
     return rc;
 }
 
-/* ---- public ------------------------------------------------------------------------ */
-
-static zoo_results *alloc_results(const char *path)
+/* The root attribute sweep_text: the text when it fits an attribute, else a note. */
+static int put_sweep_text(hid_t f, const char *path, const char *text)
 {
-    zoo_results *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->path = strdup(path);
-    r->session_index = -1;
-    if (!r->path) {
-        free(r);
-        return NULL;
-    }
-    return r;
+    size_t len = strlen(text);
+    if (len <= TEXT_ATTR_MAX)
+        return zoo_h5_put_fixed_str(f, path, "sweep_text", text);
+    char note[160];
+    snprintf(note, sizeof note, "(%zu bytes, too long for an attribute: the text is the last entry of /sweep_texts)",
+             len);
+    return zoo_h5_put_fixed_str(f, path, "sweep_text", note);
 }
 
-/* Make room for n rows (keeping the first r->n), then copy `rows` in unless NULL. */
-static int set_rows(zoo_results *r, const zoo_results_row *rows, int64_t n)
+int zoo_results_copy_run(zoo_results *r, int64_t id, hid_t dst, const char *dst_name)
 {
-    if (n > r->cap) {
-        zoo_results_row *nr = realloc(r->rows, (size_t)n * sizeof *nr);
-        if (!nr)
-            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for %lld result rows", (long long)n);
-        r->rows = nr;
-        r->cap = n;
+    if (id < 0 || id >= r->n)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: no run %lld", r->path, (long long)id);
+    int from = r->src[id];
+    const char *fp = from >= 0 ? r->sides[from].path : r->path;
+    if (r->copy_from != from) {
+        if (r->copy_f >= 0)
+            H5Fclose(r->copy_f);
+        r->copy_from = -2;
+        if ((r->copy_f = H5Fopen(fp, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
+            return ZOO_H5_FAIL(fp, "opening the results file to copy a run group");
+        r->copy_from = from;
     }
-    if (rows && n > 0) /* an empty slice has no rows, and may pass NULL */
-        memcpy(r->rows, rows, (size_t)n * sizeof *rows);
-    r->n = n;
+    char name[64];
+    snprintf(name, sizeof name, "/runs/%06lld", (long long)id);
+    if (H5Lexists(r->copy_f, "/runs", H5P_DEFAULT) <= 0 || H5Lexists(r->copy_f, name, H5P_DEFAULT) <= 0)
+        return 0; /* a final row without a group: the row alone says what happened */
+    if (H5Lexists(dst, dst_name, H5P_DEFAULT) > 0 && H5Ldelete(dst, dst_name, H5P_DEFAULT) < 0)
+        return obj_fail(fp, "replacing", dst_name);
+    if (H5Ocopy(r->copy_f, name, dst, dst_name, H5P_DEFAULT, H5P_DEFAULT) < 0)
+        return obj_fail(fp, "copying run group", name);
+    return 1;
+}
+
+static void close_copy(zoo_results *r)
+{
+    if (r->copy_f >= 0)
+        H5Fclose(r->copy_f);
+    r->copy_f = H5I_INVALID_HID;
+    r->copy_from = -2;
+}
+
+/* Write the batch u[0..n) to journal file `seq`: rows and run groups as the main file
+ * has them, under a temporary name, fsynced, renamed. Its path and size to *s. */
+static int write_side(zoo_results *r, const zoo_results_update *u, int n, int64_t seq, side *s)
+{
+    char jdir[4200], sp[4500], tmp[4600];
+    journal_dir(r->path, jdir, sizeof jdir);
+    int rc = 0;
+    if (!mkdir(jdir, 0777)) {
+        char *d = strdup(r->path); /* the new folder's entry must survive a crash too */
+        rc = d ? zoo_h5_sync(dirname(d), 1) : 0;
+        free(d);
+    } else if (errno != EEXIST) {
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot create the results journal: %s; check the folder is writable", jdir,
+                        strerror(errno));
+    }
+    if (rc)
+        return rc;
+    snprintf(sp, sizeof sp, "%s/commit-%08lld.h5", jdir, (long long)seq);
+    zoo_h5_tmpname(sp, tmp, sizeof tmp);
+    zoo_results_row *rows = malloc((size_t)n * sizeof *rows);
+    if (!rows)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < n; i++)
+        rows[i] = *u[i].row;
+    hid_t fapl = create_fapl();
+    hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (f < 0) {
+        free(rows);
+        return ZOO_H5_FAIL(tmp, "creating a journal file of the results (is the folder writable?)");
+    }
+    STEP(rc, zoo_h5_put_fixed_str(f, sp, "schema", JOURNAL_SCHEMA));
+    STEP(rc, zoo_h5_put_i64(f, sp, "schema_version", ZOO_RESULTS_SCHEMA_VERSION));
+    STEP(rc, zoo_h5_put_i64(f, sp, "seq", seq));
+    hid_t rt = row_type();
+    STEP(rc, write_table(f, sp, "/summary", rt, rows, (hsize_t)n, (hsize_t)n));
+    H5Tclose(rt);
+    free(rows);
+    if (!rc) {
+        hid_t gcpl = no_times(H5P_GROUP_CREATE);
+        hid_t g = H5Gcreate2(f, "/runs", H5P_DEFAULT, gcpl, H5P_DEFAULT);
+        if (g < 0)
+            rc = obj_fail(sp, "creating", "/runs");
+        else
+            H5Gclose(g);
+        H5Pclose(gcpl);
+    }
+    for (int i = 0; i < n && !rc; i++)
+        if (strcmp(u[i].row->status, ZOO_STATUS_PENDING))
+            rc = run_group(f, sp, &u[i]);
+    if (H5Fclose(f) < 0 && !rc)
+        rc = ZOO_H5_FAIL(tmp, "closing a journal file of the results");
+    struct stat st;
+    if (!rc && stat(tmp, &st))
+        rc = ZOO_FAIL(ZOO_ERR_IO, "%s: cannot stat: %s", tmp, strerror(errno));
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if ((rc = zoo_h5_publish(tmp, sp)))
+        return rc;
+    kill_point("commit");
+    if (!(s->path = strdup(sp)))
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    s->seq = seq;
+    s->bytes = (int64_t)st.st_size;
     return 0;
 }
+
+/* What a fold writes besides the journal (a session's start or end), into the copy. */
+typedef int (*fold_extra)(zoo_results *r, hid_t f, const char *tmp, void *arg);
+
+/* Fold the journal into the main file: copy it, bring in the newest run group of each
+ * row the journal holds and the changed rows, let `extra` add its part, write this
+ * session's row, mark the journal folded, publish (the lock moves to the new file);
+ * then delete the folded journal files. On failure nothing changes: the journal still
+ * holds every committed run. */
+static int fold(zoo_results *r, fold_extra extra, void *arg, const char *what)
+{
+    zoo_h5_quiet();
+    char tmp[4200];
+    zoo_h5_tmpname(r->path, tmp, sizeof tmp);
+    int64_t upto = r->next_seq - 1 > r->folded ? r->next_seq - 1 : r->folded;
+    zoo_results_session saved = r->session;
+    int64_t saved_index = r->session_index;
+    int rc = copy_file(r->path, tmp);
+    hid_t f = H5I_INVALID_HID;
+    if (!rc) {
+        hid_t fapl = create_fapl();
+        f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
+        H5Pclose(fapl);
+        if (f < 0) {
+            rc = ZOO_H5_FAIL(tmp, "opening the copy of the results file");
+            unlink(tmp);
+        }
+    }
+    if (!rc) {
+        rc = upgrade(r, f, tmp);
+        for (int64_t id = r->dirty_lo; id < r->dirty_hi && !rc; id++) {
+            if (r->src[id] < 0)
+                continue;
+            char name[64];
+            snprintf(name, sizeof name, "/runs/%06lld", (long long)id);
+            int c = zoo_results_copy_run(r, id, f, name);
+            rc = c < 0 ? c : 0;
+        }
+        close_copy(r);
+        if (!rc && r->dirty_hi > r->dirty_lo) {
+            hid_t rt = row_type();
+            rc = write_rows(f, tmp, "/summary", rt, r->rows + r->dirty_lo, (hsize_t)r->dirty_lo,
+                            (hsize_t)(r->dirty_hi - r->dirty_lo));
+            H5Tclose(rt);
+        }
+        if (!rc && extra)
+            rc = extra(r, f, tmp, arg);
+        if (!rc && r->session_index >= 0)
+            rc = write_session(r, f, tmp, 0);
+        char now[32];
+        zoo_results_now(now);
+        STEP(rc, zoo_h5_put_i64(f, tmp, "journal_folded", upto));
+        STEP(rc, zoo_h5_put_fixed_str(f, tmp, "updated", now));
+        if (H5Fclose(f) < 0 && !rc)
+            rc = ZOO_H5_FAIL(tmp, "closing the new copy");
+        if (rc)
+            unlink(tmp);
+    }
+    if (!rc)
+        rc = publish_locked(tmp, r->path, &r->lock_fd);
+    if (rc) {
+        zoo_error_prefix("%s: ", what);
+        r->session = saved;
+        r->session_index = saved_index;
+        return rc;
+    }
+    struct stat st;
+    r->main_bytes = stat(r->path, &st) ? r->main_bytes : (int64_t)st.st_size;
+    r->version = ZOO_RESULTS_SCHEMA_VERSION; /* upgraded, if it was older */
+    r->folded = upto;
+    drop_journal(r->path, upto, 0);
+    free_sides(r->sides, r->n_sides);
+    r->sides = NULL;
+    r->n_sides = r->cap_sides = 0;
+    for (int64_t i = 0; i < r->n; i++)
+        r->src[i] = -1;
+    r->dirty_lo = r->dirty_hi = 0;
+    r->side_bytes = 0;
+    r->wrote = 0;
+    return 0;
+}
+
+/* A commit's fold: the session's `finished` is its time. */
+static int touch_session(zoo_results *r, hid_t f, const char *tmp, void *arg)
+{
+    (void)f, (void)tmp, (void)arg;
+    if (r->session_index >= 0)
+        zoo_results_now(r->session.finished);
+    return 0;
+}
+
+/* ---- public ------------------------------------------------------------------------ */
 
 int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_row *rows,
                        const zoo_results_session *session, zoo_results **out)
 {
     *out = NULL;
     zoo_h5_quiet();
-    if (access(path, F_OK) == 0)
+    /* An empty file is the placeholder zoo_results_lock leaves for a file to be made. */
+    struct stat pst;
+    if (stat(path, &pst) == 0 && pst.st_size > 0)
         return ZOO_FAIL(ZOO_ERR_IO, "%s already exists; refusing to overwrite it", path);
     zoo_results *r = alloc_results(path);
     int rc = 0;
@@ -599,6 +1344,10 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
     r->session = *session;
     r->session_index = 0;
     r->version = ZOO_RESULTS_SCHEMA_VERSION;
+    /* A journal left by an earlier file of this name (moved or deleted since) must not
+     * be laid over the new one. */
+    r->folded = journal_last(path);
+    r->next_seq = r->folded + 1;
     char tmp[4200];
     zoo_h5_tmpname(path, tmp, sizeof tmp);
     hid_t fapl = create_fapl(), fcpl = H5Pcreate(H5P_FILE_CREATE);
@@ -618,9 +1367,10 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
     STEP(rc, zoo_h5_put_fixed_str(f, path, "git_rev", zoo_git_rev()));
     STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_name", sw->name));
     STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_path", sw->path ? sw->path : ""));
-    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_text", r->sweep_text));
+    STEP(rc, put_sweep_text(f, path, r->sweep_text));
     STEP(rc, zoo_h5_put_fixed_str(f, path, "created", now));
     STEP(rc, zoo_h5_put_fixed_str(f, path, "units", units));
+    STEP(rc, zoo_h5_put_i64(f, path, "journal_folded", r->folded));
     hid_t rt = row_type();
     STEP(rc, write_table(f, path, "/summary", rt, r->rows, (hsize_t)r->n, 64));
     H5Tclose(rt);
@@ -639,124 +1389,16 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
     if (H5Fclose(f) < 0 && !rc)
         rc = ZOO_H5_FAIL(tmp, "closing the new results file");
     if (!rc)
-        rc = zoo_h5_publish(tmp, path);
+        rc = publish_locked(tmp, path, &r->lock_fd);
     else
         unlink(tmp);
     if (rc) {
         zoo_results_close(r);
         return rc;
     }
-    *out = r;
-    return 0;
-}
-
-/* The version 2 columns of a version 1 row: before `backend: auto` every run that
- * trained did so on its spec's backend (its group's `backend` attribute); tf32 did not
- * exist (0, zero already); the device was not recorded (""). */
-static void v1_columns(hid_t f, const char *path, zoo_results_row *x)
-{
-    if (!strcmp(x->status, ZOO_STATUS_PENDING) || !strcmp(x->status, ZOO_STATUS_UNSUPPORTED) ||
-        !strcmp(x->status, ZOO_STATUS_CRASHED))
-        return;
-    char name[64];
-    snprintf(name, sizeof name, "/runs/%06lld", (long long)x->id);
-    if (H5Lexists(f, "/runs", H5P_DEFAULT) <= 0 || H5Lexists(f, name, H5P_DEFAULT) <= 0)
-        return;
-    hid_t g = H5Gopen2(f, name, H5P_DEFAULT);
-    char *b = NULL;
-    if (g >= 0 && zoo_h5_get_str(g, path, "backend", &b) > 0 && b)
-        copy_str(x->backend, sizeof x->backend, b);
-    free(b);
-    if (g >= 0)
-        H5Gclose(g);
-    zoo_error_clear();
-}
-
-int zoo_results_open(const char *path, zoo_results **out)
-{
-    *out = NULL;
-    zoo_h5_quiet();
-    if (access(path, F_OK))
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: no such file", path);
-    if (H5Fis_hdf5(path) <= 0)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "%s is not an HDF5 file; give another -o path (or move it away)", path);
-    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (f < 0)
-        return ZOO_H5_FAIL(path, "opening the results file");
-    int rc = 0;
-    zoo_results *r = alloc_results(path);
-    char *schema = NULL;
-    int64_t ver = 0;
-    hid_t d = H5I_INVALID_HID, rt = H5I_INVALID_HID;
-    if (!r) {
-        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    /* Anything short of both attributes, readable, means "not ours". */
-    if (zoo_h5_get_str(f, path, "schema", &schema) <= 0 || strcmp(schema, ZOO_RESULTS_SCHEMA) ||
-        zoo_h5_get_i64(f, path, "schema_version", &ver) <= 0) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s is not a zoo sweep results file (no schema attribute '%s'); give another -o path",
-                      path, ZOO_RESULTS_SCHEMA);
-        goto done;
-    }
-    if (ver > ZOO_RESULTS_SCHEMA_VERSION || ver < 1) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s has results schema version %lld; this zoo reads version %d: use a matching zoo",
-                      path, (long long)ver, ZOO_RESULTS_SCHEMA_VERSION);
-        goto done;
-    }
-    if ((rc = zoo_h5_get_str(f, path, "sweep_text", &r->sweep_text)) < 0)
-        goto done;
-    rc = 0;
-    if (!r->sweep_text && !(r->sweep_text = strdup(""))) {
-        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-        goto done;
-    }
-    d = H5Dopen2(f, "/summary", H5P_DEFAULT);
-    if (d < 0) {
-        rc = ZOO_H5_FAIL(path, "opening /summary");
-        goto done;
-    }
-    hid_t fs = H5Dget_space(d);
-    hsize_t n = 0;
-    H5Sget_simple_extent_dims(fs, &n, NULL);
-    H5Sclose(fs);
-    if (n) {
-        r->rows = calloc((size_t)n, sizeof *r->rows);
-        if (!r->rows) {
-            rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for %llu rows", (unsigned long long)n);
-            goto done;
-        }
-        r->cap = r->n = (int64_t)n;
-        rt = row_type_v(ver); /* an older file lacks the newer columns: they stay zero here */
-        if (H5Dread(d, rt, H5S_ALL, H5S_ALL, H5P_DEFAULT, r->rows) < 0) {
-            rc = ZOO_H5_FAIL(path, "reading /summary");
-            goto done;
-        }
-    }
-    r->version = ver;
-    for (int64_t i = 0; i < r->n; i++) {
-        zoo_results_row *x = &r->rows[i];
-        x->hash[16] = x->status[15] = x->host[63] = x->message[255] = 0;
-        x->backend[sizeof x->backend - 1] = x->device[sizeof x->device - 1] = 0;
-        if (x->id != i) {
-            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: /summary row %lld has id %lld; the file is damaged", path, (long long)i,
-                          (long long)x->id);
-            goto done;
-        }
-        if (ver < 2)
-            v1_columns(f, path, x);
-    }
-done:
-    free(schema);
-    if (rt >= 0)
-        H5Tclose(rt);
-    if (d >= 0)
-        H5Dclose(d);
-    H5Fclose(f);
-    if (rc) {
-        zoo_results_close(r);
-        return rc;
-    }
+    drop_journal(path, r->folded, 1);
+    struct stat st;
+    r->main_bytes = stat(path, &st) ? 0 : (int64_t)st.st_size;
     *out = r;
     return 0;
 }
@@ -765,8 +1407,21 @@ void zoo_results_close(zoo_results *r)
 {
     if (!r)
         return;
+    if (r->wrote && r->n_sides) {
+        /* A writer that never reached zoo_results_end: fold what it committed. Should
+         * that fail the journal still holds every run (readers lay it over the file),
+         * so the caller's own error, if any, is the one kept. */
+        zoo_error e = *zoo_error_last();
+        if (fold(r, touch_session, NULL, "folding the results journal at close") && e.code)
+            zoo_error_set(e.code, e.file, e.line, "%s", e.msg);
+    }
+    close_copy(r);
+    if (r->lock_fd >= 0)
+        close(r->lock_fd);
+    free_sides(r->sides, r->n_sides);
     free(r->path);
     free(r->rows);
+    free(r->src);
     free(r->sweep_text);
     free(r);
 }
@@ -779,6 +1434,36 @@ const zoo_results_row *zoo_results_rows(const zoo_results *r, int64_t *n)
 
 const char *zoo_results_sweep_text(const zoo_results *r) { return r->sweep_text ? r->sweep_text : ""; }
 
+typedef struct begin_arg {
+    const zoo_sweep *sw;
+    const zoo_results_row *rows;
+    int64_t n;
+    const zoo_results_session *session;
+} begin_arg;
+
+static int begin_extra(zoo_results *r, hid_t f, const char *tmp, void *arg)
+{
+    const begin_arg *b = arg;
+    int rc = 0;
+    if (b->n) {
+        hid_t rt = row_type();
+        rc = write_rows(f, tmp, "/summary", rt, b->rows, (hsize_t)r->n, (hsize_t)b->n);
+        H5Tclose(rt);
+    }
+    /* This session's row goes after the existing ones (fold() writes it). */
+    int64_t ns = rc ? 0 : table_len(f, tmp, "/sessions");
+    if (ns < 0)
+        rc = (int)ns;
+    r->session = *b->session;
+    r->session_index = ns;
+    const char *text = b->sw->text ? b->sw->text : "";
+    STEP(rc, append_text(f, tmp, "/sweep_texts", text, 0));
+    STEP(rc, put_sweep_text(f, tmp, text));
+    STEP(rc, zoo_h5_put_fixed_str(f, tmp, "sweep_name", b->sw->name));
+    STEP(rc, zoo_h5_put_fixed_str(f, tmp, "sweep_path", b->sw->path ? b->sw->path : ""));
+    return rc;
+}
+
 int zoo_results_begin(zoo_results *r, const zoo_sweep *sw, const zoo_results_row *new_rows, int64_t n_new,
                       const zoo_results_session *session)
 {
@@ -786,43 +1471,23 @@ int zoo_results_begin(zoo_results *r, const zoo_sweep *sw, const zoo_results_row
         if (new_rows[i].id != r->n + i)
             return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_results_begin: new row %lld has id %lld, expected %lld", (long long)i,
                             (long long)new_rows[i].id, (long long)(r->n + i));
-    char tmp[4200];
-    hid_t f;
-    int rc = txn_open(r, tmp, sizeof tmp, &f);
+    /* Room first: after the fold nothing may fail. */
+    int64_t old = r->n;
+    int rc = set_rows(r, NULL, old + n_new);
+    r->n = old;
     if (rc)
         return rc;
-    const char *path = r->path;
-    hid_t rt = row_type();
-    if (n_new)
-        rc = write_rows(f, path, "/summary", rt, new_rows, (hsize_t)r->n, (hsize_t)n_new);
-    H5Tclose(rt);
-    /* This session's row goes after the existing ones. */
-    int64_t ns = rc ? 0 : table_len(f, path, "/sessions");
-    if (ns < 0)
-        rc = (int)ns;
-    zoo_results_session saved = r->session;
-    int64_t saved_index = r->session_index;
-    r->session = *session;
-    r->session_index = ns;
-    STEP(rc, write_session(r, f, path, 0));
-    const char *text = sw->text ? sw->text : "";
-    STEP(rc, append_text(f, path, "/sweep_texts", text, 0));
-    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_text", text));
-    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_name", sw->name));
-    STEP(rc, zoo_h5_put_fixed_str(f, path, "sweep_path", sw->path ? sw->path : ""));
-    if ((rc = txn_close(r, tmp, f, rc, "starting a session in the results file"))) {
-        r->session = saved;
-        r->session_index = saved_index;
+    char *nt = strdup(sw->text ? sw->text : "");
+    if (!nt)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    begin_arg b = {sw, new_rows, n_new, session};
+    if ((rc = fold(r, begin_extra, &b, "starting a session in the results file"))) {
+        free(nt);
         return rc;
     }
-    char *nt = strdup(text);
-    if (nt) {
-        free(r->sweep_text);
-        r->sweep_text = nt;
-    }
-    int64_t old = r->n;
-    if ((rc = set_rows(r, NULL, old + n_new)))
-        return rc;
+    free(r->sweep_text);
+    r->sweep_text = nt;
+    set_rows(r, NULL, old + n_new); /* fits: no allocation */
     if (n_new > 0)
         memcpy(r->rows + old, new_rows, (size_t)n_new * sizeof *new_rows);
     return 0;
@@ -834,52 +1499,75 @@ int zoo_results_commit(zoo_results *r, const zoo_results_update *u, int n)
         if (u[i].row->id < 0 || u[i].row->id >= r->n)
             return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_results_commit: row id %lld outside 0..%lld", (long long)u[i].row->id,
                             (long long)r->n - 1);
-    char tmp[4200];
-    hid_t f;
-    int rc = txn_open(r, tmp, sizeof tmp, &f);
-    if (rc)
+    if (n <= 0)
+        return 0;
+    zoo_h5_quiet();
+    int rc = grow_sides(r);
+    if (!rc)
+        rc = write_side(r, u, n, r->next_seq, &r->sides[r->n_sides]);
+    if (rc) {
+        zoo_error_prefix("recording finished runs: ");
         return rc;
-    int final_runs = 0;
-    hid_t rt = row_type();
-    for (int i = 0; i < n && !rc; i++) {
-        rc = write_rows(f, r->path, "/summary", rt, u[i].row, (hsize_t)u[i].row->id, 1);
+    }
+    int k = r->n_sides++;
+    r->next_seq++;
+    r->side_bytes += r->sides[k].bytes;
+    r->wrote = 1;
+    for (int i = 0; i < n; i++) {
+        int64_t id = u[i].row->id;
+        r->rows[id] = *u[i].row;
+        mark_dirty(r, id);
         if (strcmp(u[i].row->status, ZOO_STATUS_PENDING)) {
-            STEP(rc, run_group(f, r->path, &u[i]));
-            final_runs++;
+            r->src[id] = k;
+            r->session.runs_recorded++;
         }
     }
-    H5Tclose(rt);
-    zoo_results_session saved = r->session;
-    if (r->session_index >= 0) {
-        r->session.runs_recorded += final_runs;
-        zoo_results_now(r->session.finished);
-        STEP(rc, write_session(r, f, r->path, 0));
-    }
-    if ((rc = txn_close(r, tmp, f, rc, "recording finished runs"))) {
-        r->session = saved;
-        return rc;
-    }
-    for (int i = 0; i < n; i++)
-        r->rows[u[i].row->id] = *u[i].row;
+    /* Durable now; the fold only moves the journal into the main file. */
+    if ((double)r->side_bytes >= FOLD_RATIO * (double)r->main_bytes)
+        return fold(r, touch_session, NULL, "folding the results journal");
+    return 0;
+}
+
+static int end_extra(zoo_results *r, hid_t f, const char *tmp, void *arg)
+{
+    (void)f, (void)tmp;
+    r->session.exit_code = *(const int *)arg;
+    zoo_results_now(r->session.finished);
     return 0;
 }
 
 int zoo_results_end(zoo_results *r, int exit_code)
 {
-    if (r->session_index < 0)
-        return 0;
-    char tmp[4200];
-    hid_t f;
-    int rc = txn_open(r, tmp, sizeof tmp, &f);
+    int rc = r->session_index >= 0 || r->n_sides ? fold(r, end_extra, &exit_code, "closing the session") : 0;
     if (rc)
         return rc;
-    zoo_results_session saved = r->session;
-    r->session.exit_code = exit_code;
-    zoo_results_now(r->session.finished);
-    rc = write_session(r, f, r->path, 0);
-    if ((rc = txn_close(r, tmp, f, rc, "closing the session")))
-        r->session = saved;
-    return rc;
+    /* A finished session leaves one self-contained file: the journal folder goes too
+     * (with temporaries of killed writers; this is the only writer). */
+    char jdir[4200];
+    journal_dir(r->path, jdir, sizeof jdir);
+    zoo_results_clean_temps(r->path);
+    rmdir(jdir);
+    return 0;
+}
+
+int zoo_results_replace(const char *tmp, const char *path, int *lock_fd)
+{
+    zoo_h5_quiet();
+    int64_t last = journal_last(path);
+    hid_t fapl = create_fapl();
+    hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    int rc = f < 0 ? ZOO_H5_FAIL(tmp, "opening the new results file") : zoo_h5_put_i64(f, tmp, "journal_folded", last);
+    if (f >= 0 && H5Fclose(f) < 0 && !rc)
+        rc = ZOO_H5_FAIL(tmp, "closing the new results file");
+    if (rc) {
+        unlink(tmp);
+        return rc;
+    }
+    if ((rc = publish_locked(tmp, path, lock_fd)))
+        return rc;
+    drop_journal(path, last, 1);
+    return 0;
 }
 
 int zoo_results_backup(const char *path, char *backup, size_t n)
@@ -889,13 +1577,40 @@ int zoo_results_backup(const char *path, char *backup, size_t n)
             snprintf(backup, n, "%s.bak.%d", path, i);
         else
             snprintf(backup, n, "%s.bak", path);
-        if (access(backup, F_OK) == 0)
+        char bj[4300];
+        journal_dir(backup, bj, sizeof bj);
+        if (access(backup, F_OK) == 0 || access(bj, F_OK) == 0)
             continue;
         if (rename(path, backup))
             return ZOO_FAIL(ZOO_ERR_IO, "cannot move %s to %s: %s", path, backup, strerror(errno));
+        /* Its journal (runs not folded yet) goes with it. */
+        char jdir[4200];
+        journal_dir(path, jdir, sizeof jdir);
+        if (rename(jdir, bj) && errno != ENOENT)
+            return ZOO_FAIL(ZOO_ERR_IO, "cannot move %s to %s: %s", jdir, bj, strerror(errno));
         return 0;
     }
     return ZOO_FAIL(ZOO_ERR_IO, "%s: 1000 backups exist already; remove some", path);
+}
+
+/* Remove the entries of folder `dir` whose name starts with `prefix` and contains
+ * `infix` (NULL: any). */
+static int remove_matching(const char *dir, const char *prefix, const char *infix)
+{
+    int removed = 0;
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strncmp(e->d_name, prefix, strlen(prefix)) || (infix && !strstr(e->d_name, infix)))
+            continue;
+        char full[4600];
+        snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
+        if (!unlink(full))
+            removed++;
+    }
+    if (d)
+        closedir(d);
+    return removed;
 }
 
 int zoo_results_clean_temps(const char *path)
@@ -905,22 +1620,10 @@ int zoo_results_clean_temps(const char *path)
         free(dcopy), free(bcopy);
         return 0;
     }
-    const char *dir = dirname(dcopy), *base = basename(bcopy);
-    char prefix[1200];
-    snprintf(prefix, sizeof prefix, "%s.tmp.", base);
-    int removed = 0;
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    while (d && (e = readdir(d))) {
-        if (strncmp(e->d_name, prefix, strlen(prefix)))
-            continue;
-        char full[4400];
-        snprintf(full, sizeof full, "%s/%s", dir, e->d_name);
-        if (!unlink(full))
-            removed++;
-    }
-    if (d)
-        closedir(d);
+    char prefix[1200], jdir[4200];
+    snprintf(prefix, sizeof prefix, "%s.tmp.", basename(bcopy));
+    journal_dir(path, jdir, sizeof jdir);
+    int removed = remove_matching(dirname(dcopy), prefix, NULL) + remove_matching(jdir, "commit-", ".tmp.");
     free(dcopy), free(bcopy);
     return removed;
 }

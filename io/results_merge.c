@@ -13,7 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "zoo/config.h"
@@ -288,53 +288,27 @@ static int plan_rows(merge *m, zoo_merge_report *rep)
 
 /* ---- writing ------------------------------------------------------------------------- */
 
-static int take_lock(const char *out, int *fd)
-{
-    char lp[4200];
-    snprintf(lp, sizeof lp, "%s.lock", out);
-    *fd = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
-    if (*fd < 0)
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: cannot create the lock file: %s; check the folder is writable", lp, strerror(errno));
-    if (flock(*fd, LOCK_EX | LOCK_NB)) {
-        close(*fd);
-        *fd = -1;
-        return ZOO_FAIL(ZOO_ERR_INVALID, "%s is in use by a zoo sweep (%s is locked); wait for it or merge into another -o",
-                        out, lp);
-    }
-    return 0;
-}
-
-/* Copy the chosen run groups of every input, renamed to their merged ids. */
+/* Copy the chosen run groups of every input, renamed to their merged ids. Each comes
+ * from wherever its input holds it (main file or journal: zoo_results_copy_run). */
 static int copy_groups(const merge *m, hid_t dst, const char *tmp)
 {
-    for (int i = 0; i < m->n_in; i++) {
-        hid_t src = H5I_INVALID_HID;
-        for (int64_t k = 0; k < m->n_slots; k++) {
-            const slot *s = &m->slots[k];
-            if (s->src != i || !is_final(&m->in[i].rows[s->row]))
-                continue;
-            if (src < 0 && (src = H5Fopen(m->in[i].path, H5F_ACC_RDONLY, H5P_DEFAULT)) < 0)
-                return ZOO_H5_FAIL(m->in[i].path, "opening the results file to copy its runs");
-            char from[64], to[64];
-            snprintf(from, sizeof from, "/runs/%06lld", (long long)s->row);
-            snprintf(to, sizeof to, "/runs/%06lld", (long long)k);
-            if (H5Lexists(src, from, H5P_DEFAULT) <= 0)
-                continue; /* a final row without a group: the row alone says what happened */
-            if (H5Ocopy(src, from, dst, to, H5P_DEFAULT, H5P_DEFAULT) < 0) {
-                H5Fclose(src);
-                return ZOO_H5_FAIL(tmp, "copying a run group");
-            }
-            hid_t g = H5Gopen2(dst, to, H5P_DEFAULT);
-            int rc = g < 0 ? ZOO_H5_FAIL(tmp, "renumbering a copied run group") : zoo_h5_put_i64(g, tmp, "id", k);
-            if (g >= 0)
-                H5Gclose(g);
-            if (rc) {
-                H5Fclose(src);
-                return rc;
-            }
-        }
-        if (src >= 0)
-            H5Fclose(src);
+    for (int64_t k = 0; k < m->n_slots; k++) {
+        const slot *s = &m->slots[k];
+        if (s->src < 0 || !is_final(&m->in[s->src].rows[s->row]))
+            continue;
+        char to[64];
+        snprintf(to, sizeof to, "/runs/%06lld", (long long)k);
+        int c = zoo_results_copy_run(m->in[s->src].res, s->row, dst, to);
+        if (c < 0)
+            return c;
+        if (!c)
+            continue; /* a final row without a group: the row alone says what happened */
+        hid_t g = H5Gopen2(dst, to, H5P_DEFAULT);
+        int rc = g < 0 ? ZOO_H5_FAIL(tmp, "renumbering a copied run group") : zoo_h5_put_i64(g, tmp, "id", k);
+        if (g >= 0)
+            H5Gclose(g);
+        if (rc)
+            return rc;
     }
     return 0;
 }
@@ -446,7 +420,7 @@ static int is_input(const merge *m, const char *out)
     return hit;
 }
 
-static int write_merged(merge *m, const char *out, const zoo_merge_opts *o, zoo_merge_report *rep)
+static int write_merged(merge *m, const char *out, const zoo_merge_opts *o, zoo_merge_report *rep, int *lock)
 {
     zoo_results_row *rows = calloc((size_t)(m->n_slots ? m->n_slots : 1), sizeof *rows);
     if (!rows)
@@ -508,21 +482,12 @@ static int write_merged(merge *m, const char *out, const zoo_merge_opts *o, zoo_
         rc = copy_sessions(m, f, tmp);
     if (f >= 0 && H5Fclose(f) < 0 && !rc)
         rc = ZOO_H5_FAIL(tmp, "closing the merged file");
-    if (!rc)
-        rc = zoo_h5_sync(tmp, 0);
-    if (!rc && o->force && access(out, F_OK) == 0 && !is_input(m, out))
+    struct stat st;
+    if (!rc && o->force && !stat(out, &st) && st.st_size > 0 && !is_input(m, out))
         rc = zoo_results_backup(out, rep->backup, sizeof rep->backup);
     if (!rc)
-        rc = zoo_h5_commit(tmp, out);
-    if (rc) {
-        unlink(tmp);
-        return rc;
-    }
-    char *d = strdup(out);
-    if (d) {
-        rc = zoo_h5_sync(dirname(d), 1);
-        free(d);
-    }
+        return zoo_results_replace(tmp, out, lock);
+    unlink(tmp);
     return rc;
 }
 
@@ -547,20 +512,20 @@ int zoo_results_merge(const char *out, const char *const *in, int n_in, const zo
         rc = read_sweeps(&m, opts, rep);
     if (!rc)
         rc = plan_rows(&m, rep);
-    if (!rc && access(out, F_OK) == 0 && !opts->force && !is_input(&m, out))
+    struct stat st;
+    if (!rc && !stat(out, &st) && st.st_size > 0 && !opts->force && !is_input(&m, out))
         rc = ZOO_FAIL(ZOO_ERR_INVALID,
                       "%s exists and is not one of the inputs; name it as an input to merge into it, choose another "
                       "-o, or use --force to replace it (the old file is kept as %s.bak)",
                       out, out);
     if (!rc)
-        rc = take_lock(out, &lock);
+        rc = zoo_results_lock(out, &lock);
     if (!rc) {
         zoo_results_clean_temps(out);
         rep->inputs = m.n_in;
-        rc = write_merged(&m, out, opts, rep);
+        rc = write_merged(&m, out, opts, rep, &lock);
     }
-    if (lock >= 0)
-        close(lock);
     merge_free(&m);
+    zoo_results_unlock(out, lock); /* a placeholder of a merge that failed goes too */
     return rc;
 }

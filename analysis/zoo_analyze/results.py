@@ -3,8 +3,16 @@
 load() gives the summary table with each run's group attributes joined; curves() one
 run's training curves; provenance() the root attributes and sessions. Nothing here
 selects, fits or plots; it never writes to the file.
+
+A running sweep keeps its newest runs in a journal beside the file,
+"<file>.d/commit-<seq>.h5" (rows and run groups laid out as in the main file), until it
+folds them into the main file. load() and curves() lay those files over the main file
+in sequence order, skipping the ones the main file says it already holds
+(`journal_folded`), so a report on a running sweep is current.
 """
 import os
+import re
+import time
 
 import numpy as np
 import pandas as pd
@@ -93,6 +101,56 @@ def _open(path):
     return f
 
 
+_JOURNAL_NAME = re.compile(r"^commit-(\d+)\.h5$")
+
+
+def _journal(f, path):
+    """The journal files of `path` not yet folded into the open main file `f`, in order."""
+    folded = int(_text(f.attrs.get("journal_folded", 0)) or 0)
+    jdir = os.fspath(path) + ".d"
+    try:
+        names = os.listdir(jdir)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    seqs = []
+    for n in names:
+        m = _JOURNAL_NAME.match(n)
+        if m and int(m.group(1)) > folded:
+            seqs.append((int(m.group(1)), os.path.join(jdir, n)))
+    return [p for _, p in sorted(seqs)]
+
+
+class _Moved(Exception):
+    """A journal file went while it was read: the writer folded; read again."""
+
+
+def _open_side(side):
+    try:
+        return _h5py().File(side, "r")
+    except FileNotFoundError as e:
+        raise _Moved() from e
+    except OSError as e:
+        if not os.path.exists(side):
+            raise _Moved() from e
+        raise ZooResultsError(f"{side}: a journal file of the results cannot be read ({e}); it was damaged "
+                              "after zoo wrote it: move it away to read the results without its runs") from e
+
+
+def _consistent(path, read):
+    """read() over the main file and its journal, again if a writer folded meanwhile."""
+    for _ in range(50):
+        before = os.stat(path).st_ino if os.path.exists(path) else None
+        try:
+            out = read()
+        except _Moved:
+            time.sleep(0.01)
+            continue
+        if before is None or os.stat(path).st_ino == before:
+            return out
+        time.sleep(0.01)
+    raise ZooResultsError(f"{path}: the file kept changing while it was read; try again")
+
+
 def _decode_frame(arr):
     df = pd.DataFrame(arr)
     for c in df.columns:
@@ -122,11 +180,14 @@ def load(path):
     provenance(path). Raises ZooResultsError for anything that is not a readable
     version-1 or version-2 zoo results file.
     """
-    with _open(path) as f:
-        try:
-            df, prov = _load(f, path)
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
-            raise ZooResultsError(f"{path}: cannot read it ({e}); the file is damaged") from e
+    def read():
+        with _open(path) as f:
+            try:
+                return _load(f, path)
+            except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+                raise ZooResultsError(f"{path}: cannot read it ({e}); the file is damaged") from e
+
+    df, prov = _consistent(path, read)
     df["final"] = df["status"] != PENDING
     if "state_size" in df:
         df["state_bytes"] = df["state_size"].astype(float) * 4.0
@@ -146,29 +207,20 @@ def _load(f, path):
     extra = {}
     cols = set(df.columns)
     has_curves = np.zeros(len(df), dtype=bool)
-    runs = f.get("runs")
-    if runs is not None:
-        for name in runs:
-            try:
-                rid = int(name)
-            except ValueError:
-                continue
-            if not 0 <= rid < len(df):
-                raise ZooResultsError(f"{path}: /runs/{name} has no row in /summary; the file is damaged")
-            g = runs[name]
-            try:
-                # Only what the summary lacks (the summary values are repeated there).
-                for k in g.attrs.keys():
-                    # The spec's own mixer and backend ("auto") would clash with the summary's
-                    # columns of those names: they come as mixer_pattern and backend_spec.
-                    # (Version 1 has no backend column: there the spec's is the one used.)
-                    if k in ("mixer_names", "backend_used") or (k in cols and k not in ("mixer", "backend")):
-                        continue
-                    name = {"mixer": "mixer_pattern", "backend": "backend_spec" if "backend" in cols else "backend"}
-                    extra.setdefault(name.get(k, k), {})[rid] = _text(g.attrs[k])
-            except (OSError, RuntimeError) as e:
-                raise ZooResultsError(f"{path}: cannot read /runs/{name} ({e}); the file is damaged") from e
-            has_curves[rid] = any(c in g for c in CURVE_NAMES)
+    _join_groups(f.get("runs"), path, len(df), cols, extra, has_curves)
+    # The journal: newer rows and groups, in order.
+    for side in _journal(f, path):
+        with _open_side(side) as j:
+            rows = _decode_frame(_read(j["summary"], side, "/summary"))
+            for _, row in rows.iterrows():
+                rid = int(row["id"])
+                if not 0 <= rid < len(df):
+                    raise ZooResultsError(f"{side}: row id {rid}, but {path} has {len(df)} rows; "
+                                          "the journal does not belong to it")
+                for c in rows.columns:
+                    if c in cols:
+                        df.at[rid, c] = row[c]
+            _join_groups(j.get("runs"), side, len(df), cols, extra, has_curves)
     for k in sorted(extra):
         df[k] = pd.Series(extra[k], dtype=object).reindex(df.index)
         # Numeric attribute columns become numeric (NaN where a run has none).
@@ -179,6 +231,33 @@ def _load(f, path):
     return df, _provenance(f, path)
 
 
+def _join_groups(runs, path, n, cols, extra, has_curves):
+    """Each run group's attributes the summary lacks into extra[name][id]; has_curves."""
+    if runs is None:
+        return
+    for name in runs:
+        try:
+            rid = int(name)
+        except ValueError:
+            continue
+        if not 0 <= rid < n:
+            raise ZooResultsError(f"{path}: /runs/{name} has no row in /summary; the file is damaged")
+        g = runs[name]
+        try:
+            # Only what the summary lacks (the summary values are repeated there).
+            for k in g.attrs.keys():
+                # The spec's own mixer and backend ("auto") would clash with the summary's
+                # columns of those names: they come as mixer_pattern and backend_spec.
+                # (Version 1 has no backend column: there the spec's is the one used.)
+                if k in ("mixer_names", "backend_used") or (k in cols and k not in ("mixer", "backend")):
+                    continue
+                rename = {"mixer": "mixer_pattern", "backend": "backend_spec" if "backend" in cols else "backend"}
+                extra.setdefault(rename.get(k, k), {})[rid] = _text(g.attrs[k])
+        except (OSError, RuntimeError) as e:
+            raise ZooResultsError(f"{path}: cannot read /runs/{name} ({e}); the file is damaged") from e
+        has_curves[rid] = any(c in g for c in CURVE_NAMES)
+
+
 def _provenance(f, path):
     attrs = {k: _text(v) for k, v in f.attrs.items()}
     sessions = pd.DataFrame()
@@ -187,6 +266,9 @@ def _provenance(f, path):
     texts = []
     if "sweep_texts" in f:
         texts = [_text(t) for t in _read(f["sweep_texts"], path, "/sweep_texts")]
+    if texts:
+        # The attribute holds only a note when the text is too long for one (64 KiB).
+        attrs["sweep_text"] = texts[-1]
     return {"path": os.path.abspath(path), "attrs": attrs, "sessions": sessions, "sweep_texts": texts}
 
 
@@ -205,16 +287,28 @@ def curves(path, run_id):
     of CURVE_NAMES that the run has (step_loss per optimizer step; the epoch_* arrays
     per epoch). Empty for a run that failed before training or has not finished.
     Raises ZooResultsError for an id that is not a run of the file."""
-    with _open(path) as f:
-        n = f["summary"].shape[0]
-        rid = int(run_id)
-        if not 0 <= rid < n:
-            raise ZooResultsError(f"{path}: no run {run_id}; run ids go from 0 to {n - 1}")
-        name = f"runs/{rid:06d}"
-        if name not in f:
-            return {}
-        try:
-            g = f[name]
-            return {c: np.asarray(_read(g[c], path, f"/{name}/{c}"), dtype=np.float64) for c in CURVE_NAMES if c in g}
-        except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
-            raise ZooResultsError(f"{path}: cannot read /{name} ({e}); the file is damaged") from e
+    def read():
+        with _open(path) as f:
+            n = f["summary"].shape[0]
+            rid = int(run_id)
+            if not 0 <= rid < n:
+                raise ZooResultsError(f"{path}: no run {run_id}; run ids go from 0 to {n - 1}")
+            name = f"runs/{rid:06d}"
+            # The newest version of the group: the last journal file holding it, else the main file.
+            for side in reversed(_journal(f, path)):
+                with _open_side(side) as j:
+                    if name in j:
+                        return _curves_of(j, side, name)
+            if name not in f:
+                return {}
+            return _curves_of(f, path, name)
+
+    return _consistent(path, read)
+
+
+def _curves_of(f, path, name):
+    try:
+        g = f[name]
+        return {c: np.asarray(_read(g[c], path, f"/{name}/{c}"), dtype=np.float64) for c in CURVE_NAMES if c in g}
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+        raise ZooResultsError(f"{path}: cannot read /{name} ({e}); the file is damaged") from e

@@ -209,3 +209,34 @@ def test_version_1_backend_is_the_spec_one(tmp_path):
             g.attrs["backend"] = np.bytes_("cpu")
     df = load(p)
     assert (df[df["final"]]["backend"] == "cpu").all() and "backend_spec" not in df.columns
+
+
+def test_journal_of_a_running_sweep_is_laid_over(tmp_path):
+    """A running sweep keeps its newest runs in "<file>.d/commit-<seq>.h5" until it folds
+    them in; load() and curves() see them, and skip the files the main file holds."""
+    runs = small_runs()
+    path = zs.write(str(tmp_path / "r.h5"), runs)
+    later = [dict(r) for r in small_runs()]
+    later[8] = zs.run(8, "hyena", 64, 64, 1e-3, final_acc=0.77)  # the pending run finished
+    jdir = tmp_path / "r.h5.d"
+    jdir.mkdir()
+    zs.write(str(jdir / "commit-00000002.h5"), later)
+    stale = [dict(r) for r in small_runs()]
+    stale[8] = zs.run(8, "hyena", 64, 64, 1e-3, final_acc=0.11)
+    zs.write(str(jdir / "commit-00000001.h5"), stale)
+    (jdir / "commit-00000003.h5.tmp.99").write_bytes(b"half a file")  # a killed write: ignored
+    df = load(path)
+    assert df.loc[8, "status"] == "ok" and df.loc[8, "final_acc"] == pytest.approx(0.77)
+    assert bool(df.loc[8, "has_curves"]) and df.loc[8, "test_examples"] == 3000
+    assert len(curves(path, 8)["step_loss"]) > 0
+    # Folded: the main file says it holds sequence 2, so the journal is skipped.
+    with h5py.File(path, "a") as f:
+        f.attrs["journal_folded"] = np.int64(2)
+    df = load(path)
+    assert df.loc[8, "status"] == "pending" and curves(path, 8) == {}
+    # A whole journal file that cannot be read is named.
+    with h5py.File(path, "a") as f:
+        f.attrs["journal_folded"] = np.int64(0)
+    (jdir / "commit-00000004.h5").write_bytes(b"not hdf5")
+    with pytest.raises(ZooResultsError, match="commit-00000004.h5"):
+        load(path)

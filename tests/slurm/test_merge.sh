@@ -75,9 +75,11 @@ grep -q "2 runs not in the first file's sweep" out.txt || fail "extra runs not r
 expect_rc 2 "an existing output refused" "$ZOO" merge -o merged.h5 part0.h5
 expect_rc 0 "--force replaces it" "$ZOO" merge -o merged.h5 part0.h5 part1.h5 part2.h5 --force
 [ -f merged.h5.bak ] && "${CHECK[@]}" same full.h5 merged.h5.bak >/dev/null || fail "--force did not keep merged.h5.bak"
-flock locked.h5.lock sleep 10 &
+# Another writer's lock: a fcntl lock on the results file itself (zoo's is an OFD lock,
+# which conflicts with it).
+"$PY" -c 'import fcntl, sys, time; f = open(sys.argv[1], "a+"); fcntl.lockf(f, fcntl.LOCK_EX); time.sleep(10)' locked.h5 &
 lock_pid=$!
-sleep 0.5
+sleep 1
 expect_rc 2 "an output in use (locked) refused" "$ZOO" merge -o locked.h5 part0.h5
 kill "$lock_pid" 2>/dev/null
 wait "$lock_pid" 2>/dev/null

@@ -1,12 +1,16 @@
 /* zoo/results.h: the sweep's HDF5 results file (schema in docs/results.md): a summary
  * table with one row per run, one group per finished run (spec attributes, curves),
- * root attributes and a table of sessions. Only one process (rank 0) writes. Every
- * change is committed by writing a fresh copy under a temporary name and renaming it
- * over the file, so a kill at any moment leaves the previous or the new file, whole.
- * Nothing here trains, schedules or talks MPI. */
+ * root attributes and a table of sessions. Only one process writes (zoo_results_lock).
+ * A commit writes one small journal file "<path>.d/commit-<seq>.h5" (renamed into
+ * place, so whole or absent); readers lay the journal over the main file; the journal
+ * is folded into the main file (a fresh copy renamed over it) when it has grown as
+ * large as the file and at the end of a session. A kill at any moment loses at most
+ * the runs in flight. Nothing here trains, schedules or talks MPI. */
 #ifndef ZOO_RESULTS_H
 #define ZOO_RESULTS_H
 
+#include <hdf5.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "zoo/config.h"
@@ -97,15 +101,22 @@ typedef struct zoo_results zoo_results; /* an open results file (in memory: its 
  * metrics NaN. family/layer text come from `family` (may be NULL: ""). */
 void zoo_results_row_init(zoo_results_row *row, int64_t id, const zoo_run_spec *spec, const char *family);
 
-/* Create `path` (which must not exist) holding every run of `sweep` as pending rows
- * (rows[i] for run i) and the first session. Written to a temporary name and renamed. */
+/* Create `path` (which must not exist, or be the empty placeholder zoo_results_lock
+ * leaves) holding every run of `sweep` as pending rows (rows[i] for run i) and the first
+ * session. Written to a temporary name and renamed; the handle holds the new file's lock
+ * from then on. A journal left by an earlier file of that name is dropped. */
 int zoo_results_create(const char *path, const zoo_sweep *sweep, const zoo_results_row *rows,
                        const zoo_results_session *session, zoo_results **out);
-/* Open an existing file: checks the schema and version and reads the rows. Nothing is
- * written until a commit. ZOO_ERR_IO if missing, ZOO_ERR_INVALID if not a results file
- * (or a newer schema), ZOO_ERR_HDF5 otherwise. */
+/* Open an existing file: checks the schema and version, that every group, table, column
+ * and root attribute of that version is there (one message naming all that is missing),
+ * reads the rows, and lays the journal's files over them in order. Nothing is written
+ * until a commit. ZOO_ERR_IO if missing, ZOO_ERR_INVALID if not a (complete) results
+ * file, a newer schema, or a journal file that is whole but unreadable (named),
+ * ZOO_ERR_HDF5 otherwise. */
 int zoo_results_open(const char *path, zoo_results **out);
-void zoo_results_close(zoo_results *r); /* frees memory; the file is already durable */
+/* Frees memory. A handle that committed runs and never reached zoo_results_end folds its
+ * journal first; should that fail, the journal keeps the runs (every reader sees them). */
+void zoo_results_close(zoo_results *r);
 
 /* The rows in id order (valid until the next call that changes the file). */
 const zoo_results_row *zoo_results_rows(const zoo_results *r, int64_t *n);
@@ -113,20 +124,45 @@ const zoo_results_row *zoo_results_rows(const zoo_results *r, int64_t *n);
 const char *zoo_results_sweep_text(const zoo_results *r);
 
 /* Start a session on an opened file: appends `n_new` pending rows (their ids must
- * continue the existing ones), stores the sweep text when it changed, adds the
- * session row. One commit. */
+ * continue the existing ones), stores the sweep text, adds the session row. One fold
+ * (it also folds the journal a killed writer left). */
 int zoo_results_begin(zoo_results *r, const zoo_sweep *sweep, const zoo_results_row *new_rows, int64_t n_new,
                       const zoo_results_session *session);
-/* Record finished runs (one commit for all n). The session row is updated too. */
+/* Record finished runs: one journal file for all n, durable on return. The session row
+ * (runs_recorded, finished) is written at folds only. */
 int zoo_results_commit(zoo_results *r, const zoo_results_update *u, int n);
-/* Close the session with the process exit code (one commit). */
+/* Close the session with the process exit code: folds the journal, so the file is
+ * self-contained again, and removes the journal folder. */
 int zoo_results_end(zoo_results *r, int exit_code);
+/* Copy run `id`'s group (from the main file or the journal file holding its newest
+ * version) to `dst_name` in the open file `dst`, replacing one there: 1 copied, 0 when
+ * the run has no group, or the error code. */
+int zoo_results_copy_run(zoo_results *r, int64_t id, hid_t dst, const char *dst_name);
+/* Put the complete, closed results file `tmp` in place of `path` (zoo merge): marks
+ * `path`'s journal as superseded, locks `tmp`, fsyncs and renames it, then deletes the
+ * journal. *lock_fd (the caller's lock on the old file, or -1) becomes the lock on the
+ * new one. */
+int zoo_results_replace(const char *tmp, const char *path, int *lock_fd);
 
-/* Move `path` aside to the first free "<path>.bak", "<path>.bak.1", ... (for --force);
- * the name used is written to backup[n]. */
+/* ---- the one writer ----
+ * An OFD lock (fcntl F_OFD_SETLK) on the results file itself: removing any other file
+ * never lets a second writer in, the kernel drops it when its holder dies, and h5py
+ * readers (HDF5 takes flock()s) are not blocked by it. zoo_results_lock creates an
+ * empty placeholder when `path` does not exist, and tries again when the file it locked
+ * was replaced meanwhile. 0 with *fd holding the lock; ZOO_ERR_INVALID when another
+ * process holds it; ZOO_ERR_IO when it cannot be opened or locked. */
+int zoo_results_lock(const char *path, int *fd);
+/* Release it; an empty placeholder still at `path` is removed first. */
+void zoo_results_unlock(const char *path, int fd);
+/* Lock an open (read-write) descriptor: 0, 1 when another holds it, -errno on failure. */
+int zoo_results_lock_fd(int fd);
+
+/* Move `path` (and its journal) aside to the first free "<path>.bak", "<path>.bak.1",
+ * ... (for --force); the name used is written to backup[n]. */
 int zoo_results_backup(const char *path, char *backup, size_t n);
-/* Remove temporaries "<path>.tmp.*" left by a killed writer. Call only while holding
- * the file's lock (no other writer alive). Returns how many were removed. */
+/* Remove temporaries "<path>.tmp.*" and "<path>.d/commit-*.tmp.*" left by a killed
+ * writer. Call only while holding the file's lock (no other writer alive). Returns how
+ * many were removed. */
 int zoo_results_clean_temps(const char *path);
 
 /* "2026-01-31T12:00:00Z" for now. */

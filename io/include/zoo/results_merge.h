@@ -31,9 +31,11 @@ typedef struct zoo_merge_report {
 } zoo_merge_report;
 
 /* Merge the results files in[0..n_in-1] into `out`, written under a temporary name and
- * renamed into place (so `out` may also be one of the inputs), holding "<out>.lock"
- * against a `zoo sweep` writing it. Refusals are ZOO_ERR_INVALID with the fix in the
- * message: a file that is not a results file, inputs from different sweep files
+ * renamed into place (so `out` may also be one of the inputs), holding `out`'s lock
+ * (zoo_results_lock) against a `zoo sweep` writing it. Inputs are read through
+ * zoo_results_open, so runs still in an input's journal count. Refusals are
+ * ZOO_ERR_INVALID with the fix in the message: a file that is not a (complete) results
+ * file, inputs from different sweep files
  * without allow_different, an existing output that is not an input without force, a
  * locked output. ZOO_ERR_IO / ZOO_ERR_HDF5 on read or write failures. Runs of the sweep
  * that no input finished are written as pending rows, so `zoo sweep FILE -o out`
