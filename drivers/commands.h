@@ -18,6 +18,7 @@ int zoo_cmd_plugins(int argc, char **argv);
 int zoo_cmd_info(int argc, char **argv);
 int zoo_cmd_sweep(int argc, char **argv);
 int zoo_cmd_merge(int argc, char **argv);
+int zoo_cmd_status(int argc, char **argv);
 
 /* The exit code for zoo error `code`: out of memory and MPI are 3, numeric and state
  * failures 1, refusals 2; I/O and HDF5 errors are 3 while `writing` an output, 2 while

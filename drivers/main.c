@@ -20,6 +20,7 @@ static const struct {
     {"info", zoo_cmd_info, "version, build options, search paths"},
     {"sweep", zoo_cmd_sweep, "run a sweep file (under mpirun for many ranks) into HDF5"},
     {"merge", zoo_cmd_merge, "join results files (e.g. a job array's parts) into one, by spec hash"},
+    {"status", zoo_cmd_status, "how far a sweep is (runs done, running, pending, ETA), while it runs or after"},
 };
 
 void zoo_cli_report(const char *cmd)

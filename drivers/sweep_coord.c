@@ -14,6 +14,7 @@
 
 #include "fmt.h"
 #include "sweep.h"
+#include "sweep_live.h"
 #include "zoo/error.h"
 
 typedef struct coord {
@@ -34,6 +35,7 @@ typedef struct coord {
     int abandoning;
     char (*seen)[288]; /* "rank|device" pairs already announced (print_device) */
     int n_seen;
+    sweep_live live; /* <out>.live, for `zoo status` */
 } coord;
 
 static void nap_ms(int ms)
@@ -386,6 +388,7 @@ static int run_loop(coord *c)
         /* Safe on disk first, then more work. */
         if ((rc = commit_batch(c)) || (rc = hand_out(c)))
             break;
+        sweep_live_sync(&c->live, c->busy, c->book.row_of, c->n_recorded, c->stopping);
         if (in_flight(c) == 0 && (c->stopping || c->qhead == c->qtail))
             break;
         /* Long runs: a status line every five minutes even when none finished. */
@@ -405,7 +408,7 @@ static int stop_workers(const coord *c, int32_t code)
 }
 
 /* Wait for every worker's hello (they send it at once); collect the host names. */
-static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n)
+static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n, sweep_live *live)
 {
     size_t k = (size_t)snprintf(hosts, n, "%s", sweep_host());
     for (int got = 1; got < mpi->size;) {
@@ -415,6 +418,7 @@ static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n)
             return ZOO_FAIL(ZOO_ERR_MPI, "waiting for the workers' hello failed");
         h[sizeof h - 1] = 0;
         got++;
+        sweep_live_host(live, st.MPI_SOURCE, h);
         /* distinct names only */
         int seen = 0;
         for (const char *p = hosts; (p = strstr(p, h)); p++)
@@ -439,7 +443,8 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
     ss.ranks = mpi->size;
     ss.exit_code = -1;
     snprintf(ss.command, sizeof ss.command, "%s", o->command);
-    int rc = mpi->on ? gather_ready(mpi, ss.hosts, sizeof ss.hosts) : 0;
+    sweep_live_init(&c.live, o->out, mpi->size, mpi->size - (o->train_on_root ? 0 : 1), o->command);
+    int rc = mpi->on ? gather_ready(mpi, ss.hosts, sizeof ss.hosts, &c.live) : 0;
     if (!mpi->on)
         snprintf(ss.hosts, sizeof ss.hosts, "%s", sweep_host());
     int exit_code = SWEEP_EXIT_SYSTEM;
@@ -455,6 +460,7 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
         if (mpi->on)
             stop_workers(&c, exit_code);
         fprintf(stderr, "zoo sweep: %s\n", e.msg);
+        sweep_live_end(&c.live, exit_code);
         sweep_book_close(&c.book);
         free(c.busy);
         return exit_code;
@@ -519,6 +525,7 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
     }
     if (c.book.res && zoo_results_end(c.book.res, exit_code))
         fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
+    sweep_live_end(&c.live, exit_code);
     if (mpi->on)
         stop_workers(&c, exit_code);
     fflush(stdout);
