@@ -13,6 +13,7 @@
 # usage: test_status.sh MODE ZOO PYTHON WORK_DIR
 set -u
 mode=$1 zoo=$2 py=$3 work=$4/status_$1
+export ZOO_ANALYSIS_DIR="$(cd "$(dirname "$0")/../../analysis" && pwd)"
 rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 export OMP_NUM_THREADS=1
 fail() { echo "FAIL (status $mode): $*" >&2; exit 1; }
@@ -52,10 +53,12 @@ expect_bad() {
 # but not such a moment; 1 (assert) when inconsistent.
 check() {
     "$py" - "$@" <<'EOF'
-import json, sys, h5py
+import json, os, sys
+sys.path.insert(0, os.environ["ZOO_ANALYSIS_DIR"])
+import zoo_analyze  # the main file with its journal laid over it, as zoo reads it
 snap = json.load(open(sys.argv[1]))
-s = h5py.File(sys.argv[2], "r")["summary"][()]
-st = [x.decode() for x in s["status"]]
+s = zoo_analyze.load(sys.argv[2])
+st = list(s["status"])
 c = snap["counts"]
 assert c["total"] == len(st), (c, len(st))
 assert c["done"] == st.count("ok"), (c, st)
@@ -68,7 +71,7 @@ assert len(run) == c["running"] and len({r["id"] for r in run}) == len(run), run
 for r in run:
     assert st[r["id"]] == "pending", (r, st)
     assert 0 <= r["rank"] < snap["sweep"]["ranks"] and r["host"] and r["elapsed_s"] > -1, r
-    assert r["d_model"] == s["d_model"][r["id"]] and r["mixer"] == s["mixer"][r["id"]].decode(), r
+    assert r["d_model"] == s["d_model"][r["id"]] and r["mixer"] == s["mixer"][r["id"]], r
 if len(sys.argv) > 3:  # the live file's runs: shown running unless the results show them final
     ids = [int(l.split()[1]) for l in open(sys.argv[3]) if l.startswith("run ")]
     assert {r["id"] for r in run} == {i for i in ids if st[i] == "pending"}, (ids, run)
@@ -162,11 +165,13 @@ EOF
     echo "$out" | grep -q "^sweep: not running (last seen .*, is gone" || fail "kill -9 not detected: $out"
     "$zoo" status r.h5 --json > dead.json || fail "after kill --json"
     "$py" - <<'EOF' || fail "after kill: $(cat dead.json)"
-import json, h5py
+import json, os, sys
+sys.path.insert(0, os.environ["ZOO_ANALYSIS_DIR"])
+import zoo_analyze
 j = json.load(open("dead.json"))
-st = list(h5py.File("r.h5", "r")["summary"]["status"])
+st = list(zoo_analyze.load("r.h5")["status"])
 assert j["sweep"]["state"] == "stale" and j["counts"]["running"] == 0, j
-assert j["counts"]["pending"] == st.count(b"pending") and j["eta"]["seconds"] is None, j
+assert j["counts"]["pending"] == st.count("pending") and j["eta"]["seconds"] is None, j
 EOF
     # The same live file as written on another host: trusted until --max-age.
     cp r.h5.live killed.live
