@@ -3,6 +3,7 @@
  * parsing and wiring only: the run itself is zoo_run (core), files are io/. */
 #define _POSIX_C_SOURCE 200809L
 #include <signal.h>
+#include <sys/time.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@
 #include "zoo/run.h"
 
 static volatile sig_atomic_t stop_signal;
+/* The run file's max_run_seconds (0: none): enforced between steps with a timer. */
+static double max_seconds;
 
 static void on_signal(int sig)
 {
@@ -49,7 +52,10 @@ static void usage(FILE *f)
             "                   the --config file)\n"
             "  --quiet          no per-epoch lines (the summary line is still printed)\n"
             "\n"
-            "exit codes: 0 done, 1 the run failed (diverged), 2 bad input (a backend that cannot\n"
+            "A run file's max_run_seconds stops the run at the next step after that long (status\n"
+            "timeout, exit 1, no checkpoint).\n"
+            "\n"
+            "exit codes: 0 done, 1 the run failed (diverged, timeout), 2 bad input (a backend that cannot\n"
             "            run here, a --save path refused), 3 out of memory or the checkpoint could\n"
             "            not be written (disk full: the message names the file and the reason),\n"
             "            130/143 stopped by SIGINT/SIGTERM (no checkpoint written)\n"
@@ -183,6 +189,7 @@ static int load_run_file(const char *config, zoo_run_spec *spec)
         return 2;
     }
     *spec = sw.runs[0];
+    max_seconds = sw.max_run_seconds;
     zoo_sweep_free(&sw);
     return 0;
 }
@@ -246,11 +253,21 @@ static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    /* max_run_seconds: SIGALRM stops the run like Ctrl-C would, at the next step. */
+    struct itimerval limit = {{0, 0}, {(time_t)max_seconds, (suseconds_t)((max_seconds - (double)(time_t)max_seconds) * 1e6)}};
+    if (max_seconds > 0) {
+        sigaction(SIGALRM, &sa, NULL);
+        setitimer(ITIMER_REAL, &limit, NULL);
+    }
 
     zoo_run_hooks hooks = {on_epoch, should_stop, quiet};
     int rc = zoo_run(spec, &hooks, res, model_out);
     if (!rc && res->status)
         rc = res->status;
+    if (max_seconds > 0) {
+        struct itimerval off = {{0, 0}, {0, 0}};
+        setitimer(ITIMER_REAL, &off, NULL);
+    }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
     return rc;
@@ -263,7 +280,7 @@ static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, i
     zoo_cli_fmt_time(wall, sizeof wall, res->wall_s);
     fmt_rate(rate, sizeof rate, res->tokens_per_s);
     printf("%s: status %s  final_acc %.4f  best_acc %.4f  epochs %d/%d  params %lld  %s tok/s  wall %s\n",
-           rc ? "stopped" : "done", zoo_status_word(rc), res->final_acc, res->best_acc, res->epochs_run, spec->epochs,
+           rc ? "stopped" : "done", rc && stop_signal == SIGALRM ? ZOO_STATUS_TIMEOUT : zoo_status_word(rc), res->final_acc, res->best_acc, res->epochs_run, spec->epochs,
            (long long)res->params, rate, wall);
     if (zoo_mem_plan_total(&res->mem)) {
         const zoo_mem_plan *mp = &res->mem;
@@ -281,6 +298,11 @@ static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, i
 static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, const zoo_model *model,
                   const char *save, const char *config, int force, int quiet)
 {
+    if (stop_signal == SIGALRM && (rc == ZOO_ERR_INTERRUPTED || rc)) {
+        fprintf(stderr, "zoo train: status %s: ran past max_run_seconds = %g s after %d epoch(s); no checkpoint written\n",
+                ZOO_STATUS_TIMEOUT, max_seconds, res->epochs_run);
+        return ZOO_EXIT_FAILED;
+    }
     if (rc == ZOO_ERR_INTERRUPTED || (rc && stop_signal)) {
         fprintf(stderr, "zoo train: stopped by signal %d after %d epoch(s); no checkpoint written\n", (int)stop_signal,
                 res->epochs_run);

@@ -1,7 +1,8 @@
 #!/bin/bash
 # test_train_eval.sh ZOO: `zoo train` end to end on a tiny run with --save, then
 # `zoo eval` on its own test set (must reproduce the final test accuracy) and on a
-# dataset file with --logits; a YAML run file with flag overrides; SIGTERM; and the
+# dataset file with --logits; a YAML run file with flag overrides; its max_run_seconds;
+# SIGTERM; and the
 # bad-input cases: each exits 2 with one "zoo train: ..." line and writes nothing.
 # Exit 0 pass, 1 fail.
 set -u
@@ -131,6 +132,17 @@ else
     fail "run file: exit $rc, $n epoch lines: $(cat "$W/yaml.out" "$W/yaml.err")"
 fi
 sed 's/d_model: 16/d_model: [16, 32]/' "$W/run.yaml" >"$W/sweep.yaml"
+
+# ---- a run file's max_run_seconds stops the run: status timeout, exit 1, no checkpoint ----
+{ echo "max_run_seconds: 1"; sed 's/epochs: 3/epochs: 100000/; s/train_examples: 128/train_examples: 2048/' "$W/run.yaml"; } >"$W/limit.yaml"
+"$ZOO" train --config "$W/limit.yaml" --early-stop 2 --save "$W/limit.h5" >"$W/limit.out" 2>"$W/limit.err"
+rc=$?
+if [ $rc -eq 1 ] && [ ! -e "$W/limit.h5" ] && grep -q 'status timeout' "$W/limit.out" &&
+    grep -q 'ran past max_run_seconds = 1 s' "$W/limit.err"; then
+    ok "max_run_seconds: 1 in the run file -> exit 1, status timeout, no checkpoint"
+else
+    fail "max_run_seconds: exit $rc: $(tail -2 "$W/limit.out") $(cat "$W/limit.err")"
+fi
 
 # ---- SIGTERM stops cleanly, writes nothing ----
 "$ZOO" train "${SMALL[@]}" --epochs 100000 --early-stop 2 --save "$W/sig.h5" >"$W/sig.out" 2>"$W/sig.err" &
