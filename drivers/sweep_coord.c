@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "fmt.h"
 #include "sweep.h"
@@ -523,8 +524,20 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
         if (!any)
             nap_ms(5);
     }
-    if (c.book.res && zoo_results_end(c.book.res, exit_code))
-        fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
+    if (c.book.res && zoo_results_end(c.book.res, exit_code)) {
+        /* Every run recorded is durable in the journal (a commit is); only the fold into
+         * one file failed, and the next session on the file does it. */
+        char jdir[4200];
+        snprintf(jdir, sizeof jdir, "%s.d", o->out);
+        if (access(jdir, F_OK) == 0)
+            fprintf(stderr,
+                    "zoo sweep: %s; the runs are recorded in %s; free some space and rerun the same command to finish "
+                    "the file\n",
+                    zoo_error_last()->msg, jdir);
+        else
+            fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
+        exit_code = SWEEP_EXIT_SYSTEM;
+    }
     sweep_live_end(&c.live, exit_code);
     if (mpi->on)
         stop_workers(&c, exit_code);

@@ -50,10 +50,11 @@ int zoo_live_write(const char *results, const zoo_live *l)
         put_word(f, l->runs[i].host);
         fprintf(f, " %.3f\n", l->runs[i].started);
     }
-    int bad = ferror(f);
+    int bad = ferror(f), why = bad ? errno : 0;
     if (fclose(f) || bad) {
+        why = bad ? why : errno; /* the write's reason, before remove() may change errno */
         remove(tmp);
-        return ZOO_FAIL(ZOO_ERR_IO, "%s: writing the live status failed: %s", tmp, strerror(errno));
+        return ZOO_FAIL(ZOO_ERR_IO, "%s: writing the live status failed: %s", tmp, strerror(why));
     }
     if (rename(tmp, path)) {
         int e = errno;

@@ -1127,6 +1127,142 @@ static int put_sweep_text(hid_t f, const char *path, const char *text)
     return zoo_h5_put_fixed_str(f, path, "sweep_text", note);
 }
 
+/* Run groups are copied by plain reads and writes, not H5Ocopy: HDF5 1.10.8's H5Ocopy
+ * crashes (SIGSEGV) when a write fails during the copy (a full disk), and copying into an
+ * in-memory file instead would hold the whole main file in memory at every fold. The
+ * types, shapes, creation properties and values are the source's, so the copy holds
+ * exactly what the source did. */
+typedef struct tree_copy {
+    hid_t to, attr_to;     /* the group members go to; the object attributes go to */
+    const char *src, *dst; /* file names, for messages */
+    char where[256];       /* the object being copied */
+    int rc;
+} tree_copy;
+
+/* Buffer of n elements of type t read by `get`, handed to `put`; variable-length parts freed. */
+static int move_data(hid_t t, hid_t sp, int (*get)(hid_t, hid_t, void *), int (*put)(hid_t, hid_t, void *),
+                     hid_t from, hid_t to, tree_copy *c)
+{
+    hssize_t n = H5Sget_simple_extent_npoints(sp);
+    size_t size = H5Tget_size(t);
+    if (n < 0 || !size)
+        return obj_fail(c->src, "reading", c->where);
+    if (!n)
+        return 0;
+    void *buf = calloc((size_t)n, size);
+    if (!buf)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory copying %s of %s", c->where, c->src);
+    int rc = 0;
+    if (get(from, t, buf) < 0)
+        rc = obj_fail(c->src, "reading", c->where);
+    else if (put(to, t, buf) < 0)
+        rc = obj_fail(c->dst, "writing", c->where);
+    if (H5Tdetect_class(t, H5T_VLEN) > 0 || H5Tdetect_class(t, H5T_STRING) > 0)
+        H5Dvlen_reclaim(t, sp, H5P_DEFAULT, buf);
+    free(buf);
+    return rc;
+}
+
+static int attr_get(hid_t a, hid_t t, void *buf) { return H5Aread(a, t, buf); }
+static int attr_put(hid_t a, hid_t t, void *buf) { return H5Awrite(a, t, buf); }
+static int dset_get(hid_t d, hid_t t, void *buf) { return H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); }
+static int dset_put(hid_t d, hid_t t, void *buf) { return H5Dwrite(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf); }
+
+static herr_t copy_attr(hid_t obj, const char *name, const H5A_info_t *info, void *ud)
+{
+    (void)info;
+    tree_copy *c = ud;
+    size_t k = strlen(c->where);
+    snprintf(c->where + k, sizeof c->where - k, " attribute '%s'", name);
+    hid_t a = H5Aopen(obj, name, H5P_DEFAULT), t = a < 0 ? -1 : H5Aget_type(a), sp = a < 0 ? -1 : H5Aget_space(a);
+    hid_t b = H5I_INVALID_HID;
+    if (a < 0 || t < 0 || sp < 0)
+        c->rc = obj_fail(c->src, "reading", c->where);
+    else if ((b = H5Acreate2(c->attr_to, name, t, sp, H5P_DEFAULT, H5P_DEFAULT)) < 0)
+        c->rc = obj_fail(c->dst, "writing", c->where);
+    else
+        c->rc = move_data(t, sp, attr_get, attr_put, a, b, c);
+    if (b >= 0)
+        H5Aclose(b);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (a >= 0)
+        H5Aclose(a);
+    c->where[k] = 0;
+    return c->rc ? -1 : 0;
+}
+
+static int copy_attrs(hid_t from, hid_t to, tree_copy *c)
+{
+    c->attr_to = to;
+    if (H5Aiterate2(from, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, copy_attr, c) < 0 && !c->rc)
+        c->rc = obj_fail(c->src, "reading the attributes of", c->where);
+    return c->rc;
+}
+
+static herr_t copy_link(hid_t g, const char *name, const H5L_info_t *info, void *ud);
+
+/* Object `name` of `from` (a group or a dataset) to `to_name` in `to`, with its
+ * attributes and, for a group, everything in it. */
+static int copy_tree(hid_t from, const char *name, hid_t to, const char *to_name, tree_copy *c)
+{
+    size_t k = strlen(c->where);
+    snprintf(c->where + k, sizeof c->where - k, "%s%s", k ? "/" : "", name);
+    hid_t o = H5Oopen(from, name, H5P_DEFAULT), n = H5I_INVALID_HID, cpl = H5I_INVALID_HID;
+    hid_t t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    H5I_type_t kind = o < 0 ? H5I_BADID : H5Iget_type(o);
+    if (kind == H5I_GROUP) {
+        if ((cpl = H5Gget_create_plist(o)) < 0)
+            c->rc = obj_fail(c->src, "reading", c->where);
+        else if ((n = H5Gcreate2(to, to_name, H5P_DEFAULT, cpl, H5P_DEFAULT)) < 0)
+            c->rc = obj_fail(c->dst, "creating", c->where);
+        else if (!copy_attrs(o, n, c)) {
+            hid_t parent = c->to;
+            c->to = n; /* where copy_link puts the group's members */
+            if (H5Literate(o, H5_INDEX_NAME, H5_ITER_NATIVE, NULL, copy_link, c) < 0 && !c->rc)
+                c->rc = obj_fail(c->src, "reading", c->where);
+            c->to = parent;
+        }
+    } else if (kind == H5I_DATASET) {
+        if ((cpl = H5Dget_create_plist(o)) < 0 || (t = H5Dget_type(o)) < 0 || (sp = H5Dget_space(o)) < 0)
+            c->rc = obj_fail(c->src, "reading", c->where);
+        else if ((n = H5Dcreate2(to, to_name, t, sp, H5P_DEFAULT, cpl, H5P_DEFAULT)) < 0)
+            c->rc = obj_fail(c->dst, "creating", c->where);
+        else if (!(c->rc = move_data(t, sp, dset_get, dset_put, o, n, c)))
+            copy_attrs(o, n, c);
+    } else {
+        c->rc = o < 0 ? obj_fail(c->src, "opening", c->where)
+                      : ZOO_FAIL(ZOO_ERR_INVALID, "%s: %s is neither a group nor a dataset; zoo does not write such "
+                                                  "objects in run groups",
+                                 c->src, c->where);
+    }
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (cpl >= 0)
+        H5Pclose(cpl);
+    if (n >= 0)
+        H5Oclose(n);
+    if (o >= 0)
+        H5Oclose(o);
+    c->where[k] = 0;
+    return c->rc;
+}
+
+static herr_t copy_link(hid_t g, const char *name, const H5L_info_t *info, void *ud)
+{
+    tree_copy *c = ud;
+    if (info->type != H5L_TYPE_HARD) {
+        c->rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: %s/%s is a link, not an object; zoo does not write links in run groups",
+                         c->src, c->where, name);
+        return -1;
+    }
+    return copy_tree(g, name, c->to, name, c) ? -1 : 0;
+}
+
 int zoo_results_copy_run(zoo_results *r, int64_t id, hid_t dst, const char *dst_name)
 {
     if (id < 0 || id >= r->n)
@@ -1145,10 +1281,16 @@ int zoo_results_copy_run(zoo_results *r, int64_t id, hid_t dst, const char *dst_
     snprintf(name, sizeof name, "/runs/%06lld", (long long)id);
     if (H5Lexists(r->copy_f, "/runs", H5P_DEFAULT) <= 0 || H5Lexists(r->copy_f, name, H5P_DEFAULT) <= 0)
         return 0; /* a final row without a group: the row alone says what happened */
+    char dp[4200] = "(the new file)";
+    if (H5Fget_name(dst, dp, sizeof dp) < 0)
+        H5Eclear2(H5E_DEFAULT);
     if (H5Lexists(dst, dst_name, H5P_DEFAULT) > 0 && H5Ldelete(dst, dst_name, H5P_DEFAULT) < 0)
-        return obj_fail(fp, "replacing", dst_name);
-    if (H5Ocopy(r->copy_f, name, dst, dst_name, H5P_DEFAULT, H5P_DEFAULT) < 0)
-        return obj_fail(fp, "copying run group", name);
+        return obj_fail(dp, "replacing", dst_name);
+    tree_copy c = {dst, dst, fp, dp, "", 0};
+    if (copy_tree(r->copy_f, name, dst, dst_name, &c)) {
+        zoo_error_prefix("copying run group %s of %s: ", name, fp);
+        return c.rc;
+    }
     return 1;
 }
 
@@ -1186,10 +1328,13 @@ static int write_side(zoo_results *r, const zoo_results_update *u, int n, int64_
         rows[i] = *u[i].row;
     hid_t fapl = create_fapl();
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    if (f < 0) /* recorded before H5Pclose clears HDF5's error stack */
+        rc = ZOO_H5_FAIL(tmp, "creating a journal file of the results (is the folder writable?)");
     H5Pclose(fapl);
     if (f < 0) {
         free(rows);
-        return ZOO_H5_FAIL(tmp, "creating a journal file of the results (is the folder writable?)");
+        unlink(tmp); /* a create that failed writing may leave part of a file */
+        return rc;
     }
     STEP(rc, zoo_h5_put_fixed_str(f, sp, "schema", JOURNAL_SCHEMA));
     STEP(rc, zoo_h5_put_i64(f, sp, "schema_version", ZOO_RESULTS_SCHEMA_VERSION));
@@ -1210,8 +1355,10 @@ static int write_side(zoo_results *r, const zoo_results_update *u, int n, int64_
     for (int i = 0; i < n && !rc; i++)
         if (strcmp(u[i].row->status, ZOO_STATUS_PENDING))
             rc = run_group(f, sp, &u[i]);
-    if (H5Fclose(f) < 0 && !rc)
-        rc = ZOO_H5_FAIL(tmp, "closing a journal file of the results");
+    if (rc)
+        zoo_h5_abandon(f);
+    else
+        rc = zoo_h5_close_file(f, tmp);
     struct stat st;
     if (!rc && stat(tmp, &st))
         rc = ZOO_FAIL(ZOO_ERR_IO, "%s: cannot stat: %s", tmp, strerror(errno));
@@ -1250,11 +1397,11 @@ static int fold(zoo_results *r, fold_extra extra, void *arg, const char *what)
     if (!rc) {
         hid_t fapl = create_fapl();
         f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
-        H5Pclose(fapl);
-        if (f < 0) {
+        if (f < 0) { /* recorded before H5Pclose clears HDF5's error stack */
             rc = ZOO_H5_FAIL(tmp, "opening the copy of the results file");
             unlink(tmp);
         }
+        H5Pclose(fapl);
     }
     if (!rc) {
         rc = upgrade(r, f, tmp);
@@ -1281,8 +1428,10 @@ static int fold(zoo_results *r, fold_extra extra, void *arg, const char *what)
         zoo_results_now(now);
         STEP(rc, zoo_h5_put_i64(f, tmp, "journal_folded", upto));
         STEP(rc, zoo_h5_put_fixed_str(f, tmp, "updated", now));
-        if (H5Fclose(f) < 0 && !rc)
-            rc = ZOO_H5_FAIL(tmp, "closing the new copy");
+        if (rc)
+            zoo_h5_abandon(f);
+        else
+            rc = zoo_h5_close_file(f, tmp);
         if (rc)
             unlink(tmp);
     }
@@ -1355,6 +1504,7 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
         rc = ZOO_H5_FAIL(tmp, "creating the results file (is the folder writable?)");
     H5Pclose(fapl), H5Pclose(fcpl);
     if (rc) {
+        unlink(tmp); /* a create that failed writing may leave part of a file */
         zoo_results_close(r);
         return rc;
     }
@@ -1385,8 +1535,10 @@ int zoo_results_create(const char *path, const zoo_sweep *sw, const zoo_results_
         H5Pclose(gcpl);
     }
     STEP(rc, zoo_h5_put_fixed_str(f, path, "updated", now));
-    if (H5Fclose(f) < 0 && !rc)
-        rc = ZOO_H5_FAIL(tmp, "closing the new results file");
+    if (rc)
+        zoo_h5_abandon(f);
+    else
+        rc = zoo_h5_close_file(f, tmp);
     if (!rc)
         rc = publish_locked(tmp, path, &r->lock_fd);
     else
@@ -1574,10 +1726,13 @@ int zoo_results_replace(const char *tmp, const char *path, int *lock_fd)
     int64_t last = journal_last(path);
     hid_t fapl = create_fapl();
     hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
+    /* recorded before H5Pclose clears HDF5's error stack */
     int rc = f < 0 ? ZOO_H5_FAIL(tmp, "opening the new results file") : zoo_h5_put_i64(f, tmp, "journal_folded", last);
-    if (f >= 0 && H5Fclose(f) < 0 && !rc)
-        rc = ZOO_H5_FAIL(tmp, "closing the new results file");
+    H5Pclose(fapl);
+    if (rc)
+        zoo_h5_abandon(f);
+    else
+        rc = zoo_h5_close_file(f, tmp);
     if (rc) {
         unlink(tmp);
         return rc;

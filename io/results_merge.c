@@ -1,6 +1,7 @@
 /* results_merge.c: `zoo merge`: join results files into one (docs/results.md). Rows are
  * matched by spec hash and ordered as in the sweep file; run groups are copied object
- * for object (H5Ocopy), so curves and attributes stay exactly as the inputs had them.
+ * for object (zoo_results_copy_run), so curves and attributes stay exactly as the inputs
+ * had them.
  * The new file is written under a temporary name and renamed over the output. */
 #define _GNU_SOURCE
 #include "zoo/results_merge.h"
@@ -473,15 +474,18 @@ static int write_merged(merge *m, const char *out, const zoo_merge_opts *o, zoo_
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_libver_bounds(fapl, H5F_LIBVER_EARLIEST, H5F_LIBVER_LATEST);
     hid_t f = H5Fopen(tmp, H5F_ACC_RDWR, fapl);
-    H5Pclose(fapl);
     if (f < 0)
-        rc = ZOO_H5_FAIL(tmp, "opening the new merged file");
+        rc = ZOO_H5_FAIL(tmp, "opening the new merged file"); /* before H5Pclose clears HDF5's error stack */
+    H5Pclose(fapl);
     if (!rc)
         rc = copy_groups(m, f, tmp);
     if (!rc)
         rc = copy_sessions(m, f, tmp);
-    if (f >= 0 && H5Fclose(f) < 0 && !rc)
-        rc = ZOO_H5_FAIL(tmp, "closing the merged file");
+    /* A file whose close failed must not be closed again: HDF5 1.10 would crash. */
+    if (rc)
+        zoo_h5_abandon(f);
+    else
+        rc = zoo_h5_close_file(f, tmp);
     struct stat st;
     if (!rc && o->force && !stat(out, &st) && st.st_size > 0 && !is_input(m, out))
         rc = zoo_results_backup(out, rep->backup, sizeof rep->backup);

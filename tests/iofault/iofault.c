@@ -5,7 +5,8 @@
  * the calls that are counted and failed (default: all four; writev/pwritev count as
  * write/pwrite). Writes to terminals, pipes and sockets are never counted or failed, so
  * the program can still say what went wrong. When the fault fires, the library appends
- * "fired <call> <n>" to the file ZOO_FAULT_LOG (if set); at exit it writes the number of
+ * "fired <call> <n> <file>" to the file ZOO_FAULT_LOG (if set; <file> is the file written,
+ * or the one renamed), so a driver knows which file met the full disk first; at exit it writes the number of
  * calls it counted to ZOO_FAULT_COUNT (if set), so a driver knows how many N to try.
  * Unlinking files is never failed: a program must be able to clean up. Never linked
  * into zoo. */
@@ -72,8 +73,8 @@ static void note(const char *var, const char *text)
 }
 
 /* 1 when this call must fail: it is of a counted kind, on a regular file (fd >= 0) or a
- * path (fd < 0), and it is the Nth counted call or later. */
-static int hit(unsigned kind, int fd, const char *call)
+ * path (fd < 0: `path`), and it is the Nth counted call or later. */
+static int hit(unsigned kind, int fd, const char *path, const char *call)
 {
     setup();
     if (!(mask & kind))
@@ -88,8 +89,15 @@ static int hit(unsigned kind, int fd, const char *call)
         return 0;
     if (!fired) {
         fired = 1;
-        char line[96];
-        snprintf(line, sizeof line, "fired %s %ld\n", call, counted);
+        char file[4096] = "?", link[64], line[4300];
+        if (fd >= 0) {
+            snprintf(link, sizeof link, "/proc/self/fd/%d", fd);
+            ssize_t k = readlink(link, file, sizeof file - 1);
+            file[k > 0 ? k : 1] = 0;
+        } else if (path) {
+            snprintf(file, sizeof file, "%s", path);
+        }
+        snprintf(line, sizeof line, "fired %s %ld %s\n", call, counted, file);
         note("ZOO_FAULT_LOG", line);
     }
     errno = ENOSPC;
@@ -113,7 +121,7 @@ __attribute__((destructor)) static void report_count(void)
 ssize_t write(int fd, const void *buf, size_t n)
 {
     REAL(ssize_t, "write", (int, const void *, size_t));
-    if (hit(1, fd, "write"))
+    if (hit(1, fd, NULL, "write"))
         return -1;
     return fn(fd, buf, n);
 }
@@ -121,7 +129,7 @@ ssize_t write(int fd, const void *buf, size_t n)
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     REAL(ssize_t, "writev", (int, const struct iovec *, int));
-    if (hit(1, fd, "writev"))
+    if (hit(1, fd, NULL, "writev"))
         return -1;
     return fn(fd, iov, cnt);
 }
@@ -129,7 +137,7 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     REAL(ssize_t, "pwrite", (int, const void *, size_t, off_t));
-    if (hit(2, fd, "pwrite"))
+    if (hit(2, fd, NULL, "pwrite"))
         return -1;
     return fn(fd, buf, n, off);
 }
@@ -137,7 +145,7 @@ ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
     REAL(ssize_t, "pwrite64", (int, const void *, size_t, off64_t));
-    if (hit(2, fd, "pwrite"))
+    if (hit(2, fd, NULL, "pwrite"))
         return -1;
     return fn(fd, buf, n, off);
 }
@@ -145,7 +153,7 @@ ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 {
     REAL(ssize_t, "pwritev", (int, const struct iovec *, int, off_t));
-    if (hit(2, fd, "pwritev"))
+    if (hit(2, fd, NULL, "pwritev"))
         return -1;
     return fn(fd, iov, cnt, off);
 }
@@ -153,7 +161,7 @@ ssize_t pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 int fsync(int fd)
 {
     REAL(int, "fsync", (int));
-    if (hit(4, fd, "fsync"))
+    if (hit(4, fd, NULL, "fsync"))
         return -1;
     return fn(fd);
 }
@@ -161,7 +169,7 @@ int fsync(int fd)
 int fdatasync(int fd)
 {
     REAL(int, "fdatasync", (int));
-    if (hit(4, fd, "fdatasync"))
+    if (hit(4, fd, NULL, "fdatasync"))
         return -1;
     return fn(fd);
 }
@@ -169,7 +177,7 @@ int fdatasync(int fd)
 int rename(const char *from, const char *to)
 {
     REAL(int, "rename", (const char *, const char *));
-    if (hit(8, -1, "rename"))
+    if (hit(8, -1, from, "rename"))
         return -1;
     return fn(from, to);
 }
