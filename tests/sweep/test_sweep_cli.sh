@@ -148,7 +148,9 @@ print("unsupported:", m)
 EOF
     [ -n "$fault_lib" ] && [ -e "$fault_lib" ] || { echo "skipped: no label fault library"; exit 77; }
     sed 's/backend: \[cpu, cuda\]/backend: cpu/' b.yaml > f.yaml
-    out=$(LD_PRELOAD="$fault_lib${LD_PRELOAD:+:$LD_PRELOAD}" "$zoo" sweep f.yaml -o f.h5 2>&1); rc=$?
+    # A sanitizer build wants its runtime first in the preload list.
+    asan=$(ldd "$zoo" 2>/dev/null | awk '/libasan/ {print $3; exit}')
+    out=$(LD_PRELOAD="${asan:+$asan:}$fault_lib${LD_PRELOAD:+:$LD_PRELOAD}" "$zoo" sweep f.yaml -o f.h5 2>&1); rc=$?
     [ $rc -eq 1 ] || fail "label fault: exit $rc, want 1: $out"
     "$py" - f.h5 <<'EOF' || fail "label fault: $out"
 import sys, h5py
