@@ -528,7 +528,7 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
         /* Every run recorded is durable in the journal (a commit is); only the fold into
          * one file failed, and the next session on the file does it. */
         char jdir[4200];
-        snprintf(jdir, sizeof jdir, "%s.d", o->out);
+        zoo_results_journal_dir(o->out, jdir, sizeof jdir);
         if (access(jdir, F_OK) == 0)
             fprintf(stderr,
                     "zoo sweep: %s; the runs are recorded in %s; free some space and rerun the same command to finish "

@@ -540,7 +540,7 @@ static void kill_point(const char *point)
         raise(SIGKILL);
 }
 
-static void journal_dir(const char *path, char *out, size_t n) { snprintf(out, n, "%s.d", path); }
+void zoo_results_journal_dir(const char *path, char *out, size_t n) { snprintf(out, n, "%s.d", path); }
 
 /* The sequence number of a journal file's name "commit-<seq>.h5"; -1 for any other name
  * (temporaries "commit-<seq>.h5.tmp.<pid>" included). */
@@ -584,7 +584,7 @@ static int grow_sides(zoo_results *r)
 static int list_journal(zoo_results *r, int64_t after)
 {
     char jdir[4200];
-    journal_dir(r->path, jdir, sizeof jdir);
+    zoo_results_journal_dir(r->path, jdir, sizeof jdir);
     DIR *d = opendir(jdir);
     if (!d)
         return errno == ENOENT ? 0 : ZOO_FAIL(ZOO_ERR_IO, "%s: cannot list the results journal: %s", jdir, strerror(errno));
@@ -620,7 +620,7 @@ static int list_journal(zoo_results *r, int64_t after)
 static int64_t journal_last(const char *path)
 {
     char jdir[4200];
-    journal_dir(path, jdir, sizeof jdir);
+    zoo_results_journal_dir(path, jdir, sizeof jdir);
     DIR *d = opendir(jdir);
     int64_t last = 0;
     struct dirent *e;
@@ -640,7 +640,7 @@ static int64_t journal_last(const char *path)
 static void drop_journal(const char *path, int64_t upto, int rmdir_too)
 {
     char jdir[4200];
-    journal_dir(path, jdir, sizeof jdir);
+    zoo_results_journal_dir(path, jdir, sizeof jdir);
     DIR *d = opendir(jdir);
     if (!d)
         return;
@@ -1307,7 +1307,7 @@ static void close_copy(zoo_results *r)
 static int write_side(zoo_results *r, const zoo_results_update *u, int n, int64_t seq, side *s)
 {
     char jdir[4200], sp[4500], tmp[4600];
-    journal_dir(r->path, jdir, sizeof jdir);
+    zoo_results_journal_dir(r->path, jdir, sizeof jdir);
     int rc = 0;
     if (!mkdir(jdir, 0777)) {
         char *d = strdup(r->path); /* the new folder's entry must survive a crash too */
@@ -1714,7 +1714,7 @@ int zoo_results_end(zoo_results *r, int exit_code)
     /* A finished session leaves one self-contained file: the journal folder goes too
      * (with temporaries of killed writers; this is the only writer). */
     char jdir[4200];
-    journal_dir(r->path, jdir, sizeof jdir);
+    zoo_results_journal_dir(r->path, jdir, sizeof jdir);
     zoo_results_clean_temps(r->path);
     rmdir(jdir);
     return 0;
@@ -1751,14 +1751,14 @@ int zoo_results_backup(const char *path, char *backup, size_t n)
         else
             snprintf(backup, n, "%s.bak", path);
         char bj[4300];
-        journal_dir(backup, bj, sizeof bj);
+        zoo_results_journal_dir(backup, bj, sizeof bj);
         if (access(backup, F_OK) == 0 || access(bj, F_OK) == 0)
             continue;
         if (rename(path, backup))
             return ZOO_FAIL(ZOO_ERR_IO, "cannot move %s to %s: %s", path, backup, strerror(errno));
         /* Its journal (runs not folded yet) goes with it. */
         char jdir[4200];
-        journal_dir(path, jdir, sizeof jdir);
+        zoo_results_journal_dir(path, jdir, sizeof jdir);
         if (rename(jdir, bj) && errno != ENOENT)
             return ZOO_FAIL(ZOO_ERR_IO, "cannot move %s to %s: %s", jdir, bj, strerror(errno));
         return 0;
@@ -1795,7 +1795,7 @@ int zoo_results_clean_temps(const char *path)
     }
     char prefix[1200], jdir[4200];
     snprintf(prefix, sizeof prefix, "%s.tmp.", basename(bcopy));
-    journal_dir(path, jdir, sizeof jdir);
+    zoo_results_journal_dir(path, jdir, sizeof jdir);
     int removed = remove_matching(dirname(dcopy), prefix, NULL) + remove_matching(jdir, "commit-", ".tmp.");
     free(dcopy), free(bcopy);
     return removed;

@@ -19,23 +19,7 @@ export OMP_NUM_THREADS=1
 fail() { echo "FAIL (status $mode): $*" >&2; exit 1; }
 "$py" -c "import h5py" 2>/dev/null || { echo "skipped: no h5py"; exit 77; }
 
-# 12 tiny runs (about half a second each here).
-tiny() {
-    cat > "$1" <<EOF
-name: tiny
-task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: ${2:-4000}, test_examples: 128}
-model: {n_layers: 2, d_model: [8, 16, 24], mixers: [sweeptoy, {name: sweeptoy_b, scale: 0.25}]}
-train: {lr: [0.01, 0.003], epochs: 3, batch_size: 32}
-EOF
-}
-
-# Every process below $1 (children first found).
-tree() {
-    local p=$1 kids
-    echo "$p"
-    kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
-    for k in $kids; do tree "$k"; done
-}
+. "$(dirname "$0")/lib.sh" # tiny, tree
 
 # expect_bad WANT_TEXT ARGS...: exit 2 and WANT_TEXT on stderr, nothing on stdout.
 expect_bad() {
@@ -117,7 +101,7 @@ assert s['eta']['seconds'] is None and s['session']['runs_per_hour'] is None, s
     echo "bad input: exit 2 with the file and the fix; a malformed live file is reported"
     ;;
 live)
-    tiny t.yaml
+    tiny t.yaml 4000 # about half a second a run here
     launch=("$zoo")
     if command -v mpirun > /dev/null; then
         export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1

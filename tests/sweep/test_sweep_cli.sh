@@ -25,23 +25,7 @@ export OMP_NUM_THREADS=1
 fail() { echo "FAIL ($mode): $*" >&2; exit 1; }
 compare() { "$py" "$src/compare_results.py" "$@" || fail "results differ: $*"; }
 
-# 12 tiny runs of a few tenths of a second each; numbers depend only on the spec.
-tiny() {
-    cat > "$1" <<EOF
-name: tiny
-task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: ${2:-1536}, test_examples: 128}
-model: {n_layers: 2, d_model: [8, 16, 24], mixers: [sweeptoy, {name: sweeptoy_b, scale: 0.25}]}
-train: {lr: [0.01, 0.003], epochs: 3, batch_size: 32}
-EOF
-}
-
-# Every process below $1 (children first found, then killed together with it).
-tree() {
-    local p=$1 kids
-    echo "$p"
-    kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
-    for k in $kids; do tree "$k"; done
-}
+. "$src/lib.sh" # tiny, tree
 
 case $mode in
 bad)

@@ -164,6 +164,8 @@ int zoo_results_backup(const char *path, char *backup, size_t n);
  * writer. Call only while holding the file's lock (no other writer alive). Returns how
  * many were removed. */
 int zoo_results_clean_temps(const char *path);
+/* The journal folder of results file `path` ("<path>.d"), into out[n]. */
+void zoo_results_journal_dir(const char *path, char *out, size_t n);
 
 /* "2026-01-31T12:00:00Z" for now. */
 void zoo_results_now(char out[32]);

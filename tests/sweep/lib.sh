@@ -1,0 +1,20 @@
+# lib.sh: shell helpers shared by the sweep tests (sourced, not run).
+
+# tiny FILE [TRAIN_EXAMPLES]: a sweep of 12 tiny runs with the toy mixers, a few tenths
+# of a second each; their numbers depend only on the spec.
+tiny() {
+    cat > "$1" <<EOF
+name: tiny
+task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: ${2:-1536}, test_examples: 128}
+model: {n_layers: 2, d_model: [8, 16, 24], mixers: [sweeptoy, {name: sweeptoy_b, scale: 0.25}]}
+train: {lr: [0.01, 0.003], epochs: 3, batch_size: 32}
+EOF
+}
+
+# tree PID: PID and every process below it (children first found), to kill them together.
+tree() {
+    local p=$1 kids
+    echo "$p"
+    kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
+    for k in $kids; do tree "$k"; done
+}
