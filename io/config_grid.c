@@ -340,46 +340,91 @@ static int cmp_hash(const void *a, const void *b)
     return d ? d : (x->run > y->run) - (x->run < y->run);
 }
 
-static int same_value(const cfg_field *f, int a, int b)
+/* When two values of an axis are the same: mixers by label (knobs included), numbers
+ * by value (1e-3 = 0.001), other values by text. The context of the sort below. */
+typedef struct rep_sort {
+    const cfg_field *member[CFG_MAX_FIELDS]; /* the dimension's axes, in file order */
+    int n_members;
+} rep_sort;
+static _Thread_local const rep_sort *rep_ctx;
+
+static int cmp_value(const cfg_field *f, const cfg_value *x, const cfg_value *y)
 {
-    const cfg_value *x = &f->vals[a], *y = &f->vals[b];
     if (f->type == FT_MIXER)
-        return !strcmp(x->label, y->label);
-    return !strcmp(x->text, y->text) || (x->is_num && y->is_num && x->num == y->num);
+        return strcmp(x->label, y->label);
+    if (x->is_num != y->is_num)
+        return x->is_num - y->is_num;
+    if (x->is_num)
+        return (x->num > y->num) - (x->num < y->num);
+    return strcmp(x->text, y->text);
+}
+
+static int same_tuple(const rep_sort *rs, int a, int b)
+{
+    for (int m = 0; m < rs->n_members; m++)
+        if (cmp_value(rs->member[m], &rs->member[m]->vals[a], &rs->member[m]->vals[b]))
+            return 0;
+    return 1;
+}
+
+/* Entries of one dimension by their tuple of values, then by position. */
+static int cmp_entry(const void *pa, const void *pb)
+{
+    int a = *(const int *)pa, b = *(const int *)pb;
+    for (int m = 0; m < rep_ctx->n_members; m++) {
+        const cfg_field *f = rep_ctx->member[m];
+        int d = cmp_value(f, &f->vals[a], &f->vals[b]);
+        if (d)
+            return d;
+    }
+    return (a > b) - (a < b);
 }
 
 /* A value repeated along one dimension would give the same runs twice. Zipped axes
- * may repeat a value (batch 512 for two lengths) as long as the tuples differ. */
+ * may repeat a value (batch 512 for two lengths) as long as the tuples differ. Sorted,
+ * not compared pairwise, so a 100,000-value axis takes milliseconds; the repeat named
+ * is the first in file order (the earliest entry equal to an earlier one). */
 static int check_repeats(const cfg *c, int dim, int len)
 {
-    for (int b = 1; b < len; b++)
-        for (int a = 0; a < b; a++) {
-            int all = 1, members = 0;
-            const cfg_field *last = NULL;
-            for (int i = 0; i < c->n_fields && all; i++) {
-                const cfg_field *f = &c->fields[i];
-                if (!f->axis || f->dim != dim)
-                    continue;
-                members++;
-                last = f;
-                all = same_value(f, a, b);
-            }
-            if (!all || !last)
-                continue;
-            if (members == 1)
-                return zoo_cfg_fail(c, last->vals[b].loc, "axis %s: %s repeats %s (line %d, column %d); remove one",
-                                    last->name, last->vals[b].label, last->vals[a].label, last->vals[a].loc.line,
-                                    last->vals[a].loc.col);
-            char names[300] = "";
-            size_t k = 0;
-            for (int i = 0; i < c->n_fields && k < sizeof names; i++)
-                if (c->fields[i].axis && c->fields[i].dim == dim)
-                    k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", c->fields[i].name);
-            return zoo_cfg_fail(c, last->vals[b].loc,
-                                "zip [%s]: entry %d has the same values as entry %d; remove one from every zipped axis",
-                                names, b + 1, a + 1);
+    rep_sort rs = {.n_members = 0};
+    for (int i = 0; i < c->n_fields; i++)
+        if (c->fields[i].axis && c->fields[i].dim == dim)
+            rs.member[rs.n_members++] = &c->fields[i];
+    if (!rs.n_members || len < 2)
+        return 0;
+    int *order = malloc((size_t)len * sizeof *order);
+    if (!order)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory checking axis %s for repeats", rs.member[0]->name);
+    for (int i = 0; i < len; i++)
+        order[i] = i;
+    rep_ctx = &rs;
+    qsort(order, (size_t)len, sizeof *order, cmp_entry);
+    /* Equal tuples are adjacent, each group in file order: its first two entries are
+     * a repeat; report the one whose second entry comes first in the file. */
+    int a = -1, b = len;
+    for (int g = 0, e; g < len; g = e) {
+        for (e = g + 1; e < len && same_tuple(&rs, order[g], order[e]); e++)
+            ;
+        if (e - g >= 2 && order[g + 1] < b) {
+            a = order[g];
+            b = order[g + 1];
         }
-    return 0;
+    }
+    free(order);
+    if (a < 0)
+        return 0;
+    const cfg_field *last = rs.member[rs.n_members - 1];
+    if (rs.n_members == 1)
+        return zoo_cfg_fail(c, last->vals[b].loc, "axis %s: %s repeats %s (line %d, column %d); remove one",
+                            last->name, last->vals[b].label, last->vals[a].label, last->vals[a].loc.line,
+                            last->vals[a].loc.col);
+    char names[300] = "";
+    size_t k = 0;
+    for (int m = 0; m < rs.n_members && k < sizeof names; m++)
+        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", k ? ", " : "", rs.member[m]->name);
+    return zoo_cfg_fail(c, last->vals[b].loc,
+                        "zip [%s]: entry %d has the same values as entry %d; remove one from every zipped axis", names,
+                        b + 1, a + 1);
 }
 
 /* The product being expanded: its dimensions and, per kept run, its value indices and
@@ -414,7 +459,7 @@ static int plan_grid(cfg *c, grid *g)
         g->n_dims++;
         g->total *= f->n_vals;
     }
-    /* the cap first: the repeat check compares an axis's values pairwise */
+    /* the cap first: nothing below should see a grid that large */
     if (g->total > CFG_MAX_RUNS)
         return zoo_cfg_fail(c, c->task_loc, "the grid has %.0f runs, more than %d; split the sweep or zip axes",
                             g->total, CFG_MAX_RUNS);
