@@ -375,3 +375,10 @@ int zoo_h5_publish(const char *tmp, const char *path)
     free(d);
     return rc;
 }
+
+int zoo_h5_len1(hid_t space, hsize_t *n)
+{
+    if (space < 0 || H5Sget_simple_extent_ndims(space) != 1)
+        return -1;
+    return H5Sget_simple_extent_dims(space, n, NULL) < 0 ? -1 : 0;
+}

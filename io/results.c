@@ -224,7 +224,7 @@ static int write_rows(hid_t f, const char *path, const char *name, hid_t type, c
         return obj_fail(path, "opening", name);
     hid_t fs = H5Dget_space(d), ms = H5I_INVALID_HID;
     hsize_t cur = 0, end = first + n;
-    int bad = fs < 0 || H5Sget_simple_extent_dims(fs, &cur, NULL) < 0;
+    int bad = fs < 0 || zoo_h5_len1(fs, &cur) < 0;
     if (!bad && end > cur) {
         H5Sclose(fs);
         bad = H5Dset_extent(d, &end) < 0 || (fs = H5Dget_space(d)) < 0;
@@ -246,7 +246,7 @@ static int64_t table_len(hid_t f, const char *path, const char *name)
 {
     hid_t d = H5Dopen2(f, name, H5P_DEFAULT), fs = d < 0 ? H5I_INVALID_HID : H5Dget_space(d);
     hsize_t cur = 0;
-    int64_t n = fs < 0 || H5Sget_simple_extent_dims(fs, &cur, NULL) < 0 ? obj_fail(path, "reading", name) : (int64_t)cur;
+    int64_t n = fs < 0 || zoo_h5_len1(fs, &cur) < 0 ? obj_fail(path, "reading", name) : (int64_t)cur;
     if (fs >= 0)
         H5Sclose(fs);
     if (d >= 0)
@@ -787,6 +787,8 @@ static int read_rows(hid_t d, const char *path, int64_t ver, zoo_results_row *ro
     for (hsize_t i = 0; i < n; i++) {
         zoo_results_row *x = &rows[i];
         x->hash[16] = x->status[15] = x->host[63] = x->message[255] = 0;
+        x->mixer[sizeof x->mixer - 1] = x->family[sizeof x->family - 1] = 0;
+        x->layer_mixers[sizeof x->layer_mixers - 1] = 0;
         x->backend[sizeof x->backend - 1] = x->device[sizeof x->device - 1] = 0;
     }
     return rc;
@@ -801,7 +803,7 @@ static int last_text(hid_t f, const char *path, char **out)
     hid_t fs = d < 0 ? H5I_INVALID_HID : H5Dget_space(d), ms = H5I_INVALID_HID, mt = H5I_INVALID_HID;
     hsize_t n = 0, one = 1;
     int rc = 0;
-    if (d < 0 || ft < 0 || fs < 0 || H5Sget_simple_extent_dims(fs, &n, NULL) < 0) {
+    if (d < 0 || ft < 0 || fs < 0 || zoo_h5_len1(fs, &n) < 0) {
         rc = ZOO_H5_FAIL(path, "reading /sweep_texts");
     } else if (n && H5Tis_variable_str(ft) > 0) {
         hsize_t last = n - 1;
@@ -934,8 +936,17 @@ static int read_main(zoo_results *r)
     }
     hid_t fs = H5Dget_space(d);
     hsize_t n = 0;
-    H5Sget_simple_extent_dims(fs, &n, NULL);
-    H5Sclose(fs);
+    /* One dimension only: a rank-2 table would write two sizes into n and be read
+     * into a buffer sized for its first. */
+    int rank = fs < 0 ? -1 : H5Sget_simple_extent_ndims(fs);
+    int bad = zoo_h5_len1(fs, &n) < 0;
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (bad) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: /summary has %d dimensions, not 1 (one row per run); the file is damaged",
+                      path, rank);
+        goto done;
+    }
     if ((rc = set_rows(r, NULL, (int64_t)n)) || (rc = read_rows(d, path, ver, r->rows, n)))
         goto done;
     r->version = ver;
@@ -990,8 +1001,14 @@ static int read_side(zoo_results *r, int k)
     }
     hid_t fs = H5Dget_space(d);
     hsize_t n = 0;
-    H5Sget_simple_extent_dims(fs, &n, NULL);
-    H5Sclose(fs);
+    int bad = zoo_h5_len1(fs, &n) < 0;
+    if (fs >= 0)
+        H5Sclose(fs);
+    if (bad) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: /summary is not a table of one dimension; the journal file is damaged: "
+                      "move it away", sp);
+        goto done;
+    }
     rows = calloc(n ? n : 1, sizeof *rows);
     if (!rows) {
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");

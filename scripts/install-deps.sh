@@ -11,6 +11,9 @@ pkgs=(
   python3-pytest python3-torch
 )
 [ "${ZOO_WITH_SLURM:-1}" = 1 ] && pkgs+=(slurm-wlm slurm-client munge)
+# The fuzz harnesses (docs/fuzzing.md) need clang and its libFuzzer runtime; CI's fuzz
+# stage asks for them, a user build does not.
+[ "${ZOO_WITH_FUZZ:-0}" = 1 ] && pkgs+=(clang-14 libclang-rt-14-dev)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -22,6 +22,7 @@
 
 #include "zoo/suggest.h"
 #include "zoo/plugin.h"
+#include "plugin_check.h"
 
 #ifndef ZOO_PLUGIN_BUILD_DIR
 #define ZOO_PLUGIN_BUILD_DIR ""
@@ -63,6 +64,73 @@ static int fail_close(void *handle, int code)
     return code;
 }
 
+int zoo_plugin_check_descriptor(const char *path, const void *sym, size_t symsize, zoo_mixer *copy)
+{
+    /* 3. magic */
+    if (symsize && symsize < sizeof(zoo_abi_header))
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
+                        "%s: '%s' is %zu bytes, not a zoo plugin descriptor (which starts with a "
+                        "%zu-byte header): declare it as 'const zoo_mixer %s' with ZOO_MIXER_HEADER",
+                        path, ZOO_MIXER_SYMBOL, symsize, sizeof(zoo_abi_header), ZOO_MIXER_SYMBOL);
+    zoo_abi_header hdr;
+    memcpy(&hdr, sym, sizeof hdr);
+    if (hdr.magic != ZOO_ABI_MAGIC)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
+                        "%s: bad magic 0x%08x in '%s' (a zoo plugin has 0x%08x): start the "
+                        "descriptor with ZOO_MIXER_HEADER from zoo/mixer.h",
+                        path, (unsigned)hdr.magic, ZOO_MIXER_SYMBOL, (unsigned)ZOO_ABI_MAGIC);
+    /* 4. ABI major */
+    if (hdr.abi_major != ZOO_ABI_MAJOR)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_MAJOR,
+                        "%s: plugin ABI %u.%u, this zoo has ABI %u.%u: rebuild the plugin against "
+                        "this zoo's headers (ABI %u.x)",
+                        path, (unsigned)hdr.abi_major, (unsigned)hdr.abi_minor, ZOO_ABI_MAJOR, ZOO_ABI_MINOR,
+                        ZOO_ABI_MAJOR);
+    /* 5. size: at least ABI 1.0's struct, and no more than the symbol really holds */
+    if (hdr.size < ABI_1_0_SIZE)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_SIZE,
+                        "%s: descriptor is %u bytes (plugin ABI %u.%u), ABI %u.0 needs at least %zu "
+                        "(this zoo: ABI %u.%u, %zu bytes): rebuild the plugin against this zoo's "
+                        "headers and set the header with ZOO_MIXER_HEADER",
+                        path, (unsigned)hdr.size, (unsigned)hdr.abi_major, (unsigned)hdr.abi_minor, ZOO_ABI_MAJOR,
+                        ABI_1_0_SIZE, ZOO_ABI_MAJOR, ZOO_ABI_MINOR, sizeof(zoo_mixer));
+    if (symsize && hdr.size > symsize)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_SIZE,
+                        "%s: descriptor claims %u bytes but '%s' is only %zu bytes: set the header "
+                        "with ZOO_MIXER_HEADER and rebuild",
+                        path, (unsigned)hdr.size, ZOO_MIXER_SYMBOL, symsize);
+    /* Newer (larger) descriptors are fine: read only the part this zoo knows. */
+    memset(copy, 0, sizeof *copy);
+    size_t n = hdr.size < sizeof(zoo_mixer) ? hdr.size : sizeof(zoo_mixer);
+    memcpy(copy, sym, n);
+    /* In a 1.0 descriptor the bytes where `block` now sits are struct padding. */
+    if (hdr.abi_minor < 1)
+        copy->block = ZOO_BLOCK_TRANSFORMER;
+    const zoo_mixer *m = copy;
+    /* 6. the name must be the file's name: a sweep file names mixers by file */
+    char stem[256];
+    file_stem(path, stem, sizeof stem);
+    if (m->name && strcmp(m->name, stem))
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_NAME,
+                        "%s: descriptor name '%.100s' does not match the file name '%s': rename the file to "
+                        "'%.100s.so' or set .name = \"%s\"",
+                        path, m->name, stem, m->name, stem);
+    /* 7. required slots */
+    const char *missing = !m->name ? "name" : !m->family ? "family" : !m->build ? "build" : NULL;
+    if (missing)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "%s: required slot '%s' is NULL: set .%s in the descriptor and rebuild",
+                        path, missing, missing);
+    /* The knob table is data too: reject a malformed one here, not at the first sweep. */
+    zoo_hvals *hv = NULL;
+    int rc = zoo_hvals_new(m, &hv);
+    if (rc) {
+        zoo_error_prefix("%s: ", path);
+        return rc;
+    }
+    zoo_hvals_free(hv);
+    return 0;
+}
+
 /* zoo_plugin_open's checks, in this process (no probe). */
 static int open_checked(const char *path, zoo_plugin **out)
 {
@@ -96,75 +164,14 @@ static int open_checked(const char *path, zoo_plugin **out)
     const ElfW(Sym) *es = NULL;
     if (dladdr1(sym, &info, (void **)&es, RTLD_DL_SYMENT) && es)
         symsize = (size_t)es->st_size;
-    /* 3. magic */
-    if (symsize && symsize < sizeof(zoo_abi_header))
-        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
-                                      "%s: '%s' is %zu bytes, not a zoo plugin descriptor (which starts with a "
-                                      "%zu-byte header): declare it as 'const zoo_mixer %s' with ZOO_MIXER_HEADER",
-                                      path, ZOO_MIXER_SYMBOL, symsize, sizeof(zoo_abi_header), ZOO_MIXER_SYMBOL));
-    zoo_abi_header hdr;
-    memcpy(&hdr, sym, sizeof hdr);
-    if (hdr.magic != ZOO_ABI_MAGIC)
-        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
-                                      "%s: bad magic 0x%08x in '%s' (a zoo plugin has 0x%08x): start the "
-                                      "descriptor with ZOO_MIXER_HEADER from zoo/mixer.h",
-                                      path, (unsigned)hdr.magic, ZOO_MIXER_SYMBOL, (unsigned)ZOO_ABI_MAGIC));
-    /* 4. ABI major */
-    if (hdr.abi_major != ZOO_ABI_MAJOR)
-        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_MAJOR,
-                                      "%s: plugin ABI %u.%u, this zoo has ABI %u.%u: rebuild the plugin against "
-                                      "this zoo's headers (ABI %u.x)",
-                                      path, (unsigned)hdr.abi_major, (unsigned)hdr.abi_minor, ZOO_ABI_MAJOR,
-                                      ZOO_ABI_MINOR, ZOO_ABI_MAJOR));
-    /* 5. size: at least ABI 1.0's struct, and no more than the symbol really holds */
-    if (hdr.size < ABI_1_0_SIZE)
-        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SIZE,
-                                      "%s: descriptor is %u bytes (plugin ABI %u.%u), ABI %u.0 needs at least %zu "
-                                      "(this zoo: ABI %u.%u, %zu bytes): rebuild the plugin against this zoo's "
-                                      "headers and set the header with ZOO_MIXER_HEADER",
-                                      path, (unsigned)hdr.size, (unsigned)hdr.abi_major, (unsigned)hdr.abi_minor,
-                                      ZOO_ABI_MAJOR, ABI_1_0_SIZE, ZOO_ABI_MAJOR, ZOO_ABI_MINOR, sizeof(zoo_mixer)));
-    if (symsize && hdr.size > symsize)
-        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SIZE,
-                                      "%s: descriptor claims %u bytes but '%s' is only %zu bytes: set the header "
-                                      "with ZOO_MIXER_HEADER and rebuild",
-                                      path, (unsigned)hdr.size, ZOO_MIXER_SYMBOL, symsize));
     plugin_impl *p = calloc(1, sizeof *p);
     if (!p)
         return fail_close(h, ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory", path));
-    /* Newer (larger) descriptors are fine: read only the part this zoo knows. */
-    size_t n = hdr.size < sizeof(zoo_mixer) ? hdr.size : sizeof(zoo_mixer);
-    memcpy(&p->copy, sym, n);
-    /* In a 1.0 descriptor the bytes where `block` now sits are struct padding. */
-    if (hdr.abi_minor < 1)
-        p->copy.block = ZOO_BLOCK_TRANSFORMER;
-    const zoo_mixer *m = &p->copy;
-    int rc = 0;
-    /* 6. the name must be the file's name: a sweep file names mixers by file */
-    char stem[256];
-    file_stem(path, stem, sizeof stem);
-    if (m->name && strcmp(m->name, stem)) {
-        rc = ZOO_FAIL(ZOO_ERR_PLUGIN_NAME,
-                      "%s: descriptor name '%.100s' does not match the file name '%s': rename the file to "
-                      "'%.100s.so' or set .name = \"%s\"",
-                      path, m->name, stem, m->name, stem);
+    /* 3.-7. and the knob table, on the core's copy */
+    int rc = zoo_plugin_check_descriptor(path, sym, symsize, &p->copy);
+    if (rc)
         goto fail;
-    }
-    /* 7. required slots */
-    const char *missing = !m->name ? "name" : !m->family ? "family" : !m->build ? "build" : NULL;
-    if (missing) {
-        rc = ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "%s: required slot '%s' is NULL: set .%s in the descriptor and rebuild",
-                      path, missing, missing);
-        goto fail;
-    }
-    /* The knob table is data too: reject a malformed one here, not at the first sweep. */
-    zoo_hvals *hv = NULL;
-    if ((rc = zoo_hvals_new(m, &hv))) {
-        zoo_error_prefix("%s: ", path);
-        goto fail;
-    }
-    zoo_hvals_free(hv);
-    p->pub.mixer = m;
+    p->pub.mixer = &p->copy;
     p->pub.handle = h;
     if (!(p->pub.path = strdup(path))) {
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory", path);

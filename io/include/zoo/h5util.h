@@ -42,6 +42,11 @@ int zoo_h5_get_f64(hid_t loc, const char *path, const char *name, double *v);
 /* Either string kind, as a malloc'd C string in *out (NULL when absent); free() it. */
 int zoo_h5_get_str(hid_t loc, const char *path, const char *name, char **out);
 
+/* The length of a 1-D dataspace into *n: 0, or -1 (n untouched) when `space` is not
+ * valid or not 1-D, so a damaged file's 2-D table is never read into a buffer sized
+ * for one dimension. */
+int zoo_h5_len1(hid_t space, hsize_t *n);
+
 /* ---- whole files ---- */
 /* Open `path` read-only as a `kind` file ("checkpoint", "data file"): ZOO_ERR_IO naming the
  * file when it is unreadable, not HDF5, truncated (not completely written) or otherwise
