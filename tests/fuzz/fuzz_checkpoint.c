@@ -21,13 +21,8 @@ static zoo_run_spec spec0;
 static char spec_text[8192];
 static const char *names[64];
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fz_setup(void)
 {
-    (void)argc, (void)argv;
-    fz_init();
     zoo_run_spec_default(&spec0);
     static const char *const set[][2] = {{"vocab", "16"},  {"seq_len", "8"},        {"kv_pairs", "2"},
                                          {"d_model", "8"}, {"n_layers", "1"},       {"mixer", "attention"},
@@ -48,7 +43,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 0; i < zoo_graph_nparams(model->g) && n < 63; i++)
         names[n++] = zoo_tensor_name(zoo_graph_param(model->g, i));
     names[n] = NULL;
-    return 0;
 }
 
 static void default_layout(h5b *b)

@@ -76,10 +76,14 @@ const char *fz_tmpfile(const char *name)
     return path;
 }
 
-void fz_init(void)
+int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
+    (void)argc, (void)argv;
     setenv("ZOO_PLUGIN_PATH", ZOO_FUZZ_PLUGIN_DIR, 1);
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+    if (fz_setup)
+        fz_setup();
+    return 0;
 }
 
 void fz_report(const char *what, int rc)

@@ -25,9 +25,12 @@ const uint8_t *fz_bytes(fz *f, size_t want, size_t *got);
 /* A NUL-terminated copy of the input (caller frees). */
 char *fz_cstr(const uint8_t *data, size_t size);
 
-/* Point ZOO_PLUGIN_PATH at this build's plugins (the real ones) and silence HDF5's
- * error printing; call from LLVMFuzzerInitialize. */
-void fz_init(void);
+/* libFuzzer's entry points. fuzz_common.c defines LLVMFuzzerInitialize for every
+ * harness: it points ZOO_PLUGIN_PATH at this build's plugins (the real ones), silences
+ * HDF5's error printing, then calls the harness's fz_setup when it has one. */
+int LLVMFuzzerInitialize(int *argc, char ***argv);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+void fz_setup(void) __attribute__((weak));
 /* A scratch file path for this process ($TMPDIR or /tmp, the pid in its name); the
  * harness removes the file after each input. */
 const char *fz_tmpfile(const char *name);

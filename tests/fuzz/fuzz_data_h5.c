@@ -16,16 +16,6 @@ static const char *const names[] = {"inputs", "labels", "task", "vocab", "seq_le
                                     "power_a", "random_non_queries", "seed", "zoo_version", "/inputs", "g/inputs",
                                     NULL};
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init();
-    return 0;
-}
-
 /* The layout zoo_data_h5_write makes for 4 examples of length 8, vocab 16. */
 static void default_layout(h5b *b)
 {

@@ -20,16 +20,10 @@
 static zoo_plugin **plugins;
 static int n_plugins;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
+void fz_setup(void)
 {
-    (void)argc, (void)argv;
-    fz_init();
     if (zoo_plugin_list(&plugins, &n_plugins, NULL, NULL) || n_plugins == 0)
         fz_die("no plugins found in %s", getenv("ZOO_PLUGIN_PATH"));
-    return 0;
 }
 
 static int n_knobs(const zoo_mixer *m)

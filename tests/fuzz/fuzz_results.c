@@ -43,16 +43,6 @@ static const struct {
     {"tf32", H5B_I32, 0},
 };
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init();
-    return 0;
-}
-
 static void default_layout(h5b *b)
 {
     memset(b, 0, sizeof *b);

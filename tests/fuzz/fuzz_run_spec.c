@@ -15,16 +15,6 @@
 #define MAX_ARGS 64
 #define TEXT_LEN (1 << 16)
 
-int LLVMFuzzerInitialize(int *argc, char ***argv);
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
-    (void)argc, (void)argv;
-    fz_init();
-    return 0;
-}
-
 /* Set every "key=value" line of text on a default spec; 0 or the first failure. */
 static int read_back(const char *text, zoo_run_spec *s)
 {
