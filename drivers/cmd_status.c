@@ -21,9 +21,6 @@
 #include "zoo/live.h"
 #include "zoo/results.h"
 
-#define STATUS_EXIT_OK 0    /* printed, whatever state the sweep is in */
-#define STATUS_EXIT_RUN 1   /* could not go on (out of memory) */
-#define STATUS_EXIT_INPUT 2 /* usage; RESULTS missing, not HDF5, not a results file, unreadable */
 
 static void usage(FILE *f)
 {
@@ -51,8 +48,9 @@ static void usage(FILE *f)
             "  --max-age SECONDS  call a coordinator on another host gone after this long without an\n"
             "                     update of the live file (default 300; on this host its pid is checked)\n"
             "\n"
-            "exit codes: 0 status printed (running or not); 1 out of memory; 2 bad input (usage,\n"
-            "RESULTS.h5 missing, not an HDF5 file, not a results file of zoo sweep, unreadable).\n");
+            "exit codes: 0 status printed (running or not); 2 bad input (usage,\n"
+            "RESULTS.h5 missing, not an HDF5 file, not a results file of zoo sweep, unreadable);\n"
+            "3 out of memory.\n");
 }
 
 typedef struct status_opts {
@@ -315,7 +313,7 @@ static int take_snapshot(snapshot *s, const status_opts *o)
         zoo_cli_report("status");
         if (rc == ZOO_ERR_INVALID)
             fprintf(stderr, "zoo status: give the results file of a sweep (zoo sweep FILE -o RESULTS.h5)\n");
-        return rc == ZOO_ERR_NOMEM ? STATUS_EXIT_RUN : STATUS_EXIT_INPUT;
+        return rc == ZOO_ERR_NOMEM ? ZOO_EXIT_SYSTEM : ZOO_EXIT_INPUT;
     }
     s->rows = zoo_results_rows(s->res, &s->n);
     s->now = unix_now();
@@ -327,7 +325,7 @@ static int take_snapshot(snapshot *s, const status_opts *o)
     s->recent = malloc(k * sizeof *s->recent);
     if (!s->run_started || !s->run_slot || !s->slowest || !s->recent) {
         fprintf(stderr, "zoo status: out of memory for %lld rows\n", (long long)s->n);
-        return STATUS_EXIT_RUN;
+        return ZOO_EXIT_SYSTEM;
     }
     for (int64_t i = 0; i < s->n; i++)
         s->run_started[i] = NAN, s->run_slot[i] = -1;
@@ -636,7 +634,7 @@ int zoo_cmd_status(int argc, char **argv)
     status_opts o;
     int rc = parse_args(argc, argv, &o);
     if (rc)
-        return rc < 0 ? STATUS_EXIT_OK : rc;
+        return rc < 0 ? ZOO_EXIT_OK : rc;
     /* HDF5 1.10 flock()s every file it opens (shared for reading). A reader needs no lock
      * here (a sweep never changes a file in place), and one held while a writer opens the
      * file for writing would make that writer fail: read without locks. */
@@ -646,13 +644,13 @@ int zoo_cmd_status(int argc, char **argv)
                 "zoo status: %s: %s; give the results file of a sweep (it appears when `zoo sweep FILE -o %s` "
                 "starts)\n",
                 o.path, strerror(errno), o.path);
-        return STATUS_EXIT_INPUT;
+        return ZOO_EXIT_INPUT;
     }
     zoo_h5_quiet();
     if (H5Fis_hdf5(o.path) <= 0) {
         fprintf(stderr, "zoo status: %s is not an HDF5 file; give the results file of a sweep (zoo sweep FILE -o %s)\n",
                 o.path, o.path);
-        return STATUS_EXIT_INPUT;
+        return ZOO_EXIT_INPUT;
     }
     if (o.watch) {
         struct sigaction sa;
@@ -677,12 +675,12 @@ int zoo_cmd_status(int argc, char **argv)
         int live = is_live(&s);
         snapshot_free(&s);
         if (!o.watch || !live || interrupted)
-            return STATUS_EXIT_OK;
+            return ZOO_EXIT_OK;
         struct timespec d = {(time_t)o.every, (long)((o.every - floor(o.every)) * 1e9)};
         while (!interrupted && nanosleep(&d, &d) && errno == EINTR)
             ;
         if (interrupted)
-            return STATUS_EXIT_OK;
+            return ZOO_EXIT_OK;
         if (!o.json)
             putchar('\n');
     }
