@@ -13,18 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "testlib.h"
 #include "zoo/plugin.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                                             \
-    do {                                                                                                             \
-        if (!(cond)) {                                                                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            fprintf(stderr, __VA_ARGS__);                                                                            \
-            fprintf(stderr, "\n");                                                                                   \
-            failures++;                                                                                              \
-        }                                                                                                            \
-    } while (0)
 
 static double now_s(void)
 {
@@ -38,8 +29,8 @@ static void expect_refused(const char *path, const char *want)
 {
     zoo_plugin *p = NULL;
     int rc = zoo_plugin_open(path, &p);
-    CHECK(rc == ZOO_ERR_PLUGIN_OPEN && !p, "%s: rc %d, want ZOO_ERR_PLUGIN_OPEN", path, rc);
-    CHECK(!strcmp(zoo_error_last()->msg, want), "%s:\n  got  '%s'\n  want '%s'", path, zoo_error_last()->msg, want);
+    ZT_CHECK(rc == ZOO_ERR_PLUGIN_OPEN && !p, "%s: rc %d, want ZOO_ERR_PLUGIN_OPEN", path, rc);
+    ZT_CHECK(!strcmp(zoo_error_last()->msg, want), "%s:\n  got  '%s'\n  want '%s'", path, zoo_error_last()->msg, want);
     zoo_plugin_close(p);
 }
 
@@ -70,20 +61,20 @@ static int fn_hang(void *ud)
 
 static void test_isolate(void)
 {
-    CHECK(zoo_plugin_isolate("x.so", "testing", "its code", fn_ok, NULL, 5) == 0, "a function that returns");
+    ZT_CHECK(zoo_plugin_isolate("x.so", "testing", "its code", fn_ok, NULL, 5) == 0, "a function that returns");
     int rc = zoo_plugin_isolate("x.so", "testing", "its code", fn_segv, NULL, 5);
-    CHECK(rc == ZOO_ERR_PLUGIN_OPEN, "segv rc %d", rc);
-    CHECK(!strcmp(zoo_error_last()->msg, "x.so crashed while testing (SIGSEGV in its code); fix or remove it"),
+    ZT_CHECK(rc == ZOO_ERR_PLUGIN_OPEN, "segv rc %d", rc);
+    ZT_CHECK(!strcmp(zoo_error_last()->msg, "x.so crashed while testing (SIGSEGV in its code); fix or remove it"),
           "segv message '%s'", zoo_error_last()->msg);
     rc = zoo_plugin_isolate("x.so", "testing", "its code", fn_exit, NULL, 5);
-    CHECK(rc == ZOO_ERR_PLUGIN_OPEN && strstr(zoo_error_last()->msg, "x.so exited with status 5 while testing"),
+    ZT_CHECK(rc == ZOO_ERR_PLUGIN_OPEN && strstr(zoo_error_last()->msg, "x.so exited with status 5 while testing"),
           "exit: rc %d '%s'", rc, zoo_error_last()->msg);
     double t0 = now_s();
     rc = zoo_plugin_isolate("x.so", "testing", "its code", fn_hang, NULL, 0.3);
     double dt = now_s() - t0;
-    CHECK(rc == ZOO_ERR_PLUGIN_OPEN && strstr(zoo_error_last()->msg, "x.so hung while testing (no answer after 0.3 s"),
+    ZT_CHECK(rc == ZOO_ERR_PLUGIN_OPEN && strstr(zoo_error_last()->msg, "x.so hung while testing (no answer after 0.3 s"),
           "hang: rc %d '%s'", rc, zoo_error_last()->msg);
-    CHECK(dt >= 0.3 && dt < 3, "hang: took %.2f s for a 0.3 s limit", dt);
+    ZT_CHECK(dt >= 0.3 && dt < 3, "hang: took %.2f s for a 0.3 s limit", dt);
 }
 
 /* ---- the load probe on the test plugins ---- */
@@ -101,18 +92,18 @@ static void test_probe(void)
                              "remove it");
     zoo_plugin *p = NULL;
     int rc = zoo_plugin_open(CRASH_DIR "/exitctor.so", &p);
-    CHECK(rc == ZOO_ERR_PLUGIN_OPEN &&
+    ZT_CHECK(rc == ZOO_ERR_PLUGIN_OPEN &&
               strstr(zoo_error_last()->msg, CRASH_DIR "/exitctor.so exited with status 3 while loading"),
           "exitctor: rc %d '%s'", rc, zoo_error_last()->msg);
     double old = zoo_plugin_set_probe_timeout(1.0);
-    CHECK(old == 10.0, "default probe limit %g, documented 10 s", old);
+    ZT_CHECK(old == 10.0, "default probe limit %g, documented 10 s", old);
     double t0 = now_s();
     rc = zoo_plugin_open(PROBE_DIR "/hangctor.so", &p);
     double dt = now_s() - t0;
-    CHECK(rc == ZOO_ERR_PLUGIN_OPEN &&
+    ZT_CHECK(rc == ZOO_ERR_PLUGIN_OPEN &&
               strstr(zoo_error_last()->msg, PROBE_DIR "/hangctor.so hung while loading (no answer after 1 s"),
           "hangctor: rc %d '%s'", rc, zoo_error_last()->msg);
-    CHECK(dt >= 1 && dt < 5, "hangctor took %.2f s for a 1 s limit", dt);
+    ZT_CHECK(dt >= 1 && dt < 5, "hangctor took %.2f s for a 1 s limit", dt);
     zoo_plugin_set_probe_timeout(old);
 }
 
@@ -149,7 +140,7 @@ static void open_close(const char *path)
 {
     zoo_plugin *p = NULL;
     int rc = zoo_plugin_open(path, &p);
-    CHECK(rc == 0 && p, "%s: rc %d '%s'", path, rc, zoo_error_last()->msg);
+    ZT_CHECK(rc == 0 && p, "%s: rc %d '%s'", path, rc, zoo_error_last()->msg);
     zoo_plugin_close(p);
 }
 
@@ -158,26 +149,26 @@ static void test_cache(void)
 {
     char dir[] = "/tmp/zoo_probe_XXXXXX";
     if (!mkdtemp(dir)) {
-        CHECK(0, "mkdtemp: %s", strerror(errno));
+        ZT_CHECK(0, "mkdtemp: %s", strerror(errno));
         return;
     }
     char so[256], log[256];
     snprintf(so, sizeof so, "%s/countctor.so", dir);
     snprintf(log, sizeof log, "%s/loads.log", dir);
-    CHECK(!copy_file(PROBE_DIR "/countctor.so", so), "copying countctor.so");
+    ZT_CHECK(!copy_file(PROBE_DIR "/countctor.so", so), "copying countctor.so");
     setenv("ZOO_TEST_LOAD_LOG", log, 1);
     open_close(so);
     open_close(so);
-    CHECK(probes_logged(log) == 1, "two opens of one file: %d probes, want 1", probes_logged(log));
+    ZT_CHECK(probes_logged(log) == 1, "two opens of one file: %d probes, want 1", probes_logged(log));
     /* A rebuilt plugin (here: a new modification time) is probed again. */
     struct timespec times[2] = {{0, UTIME_OMIT}, {time(NULL) + 100, 0}};
-    CHECK(!utimensat(AT_FDCWD, so, times, 0), "utimensat: %s", strerror(errno));
+    ZT_CHECK(!utimensat(AT_FDCWD, so, times, 0), "utimensat: %s", strerror(errno));
     open_close(so);
-    CHECK(probes_logged(log) == 2, "after a change: %d probes, want 2", probes_logged(log));
-    CHECK(!utimensat(AT_FDCWD, so, (struct timespec[2]){{0, UTIME_OMIT}, {time(NULL) + 200, 0}}, 0), "utimensat");
+    ZT_CHECK(probes_logged(log) == 2, "after a change: %d probes, want 2", probes_logged(log));
+    ZT_CHECK(!utimensat(AT_FDCWD, so, (struct timespec[2]){{0, UTIME_OMIT}, {time(NULL) + 200, 0}}, 0), "utimensat");
     double old = zoo_plugin_set_probe_timeout(0);
     open_close(so);
-    CHECK(probes_logged(log) == 2, "probing off: %d probes, want still 2", probes_logged(log));
+    ZT_CHECK(probes_logged(log) == 2, "probing off: %d probes, want still 2", probes_logged(log));
     zoo_plugin_set_probe_timeout(old);
     unsetenv("ZOO_TEST_LOAD_LOG");
     unlink(so);
@@ -190,8 +181,8 @@ int main(void)
     test_isolate();
     test_probe();
     test_cache();
-    if (failures) {
-        fprintf(stderr, "test_probe: %d failures\n", failures);
+    if (zt_fails) {
+        fprintf(stderr, "test_probe: %d zt_fails\n", zt_fails);
         return 1;
     }
     printf("test_probe: ok\n");
