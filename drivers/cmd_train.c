@@ -298,7 +298,7 @@ static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, i
 static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, const zoo_model *model,
                   const char *save, const char *config, int force, int quiet)
 {
-    if (stop_signal == SIGALRM && (rc == ZOO_ERR_INTERRUPTED || rc)) {
+    if (stop_signal == SIGALRM && rc) {
         fprintf(stderr, "zoo train: status %s: ran past max_run_seconds = %g s after %d epoch(s); no checkpoint written\n",
                 ZOO_STATUS_TIMEOUT, max_seconds, res->epochs_run);
         return ZOO_EXIT_FAILED;
