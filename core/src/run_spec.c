@@ -28,6 +28,7 @@
 #define HI_OPEN ZOO_FIELD_HI_OPEN
 #define UNHASHED ZOO_FIELD_UNHASHED
 #define HASH_IF_SET ZOO_FIELD_HASH_IF_SET
+#define AUTO0 ZOO_FIELD_AUTO0
 
 static const zoo_run_choice task_names[] = {{"mqar", 0}, {NULL, 0}};
 static const zoo_run_choice state_mixers[] = {{"identity", ZOO_STATE_IDENTITY}, {"mlp", ZOO_STATE_MLP}, {NULL, 0}};
@@ -78,6 +79,7 @@ static const zoo_run_field fields[] = {
     {"backend", "train", F(CHOICE, backend), "cpu", 0, 0, 0, backends, "", "where the run computes: cpu; cuda (a GPU, refused where none can run it); auto (the GPU when the cuda backend can run the model here, else the CPU, saying why); docs/backends.md", NULL, NULL},
     /* Added later: hashed only when true, so every run made before keeps its hash. */
     {"tf32", "train", F(BOOL, tf32), "false", 0, 1, HASH_IF_SET, NULL, "", "let CUDA matrix products use TF32 tensor cores (faster, ~1e-3 relative error); only affects the cuda backend, recorded on the CPU", NULL, NULL},
+    {"ranks", "train", F(INT, ranks), "1", 0, 4096, HASH_IF_SET | AUTO0, NULL, "ranks", "processes training the run data-parallel, each on a share of every batch (docs/training.md); auto: a sweep picks it from the run's cost", NULL, NULL},
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -215,8 +217,8 @@ void zoo_run_field_allowed(const zoo_run_field *f, char *buf, size_t n)
         else if (isinf(f->lo))
             snprintf(buf, n, "%s %s", f->flags & ZOO_FIELD_HI_OPEN ? "<" : "<=", hi);
         else
-            snprintf(buf, n, "in %s%s, %s%s", f->flags & ZOO_FIELD_LO_OPEN ? "(" : "[", lo, hi,
-                     f->flags & ZOO_FIELD_HI_OPEN ? ")" : "]");
+            snprintf(buf, n, "in %s%s, %s%s%s", f->flags & ZOO_FIELD_LO_OPEN ? "(" : "[", lo, hi,
+                     f->flags & ZOO_FIELD_HI_OPEN ? ")" : "]", f->flags & ZOO_FIELD_AUTO0 ? " or auto" : "");
         break;
     case ZOO_FIELD_UINT:
         snprintf(buf, n, "any non-negative integer");
@@ -412,7 +414,10 @@ int zoo_run_field_format(const zoo_run_spec *s, const zoo_run_field *f, char *v,
     switch (f->type) {
     case ZOO_FIELD_INT:
     case ZOO_FIELD_BOOL:
-        k = snprintf(v, n, "%lld", (long long)(f->resolve ? f->resolve(s) : get_int(s, f)));
+        if ((f->flags & ZOO_FIELD_AUTO0) && get_int(s, f) == 0)
+            k = snprintf(v, n, "auto");
+        else
+            k = snprintf(v, n, "%lld", (long long)(f->resolve ? f->resolve(s) : get_int(s, f)));
         break;
     case ZOO_FIELD_UINT:
         k = snprintf(v, n, "%llu", (unsigned long long)get_uint(s, f));
@@ -755,7 +760,7 @@ static int set_field(zoo_run_spec *s, const zoo_run_field *f, const char *v)
         int64_t lo = isinf(f->lo) ? -cap : (int64_t)f->lo + ((f->flags & ZOO_FIELD_LO_OPEN) != 0);
         int64_t hi = isinf(f->hi) ? cap : (int64_t)f->hi - ((f->flags & ZOO_FIELD_HI_OPEN) != 0);
         int64_t x = 0;
-        int rc = parse_i64(f->name, v, lo, hi, &x);
+        int rc = (f->flags & ZOO_FIELD_AUTO0) && !strcmp(v, "auto") ? 0 : parse_i64(f->name, v, lo, hi, &x);
         if (!rc)
             put_int(s, f, x);
         return rc;

@@ -49,9 +49,11 @@ static const char default_text[] = "task=mqar\n"
 /* Pinned when they were added (backend: auto, tf32): the same rule from then on. */
 #define AUTO_HASH "3a4d4f2950558001"   /* the default spec with backend auto */
 #define TF32_HASH "fe22bce2ca5ba257"   /* the default spec with tf32 true */
+#define RANKS2_HASH "651508c4aa79f828" /* the default spec with ranks 2 */
+#define RANKS_AUTO_HASH "940e9f994cd556db" /* the default spec with ranks auto */
 /* Fields added after the pinned text, each hashed only when set (ZOO_FIELD_HASH_IF_SET),
  * in table order, with the text their default writes. */
-static const char *const added_fields[][2] = {{"tf32", "0"}};
+static const char *const added_fields[][2] = {{"tf32", "0"}, {"ranks", "1"}};
 
 static void set_ok(zoo_run_spec *s, const char *k, const char *v)
 {
@@ -205,6 +207,7 @@ static void test_table(void)
                    {"pos_emb", "auto, off or on"},
                    {"backend", "cpu, cuda or auto"},
                    {"tf32", "true or false"},
+                   {"ranks", "in [0, 4096] or auto"},
                    {"seed", "any non-negative integer"},
                    {"random_non_queries", "true or false"}};
     for (size_t i = 0; i < sizeof allowed / sizeof allowed[0]; i++) {
@@ -408,6 +411,22 @@ static void test_added_values(void)
     char v[64];
     ZT_CHECK(zoo_run_field_format(&s, zoo_run_spec_find("backend"), v, sizeof v) == 0 && !strcmp(v, "auto"),
              "backend auto formats as '%s'", v);
+
+    /* ranks: 1 (set or not) keeps every hash; 2 and auto hash apart; auto is 0 and written "auto". */
+    zoo_run_spec_default(&s);
+    set_ok(&s, "ranks", "1");
+    zoo_run_spec_hash(&s, h);
+    ZT_CHECK(!strcmp(h, DEFAULT_HASH), "ranks 1 set explicitly: hash %s, pinned %s", h, DEFAULT_HASH);
+    set_ok(&s, "ranks", "2");
+    zoo_run_spec_hash(&s, h);
+    ZT_CHECK(!strcmp(h, RANKS2_HASH), "ranks 2: hash %s, pinned %s", h, RANKS2_HASH);
+    set_ok(&s, "ranks", "auto");
+    zoo_run_spec_hash(&s, h);
+    ZT_CHECK(s.ranks == 0 && !strcmp(h, RANKS_AUTO_HASH), "ranks auto: %d, hash %s, pinned %s", s.ranks, h,
+             RANKS_AUTO_HASH);
+    ZT_CHECK(zoo_run_field_format(&s, zoo_run_spec_find("ranks"), v, sizeof v) == 0 && !strcmp(v, "auto"),
+             "ranks auto formats as '%s'", v);
+    ZT_CHECK(zoo_run_spec_set(&s, "ranks", "many") == ZOO_ERR_INVALID && s.ranks == 0, "ranks many accepted");
 
     zoo_run_spec_default(&s);
     set_ok(&s, "tf32", "true");

@@ -60,6 +60,7 @@ typedef struct zoo_run_spec {
     int threads;              /* 0: OMP_NUM_THREADS / SLURM_CPUS_PER_TASK / all */
     zoo_backend backend;      /* cpu, cuda, or ZOO_BACKEND_AUTO until zoo_run_spec_backend resolves it */
     int tf32;                 /* 1: CUDA GEMMs may use TF32 tensor cores (no effect on the CPU) */
+    int ranks;                /* processes training it data-parallel (1); 0: auto, the sweep picks by cost */
 } zoo_run_spec;
 
 /* The paper's Figure 2 setting at L = 64 (docs/training.md): attention, D = 64, 2 layers,
@@ -111,6 +112,8 @@ enum {
     /* Hashed only when it differs from its default: for a field added after results
      * exist, so every spec made before keeps its hash. */
     ZOO_FIELD_HASH_IF_SET = 1u << 3,
+    /* INT: the word "auto" stands for 0 and 0 is written "auto". */
+    ZOO_FIELD_AUTO0 = 1u << 4,
 };
 
 /* A name a CHOICE or NAME field takes. The first entry with a value is the one written;
