@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "commands.h"
+#include "mpi_dp.h"
 #include "sweep.h"
 #include "sweep_slice.h"
 #include "zoo/error.h"
@@ -60,17 +61,6 @@ static void usage(FILE *f)
             "Stopping: the signal goes to rank 0 (srun and SLURM's --signal deliver it to every rank).\n"
             "Under mpirun send SIGUSR1: Open MPI's mpirun forwards it, while on SIGTERM it kills the\n"
             "ranks a second later (results already recorded are safe; runs in flight are redone).\n");
-}
-
-/* Started by mpirun/srun? Without a launcher we run as one process and never touch MPI
- * (no singleton start-up cost, no daemon). */
-static int launched_by_mpi(void)
-{
-    const char *vars[] = {"OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_RANK", "PMI_SIZE", "MPI_LOCALNRANKS"};
-    for (size_t i = 0; i < sizeof vars / sizeof vars[0]; i++)
-        if (getenv(vars[i]))
-            return 1;
-    return 0;
 }
 
 static int parse_args(int argc, char **argv, sweep_opts *o)
@@ -140,7 +130,7 @@ int zoo_cmd_sweep(int argc, char **argv)
         return 0;
     }
     sweep_mpi mpi = {0, 0, 1};
-    if (launched_by_mpi()) {
+    if (dp_launched_by_mpi()) {
         if (MPI_Init(&argc, &argv) != MPI_SUCCESS) {
             fprintf(stderr, "zoo sweep: MPI_Init failed; check the MPI installation (mpirun --version)\n");
             return SWEEP_EXIT_SYSTEM;

@@ -11,6 +11,7 @@
 
 #include "commands.h"
 #include "fmt.h"
+#include "mpi_dp.h"
 #include "zoo/checkpoint.h"
 #include "zoo/config.h"
 #include "zoo/error.h"
@@ -244,8 +245,10 @@ static void print_run_line(const zoo_run_spec *spec, int64_t params)
     fflush(stdout);
 }
 
-/* zoo_run with SIGINT/SIGTERM turned into a stop between steps; the run's code. */
-static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result *res, zoo_model **model_out)
+/* zoo_run with SIGINT/SIGTERM turned into a stop between steps; the run's code.
+ * reducer: the processes of a data-parallel run, or NULL. */
+static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result *res, zoo_model **model_out,
+                            const zoo_reducer *reducer)
 {
     struct sigaction sa, old_int, old_term;
     memset(&sa, 0, sizeof sa);
@@ -260,7 +263,7 @@ static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result
         setitimer(ITIMER_REAL, &limit, NULL);
     }
 
-    zoo_run_hooks hooks = {on_epoch, should_stop, quiet};
+    zoo_run_hooks hooks = {on_epoch, should_stop, quiet, reducer};
     int rc = zoo_run(spec, &hooks, res, model_out);
     if (!rc && res->status)
         rc = res->status;
@@ -333,7 +336,45 @@ static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, c
     return 0;
 }
 
-int zoo_cmd_train(int argc, char **argv)
+/* Under mpirun/srun with several processes, the run is trained data-parallel by all of
+ * them (`ranks` must say how many): rank 0 prints and saves, the others stay quiet. */
+typedef struct train_mpi {
+    int on, rank, size;
+    dp_ring ring;
+    zoo_reducer red;
+} train_mpi;
+
+static int mpi_start(train_mpi *mp, int *argc, char ***argv)
+{
+    memset(mp, 0, sizeof *mp);
+    mp->size = 1;
+    if (!dp_launched_by_mpi())
+        return 0;
+    if (MPI_Init(argc, argv) != MPI_SUCCESS) {
+        fprintf(stderr, "zoo train: MPI_Init failed; check the MPI installation (mpirun --version)\n");
+        return ZOO_EXIT_SYSTEM;
+    }
+    mp->on = 1;
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    MPI_Comm_rank(MPI_COMM_WORLD, &mp->rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &mp->size);
+    mp->ring.comm = MPI_COMM_WORLD;
+    mp->ring.rank = mp->rank;
+    mp->ring.size = mp->size;
+    mp->red = (zoo_reducer){mp->rank, mp->size, dp_ring_reduce_cb, &mp->ring};
+    return 0;
+}
+
+/* Every process agrees to go on (a check that failed on one stops them all). */
+static int mpi_all_ok(const train_mpi *mp, int ok)
+{
+    int all = ok;
+    if (mp->size > 1 && MPI_Allreduce(&ok, &all, 1, MPI_INT, MPI_MIN, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return 0;
+    return all;
+}
+
+static int train_main(int argc, char **argv, train_mpi *mp)
 {
     const char *config = NULL, *save = NULL;
     int quiet = 0, force = 0;
@@ -343,29 +384,65 @@ int zoo_cmd_train(int argc, char **argv)
 
     zoo_run_spec spec;
     zoo_run_spec_default(&spec);
-    if ((config && load_run_file(config, &spec) != 0) || apply_flags(argc, argv, &spec) != 0)
-        return 2;
+    int ok = !((config && load_run_file(config, &spec) != 0) || apply_flags(argc, argv, &spec) != 0);
+    if (!mpi_all_ok(mp, ok))
+        return ZOO_EXIT_INPUT;
+    if (mp->rank) /* one voice, one file */
+        quiet = 1, save = NULL;
+    if (spec.ranks != mp->size) {
+        if (mp->rank)
+            return ZOO_EXIT_INPUT;
+        if (!spec.ranks)
+            fprintf(stderr, "zoo train: ranks=auto: only a sweep picks the rank count; give --ranks N\n");
+        else
+            fprintf(stderr, "zoo train: ranks=%d but %d process%s started: %s\n", spec.ranks, mp->size,
+                    mp->size == 1 ? " was" : "es were",
+                    mp->size == 1 ? "train a multi-rank run with mpirun -np <ranks> zoo train ... (or in a sweep)"
+                                  : "give --ranks equal to mpirun's -np");
+        return ZOO_EXIT_INPUT;
+    }
     /* `spec` is the run as asked (its hash, the checkpoint); `run` computes on the backend
      * chosen here. */
     int64_t params = 0;
     zoo_run_spec run = spec;
     const char *inputs[1] = {config};
-    if (zoo_run_spec_check(&spec) != 0 ||
-        (save && zoo_out_check(save, "--save", ZOO_FILE_CHECKPOINT, inputs, 1, force) != 0) ||
-        pick_backend(&spec, &run, quiet) != 0 || preflight(&run, &params) != 0) {
+    ok = !(zoo_run_spec_check(&spec) != 0 ||
+           (save && zoo_out_check(save, "--save", ZOO_FILE_CHECKPOINT, inputs, 1, force) != 0) ||
+           pick_backend(&spec, &run, quiet) != 0 || preflight(&run, &params) != 0);
+    if (!ok)
         zoo_cli_report("train");
-        return zoo_cli_exit_for(zoo_error_last()->code, 0);
-    }
+    if (!mpi_all_ok(mp, ok))
+        return ok ? ZOO_EXIT_INPUT : zoo_cli_exit_for(zoo_error_last()->code, 0);
     if (!quiet)
         print_run_line(&spec, params);
 
     zoo_run_result res;
     memset(&res, 0, sizeof res);
     zoo_model *model = NULL;
-    int rc = run_with_signals(&run, &quiet, &res, save ? &model : NULL);
-    print_summary(&run, &res, rc);
-    code = finish(&spec, &res, rc, model, save, config, force, quiet);
+    int rc = run_with_signals(&run, &quiet, &res, save ? &model : NULL, mp->size > 1 ? &mp->red : NULL);
+    if (mp->size > 1 && rc && rc != ZOO_ERR_NUMERIC && rc != ZOO_ERR_INTERRUPTED && rc != ZOO_ERR_INVALID) {
+        /* A failure of this process alone (memory, MPI): the others would wait for it
+         * forever in the gradient sum, so the whole job ends here. */
+        fprintf(stderr, "zoo train: rank %d: %s\n", mp->rank, res.message[0] ? res.message : zoo_strerror(rc));
+        MPI_Abort(MPI_COMM_WORLD, zoo_cli_exit_for(rc, 0));
+    }
+    if (!mp->rank)
+        print_summary(&run, &res, rc);
+    code = finish(&spec, &res, rc, model, save, config, force, quiet || mp->rank);
     zoo_model_free(model);
     zoo_run_result_free(&res);
+    return code;
+}
+
+int zoo_cmd_train(int argc, char **argv)
+{
+    train_mpi mp;
+    int code = mpi_start(&mp, &argc, &argv);
+    if (code)
+        return code;
+    code = train_main(argc, argv, &mp);
+    dp_ring_free(&mp.ring);
+    if (mp.on)
+        MPI_Finalize();
     return code;
 }

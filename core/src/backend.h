@@ -22,6 +22,9 @@ typedef struct zoo_step_state {
     uint64_t step;     /* global step: dropout masks change per step */
     int32_t training;  /* dropout on */
     int32_t loss_slot; /* where this step's loss goes in the loss history (zoo_graph_step) */
+    /* Data-parallel share: row 0 of this process's batch is row `row_base` of the run's
+     * global batch, so dropout masks are those of the one-process run (docs/training.md). */
+    int64_t row_base;
     /* AdamW, computed on the host in double and stored as the kernels use them */
     float decay;       /* 1 - lr * wd */
     float b1, b2;      /* beta1, beta2 */

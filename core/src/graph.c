@@ -669,6 +669,28 @@ int zoo_graph_step(zoo_graph *g, zoo_tensor *loss)
     return g->be->replay(x);
 }
 
+int zoo_graph_grad_step(zoo_graph *g, zoo_tensor *loss)
+{
+    if (!g || !g->planned || !loss || loss->n != 1 || !loss->requires_grad)
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_graph_grad_step needs a planned graph and its scalar loss");
+    int rc = zoo_exec_push_step(&g->exec);
+    if (!rc)
+        rc = zoo_graph_forward(g);
+    if (!rc)
+        rc = g->be->log_loss(&g->exec, g->loss_hist, loss->data);
+    return rc ? rc : backward_from(g, loss, NULL);
+}
+
+int zoo_graph_adamw_step(zoo_graph *g)
+{
+    if (!g || !g->planned)
+        return ZOO_FAIL(ZOO_ERR_STATE, "AdamW step before zoo_graph_plan");
+    int rc = zoo_exec_push_step(&g->exec); /* the scalars may have changed since the forward */
+    if (!rc && (rc = g->be->adamw(&g->exec, g->pflat, g->gflat, g->adam_m, g->adam_v, g->tmask, g->pflat_n)))
+        zoo_error_prefix("AdamW step on the %s backend: ", g->be->name);
+    return rc;
+}
+
 int zoo_graph_synchronize(zoo_graph *g)
 {
     if (!g || !g->exec_ready)

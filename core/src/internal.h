@@ -127,6 +127,11 @@ struct zoo_graph {
  * eager step the whole step is captured and later steps replay it (when the backend can
  * and ZOO_CUDA_GRAPH is not 0; never with ZOO_SYNC_EACH_OP). */
 int zoo_graph_step(zoo_graph *g, zoo_tensor *loss);
+/* The two halves of zoo_graph_step for a data-parallel step, run eagerly (never
+ * captured): forward, the loss logged, backward (the gradients in the flat buffer, where
+ * the caller sums them over the run's processes); then AdamW on the flat buffers. */
+int zoo_graph_grad_step(zoo_graph *g, zoo_tensor *loss);
+int zoo_graph_adamw_step(zoo_graph *g);
 /* AdamW's scalars for step t into the host step state (not uploaded). */
 int zoo_adamw_scalars(zoo_graph *g, double lr, double beta1, double beta2, double eps, double wd, int64_t t);
 
@@ -164,6 +169,12 @@ void zoo_rng_init(zoo_rng *r, uint64_t key);
 static inline uint64_t zoo_node_step_key(const zoo_exec *x, const zoo_tensor *t)
 {
     return zoo_mix64(x->step->seed ^ zoo_mix64(x->step->step * 1315423911ull + (uint64_t)t->id));
+}
+/* Mask index offset of batch row 0 for a tensor whose first dimension is the batch and
+ * which holds per_row mask elements per row: the share's place in the global batch. */
+static inline uint64_t zoo_row_base_index(const zoo_exec *x, int64_t per_row)
+{
+    return (uint64_t)x->step->row_base * (uint64_t)per_row;
 }
 /* A second output of node t (ce_head's counts): a leaf of n elements of dtype dt that
  * t's kernel writes; planned with the activations. */

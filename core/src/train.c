@@ -81,6 +81,76 @@ static void shuffle(int64_t *order, int64_t n, uint64_t seed, int epoch)
     }
 }
 
+/* Rows [lo, hi) of a global batch of `count` rows that process r of n takes: contiguous,
+ * balanced, in process order; together the shares are the batch in its order. */
+static void share_of(int64_t count, int r, int n, int64_t *lo, int64_t *hi)
+{
+    *lo = count * r / n;
+    *hi = count * (r + 1) / n;
+}
+
+/* Data-parallel evaluation: global batches of Bg rows, each split over the processes;
+ * per batch the summed loss x valid count, valid and correct counts travel in one
+ * allreduce at the end and are combined in batch order, so every process gets the same
+ * figures (accuracy from exact integer counts). */
+static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo_reducer *dp, double *loss, double *acc)
+{
+    int64_t nb_all = (d->n + Bg - 1) / Bg, lo, hi;
+    float *h = calloc((size_t)(3 * nb_all + 1), sizeof *h);
+    if (!h)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for %lld evaluation batches", (long long)nb_all);
+    int rc = 0;
+    for (int64_t b = 0; b < nb_all && !rc; b++) {
+        int64_t first = b * Bg, count = d->n - first < Bg ? d->n - first : Bg;
+        share_of(count, dp->rank, dp->size, &lo, &hi);
+        if (hi == lo)
+            continue;
+        int64_t nv = 0, nc = 0;
+        float bl = 0;
+        rc = zoo_model_load_batch(m, d, NULL, first + lo, hi - lo);
+        if (!rc && (rc = zoo_graph_forward(m->g)))
+            zoo_error_prefix("evaluating rows [%lld, %lld): ", (long long)(first + lo), (long long)(first + hi));
+        if (!rc)
+            rc = zoo_ce_head_stats(m->loss, &nv, &nc);
+        if (!rc)
+            rc = zoo_tensor_get(m->loss, &bl, 0, 1);
+        h[3 * b] = nv ? (float)((double)bl * (double)nv) : 0.0f;
+        h[3 * b + 1] = (float)nv; /* counts of one batch are far below 2^24: exact in a float */
+        h[3 * b + 2] = (float)nc;
+    }
+    h[3 * nb_all] = rc ? 1.0f : 0.0f; /* a process that failed makes them all fail together */
+    int rc2 = dp->allreduce(h, 3 * nb_all + 1, dp->ud);
+    if (!rc && !rc2 && h[3 * nb_all] != 0)
+        rc2 = ZOO_FAIL(ZOO_ERR_STATE, "evaluation failed on another process of this run (see its log)");
+    if (rc || rc2) {
+        free(h);
+        return rc ? rc : rc2;
+    }
+    int64_t total = 0, correct = 0, nb = 0;
+    double lsum = 0;
+    for (int64_t b = 0; b < nb_all; b++) {
+        int64_t nv = (int64_t)h[3 * b + 1];
+        if (nv == 0)
+            continue;
+        double bl = (double)h[3 * b] / (double)nv;
+        if (!isfinite(bl)) {
+            free(h);
+            return ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged", bl,
+                            (long long)(b * Bg), (long long)(b * Bg + Bg));
+        }
+        lsum += bl;
+        nb++;
+        total += nv;
+        correct += (int64_t)h[3 * b + 2];
+    }
+    free(h);
+    if (acc)
+        *acc = total ? (double)correct / (double)total : 0.0;
+    if (loss)
+        *loss = nb ? lsum / (double)nb : 0.0;
+    return 0;
+}
+
 int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double *acc,
                        void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
                        void *ud)
@@ -193,7 +263,10 @@ typedef struct run_state {
     zoo_model *m, *me; /* the trained model; the evaluation one when its batch differs */
     int64_t *order;    /* this epoch's shuffled training rows */
     float *psync;      /* host buffer for sync_params */
-    int64_t B, steps_per_epoch, step, tokens;
+    int64_t B, steps_per_epoch, step, tokens; /* B: the global batch (all processes of the run) */
+    const zoo_reducer *dp; /* data-parallel processes, or NULL for one */
+    int32_t *nlab;     /* data parallel: supervised positions per training row */
+    float *red;        /* data parallel: gradients, loss and stop flag as they are summed */
     double t_start, t_loop, t_train;
 } run_state;
 
@@ -215,12 +288,22 @@ static int build_models(run_state *st)
 {
     const zoo_run_spec *spec = st->spec;
     st->B = zoo_run_spec_batch(spec);
-    const int64_t B = st->B, Be = zoo_run_spec_eval_batch(spec);
+    int64_t B = st->B, Be = zoo_run_spec_eval_batch(spec);
     int64_t K = max_labels_per_row(&st->train), Kt = max_labels_per_row(&st->test);
     if (Kt > K)
         K = Kt;
     if (K < 1)
         return ZOO_FAIL(ZOO_ERR_INVALID, "the data has no supervised positions: check kv_pairs");
+    if (st->dp) { /* each process holds the largest share of a batch */
+        int n = st->dp->size;
+        if (B < n || Be < n)
+            return ZOO_FAIL(ZOO_ERR_INVALID,
+                            "ranks=%d: the batch (%lld) and the evaluation batch (%lld) must have at least one example "
+                            "per rank; lower ranks or raise batch_size",
+                            n, (long long)B, (long long)Be);
+        B = (B + n - 1) / n;
+        Be = (Be + n - 1) / n;
+    }
     int rc = zoo_model_build(spec, B, K * B, &st->m);
     if (!rc && Be != B)
         rc = zoo_model_build(spec, Be, K * Be, &st->me);
@@ -255,6 +338,19 @@ static int alloc_curves(run_state *st)
     const int E = st->spec->epochs;
     st->steps_per_epoch = (n + st->B - 1) / st->B;
     st->order = malloc((size_t)n * sizeof *st->order);
+    if (st->dp) {
+        int64_t nf = zoo_graph_flat_size(st->m->g);
+        st->nlab = malloc((size_t)n * sizeof *st->nlab);
+        st->red = malloc((size_t)(nf + 2) * sizeof *st->red);
+        if (!st->nlab || !st->red)
+            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the data-parallel buffers");
+        for (int64_t r = 0; r < n; r++) {
+            int32_t c = 0;
+            for (int64_t t = 0; t < st->train.L; t++)
+                c += st->train.labels[r * st->train.L + t] != ZOO_IGNORE_LABEL;
+            st->nlab[r] = c;
+        }
+    }
     res->step_loss = malloc((size_t)(st->steps_per_epoch * E) * sizeof(float));
     res->epoch_test_loss = malloc((size_t)E * sizeof(float));
     res->epoch_test_acc = malloc((size_t)E * sizeof(float));
@@ -313,9 +409,96 @@ static int drain_losses(run_state *st, int e, int64_t s_last, int pending, doubl
     return 0;
 }
 
+/* One data-parallel step on global batch rows [first, first+count) of this epoch's
+ * order: this process's share forward and backward, its gradients weighted by its share
+ * of the batch's supervised positions (so the sum is the one-process batch-mean
+ * gradient), summed over the processes with the loss and the stop flag, then AdamW on
+ * every process alike. *stop: some process asked to stop. */
+static int dp_step(run_state *st, int e, int64_t s, double lr, int64_t first, int64_t count, int want_stop,
+                   double *lsum, int *stop)
+{
+    const zoo_run_spec *spec = st->spec;
+    const zoo_reducer *dp = st->dp;
+    zoo_model *m = st->m;
+    zoo_graph *g = m->g;
+    int64_t lo, hi, nv_all = 0, nv = 0;
+    share_of(count, dp->rank, dp->size, &lo, &hi);
+    for (int64_t b = 0; b < count; b++) {
+        int64_t c = st->nlab[st->order[first + b]];
+        nv_all += c;
+        nv += b >= lo && b < hi ? c : 0;
+    }
+    const int64_t nf = zoo_graph_flat_size(g);
+    float *h = st->red;
+    zoo_step_state *k = &g->exec.host_step;
+    k->training = 1;
+    k->step = (uint64_t)st->step;
+    k->loss_slot = 0;
+    k->row_base = lo;
+    int rc = zoo_adamw_scalars(g, lr, spec->beta1, spec->beta2, spec->adam_eps, spec->weight_decay, st->step + 1);
+    if (rc)
+        return rc;
+    if (nv > 0) { /* a share without supervised positions adds nothing */
+        float l = 0;
+        if ((rc = zoo_model_load_batch(m, &st->train, st->order, first + lo, hi - lo)) ||
+            (rc = zoo_graph_grad_step(g, m->loss)) || (rc = zoo_tensor_get(m->loss, &l, 0, 1)) ||
+            (rc = zoo_graph_flat_get(g, ZOO_FLAT_GRADS, h, 0, nf))) {
+            zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
+            return rc;
+        }
+        double w = (double)nv / (double)nv_all;
+        if (nv != nv_all)
+            for (int64_t i = 0; i < nf; i++)
+                h[i] = (float)((double)h[i] * w);
+        h[nf] = (float)((double)l * w);
+    } else {
+        memset(h, 0, (size_t)(nf + 1) * sizeof *h);
+    }
+    h[nf + 1] = want_stop ? 1.0f : 0.0f;
+    if ((rc = dp->allreduce(h, nf + 2, dp->ud))) {
+        zoo_error_prefix("epoch %d step %lld: summing the gradients over %d ranks: ", e, (long long)s, dp->size);
+        return rc;
+    }
+    float loss = h[nf];
+    if (!isfinite(loss)) {
+        st->res->n_steps = st->step;
+        return ZOO_FAIL(ZOO_ERR_NUMERIC, "diverged at epoch %d step %lld (training loss %g); lower the learning rate (lr=%g)",
+                        e, (long long)s, (double)loss, spec->lr);
+    }
+    if ((rc = zoo_graph_flat_set(g, ZOO_FLAT_GRADS, h, 0, nf)) || (rc = zoo_graph_adamw_step(g))) {
+        zoo_error_prefix("epoch %d step %lld: ", e, (long long)s);
+        return rc;
+    }
+    st->res->step_loss[st->step] = loss;
+    *lsum += loss;
+    st->step++;
+    st->res->n_steps = st->step;
+    st->tokens += count * spec->seq_len;
+    *stop = h[nf + 1] != 0;
+    return 0;
+}
+
+/* The data-parallel epoch: a step at a time (the processes meet at every step). */
+static int train_epoch_dp(run_state *st, int e, double lr, double *lsum)
+{
+    const int64_t n = st->train.n, B = st->B;
+    for (int64_t s = 0; s < st->steps_per_epoch; s++) {
+        int want = st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud), stop = 0;
+        int64_t first = s * B, count = n - first < B ? n - first : B;
+        int rc = dp_step(st, e, s, lr, first, count, want, lsum, &stop);
+        if (rc)
+            return rc;
+        if (stop)
+            return ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s + 1);
+    }
+    return 0;
+}
+
 /* One pass over the shuffled training set at lr; *lsum gets the sum of its step losses. */
 static int train_epoch(run_state *st, int e, double lr, double *lsum)
 {
+    if (st->dp)
+        return train_epoch_dp(st, e, lr, lsum);
     const zoo_run_spec *spec = st->spec;
     zoo_model *m = st->m;
     const int64_t n = st->train.n, B = st->B;
@@ -352,7 +535,12 @@ static int evaluate_epoch(run_state *st, int e, double *tl, double *ta)
     int rc;
     if (st->me && (rc = sync_params(st->me, st->m, &st->psync)))
         return rc;
-    if ((rc = zoo_model_evaluate(st->me ? st->me : st->m, &st->test, tl, ta, NULL, NULL))) {
+    zoo_model *me = st->me ? st->me : st->m;
+    if (st->dp && !(rc = zoo_graph_set_training(me->g, 0, 0)))
+        rc = evaluate_dp(me, &st->test, zoo_run_spec_eval_batch(st->spec), st->dp, tl, ta);
+    else if (!st->dp)
+        rc = zoo_model_evaluate(me, &st->test, tl, ta, NULL, NULL);
+    if (rc) {
         if (rc == ZOO_ERR_NUMERIC)
             zoo_error_prefix("epoch %d: lower the learning rate (lr=%g); ", e, st->spec->lr);
         return rc;
@@ -428,6 +616,8 @@ static void finish_run(run_state *st, int rc, zoo_model **model_out)
     zoo_model_free(st->me);
     free(st->order);
     free(st->psync);
+    free(st->nlab);
+    free(st->red);
     zoo_dataset_free(&st->train);
     zoo_dataset_free(&st->test);
 }
@@ -447,6 +637,15 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
     st.res = res;
     st.t_start = now_s();
     int rc = zoo_run_spec_check(spec);
+    int procs = hooks && hooks->reducer ? hooks->reducer->size : 1;
+    if (!rc && spec->ranks == 0)
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "ranks=auto: only a sweep picks the rank count; give a number (1 to train here)");
+    else if (!rc && spec->ranks != procs)
+        rc = ZOO_FAIL(ZOO_ERR_INVALID,
+                      "ranks=%d but %d process%s train%s this run: start it with mpirun -np %d (zoo train) or in a sweep",
+                      spec->ranks, procs, procs == 1 ? "" : "es", procs == 1 ? "s" : "", spec->ranks);
+    if (!rc && procs > 1)
+        st.dp = hooks->reducer;
     if (!rc) {
         zoo_set_threads(resolve_threads(spec->threads));
         rc = make_data(&st);

@@ -205,10 +205,23 @@ typedef struct zoo_epoch_stats {
     double tokens_per_s, elapsed_s, eta_s;
 } zoo_epoch_stats;
 
+/* The processes training one run data-parallel (docs/training.md): each takes a fixed
+ * share of every global batch, and `allreduce` sums a float buffer over them in place.
+ * It must give every process the same bits (a fixed reduction order), so a run on N
+ * processes repeats bit for bit. 0, or a ZOO_ERR_* code with the error set. */
+typedef struct zoo_reducer {
+    int rank, size;
+    int (*allreduce)(float *buf, int64_t n, void *ud);
+    void *ud;
+} zoo_reducer;
+
 typedef struct zoo_run_hooks {
     void (*on_epoch)(const zoo_epoch_stats *st, void *ud);
-    int (*should_stop)(void *ud); /* polled between steps; nonzero aborts with ZOO_ERR_INTERRUPTED */
+    /* polled between steps; nonzero aborts with ZOO_ERR_INTERRUPTED (in a data-parallel
+     * run: after the step every process is in, once any of them asks) */
+    int (*should_stop)(void *ud);
     void *ud;
+    const zoo_reducer *reducer; /* NULL: one process; else its size must equal the spec's ranks */
 } zoo_run_hooks;
 
 typedef struct zoo_run_result {

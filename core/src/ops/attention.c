@@ -60,6 +60,7 @@ static int attention_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
     float *Pd = drop ? P + a.B * a.H * LL : P;      /* (B, H, L, L): after dropout */
     uint64_t key = drop ? zoo_node_step_key(ex, t) : 0;
     uint64_t thresh = zoo_vec_dropout_threshold(a.p);
+    uint64_t mask0 = zoo_row_base_index(ex, a.H * LL); /* masks of the global batch's rows */
     float keep_scale = drop ? 1.0f / (1.0f - a.p) : 1.0f;
     int64_t nblk = (a.L + QBLOCK - 1) / QBLOCK, ntask = a.B * a.H * nblk;
 
@@ -84,7 +85,7 @@ static int attention_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
             if (drop) {
                 /* inverted dropout; the mask is a pure function of (step key, element) */
                 float *rd = Pdb + tt * a.L;
-                uint64_t idx = (uint64_t)(bh * LL + tt * a.L);
+                uint64_t idx = mask0 + (uint64_t)(bh * LL + tt * a.L);
                 if (f > lo)
                     memset(rd + lo, 0, (size_t)(f - lo) * sizeof *rd);
                 zoo_vec_dropout(row + f, rd + f, tt - f + 1, key, idx + (uint64_t)f, thresh, keep_scale);

@@ -1,7 +1,9 @@
 /* dropout.c: inverted dropout. In training mode each element is kept when
  * zoo_hash_uniform(step key, i) >= p and scaled by 1/(1-p); in eval mode (or p = 0) it
  * is the identity. The mask is a pure function of (seed, step, node, index), so it does
- * not depend on the thread count and backward recomputes it instead of storing it.
+ * not depend on the thread count and backward recomputes it instead of storing it. The
+ * index counts from the run's global batch (the first dimension is the batch): a
+ * data-parallel share draws the masks its rows have in the one-process run.
  * Not bit-compatible with PyTorch's masks (different generator); same distribution. */
 #include <math.h>
 #include <string.h>
@@ -26,9 +28,11 @@ static int dropout_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
     float keep_scale = (float)(1.0 / (1.0 - p));
     uint64_t key = zoo_node_step_key(ex, t);
     uint64_t thresh = zoo_vec_dropout_threshold(p); /* kept <=> zoo_hash_uniform(key, i) >= p */
+    uint64_t base = zoo_row_base_index(ex, t->n / t->shape[0]);
 #pragma omp parallel for schedule(static)
     for (int64_t i0 = 0; i0 < t->n; i0 += CHUNK)
-        zoo_vec_dropout(x + i0, y + i0, t->n - i0 < CHUNK ? t->n - i0 : CHUNK, key, (uint64_t)i0, thresh, keep_scale);
+        zoo_vec_dropout(x + i0, y + i0, t->n - i0 < CHUNK ? t->n - i0 : CHUNK, key, base + (uint64_t)i0, thresh,
+                        keep_scale);
     return 0;
 }
 
@@ -50,13 +54,14 @@ static int dropout_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     float keep_scale = (float)(1.0 / (1.0 - p));
     uint64_t key = zoo_node_step_key(ex, t); /* same step as the forward: same mask */
     uint64_t thresh = zoo_vec_dropout_threshold(p);
+    uint64_t base = zoo_row_base_index(ex, t->n / t->shape[0]);
 #pragma omp parallel for schedule(static)
     for (int64_t i0 = 0; i0 < t->n; i0 += CHUNK) {
         int64_t n = t->n - i0 < CHUNK ? t->n - i0 : CHUNK;
         if (fresh)
-            zoo_vec_dropout(dy + i0, dx + i0, n, key, (uint64_t)i0, thresh, keep_scale);
+            zoo_vec_dropout(dy + i0, dx + i0, n, key, base + (uint64_t)i0, thresh, keep_scale);
         else
-            zoo_vec_dropout_acc(dy + i0, dx + i0, n, key, (uint64_t)i0, thresh, keep_scale);
+            zoo_vec_dropout_acc(dy + i0, dx + i0, n, key, base + (uint64_t)i0, thresh, keep_scale);
     }
     return 0;
 }

@@ -31,7 +31,7 @@ ZOO_HD int64_t attention_first_key(int64_t window, int64_t t) { return window >=
 /* One thread per row r = (b*H + h)*L + t of P: softmax over keys f..t (the scores are
  * there, scaled), zeros elsewhere; with drop, Pd = P * keep / (1 - p), zeros elsewhere. */
 ZOO_KERNEL attention_softmax_rows(float *P, float *Pd, int64_t rows, int64_t L, int64_t window, int drop, float p,
-                                  float keep_scale, const zoo_step_state *st, int id)
+                                  float keep_scale, const zoo_step_state *st, int id, int64_t rows_per_example)
 {
     int64_t r = ZOO_GID;
     if (r >= rows)
@@ -61,7 +61,9 @@ ZOO_KERNEL attention_softmax_rows(float *P, float *Pd, int64_t rows, int64_t L, 
     for (int64_t s = 0; s < f; s++)
         rd[s] = 0.0f;
     for (int64_t s = f; s <= tt; s++)
-        rd[s] = zoo_cu_hash_uniform(key, (uint64_t)(r * L + s)) >= (double)p ? keep_scale * row[s] : 0.0f;
+        rd[s] = zoo_cu_hash_uniform(key, (uint64_t)((st->row_base * rows_per_example + r) * L + s)) >= (double)p
+                    ? keep_scale * row[s]
+                    : 0.0f; /* indexed in the global batch, as the CPU */
     for (int64_t s = tt + 1; s < L; s++)
         rd[s] = 0.0f;
 }
@@ -112,7 +114,7 @@ extern "C" int zoo_cuda_attention_forward(zoo_exec *x, zoo_tensor *t)
         return rc;
     float keep_scale = drop ? 1.0f / (1.0f - a.p) : 1.0f;
     ZOO_CU(ZOO_LAUNCH(attention_softmax_rows, BH * a.L, zoo_cuda_of(x)->stream, P, Pd, BH * a.L, a.L, a.window, drop,
-                      a.p, keep_scale, x->step, t->id));
+                      a.p, keep_scale, x->step, t->id, a.H * a.L));
     return zoo_cuda_gemm_bh(x, 0, 0, a.L, a.dh, a.L, 1.0f, Pdm, v, 0.0f, out, a.B, a.H); /* out = Pd V */
 }
 

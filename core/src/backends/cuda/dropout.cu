@@ -10,7 +10,8 @@
 ZOO_CUDA_OP_FNS(dropout)
 
 /* y = keep(i) ? c x : 0 in training mode, x otherwise. */
-ZOO_KERNEL dropout_fwd(const float *x, float *y, int64_t n, const zoo_step_state *st, int id, double p, float c)
+ZOO_KERNEL dropout_fwd(const float *x, float *y, int64_t n, int64_t per_row, const zoo_step_state *st, int id, double p,
+                       float c)
 {
     int64_t i = ZOO_GID;
     if (i >= n)
@@ -19,17 +20,19 @@ ZOO_KERNEL dropout_fwd(const float *x, float *y, int64_t n, const zoo_step_state
         y[i] = x[i];
         return;
     }
-    y[i] = zoo_cu_hash_uniform(zoo_cu_node_key(st, id), (uint64_t)i) >= p ? c * x[i] : 0.0f;
+    uint64_t gi = (uint64_t)st->row_base * (uint64_t)per_row + (uint64_t)i; /* index in the global batch */
+    y[i] = zoo_cu_hash_uniform(zoo_cu_node_key(st, id), gi) >= p ? c * x[i] : 0.0f;
 }
 
 /* dx (=|+=) keep(i) ? c dy : 0 in training mode, dy otherwise. */
-ZOO_KERNEL dropout_bwd(const float *dy, float *dx, int64_t n, const zoo_step_state *st, int id, double p, float c,
-                       int fresh)
+ZOO_KERNEL dropout_bwd(const float *dy, float *dx, int64_t n, int64_t per_row, const zoo_step_state *st, int id,
+                       double p, float c, int fresh)
 {
     int64_t i = ZOO_GID;
     if (i >= n)
         return;
-    float g = !st->training ? dy[i] : zoo_cu_hash_uniform(zoo_cu_node_key(st, id), (uint64_t)i) >= p ? c * dy[i] : 0.0f;
+    uint64_t gi = (uint64_t)st->row_base * (uint64_t)per_row + (uint64_t)i;
+    float g = !st->training ? dy[i] : zoo_cu_hash_uniform(zoo_cu_node_key(st, id), gi) >= p ? c * dy[i] : 0.0f;
     dx[i] = fresh ? g : dx[i] + g;
 }
 
@@ -50,7 +53,7 @@ extern "C" int zoo_cuda_dropout_forward(zoo_exec *x, zoo_tensor *t)
         return 0;
     }
     float c = (float)(1.0 / (1.0 - p));
-    ZOO_CU(ZOO_LAUNCH(dropout_fwd, t->n, s, t->src[0]->data, t->data, t->n, x->step, t->id, p, c));
+    ZOO_CU(ZOO_LAUNCH(dropout_fwd, t->n, s, t->src[0]->data, t->data, t->n, t->n / t->shape[0], x->step, t->id, p, c));
     return 0;
 }
 
@@ -67,6 +70,6 @@ extern "C" int zoo_cuda_dropout_backward(zoo_exec *x, zoo_tensor *t)
         return 0;
     }
     float c = (float)(1.0 / (1.0 - p));
-    ZOO_CU(ZOO_LAUNCH(dropout_bwd, t->n, s, t->grad, X->grad, t->n, x->step, t->id, p, c, fresh));
+    ZOO_CU(ZOO_LAUNCH(dropout_bwd, t->n, s, t->grad, X->grad, t->n, t->n / t->shape[0], x->step, t->id, p, c, fresh));
     return 0;
 }
