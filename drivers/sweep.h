@@ -95,18 +95,30 @@ typedef struct sweep_child {
 /* After the limit's SIGTERM, how long the child has to go before SIGKILL. */
 #define SWEEP_TIMEOUT_GRACE_S 5.0
 
+/* The most ranks one run trains on. */
+#define SWEEP_MAX_GROUP 256
+
 /* A run handed to a rank (SWEEP_TAG_WORK, raw bytes: every rank runs the same binary):
- * the sweep's per-run limit travels with each run. */
+ * the sweep's per-run limit travels with each run. A multi-rank run goes to each of its
+ * ranks with the whole group, this rank being group[part]. */
 typedef struct sweep_work_msg {
     int64_t id;
     double max_run_seconds; /* 0 = none */
-    zoo_run_spec spec;
+    zoo_run_spec spec;      /* spec.ranks = nparts, resolved */
+    int32_t part, nparts;
+    int32_t group[SWEEP_MAX_GROUP]; /* world ranks, part 0 (the one whose outcome counts) first */
 } sweep_work_msg;
+
+struct sweep_relay;
 
 /* Fork a child that trains `spec` and writes its outcome into a pipe. max_s > 0 limits
  * the run's wall time: sweep_child_poll then ends it (SIGTERM, SIGKILL after
  * SWEEP_TIMEOUT_GRACE_S) and reports it timed out. */
 int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s);
+/* The same for one rank's part of a multi-rank run: the child sums its gradients
+ * through `relay` (sweep_relay.h), opened by the caller. */
+int sweep_child_start_part(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s,
+                           struct sweep_relay *relay);
 /* Wait up to timeout_ms for the child; 1 when it has finished and *out is filled
  * (crash, time-out and abandon included), 0 while it runs, <0 on a system error. */
 int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out);

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "sweep.h"
+#include "sweep_relay.h"
 #include "zoo/error.h"
 
 double sweep_now(void)
@@ -163,7 +164,7 @@ static void on_sigterm(int sig, siginfo_t *si, void *uc)
     }
 }
 
-static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t parent)
+static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t parent, sweep_relay *relay)
 {
     /* Die with the parent (a killed rank must not leave orphans training), and leave
      * the stop signals to the coordinator: a run is finished or abandoned by it. */
@@ -201,7 +202,8 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
             snprintf(o.h.device, sizeof o.h.device, "cpu (auto: %.240s)", why);
         else
             snprintf(o.h.device, sizeof o.h.device, "%s", dev);
-        zoo_run(&run, NULL, &res, NULL);
+        zoo_run_hooks hooks = {NULL, NULL, NULL, relay ? sweep_relay_child(relay) : NULL};
+        zoo_run(&run, &hooks, &res, NULL);
     }
     o.h.id = id;
     o.h.status = res.status;
@@ -244,6 +246,11 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
 
 int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s)
 {
+    return sweep_child_start_part(c, id, spec, max_s, NULL);
+}
+
+int sweep_child_start_part(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s, sweep_relay *relay)
+{
     memset(c, 0, sizeof *c);
     c->fd = -1;
     int p[2];
@@ -258,9 +265,13 @@ int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, doub
     }
     if (pid == 0) {
         close(p[0]);
-        child_main(p[1], id, spec, parent);
+        child_main(p[1], id, spec, parent, relay);
     }
     close(p[1]);
+    if (relay) { /* the child's end of the channel stays in the child */
+        close(relay->sock[1]);
+        relay->sock[1] = -1;
+    }
     c->pid = pid;
     c->fd = p[0];
     c->id = id;

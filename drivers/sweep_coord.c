@@ -2,7 +2,9 @@
  * (itself included, through a child process), records each finished run in the results
  * file before handing out more, prints progress, counts crashes, and stops cleanly on
  * SIGTERM/SIGUSR1/SIGINT. The only writer of the results file. Does not train itself:
- * children do. */
+ * children do. A multi-rank run goes to a group of worker ranks (never rank 0, which
+ * must stay free to coordinate); its outcome is its part 0's, or the first part that
+ * crashed or timed out, once every part has reported. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <mpi.h>
@@ -37,7 +39,18 @@ typedef struct coord {
     char (*seen)[288]; /* "rank|device" pairs already announced (print_device) */
     int n_seen;
     sweep_live live; /* <out>.live, for `zoo status` */
+    struct group *groups; /* multi-rank runs in flight */
+    int n_groups;
 } coord;
+
+/* A multi-rank run in flight: its ranks, the parts reported so far, the outcome to keep. */
+typedef struct group {
+    int64_t id;
+    int n, got, abandon_sent;
+    int ranks[SWEEP_MAX_GROUP];
+    sweep_outcome keep; /* part 0's, replaced by the first crash or time-out */
+    int have_keep, keep_is_fault; /* keep_is_fault: its part_score */
+} group;
 
 static void nap_ms(int ms)
 {
@@ -261,16 +274,89 @@ done:
 
 /* ---- messages ----------------------------------------------------------------------- */
 
-static int send_work(coord *c, int rank, int64_t run)
+/* Send run `run` to its ranks (one, or a group: each gets the whole group). */
+static int send_work(coord *c, const int *ranks, int n, int64_t run)
 {
     sweep_work_msg w;
     memset(&w, 0, sizeof w); /* padding too: the bytes travel as they are */
     w.id = run;
     w.max_run_seconds = c->sw->max_run_seconds;
     w.spec = c->sw->runs[run];
-    if (MPI_Send(&w, (int)sizeof w, MPI_BYTE, rank, SWEEP_TAG_WORK, MPI_COMM_WORLD) != MPI_SUCCESS)
-        return ZOO_FAIL(ZOO_ERR_MPI, "sending run %lld to rank %d failed", (long long)run, rank);
+    w.spec.ranks = n;
+    w.nparts = n;
+    memcpy(w.group, ranks, (size_t)n * sizeof *ranks);
+    for (int k = 0; k < n; k++) {
+        w.part = k;
+        if (MPI_Send(&w, (int)sizeof w, MPI_BYTE, ranks[k], SWEEP_TAG_WORK, MPI_COMM_WORLD) != MPI_SUCCESS)
+            return ZOO_FAIL(ZOO_ERR_MPI, "sending run %lld to rank %d failed", (long long)run, ranks[k]);
+    }
     return 0;
+}
+
+/* The ranks a run trains on (auto counts as one until the plan picks). */
+static int ranks_of(const coord *c, int64_t run)
+{
+    int n = c->sw->runs[run].ranks;
+    return n > 1 ? n : 1;
+}
+
+static group *group_of_rank(coord *c, int rank, int64_t id)
+{
+    for (int i = 0; i < c->n_groups; i++)
+        if (c->groups[i].id == id)
+            for (int k = 0; k < c->groups[i].n; k++)
+                if (c->groups[i].ranks[k] == rank)
+                    return &c->groups[i];
+    return NULL;
+}
+
+/* Which part's outcome speaks for the run: a crash or time-out first, then a failure
+ * of one part alone (out of memory, a lost rank), then part 0's, then any other
+ * finished part; abandoned parts last. */
+static int part_score(const sweep_outcome *o, int part)
+{
+    if (o->h.abandoned)
+        return 0;
+    if (o->h.signal || o->h.timed_out)
+        return 4;
+    if (o->h.status && o->h.status != ZOO_ERR_NUMERIC)
+        return 3;
+    return part == 0 ? 2 : 1;
+}
+
+/* One part of a multi-rank run reported. A fault of one part (crash, time-out, a
+ * failure the others do not share) leaves the others waiting in the gradient sum: they
+ * are told to abandon the run. When the last part is in, the run's outcome joins the
+ * batch. */
+static int add_part(coord *c, group *g, int rank, sweep_outcome *o)
+{
+    int part = 0;
+    while (part < g->n && g->ranks[part] != rank)
+        part++;
+    int score = part_score(o, part);
+    g->got++;
+    if (!g->have_keep || score > g->keep_is_fault) {
+        if (g->have_keep)
+            sweep_outcome_free(&g->keep);
+        g->keep = *o;
+        g->have_keep = 1;
+        g->keep_is_fault = score;
+    } else {
+        sweep_outcome_free(o);
+    }
+    if (score >= 3 && !g->abandon_sent && g->got < g->n) {
+        g->abandon_sent = 1;
+        for (int k = 0; k < g->n; k++)
+            if (c->busy[g->ranks[k]] == g->id &&
+                MPI_Send(NULL, 0, MPI_BYTE, g->ranks[k], SWEEP_TAG_ABANDON, MPI_COMM_WORLD) != MPI_SUCCESS)
+                return ZOO_FAIL(ZOO_ERR_MPI, "asking rank %d to abandon run %lld failed", g->ranks[k], (long long)g->id);
+    }
+    if (g->got < g->n)
+        return 0;
+    sweep_outcome fin = g->keep;
+    fin.h.id = g->id;
+    *g = c->groups[--c->n_groups]; /* g is done with: its slot takes the last one */
+    return add_outcome(c, &fin);
 }
 
 /* Receive every message waiting; results go to the batch. */
@@ -301,8 +387,9 @@ static int drain_messages(coord *c, int *any)
                 rc = ZOO_FAIL(ZOO_ERR_MPI, "rank %d reported run %lld but was given run %lld", st.MPI_SOURCE,
                               (long long)o.h.id, (long long)c->busy[st.MPI_SOURCE]);
             if (!rc) {
+                group *g = group_of_rank(c, st.MPI_SOURCE, o.h.id);
                 c->busy[st.MPI_SOURCE] = -1;
-                rc = add_outcome(c, &o);
+                rc = g ? add_part(c, g, st.MPI_SOURCE, &o) : add_outcome(c, &o);
             }
         }
         free(buf);
@@ -311,14 +398,50 @@ static int drain_messages(coord *c, int *any)
     }
 }
 
+/* Start the multi-rank run at the head of the queue if enough worker ranks are free:
+ * 1 when started, 0 when it must wait. */
+static int start_group(coord *c, int64_t run, int n, int *started)
+{
+    *started = 0;
+    int ranks[SWEEP_MAX_GROUP], k = 0;
+    for (int r = 1; r < c->mpi->size && k < n; r++)
+        if (c->busy[r] < 0)
+            ranks[k++] = r;
+    if (k < n)
+        return 0;
+    group *g = &c->groups[c->n_groups++];
+    memset(g, 0, sizeof *g);
+    g->id = run;
+    g->n = n;
+    memcpy(g->ranks, ranks, (size_t)n * sizeof *ranks);
+    for (int i = 0; i < n; i++)
+        c->busy[ranks[i]] = run;
+    *started = 1;
+    return send_work(c, ranks, n, run);
+}
+
 static int hand_out(coord *c)
 {
-    for (int r = 0; r < c->mpi->size && c->qhead < c->qtail && !c->stopping; r++) {
-        if (c->busy[r] >= 0 || (r == 0 && !c->o->train_on_root))
+    while (c->qhead < c->qtail && !c->stopping) {
+        int64_t run = c->queue[c->qhead];
+        int n = ranks_of(c, run), started = 0, rc = 0;
+        if (n > 1) {
+            if ((rc = start_group(c, run, n, &started)))
+                return rc;
+            if (!started)
+                return 0; /* it waits for ranks; the runs behind it wait with it */
+            c->qhead++;
             continue;
-        int64_t run = c->queue[c->qhead++];
-        int rc = r == 0 ? sweep_child_start(&c->local, run, &c->sw->runs[run], c->sw->max_run_seconds)
-                        : send_work(c, r, run);
+        }
+        int r = c->o->train_on_root && c->busy[0] < 0 ? 0 : -1;
+        for (int q = 1; r < 0 && q < c->mpi->size; q++)
+            if (c->busy[q] < 0)
+                r = q;
+        if (r < 0)
+            return 0;
+        c->qhead++;
+        rc = r == 0 ? sweep_child_start(&c->local, run, &c->sw->runs[run], c->sw->max_run_seconds)
+                    : send_work(c, &r, 1, run);
         if (rc)
             return rc;
         c->busy[r] = run;
@@ -468,6 +591,29 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
     }
     for (int r = 0; r < mpi->size; r++)
         c.busy[r] = -1;
+    c.groups = calloc((size_t)mpi->size, sizeof *c.groups);
+    for (int64_t i = 0; !rc && i < c.book.n_todo; i++) {
+        int64_t run = c.book.todo[i];
+        int n = ranks_of(&c, run);
+        if (!c.groups)
+            rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+        else if (n > 1 && (n > mpi->size - 1 || n > SWEEP_MAX_GROUP))
+            rc = ZOO_FAIL(ZOO_ERR_INVALID,
+                          "run %lld asks for ranks=%d but this sweep has %d worker rank%s (rank 0 coordinates): start "
+                          "it with at least %d ranks, or lower ranks in the sweep file",
+                          (long long)run, n, mpi->size - 1, mpi->size == 2 ? "" : "s", n + 1);
+    }
+    if (rc) {
+        fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
+        exit_code = SWEEP_EXIT_INPUT;
+        if (mpi->on)
+            stop_workers(&c, exit_code);
+        sweep_live_end(&c.live, exit_code);
+        sweep_book_close(&c.book);
+        free(c.busy);
+        free(c.groups);
+        return exit_code;
+    }
     int64_t *order = sweep_order_by_cost(sw, c.book.todo, c.book.n_todo);
     for (int64_t i = 0; order && i < c.book.n_todo; i++) {
         push_queue(&c, order[i]);
@@ -545,6 +691,9 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
     sweep_book_close(&c.book);
     free(c.queue);
     free(c.busy);
+    for (int i = 0; i < c.n_groups; i++)
+        sweep_outcome_free(&c.groups[i].keep);
+    free(c.groups);
     free(c.batch);
     free(c.seen);
     return exit_code;

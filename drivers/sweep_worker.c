@@ -1,6 +1,7 @@
 /* sweep_worker.c: a rank other than 0. Says it is ready, then trains what rank 0
  * sends, one run at a time, each in a child process under the sweep's per-run time
- * limit (sent with each run), and sends the outcome back.
+ * limit (sent with each run), and sends the outcome back. For its part of a multi-rank
+ * run it also sums the child's gradients with the run's other ranks (sweep_relay.c).
  * Waits by polling with short sleeps, never in a spinning MPI_Recv, so an idle rank
  * leaves its cores to the ranks still training. Writes no files. */
 #define _POSIX_C_SOURCE 200809L
@@ -10,7 +11,10 @@
 #include <string.h>
 #include <time.h>
 
+#include <poll.h>
+
 #include "sweep.h"
+#include "sweep_relay.h"
 #include "zoo/error.h"
 
 static void nap_ms(int ms)
@@ -63,6 +67,48 @@ static int try_recv(int *tag, char **buf, int *n)
     return 1;
 }
 
+/* While a gradient sum waits: rank 0 asking to abandon the run ends it (the message
+ * is left for the main loop); a short nap keeps the waiting rank off the cores. */
+static int abandon_waiting(void *ud)
+{
+    (void)ud;
+    int flag = 0;
+    MPI_Iprobe(0, SWEEP_TAG_ABANDON, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
+    if (!flag) {
+        struct timespec d = {0, 20000L};
+        nanosleep(&d, NULL);
+    }
+    return flag;
+}
+
+/* This rank's part of a multi-rank run: the run's communicator (made by its ranks alone),
+ * the relay, the child. */
+static int start_part(sweep_child *child, sweep_relay *relay, const sweep_work_msg *w)
+{
+    MPI_Group world, grp;
+    MPI_Comm comm = MPI_COMM_NULL;
+    if (w->nparts < 2 || w->nparts > SWEEP_MAX_GROUP || w->part < 0 || w->part >= w->nparts)
+        return ZOO_FAIL(ZOO_ERR_MPI, "run %lld: part %d of %d ranks", (long long)w->id, w->part, w->nparts);
+    MPI_Comm_group(MPI_COMM_WORLD, &world);
+    int rc = MPI_Group_incl(world, w->nparts, w->group, &grp);
+    if (rc == MPI_SUCCESS)
+        rc = MPI_Comm_create_group(MPI_COMM_WORLD, grp, (int)(w->id % 30000), &comm);
+    MPI_Group_free(&world);
+    if (rc == MPI_SUCCESS)
+        MPI_Group_free(&grp);
+    if (rc != MPI_SUCCESS)
+        return ZOO_FAIL(ZOO_ERR_MPI, "making the communicator of run %lld's %d ranks failed", (long long)w->id,
+                        w->nparts);
+    MPI_Comm_set_errhandler(comm, MPI_ERRORS_RETURN);
+    if ((rc = sweep_relay_open(relay, comm, w->part, w->nparts))) {
+        MPI_Comm_free(&comm);
+        return rc;
+    }
+    if ((rc = sweep_child_start_part(child, w->id, &w->spec, w->max_run_seconds, relay)))
+        sweep_relay_close(relay, 1);
+    return rc;
+}
+
 int sweep_work(const sweep_mpi *mpi)
 {
     sweep_signals_install(); /* noted, not acted on: rank 0 decides */
@@ -72,6 +118,8 @@ int sweep_work(const sweep_mpi *mpi)
     int exit_code = SWEEP_EXIT_SYSTEM;
     sweep_child child;
     memset(&child, 0, sizeof child);
+    sweep_relay relay;
+    memset(&relay, 0, sizeof relay);
     while (!rc) {
         int tag = 0, n = 0;
         char *buf = NULL;
@@ -94,6 +142,7 @@ int sweep_work(const sweep_mpi *mpi)
             if (child.pid) {
                 sweep_outcome o;
                 sweep_child_abandon(&child, &o);
+                sweep_relay_close(&relay, 0);
                 rc = send_outcome(&o, mpi->rank);
             }
             continue;
@@ -108,7 +157,7 @@ int sweep_work(const sweep_mpi *mpi)
             }
             memcpy(&w, buf, sizeof w);
             free(buf);
-            if (sweep_child_start(&child, w.id, &w.spec, w.max_run_seconds)) {
+            if (w.nparts > 1 ? start_part(&child, &relay, &w) : sweep_child_start(&child, w.id, &w.spec, w.max_run_seconds)) {
                 /* Could not even fork: report it as this run's failure and go on. */
                 sweep_outcome o;
                 memset(&o, 0, sizeof o);
@@ -120,14 +169,27 @@ int sweep_work(const sweep_mpi *mpi)
             continue;
         }
         free(buf);
+        if (child.pid && relay.on) {
+            /* Wait on the child's requests: a step's gradient sum must not wait for a nap. */
+            struct pollfd pf = {sweep_relay_fd(&relay), POLLIN, 0};
+            if (poll(&pf, 1, 50) > 0 && (rc = sweep_relay_serve(&relay, abandon_waiting, NULL))) {
+                if (rc != ZOO_ERR_INTERRUPTED)
+                    break;
+                rc = 0; /* rank 0's abandon message is next in the loop */
+                continue;
+            }
+        }
         if (child.pid) {
             sweep_outcome o;
-            int done = sweep_child_poll(&child, 50, &o);
+            int done = sweep_child_poll(&child, relay.on ? 0 : 50, &o);
             if (done < 0) {
                 rc = done;
                 break;
             }
             if (done) {
+                if (relay.on && relay.part > 0)
+                    sweep_outcome_free(&o); /* part 0's outcome carries the curves */
+                sweep_relay_close(&relay, !o.h.signal && !o.h.timed_out && o.h.status == 0);
                 rc = send_outcome(&o, mpi->rank);
                 sweep_outcome_free(&o);
             }
@@ -139,6 +201,7 @@ int sweep_work(const sweep_mpi *mpi)
         sweep_outcome o;
         sweep_child_abandon(&child, &o);
     }
+    sweep_relay_close(&relay, 0);
     if (rc) {
         fprintf(stderr, "zoo sweep (rank %d on %s): %s\n", mpi->rank, sweep_host(), zoo_error_last()->msg);
         return SWEEP_EXIT_SYSTEM;
