@@ -455,7 +455,10 @@ static int dp_step(run_state *st, int e, int64_t s, double lr, int64_t first, in
         memset(h, 0, (size_t)(nf + 1) * sizeof *h);
     }
     h[nf + 1] = want_stop ? 1.0f : 0.0f;
-    if ((rc = dp->allreduce(h, nf + 2, dp->ud))) {
+    double t0 = now_s();
+    rc = dp->allreduce(h, nf + 2, dp->ud);
+    st->res->comm_s += now_s() - t0;
+    if (rc) {
         zoo_error_prefix("epoch %d step %lld: summing the gradients over %d ranks: ", e, (long long)s, dp->size);
         return rc;
     }
@@ -589,6 +592,7 @@ static int run_epochs(run_state *st)
         if (rc)
             return rc;
         st->t_train += now_s() - t0;
+        st->res->train_s = st->t_train;
         if ((rc = evaluate_epoch(st, e, &tl, &ta)))
             return rc;
         record_epoch(st, e, lr, lsum, tl, ta);

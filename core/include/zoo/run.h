@@ -233,6 +233,8 @@ typedef struct zoo_run_result {
     int epochs_run;
     double final_acc, best_acc, final_loss;
     double tokens_per_s, wall_s;
+    double train_s;          /* seconds in training steps (evaluation not counted) */
+    double comm_s;           /* of those, seconds summing gradients over the run's processes */
     size_t peak_bytes;
     zoo_mem_plan mem;    /* planned bytes per buffer kind (training and evaluation models) */
     /* curves, malloc'd: n_steps per-step training losses, n_epochs per-epoch values */
