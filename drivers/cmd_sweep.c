@@ -2,6 +2,7 @@
  * launcher started us), reading the sweep file on rank 0, then the coordinator (rank
  * 0) or worker role. Wiring only; the pieces are the sweep_*.c files. */
 #define _POSIX_C_SOURCE 200809L
+#include <math.h>
 #include <mpi.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +37,12 @@ static void usage(FILE *f)
             "                       abandons them at once)\n"
             "  --gflops X           assumed speed of one rank for --dry-run estimates (default 40, one\n"
             "                       core running this engine on a current x86 CPU)\n"
+            "  --ranks P            --dry-run: plan for P ranks (default: the ranks running)\n"
+            "  --net-gbytes-per-s X, --net-latency-us X, --step-overhead-ms X\n"
+            "                       --dry-run: the network a multi-rank run's gradient allreduce\n"
+            "                       crosses (default: the sweep file's net_gbytes_per_s and\n"
+            "                       net_latency_us, else 10 GB/s and 5 us) and the fixed cost of a\n"
+            "                       multi-rank step (default 2 ms)\n"
             "  --slice I/N          only part I (0-based) of N cost-balanced parts of the sweep, for job\n"
             "                       arrays; join the parts' files with zoo merge\n"
             "  --no-train-on-root   rank 0 only coordinates (with many ranks per node)\n"
@@ -51,6 +58,11 @@ static void usage(FILE *f)
             "recorded as crashed. Without --resume or --force, a results file of a different\n"
             "sweep is refused. A top-level `max_run_seconds: S` in the sweep file stops any run\n"
             "(build, training and evaluation) that takes longer and records it as timeout.\n"
+            "\n"
+            "A run's `ranks: N` trains it data-parallel on N ranks; `ranks: auto` lets the sweep pick N\n"
+            "from the run's cost (longer runs get more ranks). Runs start longest first; a run that\n"
+            "must wait for ranks has them held for it while shorter runs fill the gaps only when they\n"
+            "end in time. --dry-run shows each run's ranks and the plan's makespan.\n"
             "\n"
             "exit codes: 0 every run recorded and ok; 1 every run recorded, some failed (see the\n"
             "status column); 2 bad input (usage, sweep file, results file of another sweep);\n"
@@ -69,6 +81,7 @@ static int parse_args(int argc, char **argv, sweep_opts *o)
     o->grace_s = 60;
     o->gflops = 40;
     o->train_on_root = 1;
+    o->step_overhead_ms = -1;
     size_t k = (size_t)snprintf(o->command, sizeof o->command, "zoo");
     for (int i = 0; i < argc && k < sizeof o->command; i++)
         k += (size_t)snprintf(o->command + k, sizeof o->command - k, " %s", argv[i]);
@@ -102,6 +115,26 @@ static int parse_args(int argc, char **argv, sweep_opts *o)
                 return ZOO_FAIL(ZOO_ERR_INVALID, "%s needs a %s number, got '%s'", a,
                                 !strcmp(a, "--grace") ? "non-negative" : "positive", next ? next : "nothing");
             *(!strcmp(a, "--grace") ? &o->grace_s : &o->gflops) = v;
+            i++;
+        } else if (!strcmp(a, "--ranks")) {
+            char *end;
+            long v = next ? strtol(next, &end, 10) : 0;
+            if (!next || *end || v < 1 || v > 1048576)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "--ranks needs the number of ranks to plan for (1 or more), got '%s'",
+                                next ? next : "nothing");
+            o->plan_ranks = (int)v;
+            i++;
+        } else if (!strcmp(a, "--net-gbytes-per-s") || !strcmp(a, "--net-latency-us") ||
+                   !strcmp(a, "--step-overhead-ms")) {
+            char *end;
+            double v = next ? strtod(next, &end) : -1;
+            int zero_ok = !strcmp(a, "--step-overhead-ms");
+            if (!next || *end || !isfinite(v) || !(v > 0 || (zero_ok && v == 0)))
+                return ZOO_FAIL(ZOO_ERR_INVALID, "%s needs a %s number, got '%s'", a, zero_ok ? "non-negative" : "positive",
+                                next ? next : "nothing");
+            *(!strcmp(a, "--net-gbytes-per-s") ? &o->net_gbytes_per_s
+              : !strcmp(a, "--net-latency-us") ? &o->net_latency_us
+                                               : &o->step_overhead_ms) = v;
             i++;
         } else if (a[0] == '-' && a[1]) {
             return ZOO_FAIL(ZOO_ERR_INVALID, "unknown option '%s' (see zoo sweep --help)", a);
@@ -158,9 +191,10 @@ int zoo_cmd_sweep(int argc, char **argv)
             zoo_cli_report("sweep");
             go = SWEEP_EXIT_INPUT;
         } else if (o.dry_run) {
-            if (sweep_dry_run(&sw, &o, mpi.size)) {
+            int drc = sweep_dry_run(&sw, &o, mpi.size);
+            if (drc) {
                 zoo_cli_report("sweep");
-                go = SWEEP_EXIT_SYSTEM;
+                go = drc == ZOO_ERR_INVALID ? SWEEP_EXIT_INPUT : SWEEP_EXIT_SYSTEM;
             } else {
                 go = -1; /* done, nothing else to do */
             }

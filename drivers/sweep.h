@@ -27,6 +27,10 @@ typedef struct sweep_opts {
     double grace_s;     /* after a stop signal, how long running runs may take to finish */
     double gflops;      /* assumed speed of one rank for time estimates */
     int train_on_root;  /* rank 0 trains too (it only waits otherwise) */
+    int plan_ranks;     /* --ranks P: plan (--dry-run) for P ranks; 0 = the ranks running */
+    /* --dry-run's network model (sweep_sched.h): GB/s and us (0 = the sweep file's or the
+     * default), ms per multi-rank step (< 0 = the default) */
+    double net_gbytes_per_s, net_latency_us, step_overhead_ms;
     int quiet;
     char command[512];  /* the command line, for the sessions table */
 } sweep_opts;
@@ -55,8 +59,12 @@ typedef struct sweep_wire_head {
     int32_t signal;        /* nonzero: the training process died of this signal (a crash) */
     int32_t abandoned;     /* killed on purpose (stop); not recorded */
     int32_t timed_out;     /* killed for running past max_run_seconds: recorded "timeout" */
-    int32_t rank;
+    int32_t rank;          /* the run's first rank */
     char host[64];
+    /* The ranks that trained it together and their hosts (sweep_hosts_text: "node1x4");
+     * 0 and "": one rank, `rank` on `host` (the results file records 1 and host). */
+    int32_t ranks;
+    char hosts[256];
     char message[1024];
     int64_t params;
     double state_size, flops_per_step;
@@ -129,6 +137,7 @@ void sweep_child_abandon(sweep_child *c, sweep_outcome *out);
 /* Estimated cost of a run: FLOPs per step x steps (all epochs; early stopping only
  * shortens it). */
 double sweep_run_steps(const zoo_run_spec *s);
+int64_t sweep_run_batch(const zoo_run_spec *s); /* examples per step (a batch of 0 resolved by L) */
 double sweep_run_cost(const zoo_run_spec *s);
 /* Run ids sorted by cost, costliest first (ties by id). */
 int64_t *sweep_order_by_cost(const zoo_sweep *sw, const int64_t *ids, int64_t n);
@@ -136,7 +145,11 @@ int64_t *sweep_order_by_cost(const zoo_sweep *sw, const int64_t *ids, int64_t n)
 double sweep_makespan(const double *cost_sorted_desc, int64_t n, int64_t P);
 /* "family" column of a run: the plugin family, "hybrid" when the pattern mixes families. */
 void sweep_family(const zoo_run_spec *s, char *out, size_t n);
-/* Print the expanded runs and the totals (--dry-run). */
+/* Trainable parameters of a run (its model built once per architecture, on the CPU);
+ * -1 when it cannot be built here (a plugin missing). */
+int64_t sweep_run_params(const zoo_run_spec *s);
+/* Print the expanded runs, the totals and the plan on `ranks` ranks (or --ranks) with
+ * the ranks each run gets (--dry-run). ZOO_ERR_INVALID when a run's ranks cannot be met. */
 int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks);
 
 /* ---- the results file as the coordinator sees it (sweep_book.c) ---------------------- */

@@ -73,6 +73,7 @@ int sweep_outcome_unpack(const char *buf, size_t n, sweep_outcome *o)
         return ZOO_FAIL(ZOO_ERR_IO, "a run outcome of %zu bytes is shorter than its header (%zu)", n, sizeof o->h);
     memcpy(&o->h, buf, sizeof o->h);
     o->h.host[sizeof o->h.host - 1] = 0;
+    o->h.hosts[sizeof o->h.hosts - 1] = 0;
     o->h.message[sizeof o->h.message - 1] = 0;
     o->h.backend[sizeof o->h.backend - 1] = 0;
     o->h.device[sizeof o->h.device - 1] = 0;

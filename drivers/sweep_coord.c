@@ -18,6 +18,7 @@
 #include "fmt.h"
 #include "sweep.h"
 #include "sweep_live.h"
+#include "sweep_sched.h"
 #include "zoo/error.h"
 
 typedef struct coord {
@@ -25,8 +26,10 @@ typedef struct coord {
     const sweep_opts *o;
     const sweep_mpi *mpi;
     sweep_book book;
-    int64_t *queue; /* sweep run indices, costliest first; [qhead, qtail) waiting */
-    int64_t qhead, qtail, qcap;
+    sweep_sched *sched; /* what starts next, on which ranks (sweep_sched.c) */
+    int *n_of_run;      /* per sweep run: the ranks it trains on (ranks: auto resolved) */
+    sweep_netmodel net;
+    char (*host)[64];   /* per rank: its host */
     int64_t *busy;  /* per rank: sweep run in flight, -1 idle; rank 0 = the local child */
     sweep_child local;
     sweep_outcome *batch; /* finished, not yet committed */
@@ -66,18 +69,19 @@ static int64_t in_flight(const coord *c)
     return n;
 }
 
+/* Estimated seconds of a run on its ranks (the cost model of sweep_sched.c). */
+static double run_seconds(const coord *c, int64_t run)
+{
+    const zoo_run_spec *s = &c->sw->runs[run];
+    int n = c->n_of_run[run];
+    int64_t params = n > 1 ? sweep_run_params(s) : 0; /* only the gradient sum needs it */
+    return sweep_run_steps(s) * sweep_step_seconds(&c->net, zoo_run_spec_flops_per_step(s), params, n);
+}
+
+/* A run waits for its ranks (again, after a crash). */
 static int push_queue(coord *c, int64_t run)
 {
-    if (c->qtail == c->qcap) {
-        int64_t nc = c->qcap ? 2 * c->qcap : 64;
-        int64_t *nq = realloc(c->queue, (size_t)nc * sizeof *nq);
-        if (!nq)
-            return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-        c->queue = nq;
-        c->qcap = nc;
-    }
-    c->queue[c->qtail++] = run;
-    return 0;
+    return sweep_sched_add(c->sched, run, run_seconds(c, run), c->n_of_run[run]);
 }
 
 static int add_outcome(coord *c, sweep_outcome *o)
@@ -166,7 +170,7 @@ static void print_status(coord *c)
     printf("  sweep: %lld/%lld recorded (%lld ok, %lld failed), %lld running, %lld waiting | %.2f runs/min | elapsed "
            "%s | ETA %s\n",
            (long long)c->n_recorded, (long long)c->n_todo, (long long)c->n_ok, (long long)c->n_failed,
-           (long long)in_flight(c), (long long)(c->qtail - c->qhead), el > 0 ? 60.0 * (double)c->n_recorded / el : 0.0,
+           (long long)in_flight(c), (long long)sweep_sched_pending(c->sched), el > 0 ? 60.0 * (double)c->n_recorded / el : 0.0,
            elapsed, eta);
     fflush(stdout);
 }
@@ -201,6 +205,8 @@ static int commit_batch(coord *c)
         *row = rows[c->book.row_of[run]];
         row->rank = o->h.rank;
         snprintf(row->host, sizeof row->host, "%s", o->h.host);
+        row->ranks = o->h.ranks;
+        snprintf(row->hosts, sizeof row->hosts, "%s", o->h.hosts);
         row->wall_s = o->h.wall_s;
         row->peak_bytes = o->h.peak_bytes;
         if (zoo_mem_plan_total(&o->h.mem)) { /* -1 (unknown) when the run never planned */
@@ -293,12 +299,6 @@ static int send_work(coord *c, const int *ranks, int n, int64_t run)
     return 0;
 }
 
-/* The ranks a run trains on (auto counts as one until the plan picks). */
-static int ranks_of(const coord *c, int64_t run)
-{
-    int n = c->sw->runs[run].ranks;
-    return n > 1 ? n : 1;
-}
 
 static group *group_of_rank(coord *c, int rank, int64_t id)
 {
@@ -355,6 +355,13 @@ static int add_part(coord *c, group *g, int rank, sweep_outcome *o)
         return 0;
     sweep_outcome fin = g->keep;
     fin.h.id = g->id;
+    fin.h.ranks = g->n;
+    const char **names = malloc((size_t)c->mpi->size * sizeof *names);
+    for (int r = 0; names && r < c->mpi->size; r++)
+        names[r] = c->host[r];
+    if (names)
+        sweep_hosts_text(names, g->ranks, g->n, fin.h.hosts, sizeof fin.h.hosts);
+    free(names);
     *g = c->groups[--c->n_groups]; /* g is done with: its slot takes the last one */
     return add_outcome(c, &fin);
 }
@@ -389,6 +396,11 @@ static int drain_messages(coord *c, int *any)
             if (!rc) {
                 group *g = group_of_rank(c, st.MPI_SOURCE, o.h.id);
                 c->busy[st.MPI_SOURCE] = -1;
+                sweep_sched_release(c->sched, &st.MPI_SOURCE, 1);
+                if (!g) {
+                    o.h.ranks = 1;
+                    snprintf(o.h.hosts, sizeof o.h.hosts, "%s", o.h.host);
+                }
                 rc = g ? add_part(c, g, st.MPI_SOURCE, &o) : add_outcome(c, &o);
             }
         }
@@ -398,55 +410,36 @@ static int drain_messages(coord *c, int *any)
     }
 }
 
-/* Start the multi-rank run at the head of the queue if enough worker ranks are free:
- * 1 when started, 0 when it must wait. */
-static int start_group(coord *c, int64_t run, int n, int *started)
-{
-    *started = 0;
-    int ranks[SWEEP_MAX_GROUP], k = 0;
-    for (int r = 1; r < c->mpi->size && k < n; r++)
-        if (c->busy[r] < 0)
-            ranks[k++] = r;
-    if (k < n)
-        return 0;
-    group *g = &c->groups[c->n_groups++];
-    memset(g, 0, sizeof *g);
-    g->id = run;
-    g->n = n;
-    memcpy(g->ranks, ranks, (size_t)n * sizeof *ranks);
-    for (int i = 0; i < n; i++)
-        c->busy[ranks[i]] = run;
-    *started = 1;
-    return send_work(c, ranks, n, run);
-}
-
+/* Start what the scheduler says can start now: a single-rank run on rank 0 (a local
+ * child) or a worker, a multi-rank run on its group of workers. */
 static int hand_out(coord *c)
 {
-    while (c->qhead < c->qtail && !c->stopping) {
-        int64_t run = c->queue[c->qhead];
-        int n = ranks_of(c, run), started = 0, rc = 0;
+    int64_t run;
+    int n = 0;
+    int *ranks = malloc((size_t)c->mpi->size * sizeof *ranks);
+    if (!ranks)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    int rc = 0;
+    while (!rc && !c->stopping && sweep_sched_next(c->sched, sweep_now(), &run, ranks, &n) == 1) {
         if (n > 1) {
-            if ((rc = start_group(c, run, n, &started)))
-                return rc;
-            if (!started)
-                return 0; /* it waits for ranks; the runs behind it wait with it */
-            c->qhead++;
-            continue;
+            group *g = &c->groups[c->n_groups++];
+            memset(g, 0, sizeof *g);
+            g->id = run;
+            g->n = n;
+            memcpy(g->ranks, ranks, (size_t)n * sizeof *ranks);
         }
-        int r = c->o->train_on_root && c->busy[0] < 0 ? 0 : -1;
-        for (int q = 1; r < 0 && q < c->mpi->size; q++)
-            if (c->busy[q] < 0)
-                r = q;
-        if (r < 0)
-            return 0;
-        c->qhead++;
-        rc = r == 0 ? sweep_child_start(&c->local, run, &c->sw->runs[run], c->sw->max_run_seconds)
-                    : send_work(c, &r, 1, run);
-        if (rc)
-            return rc;
-        c->busy[r] = run;
+        for (int k = 0; k < n; k++)
+            c->busy[ranks[k]] = run;
+        if (n == 1 && ranks[0] == 0) {
+            zoo_run_spec one = c->sw->runs[run];
+            one.ranks = 1; /* auto, resolved */
+            rc = sweep_child_start(&c->local, run, &one, c->sw->max_run_seconds);
+        } else {
+            rc = send_work(c, ranks, n, run);
+        }
     }
-    return 0;
+    free(ranks);
+    return rc;
 }
 
 static void begin_stop(coord *c)
@@ -502,6 +495,10 @@ static int run_loop(coord *c)
                 o.h.rank = 0;
                 snprintf(o.h.host, sizeof o.h.host, "%s", sweep_host());
                 c->busy[0] = -1;
+                int zero = 0;
+                sweep_sched_release(c->sched, &zero, 1);
+                o.h.ranks = 1;
+                snprintf(o.h.hosts, sizeof o.h.hosts, "%s", o.h.host);
                 if ((rc = add_outcome(c, &o)))
                     break;
                 any = 1;
@@ -513,7 +510,7 @@ static int run_loop(coord *c)
         if ((rc = commit_batch(c)) || (rc = hand_out(c)))
             break;
         sweep_live_sync(&c->live, c->busy, c->book.row_of, c->n_recorded, c->stopping);
-        if (in_flight(c) == 0 && (c->stopping || c->qhead == c->qtail))
+        if (in_flight(c) == 0 && (c->stopping || sweep_sched_pending(c->sched) == 0))
             break;
         /* Long runs: a status line every five minutes even when none finished. */
         if (sweep_now() - c->last_status > 300)
@@ -532,9 +529,10 @@ static int stop_workers(const coord *c, int32_t code)
 }
 
 /* Wait for every worker's hello (they send it at once); collect the host names. */
-static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n, sweep_live *live)
+static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n, sweep_live *live, char (*host)[64])
 {
     size_t k = (size_t)snprintf(hosts, n, "%s", sweep_host());
+    snprintf(host[0], sizeof host[0], "%s", sweep_host());
     for (int got = 1; got < mpi->size;) {
         char h[64];
         MPI_Status st;
@@ -543,6 +541,7 @@ static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n, sweep_live 
         h[sizeof h - 1] = 0;
         got++;
         sweep_live_host(live, st.MPI_SOURCE, h);
+        memcpy(host[st.MPI_SOURCE], h, sizeof h);
         /* distinct names only */
         int seen = 0;
         for (const char *p = hosts; (p = strstr(p, h)); p++)
@@ -552,6 +551,65 @@ static int gather_ready(const sweep_mpi *mpi, char *hosts, size_t n, sweep_live 
             k += (size_t)snprintf(hosts + k, n - k, ",%s", h);
     }
     return 0;
+}
+
+/* Each run's rank count (ranks: auto picked for this many ranks), the scheduler over
+ * the ranks and their nodes, and the runs to do in it. ZOO_ERR_INVALID when a run asks
+ * for more ranks than can train it. */
+static int plan_ranks(coord *c)
+{
+    const zoo_sweep *sw = c->sw;
+    const int P = c->mpi->size;
+    sweep_netmodel_init(&c->net, sw, c->o->gflops, c->o->net_gbytes_per_s, c->o->net_latency_us,
+                        c->o->step_overhead_ms);
+    c->n_of_run = malloc((size_t)(sw->n_runs ? sw->n_runs : 1) * sizeof *c->n_of_run);
+    int *host_of = malloc((size_t)P * sizeof *host_of);
+    unsigned char *usable = malloc((size_t)P);
+    int64_t *params = NULL;
+    int rc = 0, any_auto = 0;
+    if (!c->n_of_run || !host_of || !usable || !c->groups || !c->busy)
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; !rc && i < sw->n_runs; i++)
+        any_auto |= sw->runs[i].ranks == 0;
+    /* auto weighs the gradient sum, which needs parameter counts: only then build them */
+    if (!rc && any_auto && !(params = malloc((size_t)sw->n_runs * sizeof *params)))
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    for (int64_t i = 0; !rc && params && i < sw->n_runs; i++)
+        params[i] = sw->runs[i].ranks == 0 ? sweep_run_params(&sw->runs[i]) : -1;
+    int max_n = P - 1 > 0 ? P - 1 : 1; /* rank 0 coordinates: never part of a multi-rank run */
+    if (!rc)
+        rc = sweep_resolve_ranks(sw, params, P, max_n, &c->net, c->n_of_run, NULL);
+    for (int r = 0; !rc && r < P; r++) {
+        host_of[r] = r; /* the first rank with the same host name names the node */
+        for (int q = 0; q < r; q++)
+            if (!strcmp(c->host[q], c->host[r])) {
+                host_of[r] = q;
+                break;
+            }
+        usable[r] = r ? SWEEP_RANK_ANY : c->o->train_on_root ? SWEEP_RANK_SOLO : SWEEP_RANK_OFF;
+    }
+    if (!rc)
+        rc = sweep_sched_new(P, host_of, usable, &c->sched);
+    for (int64_t i = 0; !rc && i < c->book.n_todo; i++) {
+        int64_t run = c->book.todo[i];
+        if (!(rc = push_queue(c, run)))
+            c->cost_left += sweep_run_cost(&sw->runs[run]);
+    }
+    free(params);
+    free(host_of);
+    free(usable);
+    return rc;
+}
+
+static void free_plan(coord *c)
+{
+    sweep_sched_free(c->sched);
+    free(c->n_of_run);
+    free(c->host);
+    free(c->busy);
+    for (int i = 0; c->groups && i < c->n_groups; i++)
+        sweep_outcome_free(&c->groups[i].keep);
+    free(c->groups);
 }
 
 int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *mpi)
@@ -568,9 +626,14 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
     ss.exit_code = -1;
     snprintf(ss.command, sizeof ss.command, "%s", o->command);
     sweep_live_init(&c.live, o->out, mpi->size, mpi->size - (o->train_on_root ? 0 : 1), o->command);
-    int rc = mpi->on ? gather_ready(mpi, ss.hosts, sizeof ss.hosts, &c.live) : 0;
-    if (!mpi->on)
+    c.host = calloc((size_t)mpi->size, sizeof *c.host);
+    int rc = !c.host ? ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory")
+             : mpi->on ? gather_ready(mpi, ss.hosts, sizeof ss.hosts, &c.live, c.host)
+                       : 0;
+    if (!mpi->on && c.host) {
         snprintf(ss.hosts, sizeof ss.hosts, "%s", sweep_host());
+        snprintf(c.host[0], sizeof c.host[0], "%s", sweep_host());
+    }
     int exit_code = SWEEP_EXIT_SYSTEM;
     if (!rc && (rc = sweep_book_open(&c.book, sw, o, &ss))) {
         if (rc == ZOO_ERR_INVALID)
@@ -586,55 +649,37 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
         fprintf(stderr, "zoo sweep: %s\n", e.msg);
         sweep_live_end(&c.live, exit_code);
         sweep_book_close(&c.book);
-        free(c.busy);
+        free_plan(&c);
         return exit_code;
     }
     for (int r = 0; r < mpi->size; r++)
         c.busy[r] = -1;
     c.groups = calloc((size_t)mpi->size, sizeof *c.groups);
-    for (int64_t i = 0; !rc && i < c.book.n_todo; i++) {
-        int64_t run = c.book.todo[i];
-        int n = ranks_of(&c, run);
-        if (!c.groups)
-            rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-        else if (n > 1 && (n > mpi->size - 1 || n > SWEEP_MAX_GROUP))
-            rc = ZOO_FAIL(ZOO_ERR_INVALID,
-                          "run %lld asks for ranks=%d but this sweep has %d worker rank%s (rank 0 coordinates): start "
-                          "it with at least %d ranks, or lower ranks in the sweep file",
-                          (long long)run, n, mpi->size - 1, mpi->size == 2 ? "" : "s", n + 1);
-    }
+    int trainers = mpi->size - (o->train_on_root ? 0 : 1);
+    if (trainers < 1)
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "no rank trains: run more than one rank or drop --no-train-on-root");
+    else
+        rc = plan_ranks(&c);
+    if (rc == ZOO_ERR_INVALID)
+        exit_code = SWEEP_EXIT_INPUT;
     if (rc) {
         fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
-        exit_code = SWEEP_EXIT_INPUT;
         if (mpi->on)
             stop_workers(&c, exit_code);
         sweep_live_end(&c.live, exit_code);
         sweep_book_close(&c.book);
-        free(c.busy);
-        free(c.groups);
+        free_plan(&c);
         return exit_code;
     }
-    int64_t *order = sweep_order_by_cost(sw, c.book.todo, c.book.n_todo);
-    for (int64_t i = 0; order && i < c.book.n_todo; i++) {
-        push_queue(&c, order[i]);
-        c.cost_left += sweep_run_cost(&sw->runs[order[i]]);
-    }
-    free(order);
     c.n_todo = c.book.n_todo;
     c.t0 = c.last_status = sweep_now();
-    int trainers = mpi->size - (o->train_on_root ? 0 : 1);
     if (c.book.backup[0])
         printf("zoo sweep: --force: the old results are kept as %s\n", c.book.backup);
     printf("zoo sweep %s: %lld runs, %lld already recorded, %lld to do, on %d rank%s (%s) -> %s\n", sw->name,
            (long long)sw->n_runs, (long long)c.book.n_final, (long long)c.n_todo, trainers, trainers == 1 ? "" : "s",
            ss.hosts, o->out);
     fflush(stdout);
-    if (trainers < 1) {
-        rc = ZOO_FAIL(ZOO_ERR_INVALID, "no rank trains: run more than one rank or drop --no-train-on-root");
-        exit_code = SWEEP_EXIT_INPUT;
-    } else {
-        rc = run_loop(&c);
-    }
+    rc = run_loop(&c);
     if (rc) {
         /* The file holds every run recorded so far; stop the rest. */
         fprintf(stderr, "zoo sweep: %s\n", zoo_error_last()->msg);
@@ -689,11 +734,7 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
         stop_workers(&c, exit_code);
     fflush(stdout);
     sweep_book_close(&c.book);
-    free(c.queue);
-    free(c.busy);
-    for (int i = 0; i < c.n_groups; i++)
-        sweep_outcome_free(&c.groups[i].keep);
-    free(c.groups);
+    free_plan(&c);
     free(c.batch);
     free(c.seen);
     return exit_code;

@@ -47,7 +47,9 @@ static int schema(fdef *out, int cap)
     int n = 0;
     for (int i = 0; i < zoo_run_spec_nfields() && n < cap; i++) {
         const zoo_run_field *f = zoo_run_spec_field(i);
-        out[n++] = (fdef){f->section, f->yaml ? f->yaml : f->name, f->name, ftype_of(f->type)};
+        /* An integer that also takes the word auto (ranks): the spec's parser checks it. */
+        cfg_ftype t = f->type == ZOO_FIELD_INT && (f->flags & ZOO_FIELD_AUTO0) ? FT_STR : ftype_of(f->type);
+        out[n++] = (fdef){f->section, f->yaml ? f->yaml : f->name, f->name, t};
         if (f->type == ZOO_FIELD_MIXER && n < cap)
             out[n++] = (fdef){f->section, "mixers", f->name, FT_MIXER};
     }
@@ -55,7 +57,9 @@ static int schema(fdef *out, int cap)
 }
 #define MAX_FDEFS (CFG_MAX_FIELDS + 1)
 
-static const char *const top_keys[] = {"name", "task", "model", "train", "zip", "exclude", "max_run_seconds"};
+static const char *const top_keys[] = {"name",    "task",           "model",         "train",
+                                       "zip",     "exclude",        "max_run_seconds", "net_gbytes_per_s",
+                                       "net_latency_us"};
 #define N_TOP ((int)(sizeof top_keys / sizeof top_keys[0]))
 
 /* ---- shared helpers ---------------------------------------------------------------- */
@@ -560,16 +564,31 @@ static void cfg_release(cfg *c)
         fy_diag_destroy(c->probe);
 }
 
-/* `max_run_seconds: S`: one positive number for the whole sweep (not an axis). */
-static int parse_max_run_seconds(cfg *c, struct fy_node *v, cfg_loc at, double *out)
+/* A top-level key taking one positive number for the whole sweep (not an axis):
+ * max_run_seconds, net_gbytes_per_s, net_latency_us. `unit` names what the number
+ * counts ("seconds"), `what` what it is, `give` the no-value hint, `absent` what leaving
+ * the key out means. */
+typedef struct top_number {
+    const char *key, *unit, *what, *give, *absent;
+} top_number;
+
+static const top_number top_numbers[] = {
+    {"max_run_seconds", "of seconds", "the wall-time limit of one run: build, training and evaluation",
+     "the wall-time limit of one run in seconds (e.g. 3600)", "for no limit"},
+    {"net_gbytes_per_s", "of GB/s", "the bandwidth between ranks a multi-rank run's gradient allreduce gets",
+     "the allreduce bandwidth in GB/s (e.g. 10 for 100 Gb/s InfiniBand)", "for the default, 10"},
+    {"net_latency_us", "of microseconds", "the latency of one allreduce message between ranks",
+     "the latency in microseconds (e.g. 5)", "for the default, 5"},
+};
+
+static int parse_top_number(cfg *c, const top_number *t, struct fy_node *v, cfg_loc at, double *out)
 {
     cfg_loc vl = zoo_cfg_loc(c, v, at);
     if (zoo_cfg_is_null(v))
-        return zoo_cfg_fail(c, at, "max_run_seconds has no value; give the wall-time limit of one run in seconds "
-                                   "(e.g. 3600) or remove the key");
+        return zoo_cfg_fail(c, at, "%s has no value; give %s or remove the key", t->key, t->give);
     if (fy_node_get_type(v) != FYNT_SCALAR)
-        return zoo_cfg_fail(c, vl, "wrong type: max_run_seconds takes one number of seconds for every run, got %s",
-                            zoo_cfg_kind(v));
+        return zoo_cfg_fail(c, vl, "wrong type: %s takes one number %s for every run, got %s", t->key,
+                            t->unit, zoo_cfg_kind(v));
     const char *s = fy_node_get_scalar0(v);
     if (!s)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
@@ -578,11 +597,11 @@ static int parse_max_run_seconds(cfg *c, struct fy_node *v, cfg_loc at, double *
     /* Decimal only, as for the other numbers: strtod would also take 0x10, inf and nan. */
     int num = zoo_cfg_is_plain(v) && *s && end && !*end && isfinite(x) && strspn(s, "0123456789+-.eE") == strlen(s);
     if (!num || !(x > 0))
-        return zoo_cfg_fail(c, vl,
-                            "max_run_seconds takes a positive number of seconds (the wall-time limit of one run: "
-                            "build, training and evaluation), got %s '%.80s'%s",
+        return zoo_cfg_fail(c, vl, "%s takes a positive number %s (%s), got %s '%.80s'%s%s", t->key,
+                            t->unit, t->what,
                             zoo_cfg_is_plain(v) ? "the value" : "the quoted string", s,
-                            zoo_cfg_is_plain(v) ? "; remove the key for no limit" : "; remove the quotes");
+                            zoo_cfg_is_plain(v) ? "; remove the key " : "; remove the quotes",
+                            zoo_cfg_is_plain(v) ? t->absent : "");
     *out = x;
     return 0;
 }
@@ -627,7 +646,13 @@ static int parse_doc(cfg *c, struct fy_document *doc, zoo_sweep *out)
         } else if (!strcmp(name, "exclude")) {
             ex = v, ex_at = at;
         } else if (!strcmp(name, "max_run_seconds")) {
-            if ((rc = parse_max_run_seconds(c, v, at, &out->max_run_seconds)))
+            if ((rc = parse_top_number(c, &top_numbers[0], v, at, &out->max_run_seconds)))
+                return rc;
+        } else if (!strcmp(name, "net_gbytes_per_s")) {
+            if ((rc = parse_top_number(c, &top_numbers[1], v, at, &out->net_gbytes_per_s)))
+                return rc;
+        } else if (!strcmp(name, "net_latency_us")) {
+            if ((rc = parse_top_number(c, &top_numbers[2], v, at, &out->net_latency_us)))
                 return rc;
         } else {
             return unknown_key(c, at, NULL, name);

@@ -158,6 +158,10 @@ static hid_t row_type_v(int64_t version)
         M(device, s256);
         M(tf32, H5T_NATIVE_INT32);
     }
+    if (version >= 3) {
+        M(ranks, H5T_NATIVE_INT32);
+        M(hosts, s256);
+    }
 #undef M
     H5Tclose(s17), H5Tclose(s16), H5Tclose(s128), H5Tclose(s32), H5Tclose(s256), H5Tclose(s64);
     return t;
@@ -368,7 +372,18 @@ static void row_defaults(zoo_results_row *r)
     r->mem_params_bytes = r->mem_grads_bytes = r->mem_optimizer_bytes = -1;
     r->mem_activations_bytes = r->mem_act_grads_bytes = r->mem_workspace_bytes = -1;
     r->rank = -1;
+    r->ranks = -1;
     r->finished_unix = NAN;
+}
+
+/* A run trained by one rank (rank set, ranks not): ranks 1 on its host. Rows of files
+ * before version 3, and rows of a coordinator that does not fill the columns. */
+static void one_rank_columns(zoo_results_row *r)
+{
+    if (r->rank >= 0 && r->ranks < 1) {
+        r->ranks = 1;
+        copy_str(r->hosts, sizeof r->hosts, r->host);
+    }
 }
 
 void zoo_results_row_init(zoo_results_row *r, int64_t id, const zoo_run_spec *s, const char *family)
@@ -506,6 +521,9 @@ static int run_group(hid_t f, const char *path, const zoo_results_update *u)
     /* `backend` is already the spec's (cpu, cuda or auto): the one used is backend_used. */
     STEP(rc, zoo_h5_put_fixed_str(g, path, "backend_used", row->backend));
     STEP(rc, zoo_h5_put_fixed_str(g, path, "device", row->device));
+    /* `ranks` is already the spec's (1, N or auto): the count used is ranks_used. */
+    STEP(rc, zoo_h5_put_i64(g, path, "ranks_used", row->ranks));
+    STEP(rc, zoo_h5_put_fixed_str(g, path, "hosts", row->hosts));
     const zoo_run_result *r = u->result;
     if (r) {
         STEP(rc, curve(g, path, name, "step_loss", r->step_loss, r->n_steps,
@@ -790,6 +808,9 @@ static int read_rows(hid_t d, const char *path, int64_t ver, zoo_results_row *ro
         x->mixer[sizeof x->mixer - 1] = x->family[sizeof x->family - 1] = 0;
         x->layer_mixers[sizeof x->layer_mixers - 1] = 0;
         x->backend[sizeof x->backend - 1] = x->device[sizeof x->device - 1] = 0;
+        x->hosts[sizeof x->hosts - 1] = 0;
+        if (ver < 3)
+            one_rank_columns(x);
     }
     return rc;
 }
@@ -1341,8 +1362,10 @@ static int write_side(zoo_results *r, const zoo_results_update *u, int n, int64_
     zoo_results_row *rows = malloc((size_t)n * sizeof *rows);
     if (!rows)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
         rows[i] = *u[i].row;
+        one_rank_columns(&rows[i]);
+    }
     hid_t fapl = create_fapl();
     hid_t f = H5Fcreate(tmp, H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
     if (f < 0) /* recorded before H5Pclose clears HDF5's error stack */
@@ -1359,7 +1382,6 @@ static int write_side(zoo_results *r, const zoo_results_update *u, int n, int64_
     hid_t rt = row_type();
     STEP(rc, write_table(f, sp, "/summary", rt, rows, (hsize_t)n, (hsize_t)n));
     H5Tclose(rt);
-    free(rows);
     if (!rc) {
         hid_t gcpl = no_times(H5P_GROUP_CREATE);
         hid_t g = H5Gcreate2(f, "/runs", H5P_DEFAULT, gcpl, H5P_DEFAULT);
@@ -1371,7 +1393,8 @@ static int write_side(zoo_results *r, const zoo_results_update *u, int n, int64_
     }
     for (int i = 0; i < n && !rc; i++)
         if (strcmp(u[i].row->status, ZOO_STATUS_PENDING))
-            rc = run_group(f, sp, &u[i]);
+            rc = run_group(f, sp, &(zoo_results_update){&rows[i], u[i].spec, u[i].result});
+    free(rows);
     if (rc)
         zoo_h5_abandon(f);
     else
@@ -1703,6 +1726,7 @@ int zoo_results_commit(zoo_results *r, const zoo_results_update *u, int n)
     for (int i = 0; i < n; i++) {
         int64_t id = u[i].row->id;
         r->rows[id] = *u[i].row;
+        one_rank_columns(&r->rows[id]);
         mark_dirty(r, id);
         if (strcmp(u[i].row->status, ZOO_STATUS_PENDING)) {
             r->src[id] = k;

@@ -1,4 +1,4 @@
-"""Reading a zoo sweep results file (docs/results.md, schema "zoo-sweep-results" v1, v2).
+"""Reading a zoo sweep results file (docs/results.md, schema "zoo-sweep-results" v1 to v3).
 
 load() gives the summary table with each run's group attributes joined; curves() one
 run's training curves; provenance() the root attributes and sessions. Nothing here
@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 SCHEMA = "zoo-sweep-results"
-SCHEMA_VERSIONS = (1, 2)  # the versions this package reads (2 added backend, device, tf32)
+SCHEMA_VERSIONS = (1, 2, 3)  # the versions this package reads (2 added backend, device, tf32; 3 ranks, hosts)
 
 # Final statuses other than "ok": the run ended and has no usable result.
 FAILED_STATUSES = ("diverged", "unsupported", "oom", "failed", "crashed", "timeout")
@@ -173,12 +173,14 @@ def load(path):
     that are not summary columns (the run spec: test_examples, weight_decay, pos_emb,
     mixer.0.<knob>, spec, ...; the spec's mixer pattern as `mixer_pattern`, and in
     version 2 files the spec's backend (cpu, cuda, auto) as `backend_spec` beside the
-    summary's `backend`, the one the run used), and
-    derived columns: `state_bytes` (state_size * 4, fp32), `train_flops`
+    summary's `backend`, the one the run used; the spec's ranks (1, N or auto) as
+    `ranks_spec` beside the summary's `ranks`, the count it trained on, which files
+    before version 3 lack: there it is 1 for every run a rank took and `hosts` is
+    `host`), and derived columns: `state_bytes` (state_size * 4, fp32), `train_flops`
     (flops_per_step * steps_run), `has_curves`, `final` (status is not pending).
     Runs without a group (pending) have NaN/None there. df.attrs["zoo"] holds
     provenance(path). Raises ZooResultsError for anything that is not a readable
-    version-1 or version-2 zoo results file.
+    version 1, 2 or 3 zoo results file.
     """
     def read():
         with _open(path) as f:
@@ -188,6 +190,9 @@ def load(path):
                 raise ZooResultsError(f"{path}: cannot read it ({e}); the file is damaged") from e
 
     df, prov = _consistent(path, read)
+    if "ranks" not in df and "rank" in df:  # before version 3 every run trained on one rank
+        df["ranks"] = np.where(df["rank"].astype(int) >= 0, 1, -1).astype(np.int32)
+        df["hosts"] = df["host"] if "host" in df else ""
     df["final"] = df["status"] != PENDING
     if "state_size" in df:
         df["state_bytes"] = df["state_size"].astype(float) * 4.0
@@ -249,9 +254,12 @@ def _join_groups(runs, path, n, cols, extra, has_curves):
                 # The spec's own mixer and backend ("auto") would clash with the summary's
                 # columns of those names: they come as mixer_pattern and backend_spec.
                 # (Version 1 has no backend column: there the spec's is the one used.)
-                if k in ("mixer_names", "backend_used") or (k in cols and k not in ("mixer", "backend")):
+                # The spec's ranks is the request (1, N, auto): always ranks_spec.
+                if k in ("mixer_names", "backend_used", "ranks_used") or \
+                        (k in cols and k not in ("mixer", "backend", "ranks")):
                     continue
-                rename = {"mixer": "mixer_pattern", "backend": "backend_spec" if "backend" in cols else "backend"}
+                rename = {"mixer": "mixer_pattern", "backend": "backend_spec" if "backend" in cols else "backend",
+                          "ranks": "ranks_spec"}
                 extra.setdefault(rename.get(k, k), {})[rid] = _text(g.attrs[k])
         except (OSError, RuntimeError) as e:
             raise ZooResultsError(f"{path}: cannot read /runs/{name} ({e}); the file is damaged") from e

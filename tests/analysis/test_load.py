@@ -108,8 +108,8 @@ def test_foreign_hdf5(tmp_path):
 
 
 def test_unknown_schema_version(tmp_path):
-    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=3)
-    with pytest.raises(ZooResultsError, match="schema version 3; this zoo-analyze reads version 1, 2"):
+    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=4)
+    with pytest.raises(ZooResultsError, match="schema version 4; this zoo-analyze reads version 1, 2, 3"):
         load(p)
     p = zs.write(str(tmp_path / "r0.h5"), small_runs(), extra_root={"schema_version": None})  # not written
     with pytest.raises(ZooResultsError, match="version is missing"):
@@ -200,6 +200,35 @@ def test_version_2_backend_columns(tmp_path):
     assert len(fin) and (fin["backend"] == "cuda").all() and (fin["backend_spec"] == "auto").all(), df
     assert (fin["device"] == "cuda:0 of 1 (stand-in)").all() and (df["tf32"] == 1).all()
     assert "backend_used" not in df.columns
+
+
+def test_version_3_ranks_columns(tmp_path):
+    """Version 3: the summary's ranks/hosts are what each run trained on; the spec's ranks
+    (auto) comes as ranks_spec. Older files read 1 rank on the run's host."""
+    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=3)
+    with h5py.File(p, "a") as f:
+        s = f["summary"][()]
+        dt = np.dtype([(n, s.dtype[n]) for n in s.dtype.names] + [("backend", "S16"), ("device", "S256"),
+                                                                    ("tf32", "<i4"), ("ranks", "<i4"),
+                                                                    ("hosts", "S256")])
+        t = np.zeros(len(s), dtype=dt)
+        for n in s.dtype.names:
+            t[n] = s[n]
+        fin = s["status"] != b"pending"
+        t["ranks"] = np.where(fin, 4, -1)
+        t["hosts"] = [b"node1x4" if x else b"" for x in fin]
+        del f["summary"]
+        f.create_dataset("summary", data=t, maxshape=(None,), chunks=(64,))
+        for g in f["runs"].values():
+            g.attrs["ranks"] = np.bytes_("auto")
+            g.attrs["ranks_used"] = np.int64(4)
+    df = load(p)
+    done = df[df["final"]]
+    assert len(done) and (done["ranks"] == 4).all() and (done["hosts"] == "node1x4").all(), df
+    assert (done["ranks_spec"] == "auto").all() and "ranks_used" not in df.columns
+    old = load(zs.write(str(tmp_path / "old.h5"), small_runs()))
+    assert (old[old["final"]]["ranks"] == 1).all() and (old[~old["final"]]["ranks"] == -1).all()
+    assert (old[old["final"]]["hosts"] == old[old["final"]]["host"]).all()
 
 
 def test_version_1_backend_is_the_spec_one(tmp_path):

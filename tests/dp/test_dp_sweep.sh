@@ -113,7 +113,7 @@ EOF
     launch 3 t.yaml -o t.h5 > t.log 2>&1
     code=$?
     [ $code = 2 ] || fail "exit $code, want 2: $(cat t.log)"
-    grep -q "ranks=3 but this sweep has 2 worker ranks" t.log || fail "message: $(cat t.log)"
+    grep -q "asks for ranks: 3, but only 2 of the sweep.s 3 ranks can train a multi-rank run" t.log || fail "message: $(cat t.log)"
     grep -q "at least 4 ranks" t.log || fail "no fix named: $(cat t.log)"
     ;;
 *) fail "unknown mode" ;;

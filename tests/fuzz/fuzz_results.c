@@ -18,9 +18,9 @@
 static const char *const names[] = {"schema", "schema_version", "sweep_text", "created", "updated", "/summary",
                                     "/sessions", "/runs", "/runs/000000", "/runs/000001", "backend", "id", "hash",
                                     "status", "mixer", "family", "host", "message", "device", "tf32", "summary",
-                                    NULL};
+                                    "ranks", "hosts", NULL};
 
-/* The /summary row of schema version 2 (docs/results.md), member by member. */
+/* The /summary row of schema version 3 (docs/results.md), member by member. */
 static const struct {
     const char *name;
     h5b_type type;
@@ -40,7 +40,7 @@ static const struct {
     {"mem_act_grads_bytes", H5B_I64, 0}, {"mem_workspace_bytes", H5B_I64, 0}, {"rank", H5B_I32, 0},
     {"host", H5B_STR_FIXED, 64}, {"crashes", H5B_I32, 0},            {"finished_unix", H5B_F64, 0},
     {"message", H5B_STR_FIXED, 256}, {"backend", H5B_STR_FIXED, 16}, {"device", H5B_STR_FIXED, 256},
-    {"tf32", H5B_I32, 0},
+    {"tf32", H5B_I32, 0},        {"ranks", H5B_I32, 0},              {"hosts", H5B_STR_FIXED, 256},
 };
 
 static void default_layout(h5b *b)

@@ -119,6 +119,11 @@ static int unit(const char *dir, const char *python)
     snprintf(ok.backend, sizeof ok.backend, "cuda");
     snprintf(ok.device, sizeof ok.device, "cuda:1 of 2 (stand-in, sm_90, 1.0 GiB)");
     ok.tf32 = 1;
+    ok.ranks = 4;
+    snprintf(ok.hosts, sizeof ok.hosts, "nodeAx3,nodeB");
+    /* Run 2 by one rank whose coordinator left ranks unset: recorded as 1 on its host. */
+    bad.rank = 2;
+    snprintf(bad.host, sizeof bad.host, "nodeC");
     snprintf(bad.status, sizeof bad.status, "%s", ZOO_STATUS_DIVERGED);
     snprintf(bad.message, sizeof bad.message, "loss became NaN at step 7");
     zoo_results_update u[2] = {{&ok, &sw.runs[5], &res}, {&bad, &sw.runs[2], NULL}};
@@ -153,6 +158,11 @@ static int unit(const char *dir, const char *python)
     CHECK(!strcmp(got[5].backend, "cuda") && !strcmp(got[5].device, ok.device) && got[5].tf32 == 1,
           "row 5 backend '%s' device '%s' tf32 %d", got[5].backend, got[5].device, got[5].tf32);
     CHECK(!got[0].backend[0] && !got[0].device[0] && got[0].tf32 == 0, "row 0 (pending) has a backend");
+    CHECK(got[5].ranks == 4 && !strcmp(got[5].hosts, "nodeAx3,nodeB"), "row 5 ranks %d hosts '%s'", got[5].ranks,
+          got[5].hosts);
+    CHECK(got[2].ranks == 1 && !strcmp(got[2].hosts, "nodeC"), "row 2 (one rank, columns unset): ranks %d hosts '%s'",
+          got[2].ranks, got[2].hosts);
+    CHECK(got[0].ranks == -1 && !got[0].hosts[0], "row 0 (pending): ranks %d hosts '%s'", got[0].ranks, got[0].hosts);
     CHECK(!strcmp(got[2].status, "diverged") && !strcmp(got[2].message, "loss became NaN at step 7"), "row 2");
     CHECK(!strcmp(got[0].status, "pending") && isnan(got[0].final_acc), "row 0 pending");
     CHECK(!strcmp(got[3].hash, rows[3].hash) && got[3].d_model == sw.runs[3].d_model, "row 3 identity");
@@ -200,8 +210,10 @@ static int unit(const char *dir, const char *python)
                  "import sys, h5py, numpy as np, pandas as pd\n"
                  "f = h5py.File(sys.argv[1], 'r')\n"
                  "assert f.attrs['schema'] == b'zoo-sweep-results' or f.attrs['schema'] == 'zoo-sweep-results', f.attrs['schema']\n"
-                 "assert int(f.attrs['schema_version']) == 2\n"
+                 "assert int(f.attrs['schema_version']) == 3\n"
                  "df = pd.DataFrame(f['summary'][()])\n"
+                 "assert df['ranks'][5] == 4 and df['hosts'][5] == b'nodeAx3,nodeB', (df['ranks'][5], df['hosts'][5])\n"
+                 "assert int(f['runs/000005'].attrs['ranks_used']) == 4\n"
                  "assert len(df) == 10, len(df)\n"
                  "assert df['backend'][5] == b'cuda' and df['tf32'][5] == 1\n"
                  "assert df['device'][5].startswith(b'cuda:1 of 2')\n"
@@ -231,28 +243,32 @@ static int unit(const char *dir, const char *python)
     return fails ? 1 : 0;
 }
 
-/* A file as results schema version 1 wrote it: no backend, device or tf32 columns,
- * no backend_used or device attributes in the run groups, version 1. */
-static int downgrade(const char *python, const char *path)
+/* A file as results schema version `ver` (1 or 2) wrote it: without the columns added
+ * later (2: backend, device, tf32; 3: ranks, hosts) and their run-group attributes. */
+static int downgrade(const char *python, const char *path, int ver)
 {
     char cmd[16384];
     snprintf(cmd, sizeof cmd,
-             "%s - '%s' <<'EOF'\n"
+             "%s - '%s' %d <<'EOF'\n"
              "import sys, h5py, numpy as np\n"
+             "ver = int(sys.argv[2])\n"
+             "drop = ('ranks', 'hosts') + (('backend', 'device', 'tf32') if ver < 2 else ())\n"
+             "gdrop = ('ranks_used', 'hosts') + (('backend_used', 'device') if ver < 2 else ())\n"
              "with h5py.File(sys.argv[1], 'a', libver='earliest') as f:\n"
              "    s = f['summary'][()]\n"
-             "    names = [n for n in s.dtype.names if n not in ('backend', 'device', 'tf32')]\n"
-             "    assert len(names) == len(s.dtype.names) - 3, s.dtype.names\n"
+             "    names = [n for n in s.dtype.names if n not in drop]\n"
+             "    assert len(names) == len(s.dtype.names) - len(drop), s.dtype.names\n"
              "    t = np.zeros(len(s), dtype=np.dtype([(n, s.dtype[n]) for n in names]))\n"
              "    for n in names:\n"
              "        t[n] = s[n]\n"
              "    del f['summary']\n"
              "    f.create_dataset('summary', data=t, maxshape=(None,), chunks=(64,))\n"
              "    for g in f['runs'].values():\n"
-             "        del g.attrs['backend_used'], g.attrs['device']\n"
-             "    f.attrs['schema_version'] = np.int64(1)\n"
+             "        for a in gdrop:\n"
+             "            del g.attrs[a]\n"
+             "    f.attrs['schema_version'] = np.int64(ver)\n"
              "EOF",
-             python, path);
+             python, path, ver);
     return system(cmd);
 }
 
@@ -287,7 +303,7 @@ static int upgrade_test(const char *dir, const char *python)
     CHECK(!zoo_results_commit(r, u, 2), "commit: %s", zoo_error_last()->msg);
     CHECK(!zoo_results_end(r, 0), "end: %s", zoo_error_last()->msg);
     zoo_results_close(r);
-    CHECK(downgrade(python, path) == 0, "rewriting %s as version 1", path);
+    CHECK(downgrade(python, path, 1) == 0, "rewriting %s as version 1", path);
 
     /* Read as version 1: every row, the finished run's backend from its group. */
     CHECK(!zoo_results_open(path, &r), "open v1: %s", zoo_error_last()->msg);
@@ -300,6 +316,9 @@ static int upgrade_test(const char *dir, const char *python)
     CHECK(!strcmp(got[5].backend, "cpu") && !got[5].device[0] && got[5].tf32 == 0,
           "v1 row 5: backend '%s' device '%s' tf32 %d", got[5].backend, got[5].device, got[5].tf32);
     CHECK(!got[2].backend[0] && !got[0].backend[0], "v1 unsupported/pending rows got a backend");
+    /* Before version 3 every run trained on one rank: 1 on its host; pending rows none. */
+    CHECK(got[5].ranks == 1 && !strcmp(got[5].hosts, "testhost") && got[0].ranks == -1 && !got[0].hosts[0],
+          "v1 ranks: row 5 %d '%s', row 0 %d '%s'", got[5].ranks, got[5].hosts, got[0].ranks, got[0].hosts);
     /* Resuming: the session start upgrades the file, and new rows carry their columns. */
     session(&ss);
     CHECK(!zoo_results_begin(r, &sw, NULL, 0, &ss), "begin on v1: %s", zoo_error_last()->msg);
@@ -324,14 +343,45 @@ static int upgrade_test(const char *dir, const char *python)
              "%s - '%s' <<'EOF'\n"
              "import sys, h5py\n"
              "f = h5py.File(sys.argv[1], 'r')\n"
-             "assert int(f.attrs['schema_version']) == 2, f.attrs['schema_version']\n"
+             "assert int(f.attrs['schema_version']) == 3, f.attrs['schema_version']\n"
              "s = f['summary'][()]\n"
              "assert list(s['backend']) == [b'', b'', b'', b'', b'', b'cpu', b'', b'cuda'], s['backend']\n"
+             "assert list(s['ranks']) == [-1, -1, -1, -1, -1, 1, -1, 1], s['ranks']\n"
              "assert len(f['sessions']) == 2\n"
-             "print('version 1 file upgraded to 2')\n"
+             "print('version 1 file upgraded to 3')\n"
              "EOF",
              python, path);
     CHECK(system(cmd) == 0, "python check of the upgraded file");
+
+    /* A version 2 file (backend columns, no ranks): its finished rows read 1 rank on
+     * their host, and a resume upgrades it to 3 keeping that. */
+    unlink(path);
+    CHECK(!zoo_results_create(path, &sw, rows, &ss, &r), "create v2: %s", zoo_error_last()->msg);
+    if (!r)
+        return 1;
+    ok = rows[5];
+    finish(&ok, &res, buf, 5);
+    ok.ranks = 8; /* dropped by the downgrade: a version 2 file cannot hold it */
+    u[0] = (zoo_results_update){&ok, &sw.runs[5], &res};
+    CHECK(!zoo_results_commit(r, u, 1) && !zoo_results_end(r, 0), "commit v2: %s", zoo_error_last()->msg);
+    zoo_results_close(r);
+    CHECK(downgrade(python, path, 2) == 0, "rewriting %s as version 2", path);
+    CHECK(!zoo_results_open(path, &r), "open v2: %s", zoo_error_last()->msg);
+    if (!r)
+        return 1;
+    got = zoo_results_rows(r, &n);
+    CHECK(got[5].ranks == 1 && !strcmp(got[5].hosts, "testhost") && got[4].ranks == -1,
+          "v2 ranks: row 5 %d '%s', row 4 %d", got[5].ranks, got[5].hosts, got[4].ranks);
+    session(&ss);
+    CHECK(!zoo_results_begin(r, &sw, NULL, 0, &ss) && !zoo_results_end(r, 0), "resume v2: %s", zoo_error_last()->msg);
+    zoo_results_close(r);
+    CHECK(!zoo_results_open(path, &r), "reopen v2 upgraded: %s", zoo_error_last()->msg);
+    if (r) {
+        got = zoo_results_rows(r, &n);
+        CHECK(got[5].ranks == 1 && !strcmp(got[5].hosts, "testhost"), "v2 upgraded: row 5 %d '%s'", got[5].ranks,
+              got[5].hosts);
+        zoo_results_close(r);
+    }
     free(rows);
     zoo_sweep_free(&sw);
     return fails ? 1 : 0;

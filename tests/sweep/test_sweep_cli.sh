@@ -14,6 +14,9 @@
 #            nothing lost, a rerun finishes
 #   bigtext  a sweep file over 200 KiB (past HDF5's 64 KiB attribute limit) runs end to
 #            end and its text reads back identical
+#   plan     --dry-run's plan: each run's ranks (auto picks N > 1 for long runs only), the
+#            makespans against their bound, the network keys and flags, --ranks; a run
+#            whose ranks cannot be met: a note (too few ranks) or exit 2 (its batch)
 #   backend  runs on a backend that cannot run here are recorded unsupported (naming why:
 #            no GPU, or the missing ops); a kernel that fails (a label outside the vocabulary, put
 #            there by the LABEL_FAULT preload library) is recorded failed with its op
@@ -248,6 +251,73 @@ EOF
     out=$("$zoo" sweep big.yaml -o big.h5) || fail "rerun of the big sweep failed: $out"
     case "$out" in *"12 already recorded, 0 to do"*) ;; *) fail "rerun did not skip: $out" ;; esac
     echo "bigtext: a $(stat -c %s big.yaml)-byte sweep file ran and its text reads back identical"
+    ;;
+plan)
+    cat > plan.yaml <<'EOF'
+name: plan
+net_gbytes_per_s: 20
+net_latency_us: 2
+task: {vocab: 128, seq_len: 64, kv_pairs: 4, train_examples: [1536, 1000000], test_examples: 128}
+model: {n_layers: 2, d_model: [64, 256], mixers: [sweeptoy]}
+train: {lr: 0.01, epochs: 3, batch_size: 32, ranks: auto}
+EOF
+    "$zoo" sweep plan.yaml --dry-run --ranks 8 > out 2> err || fail "dry run: $(cat err)"
+    # One row per run (13 fields, as jobs/submit reads them): the longest run (1M examples
+    # at D = 256) on more than one rank, the short ones (1536 examples) on one.
+    awk '$1 ~ /^[0-9]+$/ && NF == 13' out > rows
+    [ "$(wc -l < rows)" -eq 4 ] || fail "want 4 run rows of 13 fields: $(cat out)"
+    awk '{ split($12, a, ":"); if (a[1] != "auto" || ($1 < 2 && a[2] != 1) || ($1 == 3 && a[2] + 0 < 2)) bad = 1 }
+         END { exit bad }' rows || fail "ranks column: $(cat rows)"
+    for want in "plan on 8 ranks (8 train, rank 0 single-rank runs only" "network 20 GB/s, 2 us per message" \
+        "  as the sweep file asks:" "  every run on one rank:" "  every run ranks: auto:" "total: 4 runs" \
+        "backends: 4 cpu" "dry run: nothing was trained or written"; do
+        grep -qF -- "$want" out || fail "no '$want' in: $(cat out)"
+    done
+    # With multi-rank runs the plan is shorter than with one rank per run, and within
+    # 10% of its bound.
+    "$py" - out <<'EOF' || fail "plan numbers: $(grep -A3 '^plan on' out)"
+import re, sys
+def sec(t):
+    d = 0
+    if "d" in t:
+        d, t = t.split("d")
+    parts = [float(x) for x in t.split(":")]
+    while len(parts) < 3:
+        parts.insert(0, 0.0)
+    return int(d) * 86400 + parts[0] * 3600 + parts[1] * 60 + parts[2]
+text = open(sys.argv[1]).read()
+got = {}
+for what in ("as the sweep file asks", "every run on one rank"):
+    m = re.search(r"%s: +(\S+), ([0-9.]+)%% above the bound (\S+)" % what, text)
+    got[what] = (sec(m.group(1)), float(m.group(2)))
+assert got["as the sweep file asks"][0] < 0.6 * got["every run on one rank"][0], got
+assert got["as the sweep file asks"][1] <= 10, got
+EOF
+    # Flags override the sweep file's network; one process plans for itself.
+    "$zoo" sweep plan.yaml --dry-run --ranks 8 --net-gbytes-per-s 5 --net-latency-us 9 --step-overhead-ms 0 > out2 ||
+        fail "flags"
+    grep -qF "network 5 GB/s, 9 us per message, 0 ms per multi-rank step" out2 || fail "flags: $(grep '^plan' out2)"
+    "$zoo" sweep plan.yaml --dry-run > out3 || fail "dry run on one rank"
+    grep -qF "plan on 1 rank (1 trains;" out3 && awk '$1 ~ /^[0-9]+$/ && $12 != "auto:1" { exit 1 }' out3 ||
+        fail "one rank: $(grep -E '^(plan| +[0-9])' out3)"
+    # A fixed ranks larger than the ranks given: planned for enough, with a note.
+    sed 's/ranks: auto/ranks: 16/' plan.yaml > fixed.yaml
+    "$zoo" sweep fixed.yaml --dry-run --ranks 8 > out4 || fail "ranks: 16 on 8: $(cat out4)"
+    grep -qF "note: a run asks for ranks: 16; zoo sweep refuses to start on 8 ranks, so this plan is for 17" out4 ||
+        fail "no note: $(head -3 out4)"
+    # More ranks than rows in a batch: refused (exit 2), saying what to change.
+    sed 's/ranks: auto/ranks: 64/' plan.yaml > big.yaml
+    "$zoo" sweep big.yaml --dry-run --ranks 128 > out5 2> err5; rc=$?
+    [ $rc -eq 2 ] && grep -qF "asks for ranks: 64, but its batch has 32 examples" err5 ||
+        fail "ranks: 64 with batch 32: exit $rc, $(cat err5)"
+    # Bad network values and flags: exit 2 with the key or flag named.
+    sed 's/net_latency_us: 2/net_latency_us: -1/' plan.yaml > badnet.yaml
+    "$zoo" sweep badnet.yaml --dry-run > /dev/null 2> err6; rc=$?
+    [ $rc -eq 2 ] && grep -qF "badnet.yaml:3:17: net_latency_us takes a positive number of microseconds" err6 ||
+        fail "net_latency_us: -1: exit $rc, $(cat err6)"
+    "$zoo" sweep plan.yaml --dry-run --ranks 0 > /dev/null 2> err7; rc=$?
+    [ $rc -eq 2 ] && grep -qF -- "--ranks needs the number of ranks" err7 || fail "--ranks 0: exit $rc, $(cat err7)"
+    echo "plan: ranks per run, makespans against the bound, network keys and flags, refusals"
     ;;
 *)
     fail "unknown mode"

@@ -15,6 +15,9 @@ typedef struct zoo_sweep {
     zoo_run_spec *runs;  /* expanded grid, in file order */
     int64_t n_runs;
     double max_run_seconds; /* `max_run_seconds:`, the wall-time limit of one run; 0 = none */
+    /* The network a multi-rank run's gradient allreduce crosses, for the sweep's cost
+     * model (`net_gbytes_per_s:`, `net_latency_us:`); 0 = the model's default. */
+    double net_gbytes_per_s, net_latency_us;
 } zoo_sweep;
 
 /* Parse and expand. Errors: ZOO_ERR_CONFIG (message "path:line:col: what; fix") or

@@ -17,9 +17,10 @@
 #include "zoo/run.h"
 
 #define ZOO_RESULTS_SCHEMA "zoo-sweep-results"
-/* 2 added the backend, device and tf32 columns. Version 1 files are read, and upgraded
- * to version 2 by the first change made to them (a resumed sweep's first commit). */
-#define ZOO_RESULTS_SCHEMA_VERSION 2
+/* 2 added the backend, device and tf32 columns, 3 ranks and hosts. Older files are read,
+ * and upgraded to this version by the first change made to them (a resumed sweep's
+ * first commit). */
+#define ZOO_RESULTS_SCHEMA_VERSION 3
 
 /* The status column. "pending" rows have not finished (yet); the others are final. */
 #define ZOO_STATUS_PENDING "pending"
@@ -76,6 +77,11 @@ typedef struct zoo_results_row {
     char device[256];      /* that device in words: "cpu", "cuda:0 of 4 (NVIDIA H100 ..., sm_90,
                             * 79.1 GiB)", or "cpu (auto: why not the GPU)"; "" as backend */
     int32_t tf32;          /* the spec's tf32: 1 when CUDA GEMMs might use TF32 */
+    /* version 3 */
+    int32_t ranks;         /* processes that trained it data-parallel; -1 until one has (as
+                            * rank). A row committed with rank >= 0 and ranks < 1 was
+                            * trained by one: it is recorded 1, hosts = host */
+    char hosts[256];       /* their hosts: "node1", "node1x4", "node1x4,node2x4" */
 } zoo_results_row;
 
 /* One row of the /sessions table: each invocation of `zoo sweep` on the file. */
