@@ -58,7 +58,7 @@ int main(int argc, char **argv)
     s.ranks = size;
     dp_ring ring = {MPI_COMM_WORLD, rank, size, NULL, 0, NULL, NULL};
     zoo_reducer red = {rank, size, dp_ring_reduce_cb, &ring};
-    zoo_run_hooks hooks = {NULL, NULL, NULL, size > 1 ? &red : NULL};
+    zoo_run_hooks hooks = {.reducer = size > 1 ? &red : NULL};
     zoo_run_result r;
     int rc = zoo_run(&s, &hooks, &r, NULL);
     if (rc) {

@@ -12,6 +12,7 @@
 #include "commands.h"
 #include "fmt.h"
 #include "mpi_dp.h"
+#include "run_ckpt.h"
 #include "zoo/checkpoint.h"
 #include "zoo/config.h"
 #include "zoo/error.h"
@@ -23,6 +24,7 @@
 static volatile sig_atomic_t stop_signal;
 /* The run file's max_run_seconds (0: none): enforced between steps with a timer. */
 static double max_seconds;
+static int quiet_lines; /* --quiet: no per-epoch lines */
 
 static void on_signal(int sig)
 {
@@ -39,7 +41,8 @@ static int should_stop(void *ud)
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: zoo train [--config run.yaml] [--<key> <value> ...] [--save ckpt.h5 [--force]] [--quiet]\n"
+            "usage: zoo train [--config run.yaml] [--<key> <value> ...] [--save ckpt.h5 [--force]]\n"
+            "                 [--checkpoint state.h5 [--checkpoint-every SECONDS] [--keep-checkpoint]] [--quiet]\n"
             "\n"
             "Train one run on this machine: the model of docs/model.md, the recipe of docs/training.md.\n"
             "  --config FILE    YAML run file (a sweep file without list axes); flags override it\n"
@@ -51,18 +54,26 @@ static void usage(FILE *f)
             "                   other existing file (results, data, not zoo's) is refused\n"
             "  --force          let --save replace an existing file that is not a checkpoint (never\n"
             "                   the --config file)\n"
+            "  --checkpoint FILE  keep the whole training state (parameters, AdamW moments, position,\n"
+            "                   curves) in FILE while training: written every --checkpoint-every seconds\n"
+            "                   (default %.0f; 0: only when stopped) and on SIGTERM/SIGINT/SIGUSR1. If FILE\n"
+            "                   holds this run's state, training resumes from it (the result is the same,\n"
+            "                   bit for bit, as a run never stopped); a file that does not fit is named\n"
+            "                   with the reason and the run starts from step 0. Removed when the run has\n"
+            "                   ended (done or failed) unless --keep-checkpoint\n"
             "  --quiet          no per-epoch lines (the summary line is still printed)\n"
             "\n"
             "A run file's max_run_seconds stops the run at the next step after that long (status\n"
-            "timeout, exit 1, no checkpoint).\n"
+            "timeout, exit 1, no --save file; with --checkpoint its state is saved first).\n"
             "\n"
             "exit codes: 0 done, 1 the run failed (diverged, timeout), 2 bad input (a backend that cannot\n"
             "            run here, a --save path refused), 3 out of memory or the checkpoint could\n"
             "            not be written (disk full: the message names the file and the reason),\n"
-            "            130/143 stopped by SIGINT/SIGTERM (no checkpoint written)\n"
+            "            128+N stopped by signal N (130 SIGINT, 143 SIGTERM, 138 SIGUSR1); with --checkpoint\n"
+            "            the state was saved first: rerun the same command to go on\n"
             "\nkeys, by the section a YAML run file lists them under (the field table of the run spec):\n"
             "  %-21s %-22s %-9s %s\n",
-            "--key", "default", "unit", "meaning; allowed values");
+            ZOO_CKPT_DEFAULT_S, "--key", "default", "unit", "meaning; allowed values");
     /* Every line comes from the field table, so a new field shows up here by itself. */
     const char *section = "";
     for (int i = 0; i < zoo_run_spec_nfields(); i++) {
@@ -96,7 +107,8 @@ static void fmt_rate(char *out, size_t n, double r)
 
 static void on_epoch(const zoo_epoch_stats *st, void *ud)
 {
-    if (*(const int *)ud) /* quiet */
+    (void)ud;
+    if (quiet_lines)
         return;
     char el[32], eta[32], rate[32];
     zoo_cli_fmt_time(el, sizeof el, st->elapsed_s);
@@ -141,8 +153,33 @@ static int pick_backend(const zoo_run_spec *spec, zoo_run_spec *run, int quiet)
     return 0;
 }
 
-/* Pass 1: --config, --save, --quiet, --force (the run file goes before any flag); -1 to go on, else the exit code. */
-static int scan_file_options(int argc, char **argv, const char **config, const char **save, int *quiet, int *force)
+/* The options that are not run-spec fields. */
+typedef struct train_opts {
+    const char *config, *save, *checkpoint;
+    double checkpoint_every;
+    int quiet, force, keep_checkpoint;
+} train_opts;
+
+/* Flags without a value. */
+static int is_switch(const char *a)
+{
+    return !strcmp(a, "--quiet") || !strcmp(a, "--force") || !strcmp(a, "--keep-checkpoint");
+}
+
+/* Options with a value that are not run-spec fields ("--save" or "--save=..."). */
+static int is_file_option(const char *a)
+{
+    static const char *const names[] = {"--config", "--save", "--checkpoint", "--checkpoint-every", NULL};
+    for (int i = 0; names[i]; i++) {
+        size_t n = strlen(names[i]);
+        if (!strncmp(a, names[i], n) && (a[n] == '\0' || a[n] == '='))
+            return 1;
+    }
+    return 0;
+}
+
+/* Pass 1: the options above (the run file goes before any flag); -1 to go on, else the exit code. */
+static int scan_file_options(int argc, char **argv, train_opts *o)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -154,8 +191,8 @@ static int scan_file_options(int argc, char **argv, const char **config, const c
             fprintf(stderr, "zoo train: unexpected argument '%s' (options are --key value; see zoo train --help)\n", a);
             return 2;
         }
-        if (!strcmp(a, "--quiet") || !strcmp(a, "--force")) {
-            *(a[2] == 'q' ? quiet : force) = 1;
+        if (is_switch(a)) {
+            *(a[2] == 'q' ? &o->quiet : a[2] == 'f' ? &o->force : &o->keep_checkpoint) = 1;
             continue;
         }
         int has_eq = strchr(a, '=') != NULL;
@@ -165,9 +202,18 @@ static int scan_file_options(int argc, char **argv, const char **config, const c
             return 2;
         }
         if (!strncmp(a, "--config", 8) && (a[8] == '\0' || a[8] == '='))
-            *config = val;
+            o->config = val;
         else if (!strncmp(a, "--save", 6) && (a[6] == '\0' || a[6] == '='))
-            *save = val;
+            o->save = val;
+        else if (!strncmp(a, "--checkpoint-every", 18) && (a[18] == '\0' || a[18] == '=')) {
+            char *end;
+            o->checkpoint_every = strtod(val, &end);
+            if (end == val || *end || !(o->checkpoint_every >= 0) || o->checkpoint_every > 1e9) {
+                fprintf(stderr, "zoo train: --checkpoint-every takes seconds >= 0 (0: only when stopped), got '%s'\n", val);
+                return 2;
+            }
+        } else if (!strncmp(a, "--checkpoint", 12) && (a[12] == '\0' || a[12] == '='))
+            o->checkpoint = val;
         if (!has_eq)
             i++;
     }
@@ -200,7 +246,7 @@ static int apply_flags(int argc, char **argv, zoo_run_spec *spec)
 {
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
-        if (!strcmp(a, "--quiet") || !strcmp(a, "--force"))
+        if (is_switch(a))
             continue;
         const char *eq = strchr(a, '=');
         const char *val = eq ? eq + 1 : argv[i + 1];
@@ -214,7 +260,7 @@ static int apply_flags(int argc, char **argv, zoo_run_spec *spec)
         }
         memcpy(key, a + 2, kl);
         key[kl] = '\0';
-        if (!strcmp(key, "config") || !strcmp(key, "save"))
+        if (is_file_option(a))
             continue;
         for (char *c = key; *c; c++)
             if (*c == '-')
@@ -245,17 +291,19 @@ static void print_run_line(const zoo_run_spec *spec, int64_t params)
     fflush(stdout);
 }
 
-/* zoo_run with SIGINT/SIGTERM turned into a stop between steps; the run's code.
- * reducer: the processes of a data-parallel run, or NULL. */
-static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result *res, zoo_model **model_out,
+/* zoo_run with SIGINT/SIGTERM/SIGUSR1 turned into a stop between steps (saving the
+ * checkpoint first when there is one); the run's code. reducer: the processes of a
+ * data-parallel run, or NULL. */
+static int run_with_signals(const zoo_run_spec *spec, run_ckpt *ck, zoo_run_result *res, zoo_model **model_out,
                             const zoo_reducer *reducer)
 {
-    struct sigaction sa, old_int, old_term;
+    struct sigaction sa, old_int, old_term, old_usr1;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
+    sigaction(SIGUSR1, &sa, &old_usr1);
     /* max_run_seconds: SIGALRM stops the run like Ctrl-C would, at the next step. */
     struct itimerval limit = {{0, 0}, {(time_t)max_seconds, (suseconds_t)((max_seconds - (double)(time_t)max_seconds) * 1e6)}};
     if (max_seconds > 0) {
@@ -263,7 +311,13 @@ static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result
         setitimer(ITIMER_REAL, &limit, NULL);
     }
 
-    zoo_run_hooks hooks = {on_epoch, should_stop, quiet, reducer};
+    zoo_run_hooks hooks;
+    memset(&hooks, 0, sizeof hooks);
+    hooks.on_epoch = on_epoch;
+    hooks.should_stop = should_stop;
+    hooks.ud = ck;
+    run_ckpt_hooks(ck, &hooks);
+    hooks.reducer = reducer;
     int rc = zoo_run(spec, &hooks, res, model_out);
     if (!rc && res->status)
         rc = res->status;
@@ -273,6 +327,7 @@ static int run_with_signals(const zoo_run_spec *spec, int *quiet, zoo_run_result
     }
     sigaction(SIGINT, &old_int, NULL);
     sigaction(SIGTERM, &old_term, NULL);
+    sigaction(SIGUSR1, &old_usr1, NULL);
     return rc;
 }
 
@@ -298,17 +353,30 @@ static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, i
 }
 
 /* The exit code: stopped by a signal, failed, or done (writing the checkpoint --save asked for). */
-static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, const zoo_model *model,
-                  const char *save, const char *config, int force, int quiet)
+/* What a stop left behind, for its message. */
+static const char *stop_note(const run_ckpt *ck, char *buf, size_t n)
 {
+    if (ck->path && ck->saved_step >= 0 && !ck->broken)
+        snprintf(buf, n, "its state is in %s (step %lld): rerun the same command to go on", ck->path,
+                 (long long)ck->saved_step);
+    else
+        snprintf(buf, n, "no checkpoint written");
+    return buf;
+}
+
+static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, const zoo_model *model,
+                  const train_opts *o, const run_ckpt *ck)
+{
+    const char *save = o->save, *config = o->config;
+    char note[4400];
     if (stop_signal == SIGALRM && rc) {
-        fprintf(stderr, "zoo train: status %s: ran past max_run_seconds = %g s after %d epoch(s); no checkpoint written\n",
-                ZOO_STATUS_TIMEOUT, max_seconds, res->epochs_run);
+        fprintf(stderr, "zoo train: status %s: ran past max_run_seconds = %g s after %d epoch(s); %s\n",
+                ZOO_STATUS_TIMEOUT, max_seconds, res->epochs_run, stop_note(ck, note, sizeof note));
         return ZOO_EXIT_FAILED;
     }
     if (rc == ZOO_ERR_INTERRUPTED || (rc && stop_signal)) {
-        fprintf(stderr, "zoo train: stopped by signal %d after %d epoch(s); no checkpoint written\n", (int)stop_signal,
-                res->epochs_run);
+        fprintf(stderr, "zoo train: stopped by signal %d after %d epoch(s); %s\n", (int)stop_signal, res->epochs_run,
+                stop_note(ck, note, sizeof note));
         return 128 + (stop_signal ? (int)stop_signal : SIGINT);
     }
     if (rc) {
@@ -322,7 +390,7 @@ static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, c
         return ZOO_EXIT_FAILED;
     }
     /* Checked again: the file may have appeared while the run trained. */
-    if (zoo_out_check(save, "--save", ZOO_FILE_CHECKPOINT, &config, 1, force) != 0) {
+    if (zoo_out_check(save, "--save", ZOO_FILE_CHECKPOINT, &config, 1, o->force) != 0) {
         zoo_cli_report("train");
         return ZOO_EXIT_INPUT;
     }
@@ -331,7 +399,7 @@ static int finish(const zoo_run_spec *spec, const zoo_run_result *res, int rc, c
         zoo_cli_report("train");
         return zoo_cli_exit_for(src, 1);
     }
-    if (!quiet)
+    if (!o->quiet)
         printf("saved %s\n", save);
     return 0;
 }
@@ -376,11 +444,15 @@ static int mpi_all_ok(const train_mpi *mp, int ok)
 
 static int train_main(int argc, char **argv, train_mpi *mp)
 {
-    const char *config = NULL, *save = NULL;
-    int quiet = 0, force = 0;
-    int code = scan_file_options(argc, argv, &config, &save, &quiet, &force);
+    train_opts o;
+    memset(&o, 0, sizeof o);
+    o.checkpoint_every = ZOO_CKPT_DEFAULT_S;
+    int code = scan_file_options(argc, argv, &o);
     if (code >= 0)
         return code;
+    const char *config = o.config, *save = o.save;
+    int quiet = o.quiet, force = o.force;
+    quiet_lines = quiet;
 
     zoo_run_spec spec;
     zoo_run_spec_default(&spec);
@@ -388,7 +460,7 @@ static int train_main(int argc, char **argv, train_mpi *mp)
     if (!mpi_all_ok(mp, ok))
         return ZOO_EXIT_INPUT;
     if (mp->rank) /* one voice, one file */
-        quiet = 1, save = NULL;
+        quiet = quiet_lines = o.quiet = 1, save = o.save = NULL;
     if (spec.ranks != mp->size) {
         if (mp->rank)
             return ZOO_EXIT_INPUT;
@@ -405,9 +477,11 @@ static int train_main(int argc, char **argv, train_mpi *mp)
      * chosen here. */
     int64_t params = 0;
     zoo_run_spec run = spec;
-    const char *inputs[1] = {config};
+    const char *inputs[1] = {config}, *ck_inputs[2] = {config, save};
     ok = !(zoo_run_spec_check(&spec) != 0 ||
            (save && zoo_out_check(save, "--save", ZOO_FILE_CHECKPOINT, inputs, 1, force) != 0) ||
+           (o.checkpoint && !mp->rank &&
+            zoo_out_check(o.checkpoint, "--checkpoint", ZOO_FILE_TRAIN_STATE, ck_inputs, 2, force) != 0) ||
            pick_backend(&spec, &run, quiet) != 0 || preflight(&run, &params) != 0);
     if (!ok)
         zoo_cli_report("train");
@@ -419,7 +493,10 @@ static int train_main(int argc, char **argv, train_mpi *mp)
     zoo_run_result res;
     memset(&res, 0, sizeof res);
     zoo_model *model = NULL;
-    int rc = run_with_signals(&run, &quiet, &res, save ? &model : NULL, mp->size > 1 ? &mp->red : NULL);
+    run_ckpt ck;
+    run_ckpt_open(&ck, o.checkpoint, &spec, o.checkpoint_every, "zoo train");
+    ck.reader_only = mp->rank != 0; /* every process resumes from it, rank 0 writes it */
+    int rc = run_with_signals(&run, &ck, &res, save ? &model : NULL, mp->size > 1 ? &mp->red : NULL);
     if (mp->size > 1 && rc && rc != ZOO_ERR_NUMERIC && rc != ZOO_ERR_INTERRUPTED && rc != ZOO_ERR_INVALID) {
         /* A failure of this process alone (memory, MPI): the others would wait for it
          * forever in the gradient sum, so the whole job ends here. */
@@ -428,7 +505,10 @@ static int train_main(int argc, char **argv, train_mpi *mp)
     }
     if (!mp->rank)
         print_summary(&run, &res, rc);
-    code = finish(&spec, &res, rc, model, save, config, force, quiet || mp->rank);
+    code = finish(&spec, &res, rc, model, &o, &ck);
+    /* Kept after a stop (the rerun goes on from it) or a failed --save (the rerun only
+     * writes the file). */
+    run_ckpt_close(&ck, code == 0 || (rc && !stop_signal && code == ZOO_EXIT_FAILED), o.keep_checkpoint);
     zoo_model_free(model);
     zoo_run_result_free(&res);
     return code;

@@ -98,7 +98,27 @@ typedef struct sweep_child {
     double started;
     double max_s;   /* wall-time limit of the run (build + train + eval); 0 = none */
     double term_at; /* when SIGTERM went out for running past max_s; 0 = not yet */
+    char ckpt[4200]; /* the run's checkpoint file; "" = none */
+    double ckpt_grace_s; /* how long a stop waits for the child to save and exit */
+    int keep_ckpt;
 } sweep_child;
+
+struct sweep_relay;
+
+/* How a child runs (sweep_child_start): its limit and its checkpoints. */
+typedef struct sweep_child_opts {
+    double max_s;          /* wall-time limit of the run; 0 = none */
+    const char *ckpt_dir;  /* "<results>.ckpt": checkpoints in <ckpt_dir>/<spec-hash>.h5; NULL or "" = none */
+    double ckpt_every_s;   /* between two checkpoints; 0 = none */
+    double ckpt_grace_s;   /* a stop waits this long for the child to save and exit, then kills it */
+    int keep_ckpt;         /* keep_checkpoints: a finished run's file stays */
+    struct sweep_relay *relay; /* a part of a multi-rank run: its gradient sum (NULL: one rank) */
+} sweep_child_opts;
+
+/* The checkpoint folder next to a results file: "<results>.ckpt". */
+void sweep_ckpt_dir(const char *results, char *out, size_t n);
+/* Remove the checkpoint folder and what is in it (a sweep with no run left). */
+void sweep_ckpt_cleanup(const char *dir);
 
 /* After the limit's SIGTERM, how long the child has to go before SIGKILL. */
 #define SWEEP_TIMEOUT_GRACE_S 5.0
@@ -112,25 +132,29 @@ typedef struct sweep_child {
 typedef struct sweep_work_msg {
     int64_t id;
     double max_run_seconds; /* 0 = none */
+    double ckpt_every_s, ckpt_grace_s;
+    int32_t keep_ckpt;
+    char ckpt_dir[4096];    /* "" = no checkpoints */
     zoo_run_spec spec;      /* spec.ranks = nparts, resolved */
     int32_t part, nparts;
     int32_t group[SWEEP_MAX_GROUP]; /* world ranks, part 0 (the one whose outcome counts) first */
 } sweep_work_msg;
 
-struct sweep_relay;
-
-/* Fork a child that trains `spec` and writes its outcome into a pipe. max_s > 0 limits
+/* Fork a child that trains `spec` and writes its outcome into a pipe. o->max_s > 0 limits
  * the run's wall time: sweep_child_poll then ends it (SIGTERM, SIGKILL after
- * SWEEP_TIMEOUT_GRACE_S) and reports it timed out. */
-int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s);
-/* The same for one rank's part of a multi-rank run: the child sums its gradients
- * through `relay` (sweep_relay.h), opened by the caller. */
-int sweep_child_start_part(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s,
-                           struct sweep_relay *relay);
+ * SWEEP_TIMEOUT_GRACE_S) and reports it timed out. With a checkpoint folder the child
+ * resumes from the run's checkpoint there, saves every o->ckpt_every_s and when asked to
+ * stop (SIGUSR1 from this process), and removes it once the run has ended; a folder that
+ * cannot be written is warned about once per process and the run trains without. With
+ * o->relay, the child is one part of a multi-rank run and sums its gradients through it
+ * (sweep_relay.h); only part 0 writes the checkpoint, every part resumes from it. */
+int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, const sweep_child_opts *o);
 /* Wait up to timeout_ms for the child; 1 when it has finished and *out is filled
  * (crash, time-out and abandon included), 0 while it runs, <0 on a system error. */
 int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out);
-/* Kill a running child (SIGKILL) and reap it; *out marks it abandoned. */
+/* Stop a running child and reap it; *out marks it abandoned (it stays pending). A child
+ * with a checkpoint is asked to save and exit (SIGUSR1) and given ckpt_grace_s, unless a
+ * second stop signal came (sweep_abandon_requested): then, as without one, SIGKILL. */
 void sweep_child_abandon(sweep_child *c, sweep_outcome *out);
 
 /* ---- the plan (sweep_plan.c) ---------------------------------------------------------- */

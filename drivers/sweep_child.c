@@ -18,6 +18,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include "run_ckpt.h"
 #include "sweep.h"
 #include "sweep_relay.h"
 #include "zoo/error.h"
@@ -153,6 +157,7 @@ static void default_threads(void)
 }
 
 static pid_t watcher; /* in the child: the rank that forked it */
+static volatile sig_atomic_t stop_asked; /* in the child: SIGUSR1 from the watcher, "save and stop" */
 
 /* SIGTERM from the watching rank is the time limit: end the run at once. From anyone
  * else (a job-wide stop) it is the coordinator's to handle, so it is ignored here. */
@@ -165,7 +170,23 @@ static void on_sigterm(int sig, siginfo_t *si, void *uc)
     }
 }
 
-static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t parent, sweep_relay *relay)
+/* SIGUSR1 from the watching rank: the sweep is stopping; save the checkpoint and stop
+ * between two steps. From anyone else it is the coordinator's to handle. */
+static void on_sigusr1(int sig, siginfo_t *si, void *uc)
+{
+    (void)sig, (void)uc;
+    if (si && si->si_pid == watcher)
+        stop_asked = 1;
+}
+
+static int child_should_stop(void *ud)
+{
+    (void)ud;
+    return stop_asked;
+}
+
+static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t parent, const char *ckpt, double every_s,
+                       int keep, sweep_relay *relay)
 {
     /* Die with the parent (a killed rank must not leave orphans training), and leave
      * the stop signals to the coordinator: a run is finished or abandoned by it. */
@@ -179,7 +200,8 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
     sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
-    signal(SIGUSR1, SIG_IGN);
+    sa.sa_sigaction = on_sigusr1;
+    sigaction(SIGUSR1, &sa, NULL);
     signal(SIGINT, SIG_IGN);
     default_threads();
     /* The backend is decided here, in the process that trains (backend: auto takes this
@@ -203,8 +225,23 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
             snprintf(o.h.device, sizeof o.h.device, "cpu (auto: %.240s)", why);
         else
             snprintf(o.h.device, sizeof o.h.device, "%s", dev);
-        zoo_run_hooks hooks = {NULL, NULL, NULL, relay ? sweep_relay_child(relay) : NULL};
-        zoo_run(&run, &hooks, &res, NULL);
+        char hash[17], who[64];
+        zoo_run_spec_hash(spec, hash);
+        snprintf(who, sizeof who, "zoo sweep: run %lld (%s)", (long long)id, hash);
+        run_ckpt ck;
+        run_ckpt_open(&ck, ckpt, spec, every_s, who);
+        ck.reader_only = relay && relay->part > 0; /* one file per run: part 0 writes it */
+        zoo_run_hooks h;
+        memset(&h, 0, sizeof h);
+        h.should_stop = child_should_stop;
+        h.ud = &ck;
+        run_ckpt_hooks(&ck, &h);
+        h.reducer = relay ? sweep_relay_child(relay) : NULL;
+        zoo_run(&run, &h, &res, NULL);
+        fflush(stderr);
+        if (res.status == ZOO_ERR_INTERRUPTED && stop_asked)
+            _exit(0); /* saved and stopped: the parent is waiting for the exit, not for a result */
+        run_ckpt_close(&ck, 1, keep);
     }
     o.h.id = id;
     o.h.status = res.status;
@@ -245,15 +282,51 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     _exit(0);
 }
 
-int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s)
+void sweep_ckpt_dir(const char *results, char *out, size_t n) { snprintf(out, n, "%s.ckpt", results); }
+
+void sweep_ckpt_cleanup(const char *dir)
 {
-    return sweep_child_start_part(c, id, spec, max_s, NULL);
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char p[4400];
+    while (d && (e = readdir(d))) {
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+        unlink(p);
+    }
+    if (d)
+        closedir(d);
+    rmdir(dir);
 }
 
-int sweep_child_start_part(sweep_child *c, int64_t id, const zoo_run_spec *spec, double max_s, sweep_relay *relay)
+/* The run's checkpoint file into c->ckpt when the folder can be written (made if
+ * missing); else a warning, once per process, and none. */
+static void ckpt_path(sweep_child *c, const zoo_run_spec *spec, const char *dir)
+{
+    static int warned;
+    c->ckpt[0] = 0;
+    if (!dir || !*dir)
+        return;
+    if ((mkdir(dir, 0777) && errno != EEXIST) || access(dir, W_OK | X_OK)) {
+        if (!warned++)
+            fprintf(stderr, "zoo sweep (on %s): cannot write checkpoints in %s: %s; training without them (multi-node "
+                    "sweeps need the folder on a file system every node shares)\n", sweep_host(), dir, strerror(errno));
+        return;
+    }
+    char hash[17];
+    zoo_run_spec_hash(spec, hash);
+    snprintf(c->ckpt, sizeof c->ckpt, "%s/%s.h5", dir, hash);
+}
+
+int sweep_child_start(sweep_child *c, int64_t id, const zoo_run_spec *spec, const sweep_child_opts *o)
 {
     memset(c, 0, sizeof *c);
     c->fd = -1;
+    if (o->ckpt_every_s > 0)
+        ckpt_path(c, spec, o->ckpt_dir);
+    c->ckpt_grace_s = o->ckpt_grace_s;
+    c->keep_ckpt = o->keep_ckpt;
     int p[2];
     if (pipe2(p, O_CLOEXEC))
         return ZOO_FAIL(ZOO_ERR_IO, "pipe failed: %s", strerror(errno));
@@ -266,18 +339,18 @@ int sweep_child_start_part(sweep_child *c, int64_t id, const zoo_run_spec *spec,
     }
     if (pid == 0) {
         close(p[0]);
-        child_main(p[1], id, spec, parent, relay);
+        child_main(p[1], id, spec, parent, c->ckpt[0] ? c->ckpt : NULL, o->ckpt_every_s, o->keep_ckpt, o->relay);
     }
     close(p[1]);
-    if (relay) { /* the child's end of the channel stays in the child */
-        close(relay->sock[1]);
-        relay->sock[1] = -1;
+    if (o->relay) { /* the child's end of the channel stays in the child */
+        close(o->relay->sock[1]);
+        o->relay->sock[1] = -1;
     }
     c->pid = pid;
     c->fd = p[0];
     c->id = id;
     c->started = sweep_now();
-    c->max_s = max_s > 0 ? max_s : 0;
+    c->max_s = o->max_s > 0 ? o->max_s : 0;
     return 0;
 }
 
@@ -376,6 +449,8 @@ int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out)
             out->h.peak_bytes = (int64_t)ru.ru_maxrss * 1024;
     } else if (c->term_at) {
         finish_timeout(c, out, ru.ru_maxrss);
+        if (c->ckpt[0] && !c->keep_ckpt) /* recorded for good: a resume does not retry it */
+            unlink(c->ckpt);
     } else {
         finish_crash(c, out, status, ru.ru_maxrss);
     }
@@ -392,13 +467,30 @@ void sweep_child_abandon(sweep_child *c, sweep_outcome *out)
         return;
     out->h.id = c->id;
     out->h.abandoned = 1;
-    kill(c->pid, SIGKILL);
-    int status;
-    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status, saved = 0, reaped = 0;
+    if (c->ckpt[0] && !sweep_abandon_requested()) {
+        /* Save and exit: the run goes on from here when the sweep is resumed. */
+        kill(c->pid, SIGUSR1);
+        for (double until = sweep_now() + c->ckpt_grace_s; sweep_now() < until && !sweep_abandon_requested();) {
+            pid_t w = waitpid(c->pid, &status, WNOHANG);
+            if (w == c->pid) {
+                reaped = 1;
+                saved = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+                break;
+            }
+            struct timespec d = {0, 10000000L};
+            nanosleep(&d, NULL);
+        }
+    }
+    if (!reaped) {
+        kill(c->pid, SIGKILL);
+        while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    }
     close(c->fd);
     free(c->buf);
     memset(c, 0, sizeof *c);
     c->fd = -1;
-    snprintf(out->h.message, sizeof out->h.message, "abandoned by a stop request");
+    snprintf(out->h.message, sizeof out->h.message, saved ? "stopped by a stop request; its checkpoint is kept"
+                                                          : "abandoned by a stop request");
 }

@@ -44,6 +44,7 @@ typedef struct coord {
     sweep_live live; /* <out>.live, for `zoo status` */
     struct group *groups; /* multi-rank runs in flight */
     int n_groups;
+    char ckpt_dir[4096]; /* <out>.ckpt */
 } coord;
 
 /* A multi-rank run in flight: its ranks, the parts reported so far, the outcome to keep. */
@@ -280,6 +281,15 @@ done:
 
 /* ---- messages ----------------------------------------------------------------------- */
 
+/* How every run of this sweep is trained: its limit, its checkpoints. */
+static sweep_child_opts child_opts(coord *c)
+{
+    if (!c->ckpt_dir[0])
+        sweep_ckpt_dir(c->o->out, c->ckpt_dir, sizeof c->ckpt_dir);
+    return (sweep_child_opts){c->sw->max_run_seconds, c->ckpt_dir, 60.0 * c->sw->checkpoint_minutes, c->o->grace_s,
+                              c->sw->keep_checkpoints, NULL};
+}
+
 /* Send run `run` to its ranks (one, or a group: each gets the whole group). */
 static int send_work(coord *c, const int *ranks, int n, int64_t run)
 {
@@ -287,6 +297,9 @@ static int send_work(coord *c, const int *ranks, int n, int64_t run)
     memset(&w, 0, sizeof w); /* padding too: the bytes travel as they are */
     w.id = run;
     w.max_run_seconds = c->sw->max_run_seconds;
+    sweep_child_opts co = child_opts(c);
+    w.ckpt_every_s = co.ckpt_every_s, w.ckpt_grace_s = co.ckpt_grace_s, w.keep_ckpt = co.keep_ckpt;
+    snprintf(w.ckpt_dir, sizeof w.ckpt_dir, "%s", co.ckpt_dir);
     w.spec = c->sw->runs[run];
     w.spec.ranks = n;
     w.nparts = n;
@@ -433,7 +446,8 @@ static int hand_out(coord *c)
         if (n == 1 && ranks[0] == 0) {
             zoo_run_spec one = c->sw->runs[run];
             one.ranks = 1; /* auto, resolved */
-            rc = sweep_child_start(&c->local, run, &one, c->sw->max_run_seconds);
+            sweep_child_opts co = child_opts(c);
+            rc = sweep_child_start(&c->local, run, &one, &co);
         } else {
             rc = send_work(c, ranks, n, run);
         }
@@ -448,7 +462,9 @@ static void begin_stop(coord *c)
     if (!sig || c->stopping)
         return;
     c->stopping = 1;
-    c->deadline = sweep_now() + c->o->grace_s;
+    /* With checkpoints the runs in flight save and stop now (abandon_all) instead of
+     * being waited for. */
+    c->deadline = sweep_now() + (c->sw->checkpoint_minutes > 0 ? 0 : c->o->grace_s);
     fprintf(stderr,
             "zoo sweep: %s: handing out no more runs; waiting up to %.0f s for the %lld in flight (a second signal "
             "abandons them)\n",
@@ -695,6 +711,8 @@ int sweep_coordinate(const zoo_sweep *sw, const sweep_opts *o, const sweep_mpi *
             bad += strcmp(st, ZOO_STATUS_PENDING) && strcmp(st, ZOO_STATUS_OK);
         }
         exit_code = pending ? SWEEP_EXIT_STOPPED : bad ? SWEEP_EXIT_RUNS : SWEEP_EXIT_OK;
+        if (!pending && !sw->keep_checkpoints && c.ckpt_dir[0]) /* what crashed runs left behind */
+            sweep_ckpt_cleanup(c.ckpt_dir);
         char el[32];
         zoo_cli_fmt_time(el, sizeof el, sweep_now() - c.t0);
         if (pending)

@@ -83,7 +83,7 @@ static int abandon_waiting(void *ud)
 
 /* This rank's part of a multi-rank run: the run's communicator (made by its ranks alone),
  * the relay, the child. */
-static int start_part(sweep_child *child, sweep_relay *relay, const sweep_work_msg *w)
+static int start_part(sweep_child *child, sweep_relay *relay, const sweep_work_msg *w, sweep_child_opts *co)
 {
     MPI_Group world, grp;
     MPI_Comm comm = MPI_COMM_NULL;
@@ -104,7 +104,8 @@ static int start_part(sweep_child *child, sweep_relay *relay, const sweep_work_m
         MPI_Comm_free(&comm);
         return rc;
     }
-    if ((rc = sweep_child_start_part(child, w->id, &w->spec, w->max_run_seconds, relay)))
+    co->relay = relay;
+    if ((rc = sweep_child_start(child, w->id, &w->spec, co)))
         sweep_relay_close(relay, 1);
     return rc;
 }
@@ -157,7 +158,9 @@ int sweep_work(const sweep_mpi *mpi)
             }
             memcpy(&w, buf, sizeof w);
             free(buf);
-            if (w.nparts > 1 ? start_part(&child, &relay, &w) : sweep_child_start(&child, w.id, &w.spec, w.max_run_seconds)) {
+            w.ckpt_dir[sizeof w.ckpt_dir - 1] = 0;
+            sweep_child_opts co = {w.max_run_seconds, w.ckpt_dir, w.ckpt_every_s, w.ckpt_grace_s, w.keep_ckpt, NULL};
+            if (w.nparts > 1 ? start_part(&child, &relay, &w, &co) : sweep_child_start(&child, w.id, &w.spec, &co)) {
                 /* Could not even fork: report it as this run's failure and go on. */
                 sweep_outcome o;
                 memset(&o, 0, sizeof o);

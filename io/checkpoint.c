@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint_internal.h"
 #include "zoo/error.h"
 #include "zoo/h5util.h"
 
@@ -65,7 +66,7 @@ static char *format_spec(const zoo_run_spec *spec)
     }
 }
 
-static int write_spec_attrs(hid_t f, const char *path, const zoo_run_spec *spec)
+int zoo_ckpt_put_spec(hid_t f, const char *path, const zoo_run_spec *spec, const char *format, int version)
 {
     char *text = format_spec(spec);
     if (!text)
@@ -94,8 +95,7 @@ static int write_spec_attrs(hid_t f, const char *path, const zoo_run_spec *spec)
         return rc;
     char hash[17];
     zoo_run_spec_hash(spec, hash);
-    if ((rc = zoo_h5_put_str(f, path, "format", ZOO_CHECKPOINT_FORMAT)) ||
-        (rc = zoo_h5_put_i32(f, path, "format_version", ZOO_CHECKPOINT_VERSION)) ||
+    if ((rc = zoo_h5_put_str(f, path, "format", format)) || (rc = zoo_h5_put_i32(f, path, "format_version", version)) ||
         (rc = zoo_h5_put_str(f, path, "zoo_version", zoo_version())) ||
         (rc = zoo_h5_put_str(f, path, "zoo_git_rev", zoo_git_rev())) || (rc = zoo_h5_put_str(f, path, "spec_hash", hash)))
         return rc;
@@ -175,7 +175,7 @@ int zoo_checkpoint_save(const zoo_model *m, const zoo_run_spec *spec, const char
             goto fail;
         }
     }
-    if ((rc = write_spec_attrs(f, path, spec)))
+    if ((rc = zoo_ckpt_put_spec(f, path, spec, ZOO_CHECKPOINT_FORMAT, ZOO_CHECKPOINT_VERSION)))
         goto fail;
     rc = zoo_h5_close_file(f, path); /* writes out what HDF5 still holds: a full disk shows here */
     f = H5I_INVALID_HID;

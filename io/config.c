@@ -57,9 +57,10 @@ static int schema(fdef *out, int cap)
 }
 #define MAX_FDEFS (CFG_MAX_FIELDS + 1)
 
-static const char *const top_keys[] = {"name",    "task",           "model",         "train",
-                                       "zip",     "exclude",        "max_run_seconds", "net_gbytes_per_s",
-                                       "net_latency_us"};
+static const char *const top_keys[] = {"name",           "task",          "model",
+                                       "train",          "zip",           "exclude",
+                                       "max_run_seconds", "checkpoint_minutes", "keep_checkpoints",
+                                       "net_gbytes_per_s", "net_latency_us"};
 #define N_TOP ((int)(sizeof top_keys / sizeof top_keys[0]))
 
 /* ---- shared helpers ---------------------------------------------------------------- */
@@ -564,31 +565,36 @@ static void cfg_release(cfg *c)
         fy_diag_destroy(c->probe);
 }
 
-/* A top-level key taking one positive number for the whole sweep (not an axis):
- * max_run_seconds, net_gbytes_per_s, net_latency_us. `unit` names what the number
- * counts ("seconds"), `what` what it is, `give` the no-value hint, `absent` what leaving
- * the key out means. */
+/* A top-level key that is one number for the whole sweep (not an axis): `max_run_seconds`
+ * (> 0), `checkpoint_minutes` (>= 0), the network of the cost model (`net_gbytes_per_s`,
+ * `net_latency_us`, > 0). */
 typedef struct top_number {
-    const char *key, *unit, *what, *give, *absent;
+    const char *key, *unit, *noun, *what, *example, *off; /* off: what to do for none */
+    int zero_ok;
 } top_number;
 
-static const top_number top_numbers[] = {
-    {"max_run_seconds", "of seconds", "the wall-time limit of one run: build, training and evaluation",
-     "the wall-time limit of one run in seconds (e.g. 3600)", "for no limit"},
-    {"net_gbytes_per_s", "of GB/s", "the bandwidth between ranks a multi-rank run's gradient allreduce gets",
-     "the allreduce bandwidth in GB/s (e.g. 10 for 100 Gb/s InfiniBand)", "for the default, 10"},
-    {"net_latency_us", "of microseconds", "the latency of one allreduce message between ranks",
-     "the latency in microseconds (e.g. 5)", "for the default, 5"},
-};
+static const top_number max_run_key = {"max_run_seconds", "seconds", "the wall-time limit of one run",
+                                       "the wall-time limit of one run: build, training and evaluation", "3600",
+                                       "remove the key for no limit", 0};
+static const top_number ckpt_key = {"checkpoint_minutes", "minutes", "the time between two checkpoints of a run",
+                                    "how often each run in flight saves its training state",
+                                    "5", "0 turns checkpoints off", 1};
+static const top_number net_bw_key = {"net_gbytes_per_s", "GB/s", "the allreduce bandwidth between ranks",
+                                      "the bandwidth a multi-rank run's gradient allreduce gets between ranks", "10",
+                                      "remove the key for the default, 10", 0};
+static const top_number net_lat_key = {"net_latency_us", "microseconds", "the latency of one allreduce message",
+                                       "the latency of one allreduce message between ranks", "5",
+                                       "remove the key for the default, 5", 0};
 
-static int parse_top_number(cfg *c, const top_number *t, struct fy_node *v, cfg_loc at, double *out)
+static int parse_top_number(cfg *c, struct fy_node *v, cfg_loc at, const top_number *t, double *out)
 {
     cfg_loc vl = zoo_cfg_loc(c, v, at);
     if (zoo_cfg_is_null(v))
-        return zoo_cfg_fail(c, at, "%s has no value; give %s or remove the key", t->key, t->give);
+        return zoo_cfg_fail(c, at, "%s has no value; give %s in %s (e.g. %s) or remove the key", t->key, t->noun,
+                            t->unit, t->example);
     if (fy_node_get_type(v) != FYNT_SCALAR)
-        return zoo_cfg_fail(c, vl, "wrong type: %s takes one number %s for every run, got %s", t->key,
-                            t->unit, zoo_cfg_kind(v));
+        return zoo_cfg_fail(c, vl, "wrong type: %s takes one number of %s for every run, got %s", t->key, t->unit,
+                            zoo_cfg_kind(v));
     const char *s = fy_node_get_scalar0(v);
     if (!s)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
@@ -596,14 +602,26 @@ static int parse_top_number(cfg *c, const top_number *t, struct fy_node *v, cfg_
     double x = zoo_cfg_is_plain(v) ? strtod(s, &end) : 0;
     /* Decimal only, as for the other numbers: strtod would also take 0x10, inf and nan. */
     int num = zoo_cfg_is_plain(v) && *s && end && !*end && isfinite(x) && strspn(s, "0123456789+-.eE") == strlen(s);
-    if (!num || !(x > 0))
-        return zoo_cfg_fail(c, vl, "%s takes a positive number %s (%s), got %s '%.80s'%s%s", t->key,
-                            t->unit, t->what,
+    if (!num || !(x > 0 || (t->zero_ok && x == 0)))
+        return zoo_cfg_fail(c, vl, "%s takes a %s number of %s (%s), got %s '%.80s'; %s", t->key,
+                            t->zero_ok ? "non-negative" : "positive", t->unit, t->what,
                             zoo_cfg_is_plain(v) ? "the value" : "the quoted string", s,
-                            zoo_cfg_is_plain(v) ? "; remove the key " : "; remove the quotes",
-                            zoo_cfg_is_plain(v) ? t->absent : "");
+                            zoo_cfg_is_plain(v) ? t->off : "remove the quotes");
     *out = x;
     return 0;
+}
+
+/* `keep_checkpoints: true|false`. */
+static int parse_top_bool(cfg *c, struct fy_node *v, cfg_loc at, const char *key, int *out)
+{
+    cfg_loc vl = zoo_cfg_loc(c, v, at);
+    const char *s = !zoo_cfg_is_null(v) && fy_node_get_type(v) == FYNT_SCALAR ? fy_node_get_scalar0(v) : NULL;
+    if (s && zoo_cfg_is_plain(v) && (!strcmp(s, "true") || !strcmp(s, "false"))) {
+        *out = s[0] == 't';
+        return 0;
+    }
+    return zoo_cfg_fail(c, vl, "%s takes true or false, got %s%s%.80s%s", key, s ? "'" : "", s ? "" : zoo_cfg_kind(v),
+                        s ? s : "", s ? "'" : "");
 }
 
 static int parse_doc(cfg *c, struct fy_document *doc, zoo_sweep *out)
@@ -617,6 +635,7 @@ static int parse_doc(cfg *c, struct fy_document *doc, zoo_sweep *out)
         return zoo_cfg_fail(c, rl, "the file is %s; a sweep file is a mapping with task:, model: and train: sections",
                             zoo_cfg_kind(root));
     c->task_loc = rl;
+    out->checkpoint_minutes = ZOO_SWEEP_CHECKPOINT_MINUTES;
     struct fy_node *zip = NULL, *ex = NULL;
     cfg_loc zip_at = rl, ex_at = rl;
     void *it = NULL;
@@ -646,13 +665,19 @@ static int parse_doc(cfg *c, struct fy_document *doc, zoo_sweep *out)
         } else if (!strcmp(name, "exclude")) {
             ex = v, ex_at = at;
         } else if (!strcmp(name, "max_run_seconds")) {
-            if ((rc = parse_top_number(c, &top_numbers[0], v, at, &out->max_run_seconds)))
+            if ((rc = parse_top_number(c, v, at, &max_run_key, &out->max_run_seconds)))
+                return rc;
+        } else if (!strcmp(name, "checkpoint_minutes")) {
+            if ((rc = parse_top_number(c, v, at, &ckpt_key, &out->checkpoint_minutes)))
+                return rc;
+        } else if (!strcmp(name, "keep_checkpoints")) {
+            if ((rc = parse_top_bool(c, v, at, name, &out->keep_checkpoints)))
                 return rc;
         } else if (!strcmp(name, "net_gbytes_per_s")) {
-            if ((rc = parse_top_number(c, &top_numbers[1], v, at, &out->net_gbytes_per_s)))
+            if ((rc = parse_top_number(c, v, at, &net_bw_key, &out->net_gbytes_per_s)))
                 return rc;
         } else if (!strcmp(name, "net_latency_us")) {
-            if ((rc = parse_top_number(c, &top_numbers[2], v, at, &out->net_latency_us)))
+            if ((rc = parse_top_number(c, v, at, &net_lat_key, &out->net_latency_us)))
                 return rc;
         } else {
             return unknown_key(c, at, NULL, name);

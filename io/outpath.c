@@ -38,6 +38,8 @@ const char *zoo_file_kind_name(zoo_file_kind k)
         return "a zoo logits file";
     case ZOO_FILE_RESULTS:
         return "a zoo sweep results file";
+    case ZOO_FILE_TRAIN_STATE:
+        return "a zoo training checkpoint";
     }
     return "an unknown kind of file";
 }
@@ -59,6 +61,8 @@ static zoo_file_kind kind_of_open(hid_t f, const char *path)
 {
     if (attr_is(f, path, "format", ZOO_CHECKPOINT_FORMAT))
         return ZOO_FILE_CHECKPOINT;
+    if (attr_is(f, path, "format", ZOO_STATE_FORMAT))
+        return ZOO_FILE_TRAIN_STATE;
     if (attr_is(f, path, "schema", ZOO_RESULTS_SCHEMA))
         return ZOO_FILE_RESULTS;
     if (has_link(f, "logits") && has_attr(f, "checkpoint"))

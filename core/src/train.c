@@ -266,8 +266,10 @@ typedef struct run_state {
     int64_t B, steps_per_epoch, step, tokens; /* B: the global batch (all processes of the run) */
     const zoo_reducer *dp; /* data-parallel processes, or NULL for one */
     int32_t *nlab;     /* data parallel: supervised positions per training row */
-    float *red;        /* data parallel: gradients, loss and stop flag as they are summed */
+    float *red;        /* data parallel: gradients, loss, stop and checkpoint flags as they are summed */
     double t_start, t_loop, t_train;
+    zoo_run_progress from;  /* where the loop starts: step 0, or a resumed checkpoint */
+    zoo_run_snapshot snap;  /* the view handed to hooks->save; its flat buffers */
 } run_state;
 
 /* The training set and the test set (seed data_seed + 10). */
@@ -341,7 +343,7 @@ static int alloc_curves(run_state *st)
     if (st->dp) {
         int64_t nf = zoo_graph_flat_size(st->m->g);
         st->nlab = malloc((size_t)n * sizeof *st->nlab);
-        st->red = malloc((size_t)(nf + 2) * sizeof *st->red);
+        st->red = malloc((size_t)(nf + 3) * sizeof *st->red);
         if (!st->nlab || !st->red)
             return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the data-parallel buffers");
         for (int64_t r = 0; r < n; r++) {
@@ -409,13 +411,31 @@ static int drain_losses(run_state *st, int e, int64_t s_last, int pending, doubl
     return 0;
 }
 
+/* Asked for a checkpoint now (hooks->checkpoint_due, with a save hook to take it). */
+static int checkpoint_due(const run_state *st)
+{
+    const zoo_run_hooks *h = st->hooks;
+    return h && h->save && h->checkpoint_due && h->checkpoint_due(h->ud);
+}
+
+/* The state at epoch e, s of its steps done, into hooks->save (nothing without one). */
+static int save_state(run_state *st, int e, int64_t s, double lsum)
+{
+    const zoo_run_hooks *h = st->hooks;
+    if (!h || !h->save)
+        return 0;
+    zoo_run_progress p = {e, s, st->step, lsum, st->tokens, st->t_train, now_s() - st->t_start};
+    int rc = zoo_run_snapshot_take(&st->snap, st->m, st->res, &p);
+    return rc ? rc : h->save(&st->snap, h->ud);
+}
+
 /* One data-parallel step on global batch rows [first, first+count) of this epoch's
  * order: this process's share forward and backward, its gradients weighted by its share
  * of the batch's supervised positions (so the sum is the one-process batch-mean
  * gradient), summed over the processes with the loss and the stop flag, then AdamW on
  * every process alike. *stop: some process asked to stop. */
 static int dp_step(run_state *st, int e, int64_t s, double lr, int64_t first, int64_t count, int want_stop,
-                   double *lsum, int *stop)
+                   int want_save, double *lsum, int *stop, int *save)
 {
     const zoo_run_spec *spec = st->spec;
     const zoo_reducer *dp = st->dp;
@@ -455,8 +475,9 @@ static int dp_step(run_state *st, int e, int64_t s, double lr, int64_t first, in
         memset(h, 0, (size_t)(nf + 1) * sizeof *h);
     }
     h[nf + 1] = want_stop ? 1.0f : 0.0f;
+    h[nf + 2] = want_save ? 1.0f : 0.0f;
     double t0 = now_s();
-    rc = dp->allreduce(h, nf + 2, dp->ud);
+    rc = dp->allreduce(h, nf + 3, dp->ud);
     st->res->comm_s += now_s() - t0;
     if (rc) {
         zoo_error_prefix("epoch %d step %lld: summing the gradients over %d ranks: ", e, (long long)s, dp->size);
@@ -478,17 +499,22 @@ static int dp_step(run_state *st, int e, int64_t s, double lr, int64_t first, in
     st->res->n_steps = st->step;
     st->tokens += count * spec->seq_len;
     *stop = h[nf + 1] != 0;
+    *save = h[nf + 2] != 0;
     return 0;
 }
 
-/* The data-parallel epoch: a step at a time (the processes meet at every step). */
-static int train_epoch_dp(run_state *st, int e, double lr, double *lsum)
+/* The data-parallel epoch from step `from`: a step at a time (the processes meet at every
+ * step). A stop or checkpoint asked by any process during step s is taken by all of
+ * them after it (the state then holds s + 1 steps of the epoch, possibly all of them). */
+static int train_epoch_dp(run_state *st, int e, int64_t from, double lr, double *lsum)
 {
     const int64_t n = st->train.n, B = st->B;
-    for (int64_t s = 0; s < st->steps_per_epoch; s++) {
-        int want = st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud), stop = 0;
+    for (int64_t s = from; s < st->steps_per_epoch; s++) {
+        int want = st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud), stop = 0, save = 0;
         int64_t first = s * B, count = n - first < B ? n - first : B;
-        int rc = dp_step(st, e, s, lr, first, count, want, lsum, &stop);
+        int rc = dp_step(st, e, s, lr, first, count, want, checkpoint_due(st), lsum, &stop, &save);
+        if (!rc && (stop || save))
+            rc = save_state(st, e, s + 1, *lsum); /* a graceful stop saves first */
         if (rc)
             return rc;
         if (stop)
@@ -497,20 +523,26 @@ static int train_epoch_dp(run_state *st, int e, double lr, double *lsum)
     return 0;
 }
 
-/* One pass over the shuffled training set at lr; *lsum gets the sum of its step losses. */
-static int train_epoch(run_state *st, int e, double lr, double *lsum)
+/* One pass over the shuffled training set at lr from step `from` of it; *lsum gets the
+ * sum of its step losses (it holds the earlier steps' sum when resumed mid-epoch). */
+static int train_epoch(run_state *st, int e, int64_t from, double lr, double *lsum)
 {
     if (st->dp)
-        return train_epoch_dp(st, e, lr, lsum);
+        return train_epoch_dp(st, e, from, lr, lsum);
     const zoo_run_spec *spec = st->spec;
     zoo_model *m = st->m;
     const int64_t n = st->train.n, B = st->B;
     int rc, pending = 0;
-    for (int64_t s = 0; s < st->steps_per_epoch; s++) {
-        if (st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud)) {
+    for (int64_t s = from; s < st->steps_per_epoch; s++) {
+        int stop = st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud);
+        if (stop || checkpoint_due(st)) {
             if (pending && (rc = drain_losses(st, e, s - 1, pending, lsum))) /* the curve keeps every step run */
                 return rc;
-            return ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s);
+            pending = 0;
+            if ((rc = save_state(st, e, s, *lsum))) /* a graceful stop saves first */
+                return rc;
+            if (stop)
+                return ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s);
         }
         int64_t first = s * B, count = n - first < B ? n - first : B;
         if ((rc = zoo_model_load_batch(m, &st->train, st->order, first, count)))
@@ -580,15 +612,15 @@ static int run_epochs(run_state *st)
 {
     const zoo_run_spec *spec = st->spec;
     const int E = spec->epochs;
-    st->t_loop = now_s();
-    st->res->best_acc = 0;
-    for (int e = 0; e < E; e++) {
+    st->t_loop = now_s() - st->from.wall_s;
+    for (int e = st->from.epoch; e < E; e++) {
         /* Cosine per epoch, eta_min 0, no warmup; stepped after evaluation, so epoch e
          * trains at lr(e). */
         double lr = spec->lr * (1.0 + cos(PI * (double)e / (double)E)) / 2.0;
         shuffle(st->order, st->train.n, spec->seed, e);
-        double t0 = now_s(), lsum = 0, tl = 0, ta = 0;
-        int rc = train_epoch(st, e, lr, &lsum);
+        const int resumed = e == st->from.epoch;
+        double t0 = now_s(), lsum = resumed ? st->from.lsum : 0, tl = 0, ta = 0;
+        int rc = train_epoch(st, e, resumed ? st->from.epoch_step : 0, lr, &lsum);
         if (rc)
             return rc;
         st->t_train += now_s() - t0;
@@ -598,7 +630,34 @@ static int run_epochs(run_state *st)
         record_epoch(st, e, lr, lsum, tl, ta);
         if (ta > spec->early_stop) /* strict >, on the test set itself, as the reference (docs/training.md) */
             break;
+        /* (a data-parallel run decides at its steps, where the processes agree) */
+        if (e + 1 < E && !st->dp && checkpoint_due(st) && (rc = save_state(st, e + 1, 0, 0)))
+            return rc;
     }
+    return 0;
+}
+
+/* Go on from hooks->resume when it fits this run; when it does not, on_resume hears why
+ * and the run starts from step 0 (the model as built, nothing changed). */
+static int resume_run(run_state *st)
+{
+    const zoo_run_hooks *h = st->hooks;
+    int rc = zoo_run_snapshot_apply(h->resume, st->m, st->spec, st->steps_per_epoch, st->res, &st->from);
+    if (rc == ZOO_ERR_INVALID) {
+        if (h->on_resume)
+            h->on_resume(h->resume, rc, zoo_error_last()->msg, h->ud);
+        memset(&st->from, 0, sizeof st->from);
+        return 0;
+    }
+    if (rc)
+        return rc;
+    st->step = st->from.step;
+    st->tokens = st->from.tokens;
+    st->t_train = st->from.train_s;
+    st->t_start -= st->from.wall_s; /* wall_s counts every session */
+    st->res->tokens_per_s = st->t_train > 0 ? (double)st->tokens / st->t_train : 0;
+    if (h->on_resume)
+        h->on_resume(h->resume, 0, NULL, h->ud);
     return 0;
 }
 
@@ -622,6 +681,7 @@ static void finish_run(run_state *st, int rc, zoo_model **model_out)
     free(st->psync);
     free(st->nlab);
     free(st->red);
+    zoo_run_snapshot_drop(&st->snap);
     zoo_dataset_free(&st->train);
     zoo_dataset_free(&st->test);
 }
@@ -660,6 +720,8 @@ int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result
         rc = record_costs(&st);
     if (!rc)
         rc = alloc_curves(&st);
+    if (!rc && hooks && hooks->resume)
+        rc = resume_run(&st);
     if (!rc)
         rc = run_epochs(&st);
     finish_run(&st, rc, model_out);

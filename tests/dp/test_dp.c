@@ -51,7 +51,7 @@ int main(int argc, char **argv)
     MPI_Comm_size(MPI_COMM_WORLD, &size);
     dp_ring ring = {MPI_COMM_WORLD, rank, size, NULL, 0, NULL, NULL};
     zoo_reducer red = {rank, size, dp_ring_reduce_cb, &ring};
-    zoo_run_hooks hooks = {NULL, NULL, NULL, &red};
+    zoo_run_hooks hooks = {.reducer = &red};
 
     zoo_run_spec s1, sn;
     spec_of(&s1, 1);

@@ -75,7 +75,7 @@ static int run_one(const char *name, const char *out)
         bad |= set(&s, c->knobs[i][0], c->knobs[i][1]);
     if (bad)
         return 1;
-    zoo_run_hooks hooks = {print_epoch, NULL, (void *)name, NULL};
+    zoo_run_hooks hooks = {.on_epoch = print_epoch, .ud = (void *)name};
     zoo_run_result r;
     int rc = zoo_run(&s, &hooks, &r, NULL);
     printf("%s: status %d, final acc %.4f (best %.4f) after %d epoch(s), %.1f s, %lld params, state %.0f floats\n",

@@ -82,7 +82,7 @@ static void test_bookkeeping(void)
     zoo_run_spec s;
     tiny(&s);
     hook_state hs = {0, 0, 0, 1 << 30, 0};
-    zoo_run_hooks hooks = {on_epoch, should_stop, &hs, NULL};
+    zoo_run_hooks hooks = {.on_epoch = on_epoch, .should_stop = should_stop, .ud = &hs};
     zoo_run_result r;
     zoo_model *m = NULL;
     int rc = zoo_run(&s, &hooks, &r, &m);
@@ -185,7 +185,7 @@ static void test_stops(void)
 
     /* Interrupted between steps: status, and the steps done so far are kept. */
     hook_state hs = {0, 0, 0, 5, 0};
-    zoo_run_hooks hooks = {NULL, should_stop, &hs, NULL};
+    zoo_run_hooks hooks = {.should_stop = should_stop, .ud = &hs};
     zoo_model *m = (zoo_model *)&hs; /* must be reset to NULL on failure */
     int rc = zoo_run(&s, &hooks, &r, &m);
     ZT_CHECK(rc == ZOO_ERR_INTERRUPTED && r.status == ZOO_ERR_INTERRUPTED && m == NULL, "should_stop: rc %d", rc);
@@ -264,7 +264,7 @@ static int learn(void)
     set(&s, "epochs", LEARN_EPOCHS);
     if (zt_fails)
         return 1;
-    zoo_run_hooks hooks = {print_epoch, NULL, NULL, NULL};
+    zoo_run_hooks hooks = {.on_epoch = print_epoch};
     zoo_run_result r;
     int rc = zoo_run(&s, &hooks, &r, NULL);
     printf("learn: status %d, final acc %.4f after %d epoch(s), %.1f s wall, %.0f tok/s, %lld params\n", rc,

@@ -2,11 +2,16 @@
 # test_requeue.sh: preemption. `scontrol requeue` the sweep job while runs are left: it
 # goes back to the queue, starts again, resumes from its results file and ends with
 # every run present exactly once, equal to a direct run's; its log holds both starts.
+# The runs in flight at the requeue save their checkpoints on the way out, and the second
+# start continues them from there, not from step 0 (the log names the step).
 set -u
 . "$(dirname "$0")/lib.sh"
 slurm_setup "$@"
 
-sweep=$SRC/tests/slurm/slow.yaml
+# slow.yaml with longer runs (about 2 s) that checkpoint every 0.6 s and on the stop.
+sweep=$PWD/slow_ckpt.yaml
+sed 's/train_examples: 8000/train_examples: 16000/; s/^name: slurm-slow/name: slurm-slow\ncheckpoint_minutes: 0.01/' \
+  "$SRC/tests/slurm/slow.yaml" > "$sweep"
 n_runs=12
 
 id=$(sbatch --parsable --job-name=zoo-requeue --nodes=3 --ntasks-per-node=1 --cpus-per-task=1 --time=30:00 \
@@ -46,6 +51,14 @@ grep -q "zoo sweep slurm-slow: 12 runs, [1-9][0-9]* already recorded" "$log" ||
 # killed before it could say); 0 would mean the requeue came after the sweep had ended.
 first=$("$PY" -c 'import h5py,sys; print(int(h5py.File(sys.argv[1])["sessions"][0]["exit_code"]))' preempted.h5)
 [[ $first == 75 || $first == -1 ]] || fail "the first start ended with exit code $first, not cut short by the requeue"
+# A run in flight at the requeue went on from its checkpoint.
+resumed=$(grep -o 'resuming from epoch [0-9]* step [0-9]* (step [0-9]*' "$log" | grep -v '(step 0$' | head -n 1)
+if [ -n "$resumed" ]; then
+  ok "a run in flight at the requeue went on from its checkpoint: $resumed"
+else
+  fail "no run continued from a checkpoint after the requeue: $(grep -i 'resuming\|checkpoint' "$log" | head -n 5)"
+fi
+[ ! -e preempted.h5.ckpt ] || [ -z "$(ls preempted.h5.ckpt)" ] || fail "checkpoints left after the sweep: $(ls preempted.h5.ckpt)"
 if "${CHECK[@]}" complete preempted.h5 $n_runs --sessions-min 2; then
   ok "requeued mid-sweep: every run present exactly once, over $starts starts"
 else

@@ -215,13 +215,58 @@ typedef struct zoo_reducer {
     void *ud;
 } zoo_reducer;
 
+/* The whole training state of a run between two steps (docs/training.md, checkpoints):
+ * enough to go on bitwise as if it had never stopped. The shuffle is keyed by (seed,
+ * epoch) and dropout by (seed, step, node), so the flat buffers, the position and the
+ * curves are all there is. Arrays are host memory; a snapshot handed to the save hook
+ * is a read-only view owned by zoo_run, one made by a reader is freed with
+ * zoo_run_snapshot_free. */
+typedef struct zoo_run_snapshot {
+    uint64_t layout;        /* zoo_run_snapshot_layout of the model it was taken from */
+    int64_t n_flat;         /* floats in each flat buffer */
+    float *params, *adam_m, *adam_v; /* ZOO_FLAT_PARAMS, _ADAM_M, _ADAM_V */
+    int epoch;              /* the epoch to go on with: epochs before it are complete */
+    int64_t epoch_step;     /* steps of that epoch done (0: it has not started) */
+    int64_t step;           /* global steps done: epoch * steps_per_epoch + epoch_step */
+    double epoch_loss_sum;  /* sum of the step losses of the epoch so far */
+    int64_t tokens;         /* tokens trained on so far */
+    double train_s, wall_s; /* seconds spent training / in the run, all sessions */
+    int epochs_run;         /* completed epochs (== epoch) */
+    double best_acc, final_acc, final_loss;
+    float *step_loss;       /* `step` values */
+    float *epoch_test_loss, *epoch_test_acc, *epoch_lr, *epoch_train_loss; /* `epoch` values each */
+    const char *origin;     /* where it was read from, for messages (NULL: not a file) */
+} zoo_run_snapshot;
+
+/* Fingerprint of a model's flat layout: every parameter and buffer's name, shape and
+ * kind in flat order. A snapshot is applied only to a model with the same one. */
+uint64_t zoo_run_snapshot_layout(const zoo_model *m);
+/* Frees the arrays of a snapshot a reader made (not the struct); accepts NULL. */
+void zoo_run_snapshot_free(zoo_run_snapshot *s);
+
 typedef struct zoo_run_hooks {
     void (*on_epoch)(const zoo_epoch_stats *st, void *ud);
-    /* polled between steps; nonzero aborts with ZOO_ERR_INTERRUPTED (in a data-parallel
-     * run: after the step every process is in, once any of them asks) */
-    int (*should_stop)(void *ud);
+    int (*should_stop)(void *ud); /* polled between steps; nonzero: save (when `save` is set), then stop
+                                   * with ZOO_ERR_INTERRUPTED */
     void *ud;
-    const zoo_reducer *reducer; /* NULL: one process; else its size must equal the spec's ranks */
+    /* Checkpoints (all optional). checkpoint_due is polled between steps and after each
+     * epoch's evaluation; nonzero asks for `save`, which gets the state as it is then.
+     * save returns 0, or an error code that ends the run with it (a driver that wants to
+     * train on after a failed write returns 0). In a data-parallel run every rank gets
+     * the same calls: the driver decides which one writes. */
+    int (*checkpoint_due)(void *ud);
+    int (*save)(const zoo_run_snapshot *s, void *ud);
+    /* Go on from this state instead of step 0. It is checked against the built model and
+     * the spec first (layout, sizes, position); one that does not fit is refused as a
+     * whole, on_resume says why, and the run starts from step 0. */
+    const zoo_run_snapshot *resume;
+    /* After the resume was applied (refused == 0) or refused (its code; `why` names the
+     * origin and the reason). */
+    void (*on_resume)(const zoo_run_snapshot *s, int refused, const char *why, void *ud);
+    /* NULL: one process; else the processes of a data-parallel run, as many as the spec's
+     * ranks. should_stop and checkpoint_due then take effect after the step in which any
+     * process asked, on every process alike. */
+    const zoo_reducer *reducer;
 } zoo_run_hooks;
 
 typedef struct zoo_run_result {

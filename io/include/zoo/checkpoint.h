@@ -42,6 +42,31 @@ int zoo_checkpoint_load_into(const char *path, zoo_model *m);
  * NULL. On failure *out is NULL. */
 int zoo_checkpoint_load(const char *path, int64_t B, int64_t M, zoo_run_spec *spec_out, zoo_model **out);
 
+/* ---- the training state: mid-run checkpoints (docs/training.md, checkpoints) ----------
+ * A run's whole state between two steps (zoo_run_snapshot) in HDF5: the run spec as
+ * root attributes as above, with "format" = "zoo-train-state" and its own
+ * "format_version" = 1; the group "state" holds the flat buffers "params", "adam_m",
+ * "adam_v" (n_flat float32 each, in the model's flat order), the curves "step_loss"
+ * (step values) and "epoch_train_loss", "epoch_test_loss", "epoch_test_acc", "epoch_lr"
+ * (epoch values each), the position and figures as attributes and "checksum", a 64-bit
+ * hash of all of it. */
+#define ZOO_STATE_FORMAT "zoo-train-state"
+#define ZOO_STATE_VERSION 1
+
+/* Write `s`, the state of a run of `spec`, to `path` atomically: a temporary file,
+ * fsynced, renamed over `path`, the folder fsynced. On any failure (a full disk) `path`
+ * is the previous file, untouched, and no temporary is left.
+ * Errors: ZOO_ERR_IO (the OS's reason), ZOO_ERR_HDF5, ZOO_ERR_NOMEM. */
+int zoo_checkpoint_save_state(const zoo_run_snapshot *s, const zoo_run_spec *spec, const char *path);
+
+/* Read the state at `path` for a run of `spec` into *out (arrays malloc'd: free them with
+ * zoo_run_snapshot_free; out->origin is `path`, which must outlive *out). Refused, with
+ * one line naming the file and why: not readable as HDF5 or truncated (ZOO_ERR_IO); not
+ * a training-state file, another format_version, another run (its spec hash differs from
+ * spec's), sizes that do not agree, a checksum that does not match (ZOO_ERR_INVALID).
+ * Whether it fits the model is zoo_run's check (zoo_run_hooks.resume). */
+int zoo_checkpoint_load_state(const char *path, const zoo_run_spec *spec, zoo_run_snapshot *out);
+
 #ifdef __cplusplus
 }
 #endif

@@ -18,7 +18,13 @@ typedef struct zoo_sweep {
     /* The network a multi-rank run's gradient allreduce crosses, for the sweep's cost
      * model (`net_gbytes_per_s:`, `net_latency_us:`); 0 = the model's default. */
     double net_gbytes_per_s, net_latency_us;
+    double checkpoint_minutes; /* `checkpoint_minutes:`, between two checkpoints of a run in flight; 0 = off */
+    int keep_checkpoints;      /* `keep_checkpoints: true`: finished runs' checkpoints stay */
 } zoo_sweep;
+
+/* checkpoint_minutes when the file does not say: a checkpoint costs well under 1% of
+ * this (bench/README.md, checkpoint cost). */
+#define ZOO_SWEEP_CHECKPOINT_MINUTES 5.0
 
 /* Parse and expand. Errors: ZOO_ERR_CONFIG (message "path:line:col: what; fix") or
  * ZOO_ERR_IO. Plugins named are loaded to check knobs. On failure *out is empty. */

@@ -5,7 +5,8 @@
 #ifndef ZOO_OUTPATH_H
 #define ZOO_OUTPATH_H
 
-/* What a file on disk is, from its HDF5 root: a checkpoint has format "zoo-checkpoint",
+/* What a file on disk is, from its HDF5 root: a checkpoint has format "zoo-checkpoint"
+ * (a mid-run one "zoo-train-state"),
  * a results file schema "zoo-sweep-results", a data file int32 datasets inputs and labels
  * plus the vocab attribute, a logits file the dataset logits plus the checkpoint
  * attribute (zoo eval --logits). */
@@ -18,6 +19,7 @@ typedef enum zoo_file_kind {
     ZOO_FILE_DATA,
     ZOO_FILE_LOGITS,
     ZOO_FILE_RESULTS,
+    ZOO_FILE_TRAIN_STATE, /* a mid-run checkpoint: format "zoo-train-state" */
 } zoo_file_kind;
 
 /* What `path` is (never fails: unreadable counts as foreign). */
