@@ -4,6 +4,7 @@
  *
  * usage: zoo_bench_train [--steps N] [--min-time S] [--warmup N] [--phases 1]
  *                        [--<spec key> VALUE ...]   e.g. --d_model 128 --seq_len 256
+ * --steps 0 builds and plans the model only: the planned bytes per kind, no step.
  * Defaults: the run spec's (attention, 2 layers, learned positions, dropout 0.1, as in
  * docs/model.md), batch 64, 2 threads, K by L as in Zoology's Figure 2. */
 #define _POSIX_C_SOURCE 200809L
@@ -35,6 +36,16 @@ static int fail(const char *what)
 static int64_t default_kv_pairs(int64_t L)
 {
     return L >= 512 ? L / 8 : (L / 16 > 1 ? L / 16 : 1);
+}
+
+/* The planned activation memory per kind, as JSON fields (MiB). */
+static void print_plan(const zoo_graph *g)
+{
+    zoo_mem_plan mp;
+    if (zoo_graph_mem_plan(g, &mp))
+        return;
+    printf(", \"activations_mib\": %.1f, \"act_grads_mib\": %.1f, \"workspace_mib\": %.1f", mp.activations / 1048576.0,
+           mp.act_grads / 1048576.0, mp.workspace / 1048576.0);
 }
 
 int main(int argc, char **argv)
@@ -69,8 +80,8 @@ int main(int argc, char **argv)
         } else if (!strcmp(key, "kv_pairs") || !strcmp(key, "kv-pairs"))
             kv_set = 1;
     }
-    if (steps < 1 || warmup < 0) {
-        fprintf(stderr, "zoo_bench_train: --steps must be >= 1 and --warmup >= 0\n");
+    if (steps < 0 || warmup < 0) {
+        fprintf(stderr, "zoo_bench_train: --steps and --warmup must be >= 0\n");
         return 2;
     }
     if (!kv_set)
@@ -87,6 +98,17 @@ int main(int argc, char **argv)
     /* M = K*B supervised slots, as zoo_run builds it */
     if (zoo_model_build(&s, B, B * s.kv_pairs, &m))
         return fail("model");
+    if (!steps) { /* the plan only */
+        printf("{\"impl\": \"zoo\", \"backend\": \"%s\", \"mixer\": \"%s\", \"d_model\": %lld, \"seq_len\": %lld, "
+               "\"batch\": %lld, \"arena_mib\": %.1f",
+               zoo_backend_name(s.backend), s.mixers[0].name, (long long)s.d_model, (long long)L, (long long)B,
+               (double)zoo_graph_arena_bytes(m->g) / 1048576.0);
+        print_plan(m->g);
+        printf("}\n");
+        zoo_model_free(m);
+        zoo_dataset_free(&d);
+        return 0;
+    }
     double t0 = 0, c0 = 0, tf = 0, tb = 0, ta = 0;
     int done = 0;
     for (int it = 0;; it++) {
@@ -136,6 +158,7 @@ int main(int argc, char **argv)
            s.mixers[0].name, (long long)s.d_model, (long long)L, (long long)B, (long long)s.kv_pairs, s.threads,
            (long long)zoo_graph_count_trainable(m->g), done, dt, (double)done * B * L / dt, cpu,
            (double)done * B * L / cpu, (double)zoo_graph_arena_bytes(m->g) / 1048576.0, (double)loss);
+    print_plan(m->g);
     /* The pattern with every knob resolved, so that run.py builds the same mixers in
      * PyTorch (the plugins' defaults, not a copy of them). */
     printf(", \"n_layers\": %d, \"pattern\": [", s.n_layers);

@@ -14,10 +14,6 @@
 #include <omp.h>
 #endif
 
-#define ALIGN_FLOATS 16 /* 64-byte alignment of every buffer in an arena */
-
-static int64_t round_up(int64_t n) { return (n + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS; }
-
 void zoo_rng_init(zoo_rng *r, uint64_t key)
 {
     r->key = zoo_mix64(key);
@@ -286,6 +282,15 @@ static void init_fill(const zoo_tensor *t, float *x, uint64_t seed, zoo_init ini
     }
 }
 
+/* Whether planning gives t a gradient: parameters, and activations that depend on
+ * one unless the graph is planned for forward passes alone. */
+static int has_grad(const zoo_graph *g, const zoo_tensor *t)
+{
+    if (t->kind == ZOO_T_PARAM)
+        return 1;
+    return (t->kind == ZOO_T_ACT || t->kind == ZOO_T_INPUT) && t->requires_grad && !g->forward_only;
+}
+
 /* For every tensor with a gradient, its last consumer whose backward runs: in reverse
  * order that backward is the first to accumulate into the gradient, so the gradient is
  * cleared right before it (while the memory is about to be used anyway). */
@@ -304,7 +309,7 @@ static int plan_zeroing(zoo_graph *g)
         if (!t->op || !t->requires_grad)
             continue;
         for (int k = 0; k < t->nsrc; k++)
-            if (t->src[k] && t->src[k]->grad && g->zero_at[t->src[k]->id] < i)
+            if (t->src[k] && has_grad(g, t->src[k]) && g->zero_at[t->src[k]->id] < i)
                 g->zero_at[t->src[k]->id] = i;
     }
     for (int i = 0; i < n; i++)
@@ -421,61 +426,58 @@ static int plan_params(zoo_graph *g, uint64_t seed)
     return rc;
 }
 
-/* Activations with each node's workspace right after its values (the order kernels
- * touch them: measurably faster than a separate workspace arena), their gradients, and
- * the int32 inputs: one arena each. The accounting still counts workspace apart. */
+/* Activations and their workspace (one arena), their gradients, and the int32 inputs:
+ * one allocation each, at offsets memplan.c chooses. With reuse (the default), a buffer
+ * shares memory with others that hold nothing while it does; ZOO_MEM_REUSE=0 or
+ * keep_all gives each its own (values and workspace interleaved node by node). The
+ * accounting counts values and workspace apart, as the arena's two regions. */
 static int plan_arenas(zoo_graph *g)
 {
-    size_t an = 0, gn = 0, in = 0, wn = 0;
+    const char *env = getenv("ZOO_MEM_REUSE");
+    int reuse = !g->keep_all && !(env && !strcmp(env, "0"));
+    zoo_memplan p;
+    if (zoo_memplan_make(g, reuse, &p))
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory planning the activation memory");
+    size_t an = (size_t)p.data_n, wn = (size_t)p.aux_n, gn = (size_t)p.grad_n, in = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
-        if (t->kind != ZOO_T_ACT && t->kind != ZOO_T_INPUT)
-            continue;
-        if (t->dtype == ZOO_I32)
-            in += (size_t)round_up(t->n);
-        else
-            an += (size_t)round_up(t->n);
-        wn += (size_t)round_up(t->aux_n);
-        if (t->requires_grad)
-            gn += (size_t)round_up(t->n);
+        if ((t->kind == ZOO_T_ACT || t->kind == ZOO_T_INPUT) && t->dtype == ZOO_I32)
+            in += (size_t)zoo_align_floats(t->n);
     }
     int rc;
     if ((rc = alloc_buf(g, (void **)&g->arena, (an + wn) * sizeof(float), "activations and op workspace")) ||
         (rc = alloc_buf(g, (void **)&g->garena, gn * sizeof(float), "activation gradients")) ||
         (rc = alloc_buf(g, (void **)&g->iarena, in * sizeof(int32_t), "int32 inputs")) ||
-        (rc = alloc_buf(g, (void **)&g->loss_hist, ZOO_LOSS_SLOTS * sizeof(float), "the loss history")))
+        (rc = alloc_buf(g, (void **)&g->loss_hist, ZOO_LOSS_SLOTS * sizeof(float), "the loss history"))) {
+        zoo_memplan_free(&p);
         return rc;
+    }
     zoo_exec *x = &g->exec;
     if ((rc = g->be->memset(x, g->arena, 0, (an + wn) * sizeof(float))) ||
-        (rc = g->be->memset(x, g->iarena, 0, in * sizeof(int32_t))))
+        (rc = g->be->memset(x, g->iarena, 0, in * sizeof(int32_t)))) {
+        zoo_memplan_free(&p);
         return rc;
+    }
     g->arena_n = an + wn;
     g->garena_n = gn;
     g->iarena_n = in;
     g->mem.activations = an * sizeof(float) + in * sizeof(int32_t);
     g->mem.act_grads = gn * sizeof(float);
     g->mem.workspace = wn * sizeof(float);
-    size_t ao = 0, go = 0, io = 0;
+    size_t io = 0;
     for (int i = 0; i < g->n_nodes; i++) {
         zoo_tensor *t = g->nodes[i];
         if (t->kind != ZOO_T_ACT && t->kind != ZOO_T_INPUT)
             continue;
         if (t->dtype == ZOO_I32) {
             t->idata = g->iarena + io;
-            io += (size_t)round_up(t->n);
-        } else {
-            t->data = g->arena + ao;
-            ao += (size_t)round_up(t->n);
-        }
-        if (t->aux_n) {
-            t->aux = g->arena + ao;
-            ao += (size_t)round_up(t->aux_n);
-        }
-        if (t->requires_grad) {
-            t->grad = g->garena + go;
-            go += (size_t)round_up(t->n);
-        }
+            io += (size_t)zoo_align_floats(t->n);
+        } else
+            t->data = g->arena + p.data_off[i];
+        t->aux = p.aux_off[i] >= 0 ? g->arena + p.aux_off[i] : NULL;
+        t->grad = p.grad_off[i] >= 0 ? g->garena + p.grad_off[i] : NULL;
     }
+    zoo_memplan_free(&p);
     return 0;
 }
 
@@ -506,13 +508,40 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
             return rc;
         }
     }
-    if ((rc = plan_params(g, seed)) || (rc = plan_arenas(g)))
+    if ((rc = plan_params(g, seed)))
         return rc;
-    if (plan_zeroing(g))
+    if (plan_zeroing(g)) /* before the arenas: gradients live from their first clearing */
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory planning the graph");
+    if ((rc = plan_arenas(g)))
+        return rc;
     g->planned = 1;
     g->exec.host_step.seed = seed;
     return zoo_exec_push_step(&g->exec); /* a mode set before planning holds */
+}
+
+static int before_plan(zoo_graph *g, const char *fn)
+{
+    if (!g)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: no graph", fn);
+    if (g->planned || g->exec_ready)
+        return ZOO_FAIL(ZOO_ERR_STATE, "%s: the graph is already planned; call it before zoo_graph_plan", fn);
+    return 0;
+}
+
+int zoo_graph_keep_all(zoo_graph *g)
+{
+    int rc = before_plan(g, "zoo_graph_keep_all");
+    if (!rc)
+        g->keep_all = 1;
+    return rc;
+}
+
+int zoo_graph_forward_only(zoo_graph *g)
+{
+    int rc = before_plan(g, "zoo_graph_forward_only");
+    if (!rc)
+        g->forward_only = 1;
+    return rc;
 }
 
 int zoo_graph_reinit_param(zoo_graph *g, zoo_tensor *p, zoo_init init, uint64_t seed)
@@ -595,6 +624,8 @@ static int backward_from(zoo_graph *g, zoo_tensor *out, const float *dout)
 {
     if (!g || !g->planned)
         return ZOO_FAIL(ZOO_ERR_STATE, "backward before zoo_graph_plan");
+    if (g->forward_only)
+        return ZOO_FAIL(ZOO_ERR_STATE, "backward on a graph planned for forward passes only (zoo_graph_forward_only)");
     if (!out || !out->requires_grad || out->kind != ZOO_T_ACT)
         return ZOO_FAIL(ZOO_ERR_INVALID, "backward needs an op output that depends on a parameter");
     /* Gradients no backward below `out` clears (no consumer there, or `out` itself)

@@ -35,7 +35,17 @@ typedef struct zoo_op_kernels {
 typedef struct zoo_op_def {
     const char *name;
     zoo_op_kernels k[ZOO_BACKEND_COUNT];
+    /* What the backward kernels of every backend never read (ZOO_MEM_*), so the memory
+     * planner may reuse it earlier; 0 (the default) assumes they read it all. */
+    unsigned mem;
 } zoo_op_def;
+
+/* zoo_op_def.mem: its backward never reads the values of src k / its own values; its
+ * workspace carries nothing from forward to backward (each kernel uses it as scratch). */
+#define ZOO_MEM_NO_SRC(k) (1u << (k))
+#define ZOO_MEM_NO_SRCS ((1u << ZOO_MAX_SRC) - 1u)
+#define ZOO_MEM_NO_OUT (1u << ZOO_MAX_SRC)
+#define ZOO_MEM_AUX_SCRATCH (2u << ZOO_MAX_SRC)
 
 /* Every op of the core, for support reports (zoo info); NULL-terminated. */
 extern const zoo_op_def *const zoo_op_table[];
@@ -103,6 +113,11 @@ struct zoo_graph {
      * clear gradients by filling every byte with grad_fill_byte instead of 0 */
     int no_fresh;
     int grad_fill_byte;
+    /* activation memory: keep_all gives every buffer its own memory (no reuse), as do
+     * ZOO_MEM_REUSE=0 and tests that read every node after a step; forward_only plans
+     * for forward passes alone (no activation gradients; backward refused) */
+    int keep_all;
+    int forward_only;
     /* execution */
     const zoo_backend_iface *be;
     zoo_exec exec;
@@ -120,6 +135,22 @@ struct zoo_graph {
     int *zero_at;                /* per node: that consumer's id, -1 when none */
     int *zero_first, *zero_list; /* per node i: the grads it clears, zero_list[zero_first[i]..zero_first[i+1]) */
 };
+
+/* Every buffer in an arena starts 64 bytes aligned: sizes rounded up to 16 floats. */
+#define ZOO_ALIGN_FLOATS 16
+static inline int64_t zoo_align_floats(int64_t n) { return (n + ZOO_ALIGN_FLOATS - 1) / ZOO_ALIGN_FLOATS * ZOO_ALIGN_FLOATS; }
+
+/* Offsets (floats) of each node's values and workspace in the arena and of its
+ * gradient in the gradient arena, -1 where it has none; the regions' sizes. Values
+ * come first in the arena, then workspace (memplan.c). */
+typedef struct zoo_memplan {
+    int64_t *data_off, *aux_off, *grad_off;
+    int64_t data_n, aux_n, grad_n;
+} zoo_memplan;
+/* With reuse, buffers whose lifetimes in the step do not overlap share memory;
+ * without, every buffer has its own. Needs g->zero_at. 0 or ZOO_ERR_NOMEM. */
+int zoo_memplan_make(const zoo_graph *g, int reuse, zoo_memplan *p);
+void zoo_memplan_free(zoo_memplan *p);
 
 /* One training step of a planned graph, with the step state already set on the host
  * (training, step, loss_slot and AdamW's scalars): uploads it, then runs forward, logs

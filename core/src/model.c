@@ -241,8 +241,9 @@ static int build_head(zoo_model *m, zoo_tensor *h, zoo_tensor *r, int64_t D)
     return 0;
 }
 
-/* The model's graph, planned (memory allocated, parameters drawn) when `plan`. */
-static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan, zoo_model **out)
+/* The model's graph, planned (memory allocated, parameters drawn) when `plan`; for
+ * forward passes only when `eval_only`. */
+static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan, int eval_only, zoo_model **out)
 {
     if (!out)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_build: no output pointer");
@@ -287,6 +288,8 @@ static int model_build(const zoo_run_spec *spec, int64_t B, int64_t M, int plan,
             goto fail;
     if ((rc = build_head(m, h, r, D)))
         goto fail;
+    if (eval_only && (rc = zoo_graph_forward_only(m->g)))
+        goto fail;
     if (plan && ((rc = zoo_graph_plan(m->g, spec->seed)) || (rc = rescale_out_projections(m->g, nl, spec->seed))))
         goto fail;
     free(li);
@@ -298,12 +301,22 @@ fail:
     return rc;
 }
 
-int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out)
+static int build_resolved(const zoo_run_spec *spec, int64_t B, int64_t M, int eval_only, zoo_model **out)
 {
     if (spec && (spec->backend < 0 || spec->backend >= ZOO_BACKEND_COUNT))
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_build: backend '%s' is not resolved: call zoo_run_spec_backend first",
                         spec->backend == ZOO_BACKEND_AUTO ? "auto" : "?");
-    return model_build(spec, B, M, 1, out);
+    return model_build(spec, B, M, 1, eval_only, out);
+}
+
+int zoo_model_build(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out)
+{
+    return build_resolved(spec, B, M, 0, out);
+}
+
+int zoo_model_build_eval(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out)
+{
+    return build_resolved(spec, B, M, 1, out);
 }
 
 int zoo_model_backends(const zoo_run_spec *spec, uint32_t *mask, char *why, size_t n)
@@ -314,7 +327,7 @@ int zoo_model_backends(const zoo_run_spec *spec, uint32_t *mask, char *why, size
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_backends: no output");
     *mask = 0;
     zoo_model *m = NULL;
-    int rc = model_build(spec, 1, 1, 0, &m); /* the graph only: nothing is allocated */
+    int rc = model_build(spec, 1, 1, 0, 0, &m); /* the graph only: nothing is allocated */
     if (rc)
         return rc;
     size_t k = 0;

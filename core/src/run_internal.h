@@ -12,6 +12,9 @@
 int64_t zoo_run_spec_batch(const zoo_run_spec *s);
 /* Evaluation batch: spec->eval_batch_size, or the training batch when 0. */
 int64_t zoo_run_spec_eval_batch(const zoo_run_spec *s);
+/* zoo_model_build for a model that only ever evaluates (zoo_graph_forward_only: no
+ * activation gradients, values freed after their last forward reader). */
+int zoo_model_build_eval(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out);
 
 /* Where a run stands between two steps: what a checkpoint holds besides the flat
  * buffers and the curves (run_snapshot.c). */

@@ -308,7 +308,7 @@ static int build_models(run_state *st)
     }
     int rc = zoo_model_build(spec, B, K * B, &st->m);
     if (!rc && Be != B)
-        rc = zoo_model_build(spec, Be, K * Be, &st->me);
+        rc = zoo_model_build_eval(spec, Be, K * Be, &st->me); /* it only evaluates */
     return rc;
 }
 

@@ -40,14 +40,16 @@ typedef struct optest {
     int max_checks;     /* finite-difference elements per parameter (0: 24) */
 } optest;
 
-/* Builds, plans and fills one case; NULL on failure (printed). */
-static zoo_graph *optest_setup(const optest *op, const optest_case *c, uint64_t seed, zoo_tensor **out)
+/* Builds, plans and fills one case; NULL on failure (printed). keep_all: every buffer
+ * its own memory, for the modes that read every node's values or gradient afterwards
+ * or guard every buffer's padding. */
+static zoo_graph *optest_setup(const optest *op, const optest_case *c, uint64_t seed, int keep_all, zoo_tensor **out)
 {
     zoo_graph *g = zoo_graph_new(ZOO_BACKEND_CPU);
     char what[256];
     snprintf(what, sizeof what, "%s [%s]: build", op->name, c->label);
     *out = op->build(g, c);
-    if (zt_check_graph(g, what) || !*out) {
+    if (zt_check_graph(g, what) || !*out || (keep_all && zt_check_rc(zoo_graph_keep_all(g), what))) {
         zoo_graph_free(g);
         return NULL;
     }
@@ -67,7 +69,7 @@ static zoo_graph *optest_setup(const optest *op, const optest_case *c, uint64_t 
 static int optest_gradcheck_case(const optest *op, const optest_case *c, uint64_t seed)
 {
     zoo_tensor *out;
-    zoo_graph *g = optest_setup(op, c, seed, &out);
+    zoo_graph *g = optest_setup(op, c, seed, 1, &out);
     if (!g)
         return 1;
     int bad = 0;
@@ -96,7 +98,7 @@ static int optest_threads_case(const optest *op, const optest_case *c, uint64_t 
     for (int k = 0; k < 2 && !bad; k++) {
         zoo_set_threads(k + 1);
         zoo_tensor *out;
-        zoo_graph *g = optest_setup(op, c, seed, &out);
+        zoo_graph *g = optest_setup(op, c, seed, 0, &out);
         if (!g)
             return 1;
         int64_t no = zoo_tensor_numel(out), pn = 0;
@@ -135,7 +137,7 @@ static int optest_torchref(const optest *op, const optest_case *cases, int ncase
     int bad = 0;
     for (int i = 0; i < ncases && !bad; i++) {
         zoo_tensor *out;
-        zoo_graph *g = optest_setup(op, &cases[i], seed + (uint64_t)i, &out);
+        zoo_graph *g = optest_setup(op, &cases[i], seed + (uint64_t)i, 0, &out);
         if (!g) {
             bad = 1;
             break;
@@ -252,7 +254,8 @@ static zoo_graph *optest_twin(const optest *op, const optest_case *c, uint64_t s
     *out = op->build(g, c);
     char what[256];
     snprintf(what, sizeof what, "%s [%s] on %s: plan", op->name, c->label, zoo_backend_name(b));
-    if (zt_check_graph(g, what) || !*out || zt_check_rc(zoo_graph_plan(g, seed), what)) {
+    if (zt_check_graph(g, what) || !*out || zt_check_rc(zoo_graph_keep_all(g), what) ||
+        zt_check_rc(zoo_graph_plan(g, seed), what)) {
         zoo_graph_free(g);
         return NULL;
     }
@@ -287,7 +290,7 @@ static int optest_poison(zoo_graph *g)
 static int optest_backend_case(const optest *op, const optest_case *c, uint64_t seed, zoo_backend b)
 {
     zoo_tensor *rout, *xout;
-    zoo_graph *ref = optest_setup(op, c, seed, &rout);
+    zoo_graph *ref = optest_setup(op, c, seed, 1, &rout);
     if (!ref)
         return 1;
     int bad = 0;

@@ -34,7 +34,7 @@ static float *run(const optest_case *c, int path, int64_t *n)
     cc.flag = (c->flag & 1) | (path << 1);
     const optest op = {"fftconv", NULL, build, NULL, NULL, NULL, 0, 0, 0};
     zoo_tensor *out;
-    zoo_graph *g = optest_setup(&op, &cc, 7, &out);
+    zoo_graph *g = optest_setup(&op, &cc, 7, 0, &out);
     if (!g)
         return NULL;
     int64_t no = zoo_tensor_numel(out), pn = 0;

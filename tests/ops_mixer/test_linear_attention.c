@@ -48,7 +48,7 @@ static float *run(const optest_case *c, int64_t *n)
 {
     const optest op = {"linear_attention", NULL, build, fill, NULL, NULL, 0, 0, 0};
     zoo_tensor *out;
-    zoo_graph *g = optest_setup(&op, c, 5, &out);
+    zoo_graph *g = optest_setup(&op, c, 5, 0, &out);
     if (!g)
         return NULL;
     int64_t no = zoo_tensor_numel(out), pn = 0;

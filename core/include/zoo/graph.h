@@ -257,6 +257,19 @@ int zoo_graph_missing_ops(const zoo_graph *g, zoo_backend b, char *buf, size_t n
  * their gradients and op workspace; initialise parameters from `seed` on the host and
  * upload them once. After this, no allocation happens in forward/backward. */
 int zoo_graph_plan(zoo_graph *g, uint64_t seed);
+/* Activation memory (docs/backends.md): planning lets a node's values, workspace and
+ * gradient share memory with buffers that hold nothing at the same time in the step
+ * (forward of every node, then backward in reverse). After a step, only these stay
+ * readable: inputs, nodes no other node consumes (the loss; ce_head's logits and
+ * counts), parameters and their gradients; other nodes' values may be overwritten by
+ * later ones, and an activation's gradient once its own backward has run.
+ * zoo_graph_keep_all gives every buffer its own memory instead (tests that read every
+ * node; ZOO_MEM_REUSE=0 in the environment does it for every graph). zoo_graph_forward_only
+ * plans a graph that will only ever run forward passes (evaluation): no activation
+ * gradients, each value freed after its last forward reader; backward then fails.
+ * Both before zoo_graph_plan; 0 or ZOO_ERR_STATE. */
+int zoo_graph_keep_all(zoo_graph *g);
+int zoo_graph_forward_only(zoo_graph *g);
 /* Training mode turns dropout on. `step` seeds dropout masks for this step. Writes
  * the backend's step state. */
 int zoo_graph_set_training(zoo_graph *g, int training, uint64_t step);

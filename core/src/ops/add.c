@@ -55,7 +55,7 @@ static int add_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 }
 
 ZOO_CUDA_DECLARE(add)
-const zoo_op_def zoo_op_add = {"add", {[ZOO_BACKEND_CPU] = {NULL, add_fwd_cpu, add_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(add)}};
+const zoo_op_def zoo_op_add = {"add", {[ZOO_BACKEND_CPU] = {NULL, add_fwd_cpu, add_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(add)}, ZOO_MEM_NO_OUT | ZOO_MEM_NO_SRCS};
 
 zoo_tensor *zoo_add(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
 {

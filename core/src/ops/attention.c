@@ -192,7 +192,7 @@ static int attention_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 ZOO_CUDA_DECLARE(attention)
 const zoo_op_def zoo_op_attention = {
     "attention",
-    {[ZOO_BACKEND_CPU] = {attention_prepare_cpu, attention_fwd_cpu, attention_bwd_cpu} ZOO_CUDA_SLOT(attention)}};
+    {[ZOO_BACKEND_CPU] = {attention_prepare_cpu, attention_fwd_cpu, attention_bwd_cpu} ZOO_CUDA_SLOT(attention)}, 0};
 
 zoo_tensor *zoo_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, int heads, int window,
                           float scale, float dropout)

@@ -161,7 +161,7 @@ static int ce_head_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 static int ce_head_prepare_cpu(zoo_exec *ex, zoo_tensor *t);
 ZOO_CUDA_DECLARE(ce_head)
 const zoo_op_def zoo_op_ce_head = {
-    "ce_head", {[ZOO_BACKEND_CPU] = {ce_head_prepare_cpu, ce_head_fwd_cpu, ce_head_bwd_cpu} ZOO_CUDA_SLOT(ce_head)}};
+    "ce_head", {[ZOO_BACKEND_CPU] = {ce_head_prepare_cpu, ce_head_fwd_cpu, ce_head_bwd_cpu} ZOO_CUDA_SLOT(ce_head)}, 0};
 
 zoo_tensor *zoo_ce_head(zoo_graph *g, zoo_tensor *h, zoo_tensor *E, zoo_tensor *pos, zoo_tensor *labels)
 {

@@ -44,7 +44,7 @@ static int concat_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(concat)
 const zoo_op_def zoo_op_concat = {
-    "concat", {[ZOO_BACKEND_CPU] = {NULL, concat_fwd_cpu, concat_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(concat)}};
+    "concat", {[ZOO_BACKEND_CPU] = {NULL, concat_fwd_cpu, concat_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(concat)}, ZOO_MEM_NO_OUT | ZOO_MEM_NO_SRCS};
 
 zoo_tensor *zoo_concat(zoo_graph *g, zoo_tensor *const *xs, int n)
 {

@@ -67,7 +67,7 @@ static int dropout_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 }
 
 ZOO_CUDA_DECLARE(dropout)
-const zoo_op_def zoo_op_dropout = {"dropout", {[ZOO_BACKEND_CPU] = {NULL, dropout_fwd_cpu, dropout_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(dropout)}};
+const zoo_op_def zoo_op_dropout = {"dropout", {[ZOO_BACKEND_CPU] = {NULL, dropout_fwd_cpu, dropout_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(dropout)}, ZOO_MEM_NO_OUT | ZOO_MEM_NO_SRCS};
 
 zoo_tensor *zoo_dropout(zoo_graph *g, zoo_tensor *x, float p)
 {

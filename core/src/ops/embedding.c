@@ -66,7 +66,7 @@ static int embedding_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(embedding)
 const zoo_op_def zoo_op_embedding = {
-    "embedding", {[ZOO_BACKEND_CPU] = {NULL, embedding_fwd_cpu, embedding_bwd_cpu} ZOO_CUDA_SLOT(embedding)}};
+    "embedding", {[ZOO_BACKEND_CPU] = {NULL, embedding_fwd_cpu, embedding_bwd_cpu} ZOO_CUDA_SLOT(embedding)}, ZOO_MEM_NO_OUT | ZOO_MEM_AUX_SCRATCH};
 
 zoo_tensor *zoo_embedding(zoo_graph *g, zoo_tensor *tokens, zoo_tensor *E)
 {

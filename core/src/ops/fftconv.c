@@ -353,7 +353,7 @@ static int fftconv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(fftconv)
 const zoo_op_def zoo_op_fftconv = {
-    "fftconv", {[ZOO_BACKEND_CPU] = {fftconv_prepare_cpu, fftconv_fwd_cpu, fftconv_bwd_cpu} ZOO_CUDA_SLOT(fftconv)}};
+    "fftconv", {[ZOO_BACKEND_CPU] = {fftconv_prepare_cpu, fftconv_fwd_cpu, fftconv_bwd_cpu} ZOO_CUDA_SLOT(fftconv)}, 0};
 
 zoo_tensor *zoo_fftconv_path(zoo_graph *g, zoo_tensor *u, zoo_tensor *k, zoo_tensor *skip, zoo_conv_path path)
 {

@@ -33,7 +33,7 @@ static int gelu_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 }
 
 ZOO_CUDA_DECLARE(gelu)
-const zoo_op_def zoo_op_gelu = {"gelu", {[ZOO_BACKEND_CPU] = {NULL, gelu_fwd_cpu, gelu_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(gelu)}};
+const zoo_op_def zoo_op_gelu = {"gelu", {[ZOO_BACKEND_CPU] = {NULL, gelu_fwd_cpu, gelu_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(gelu)}, ZOO_MEM_NO_OUT};
 
 zoo_tensor *zoo_gelu(zoo_graph *g, zoo_tensor *x)
 {

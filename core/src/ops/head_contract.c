@@ -57,7 +57,7 @@ static int contract_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(head_contract)
 const zoo_op_def zoo_op_head_contract = {
-    "head_contract", {[ZOO_BACKEND_CPU] = {NULL, contract_fwd_cpu, contract_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(head_contract)}};
+    "head_contract", {[ZOO_BACKEND_CPU] = {NULL, contract_fwd_cpu, contract_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(head_contract)}, ZOO_MEM_NO_OUT};
 
 zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads)
 {

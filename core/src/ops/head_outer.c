@@ -48,7 +48,7 @@ static int outer_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(head_outer)
 const zoo_op_def zoo_op_head_outer = {
-    "head_outer", {[ZOO_BACKEND_CPU] = {NULL, outer_fwd_cpu, outer_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(head_outer)}};
+    "head_outer", {[ZOO_BACKEND_CPU] = {NULL, outer_fwd_cpu, outer_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(head_outer)}, ZOO_MEM_NO_OUT};
 
 zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads)
 {

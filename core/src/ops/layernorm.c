@@ -185,7 +185,7 @@ static int layernorm_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 }
 
 ZOO_CUDA_DECLARE(layernorm)
-const zoo_op_def zoo_op_layernorm = {"layernorm", {[ZOO_BACKEND_CPU] = {layernorm_prepare_cpu, layernorm_fwd_cpu, layernorm_bwd_cpu} ZOO_CUDA_SLOT(layernorm)}};
+const zoo_op_def zoo_op_layernorm = {"layernorm", {[ZOO_BACKEND_CPU] = {layernorm_prepare_cpu, layernorm_fwd_cpu, layernorm_bwd_cpu} ZOO_CUDA_SLOT(layernorm)}, ZOO_MEM_NO_OUT};
 
 zoo_tensor *zoo_layernorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *b, float eps)
 {

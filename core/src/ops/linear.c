@@ -88,7 +88,7 @@ static int linear_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(linear)
 const zoo_op_def zoo_op_linear = {
-    "linear", {[ZOO_BACKEND_CPU] = {linear_prepare_cpu, linear_fwd_cpu, linear_bwd_cpu} ZOO_CUDA_SLOT(linear)}};
+    "linear", {[ZOO_BACKEND_CPU] = {linear_prepare_cpu, linear_fwd_cpu, linear_bwd_cpu} ZOO_CUDA_SLOT(linear)}, ZOO_MEM_NO_OUT | ZOO_MEM_AUX_SCRATCH};
 
 zoo_tensor *zoo_linear(zoo_graph *g, zoo_tensor *x, zoo_tensor *W, zoo_tensor *b)
 {

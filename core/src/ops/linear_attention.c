@@ -382,7 +382,7 @@ static int linear_attention_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 ZOO_CUDA_DECLARE(linear_attention)
 const zoo_op_def zoo_op_linear_attention = {
     "linear_attention",
-    {[ZOO_BACKEND_CPU] = {linear_attention_prepare_cpu, la_fwd_cpu, la_bwd_cpu} ZOO_CUDA_SLOT(linear_attention)}};
+    {[ZOO_BACKEND_CPU] = {linear_attention_prepare_cpu, la_fwd_cpu, la_bwd_cpu} ZOO_CUDA_SLOT(linear_attention)}, 0};
 
 zoo_tensor *zoo_linear_attention(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, zoo_feature_map fm,
                                  int heads, float eps, int quadratic)

@@ -44,7 +44,7 @@ static int mul_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 }
 
 ZOO_CUDA_DECLARE(mul)
-const zoo_op_def zoo_op_mul = {"mul", {[ZOO_BACKEND_CPU] = {NULL, mul_fwd_cpu, mul_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(mul)}};
+const zoo_op_def zoo_op_mul = {"mul", {[ZOO_BACKEND_CPU] = {NULL, mul_fwd_cpu, mul_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(mul)}, ZOO_MEM_NO_OUT};
 
 zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
 {

@@ -26,7 +26,7 @@ static int reshape_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(reshape)
 const zoo_op_def zoo_op_reshape = {
-    "reshape", {[ZOO_BACKEND_CPU] = {NULL, reshape_fwd_cpu, reshape_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(reshape)}};
+    "reshape", {[ZOO_BACKEND_CPU] = {NULL, reshape_fwd_cpu, reshape_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(reshape)}, ZOO_MEM_NO_OUT | ZOO_MEM_NO_SRCS};
 
 zoo_tensor *zoo_reshape(zoo_graph *g, zoo_tensor *x, int ndim, const int64_t *shape)
 {

@@ -102,7 +102,7 @@ static int rmsnorm_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 }
 
 ZOO_CUDA_DECLARE(rmsnorm)
-const zoo_op_def zoo_op_rmsnorm = {"rmsnorm", {[ZOO_BACKEND_CPU] = {rmsnorm_prepare_cpu, rmsnorm_fwd_cpu, rmsnorm_bwd_cpu} ZOO_CUDA_SLOT(rmsnorm)}};
+const zoo_op_def zoo_op_rmsnorm = {"rmsnorm", {[ZOO_BACKEND_CPU] = {rmsnorm_prepare_cpu, rmsnorm_fwd_cpu, rmsnorm_bwd_cpu} ZOO_CUDA_SLOT(rmsnorm)}, ZOO_MEM_NO_OUT};
 
 zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps)
 {

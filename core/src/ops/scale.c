@@ -34,7 +34,7 @@ static int scale_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(scale)
 const zoo_op_def zoo_op_scale = {
-    "scale", {[ZOO_BACKEND_CPU] = {NULL, scale_fwd_cpu, scale_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(scale)}};
+    "scale", {[ZOO_BACKEND_CPU] = {NULL, scale_fwd_cpu, scale_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(scale)}, ZOO_MEM_NO_OUT | ZOO_MEM_NO_SRCS};
 
 zoo_tensor *zoo_scale(zoo_graph *g, zoo_tensor *x, float c)
 {

@@ -198,7 +198,7 @@ ZOO_CUDA_DECLARE(selective_scan)
 const zoo_op_def zoo_op_selective_scan = {
     "selective_scan",
     {[ZOO_BACKEND_CPU] = {selective_scan_prepare_cpu, selective_scan_fwd_cpu, selective_scan_bwd_cpu}
-         ZOO_CUDA_SLOT(selective_scan)}};
+         ZOO_CUDA_SLOT(selective_scan)}, 0};
 
 zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, zoo_tensor *A, zoo_tensor *BC)
 {

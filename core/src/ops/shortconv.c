@@ -111,7 +111,7 @@ static int shortconv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 ZOO_CUDA_DECLARE(shortconv)
 const zoo_op_def zoo_op_shortconv = {"shortconv",
                                      {[ZOO_BACKEND_CPU] = {shortconv_prepare_cpu, shortconv_fwd_cpu, shortconv_bwd_cpu}
-                                          ZOO_CUDA_SLOT(shortconv)}};
+                                          ZOO_CUDA_SLOT(shortconv)}, 0};
 
 zoo_tensor *zoo_shortconv(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, zoo_tensor *bias)
 {

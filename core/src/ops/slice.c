@@ -48,7 +48,7 @@ static int slice_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(slice)
 const zoo_op_def zoo_op_slice = {
-    "slice", {[ZOO_BACKEND_CPU] = {NULL, slice_fwd_cpu, slice_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(slice)}};
+    "slice", {[ZOO_BACKEND_CPU] = {NULL, slice_fwd_cpu, slice_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(slice)}, ZOO_MEM_NO_OUT | ZOO_MEM_NO_SRCS};
 
 zoo_tensor *zoo_slice(zoo_graph *g, zoo_tensor *x, int64_t start, int64_t len)
 {

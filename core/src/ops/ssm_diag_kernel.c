@@ -53,7 +53,7 @@ static int dta_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(s4d_dtA)
 const zoo_op_def zoo_op_s4d_dtA = {
-    "s4d_dtA", {[ZOO_BACKEND_CPU] = {NULL, dta_fwd_cpu, dta_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(s4d_dtA)}};
+    "s4d_dtA", {[ZOO_BACKEND_CPU] = {NULL, dta_fwd_cpu, dta_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(s4d_dtA)}, 0};
 
 /* ---- node 2: K (H, L) from dtA (H, N2, 2), C (1, H, N2, 2), B (H, N2, 2), log_dt (H) ----- */
 typedef struct {
@@ -157,7 +157,7 @@ static int s4d_kernel_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(s4d_kernel)
 const zoo_op_def zoo_op_s4d_kernel = {
-    "s4d_kernel", {[ZOO_BACKEND_CPU] = {s4d_kernel_prepare_cpu, s4d_fwd_cpu, s4d_bwd_cpu} ZOO_CUDA_SLOT(s4d_kernel)}};
+    "s4d_kernel", {[ZOO_BACKEND_CPU] = {s4d_kernel_prepare_cpu, s4d_fwd_cpu, s4d_bwd_cpu} ZOO_CUDA_SLOT(s4d_kernel)}, 0};
 
 zoo_tensor *zoo_ssm_diag_kernel(zoo_graph *g, zoo_tensor *C, zoo_tensor *log_dt, zoo_tensor *B,
                                 zoo_tensor *inv_A_real, zoo_tensor *A_imag, int64_t L)

@@ -59,7 +59,7 @@ static int shift_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 ZOO_CUDA_DECLARE(ssm_shift_kernel)
 const zoo_op_def zoo_op_ssm_shift_kernel = {
     "ssm_shift_kernel",
-    {[ZOO_BACKEND_CPU] = {NULL, shift_fwd_cpu, shift_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(ssm_shift_kernel)}};
+    {[ZOO_BACKEND_CPU] = {NULL, shift_fwd_cpu, shift_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(ssm_shift_kernel)}, 0};
 
 zoo_tensor *zoo_ssm_shift_kernel(zoo_graph *g, zoo_tensor *B, zoo_tensor *C, int64_t L)
 {

@@ -45,7 +45,7 @@ static int transpose_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(transpose)
 const zoo_op_def zoo_op_transpose = {
-    "transpose", {[ZOO_BACKEND_CPU] = {NULL, transpose_fwd_cpu, transpose_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(transpose)}};
+    "transpose", {[ZOO_BACKEND_CPU] = {NULL, transpose_fwd_cpu, transpose_bwd_cpu} ZOO_CUDA_SLOT_NOPREP(transpose)}, ZOO_MEM_NO_OUT | ZOO_MEM_NO_SRCS};
 
 zoo_tensor *zoo_transpose(zoo_graph *g, zoo_tensor *x)
 {

@@ -46,7 +46,7 @@ static zoo_tensor *unary_node(zoo_graph *g, const zoo_op_def *op, zoo_tensor *x)
     ZOO_CUDA_DECLARE(name)                                                                 \
     const zoo_op_def zoo_op_##name = {#name,                                               \
                                       {[ZOO_BACKEND_CPU] = {NULL, name##_fwd_cpu, name##_bwd_cpu} \
-                                       ZOO_CUDA_SLOT_NOPREP(name)}};                       \
+                                       ZOO_CUDA_SLOT_NOPREP(name)}, 0};                    \
                                                                                            \
     zoo_tensor *zoo_##name(zoo_graph *g, zoo_tensor *x) { return unary_node(g, &zoo_op_##name, x); }
 

@@ -136,7 +136,7 @@ static int wkv_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
 
 ZOO_CUDA_DECLARE(wkv)
 const zoo_op_def zoo_op_wkv = {
-    "wkv", {[ZOO_BACKEND_CPU] = {wkv_prepare_cpu, wkv_fwd_cpu, wkv_bwd_cpu} ZOO_CUDA_SLOT(wkv)}};
+    "wkv", {[ZOO_BACKEND_CPU] = {wkv_prepare_cpu, wkv_fwd_cpu, wkv_bwd_cpu} ZOO_CUDA_SLOT(wkv)}, 0};
 
 zoo_tensor *zoo_wkv(zoo_graph *g, zoo_tensor *w, zoo_tensor *u, zoo_tensor *k, zoo_tensor *v)
 {
