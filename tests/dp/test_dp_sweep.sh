@@ -85,13 +85,13 @@ EOF
         ours=$(pgrep -f "^$zoo sweep c.yaml -o c.h5" | tr '\n' ' ')
         for p in $ours; do
             pp=$(ps -o ppid= -p "$p" | tr -d ' ')
-            [[ " $ours " == *" $pp "* ]] && victim=$p
+            # a part that has trained a second (not a short-lived helper process)
+            [[ " $ours " == *" $pp "* ]] && [ "$(ps -o etimes= -p "$p" | tr -d ' ')" -ge 1 ] 2> /dev/null && victim=$p
         done
         [ -n "$victim" ] && break
     done
     [ -n "$victim" ] || { kill -9 $(tree $sweep) 2> /dev/null; fail "no training process found: $(cat c.log)"; }
-    sleep 1
-    kill -9 "$victim"
+    kill -9 "$victim" || fail "the training process $victim was gone before the kill"
     wait $sweep
     code=$?
     [ $code = 0 ] || fail "sweep exit $code: $(tail -5 c.log)"

@@ -205,6 +205,8 @@ EOF
     ;;
 probe | probe_mpi)
     [ -n "$probe" ] && [ -e "$probe" ] || { echo "skipped: no probe library"; exit 77; }
+    # a build without the CUDA backend never asks the runtime: nothing to observe
+    "$zoo" info 2>&1 | grep -q "^backend cuda *not built" && { echo "skipped: built without the CUDA backend"; exit 77; }
     sweep_file p.yaml ", backend: [auto, cuda], seed: [1, 2]"
     export ZOO_CUDA_PROBE_LOG=$PWD/probe.log
     : > probe.log
