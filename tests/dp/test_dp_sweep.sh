@@ -9,6 +9,13 @@
 #          crash, is retried and ends ok; every run recorded once.
 #   toomany a run asking for more ranks than the sweep has workers: refused before
 #          anything trains (exit 2, a message saying what to change).
+#   train_resume  mpirun -np 2 zoo train --ranks 2 --checkpoint, killed with kill -9 at
+#          random moments after a fresh checkpoint and rerun until done: the final
+#          parameters equal an uninterrupted 2-rank run's bit for bit.
+#   sweep_resume  a sweep of 1-, 2- and 3-rank runs on -np 4 with frequent checkpoints,
+#          killed with kill -9 at random moments and rerun until done: every run recorded
+#          once, ok, and equal bit for bit to an uninterrupted sweep's; the multi-rank
+#          runs went on from their checkpoints.
 # usage: test_dp_sweep.sh MODE ZOO PYTHON WORKDIR
 set -u
 mode=$1 zoo=$2 py=$3 work=$4/$1
@@ -115,6 +122,75 @@ EOF
     [ $code = 2 ] || fail "exit $code, want 2: $(cat t.log)"
     grep -q "asks for ranks: 3, but only 2 of the sweep.s 3 ranks can train a multi-rank run" t.log || fail "message: $(cat t.log)"
     grep -q "at least 4 ranks" t.log || fail "no fix named: $(cat t.log)"
+    ;;
+train_resume)
+    A=(--vocab 64 --seq-len 32 --kv-pairs 4 --d-model 32 --train-examples 6000 --test-examples 64
+       --batch-size 16 --epochs 2 --threads 1 --seed 3 --quiet --ranks 2)
+    T=(mpirun -np 2 --oversubscribe -x OMP_NUM_THREADS "$zoo" train "${A[@]}")
+    "${T[@]}" --save ref.h5 > ref.log 2>&1 || fail "reference run: $(tail -3 ref.log)"
+    resumes=0
+    for i in 1 2 3 4; do
+        before=$(stat -c %i k.ckpt.h5 2> /dev/null || echo none) # each save renames a new file in
+        "${T[@]}" --save k.h5 --checkpoint k.ckpt.h5 --checkpoint-every 0.1 > k$i.log 2>&1 &
+        pid=$!
+        if [ $i -lt 4 ]; then
+            for t in $(seq 1 600); do
+                now=$(stat -c %i k.ckpt.h5 2> /dev/null || echo none)
+                [ "$now" != none ] && [ "$now" != "$before" ] && break
+                kill -0 $pid 2> /dev/null || break
+                sleep 0.05
+            done
+            sleep "0.$((RANDOM % 4))"
+            kill -9 $(tree $pid) 2> /dev/null
+        fi
+        wait $pid
+        grep -q 'resuming from epoch' k$i.log && resumes=$((resumes + 1))
+        [ -e k.h5 ] && break
+    done
+    [ -e k.h5 ] || fail "never finished: $(tail -3 k4.log)"
+    [ $resumes -ge 1 ] || fail "no rerun resumed from a checkpoint: $(cat k*.log)"
+    "$py" - k.h5 ref.h5 <<'EOF' || fail "the resumed run's parameters differ from the uninterrupted run's"
+import sys, h5py
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+names = sorted(k for k in b if isinstance(b[k], h5py.Dataset))
+assert names and names == sorted(k for k in a if isinstance(a[k], h5py.Dataset)), "different datasets"
+bad = [k for k in names if a[k][()].tobytes() != b[k][()].tobytes()]
+assert not bad, f"differ: {bad[:3]}"
+EOF
+    [ ! -e k.ckpt.h5 ] || fail "the checkpoint was left after the run ended"
+    echo "2 ranks: killed and resumed $resumes time(s); final parameters equal the uninterrupted run's"
+    ;;
+sweep_resume)
+    cat > s.yaml <<EOF
+name: dp-resume
+checkpoint_minutes: 0.01
+task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: 4000, test_examples: 128}
+model: {d_model: 32, mixer: attention}
+train: {epochs: 3, batch_size: 32, lr: 0.003, ranks: [1, 2, 3], threads: 1}
+EOF
+    sed 's/checkpoint_minutes: 0.01/checkpoint_minutes: 0/' s.yaml > clean.yaml
+    launch 4 clean.yaml -o clean.h5 --quiet > clean.log 2>&1 || fail "clean sweep: $(tail -3 clean.log)"
+    for i in 1 2 3 4 5 6; do
+        launch 4 s.yaml -o r.h5 > r$i.log 2>&1 &
+        pid=$!
+        if [ $i -lt 4 ]; then
+            for t in $(seq 1 400); do # until a checkpoint exists, then a random moment
+                ls r.h5.ckpt/*.h5 > /dev/null 2>&1 && break
+                kill -0 $pid 2> /dev/null || break
+                sleep 0.05
+            done
+            sleep "$((RANDOM % 2)).$((RANDOM % 10))"
+            kill -9 $(tree $pid) 2> /dev/null
+        fi
+        wait $pid && break
+    done
+    grep -q "done in" r$i.log || fail "never finished: $(tail -5 r$i.log)"
+    grep -h "resuming from epoch" r*.log | grep -v "(step 0 " > resumed.txt
+    [ -s resumed.txt ] || fail "no run resumed from a checkpoint: $(cat r*.log)"
+    "$py" "$(dirname "$0")/../sweep/compare_results.py" r.h5 clean.h5 --runs 3 --status ok ||
+        fail "results differ from the uninterrupted sweep's"
+    [ ! -e r.h5.ckpt ] || [ -z "$(ls r.h5.ckpt)" ] || fail "checkpoints left: $(ls r.h5.ckpt)"
+    echo "killed $((i - 1)) time(s); $(wc -l < resumed.txt) resume(s), e.g. $(head -1 resumed.txt)"
     ;;
 *) fail "unknown mode" ;;
 esac
