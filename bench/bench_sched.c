@@ -33,24 +33,7 @@ static double arg(int argc, char **argv, const char *name, double def)
 static int plan(const zoo_sweep *sw, const int64_t *params, const sweep_netmodel *m, int P, const int *N,
                 double *span, double *bound)
 {
-    int64_t n = sw->n_runs;
-    double *est = malloc((size_t)n * sizeof *est), work = 0, longest = 0;
-    int64_t *ids = malloc((size_t)n * sizeof *ids);
-    int *host = calloc((size_t)P, sizeof *host);
-    unsigned char *use = malloc((size_t)P);
-    for (int64_t i = 0; i < n; i++) {
-        const zoo_run_spec *s = &sw->runs[i];
-        est[i] = sweep_run_steps(s) * sweep_step_seconds(m, zoo_run_spec_flops_per_step(s), params[i], N[i]);
-        ids[i] = i;
-        work += N[i] * est[i];
-        longest = fmax(longest, est[i]);
-    }
-    for (int r = 0; r < P; r++)
-        use[r] = r == 0 && P > 1 ? SWEEP_RANK_SOLO : SWEEP_RANK_ANY;
-    *bound = fmax(work / P, longest);
-    int rc = sweep_sched_simulate(P, host, use, n, ids, est, N, NULL, NULL, span);
-    free(est), free(ids), free(host), free(use);
-    return rc;
+    return sweep_plan_span(sw, params, m, P, P > 1 ? P - 1 : P, N, span, bound);
 }
 
 int main(int argc, char **argv)

@@ -172,6 +172,12 @@ void sweep_family(const zoo_run_spec *s, char *out, size_t n);
 /* Trainable parameters of a run (its model built once per architecture, on the CPU);
  * -1 when it cannot be built here (a plugin missing). */
 int64_t sweep_run_params(const zoo_run_spec *s);
+struct sweep_netmodel;
+/* The simulated schedule (sweep_sched_simulate) of the sweep's runs on P ranks, of which
+ * max_n may train multi-rank runs, each run on its N[i] ranks at the cost model's
+ * estimate: *span, and the bound max(total rank-seconds / P, longest run on its ranks). */
+int sweep_plan_span(const zoo_sweep *sw, const int64_t *params, const struct sweep_netmodel *m, int P, int max_n,
+                    const int *N, double *span, double *bound);
 /* Print the expanded runs, the totals and the plan on `ranks` ranks (or --ranks) with
  * the ranks each run gets (--dry-run). ZOO_ERR_INVALID when a run's ranks cannot be met. */
 int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks);

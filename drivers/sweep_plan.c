@@ -188,9 +188,7 @@ static void fmt_count(char *out, size_t n, double v)
         snprintf(out, n, "%.0f", v);
 }
 
-/* The simulated schedule of the runs on their ranks N[]: *span, and the bound
- * max(total rank-seconds / trainers, longest run on its ranks). */
-static int plan_span(const zoo_sweep *sw, const int64_t *params, const sweep_netmodel *m, int P, int max_n,
+int sweep_plan_span(const zoo_sweep *sw, const int64_t *params, const sweep_netmodel *m, int P, int max_n,
                      const int *N, double *span, double *bound)
 {
     int64_t n = sw->n_runs;
@@ -347,12 +345,12 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
            (long long)(nr - multi), (long long)multi, (long long)nmax, (long long)autos, net.bytes_per_s / 1e9,
            net.latency_s * 1e6, net.overhead_s * 1e3);
     double span, bound;
-    if (nr && !(rc = plan_span(sw, params, &net, P, max_n, N, &span, &bound)))
+    if (nr && !(rc = sweep_plan_span(sw, params, &net, P, max_n, N, &span, &bound)))
         plan_line("as the sweep file asks:", span, bound);
-    if (nr && !rc && !(rc = plan_span(sw, params, &net, P, max_n, N1, &span, &bound)))
+    if (nr && !rc && !(rc = sweep_plan_span(sw, params, &net, P, max_n, N1, &span, &bound)))
         plan_line("every run on one rank:", span, bound);
     if (nr && !rc && !(rc = all_auto(sw, params, P, max_n, &net, NA)) &&
-        !(rc = plan_span(sw, params, &net, P, max_n, NA, &span, &bound)))
+        !(rc = sweep_plan_span(sw, params, &net, P, max_n, NA, &span, &bound)))
         plan_line("every run ranks: auto:", span, bound);
     if (rc)
         goto done;
@@ -375,7 +373,7 @@ int sweep_dry_run(const zoo_sweep *sw, const sweep_opts *o, int ranks)
             int Pq, mq;
             trainers_of(o, (int)Ps[j], &Pq, &mq);
             if ((rc = all_auto(sw, params, Pq, mq, &net, NA)) ||
-                (rc = plan_span(sw, params, &net, Pq, mq, NA, &span, &bound)))
+                (rc = sweep_plan_span(sw, params, &net, Pq, mq, NA, &span, &bound)))
                 goto done;
             zoo_cli_fmt_time(tt, sizeof tt, span);
             printf("; ranks: auto: %s (%.1f%% above)\n", tt, bound > 0 ? 100.0 * (span / bound - 1) : 0.0);

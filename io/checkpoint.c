@@ -134,61 +134,69 @@ static int write_tensor(hid_t f, const char *path, zoo_tensor *t)
     return rc;
 }
 
+int zoo_ckpt_create(const char *path, char *tmp, size_t n, hid_t *f)
+{
+    zoo_h5_quiet();
+    zoo_h5_tmpname(path, tmp, n);
+    *f = H5I_INVALID_HID;
+    /* Creation order: spec attributes are replayed in the order they were written
+     * ("mixer" before its knobs), and h5dump lists tensors in model order. */
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    if (fcpl < 0 || H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
+        H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
+        if (fcpl >= 0)
+            H5Pclose(fcpl);
+        return ZOO_H5_FAIL(path, "creating file properties");
+    }
+    *f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    int rc = 0;
+    if (*f < 0) { /* read HDF5's error stack (errno) before any other call clears it */
+        char what[4200];
+        snprintf(what, sizeof what, "creating %s", tmp);
+        rc = ZOO_H5_FAIL(path, what);
+        unlink(tmp);
+    }
+    H5Pclose(fcpl);
+    return rc;
+}
+
+int zoo_ckpt_finish(hid_t f, const char *path, const char *tmp, int rc)
+{
+    if (!rc) {
+        rc = zoo_h5_close_file(f, path); /* writes out what HDF5 still holds: a full disk shows here */
+        return rc ? (unlink(tmp), rc) : zoo_h5_publish(tmp, path); /* fsync, rename, fsync of the folder */
+    }
+    zoo_h5_abandon(f);
+    unlink(tmp);
+    return rc;
+}
+
 int zoo_checkpoint_save(const zoo_model *m, const zoo_run_spec *spec, const char *path)
 {
     if (!m || !m->g || !spec || !path || !*path)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_checkpoint_save: model, spec and path are required");
-    zoo_h5_quiet();
     char tmp[4096];
-    zoo_h5_tmpname(path, tmp, sizeof tmp);
-    int rc = 0;
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), f = H5I_INVALID_HID;
-    /* Creation order: spec attributes are replayed in the order they were written
-     * ("mixer" before its knobs), and h5dump lists tensors in model order. */
-    if (fcpl < 0 || H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0 ||
-        H5Pset_link_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
-        rc = ZOO_H5_FAIL(path, "creating file properties");
-        goto fail;
-    }
-    if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT)) < 0) {
-        char what[4200];
-        snprintf(what, sizeof what, "creating %s", tmp);
-        rc = ZOO_H5_FAIL(path, what);
-        goto fail;
-    }
+    hid_t f;
+    int rc = zoo_ckpt_create(path, tmp, sizeof tmp, &f);
+    if (rc)
+        return rc;
     zoo_graph *g = m->g;
     int has_head = 0;
-    for (int i = 0; i < zoo_graph_nparams(g); i++) {
+    for (int i = 0; i < zoo_graph_nparams(g) && !rc; i++) {
         zoo_tensor *t = zoo_graph_param(g, i);
         if (!strcmp(zoo_tensor_name(t), HEAD_NAME))
             has_head = 1;
-        if ((rc = write_tensor(f, path, t)))
-            goto fail;
+        rc = write_tensor(f, path, t);
     }
-    if (!has_head) { /* tied head: the same data under its state_dict name */
-        if (!m->embed) {
+    if (!rc && !has_head) { /* tied head: the same data under its state_dict name */
+        if (!m->embed)
             rc = ZOO_FAIL(ZOO_ERR_STATE, "%s: model has no word embedding to tie '%s' to", path, HEAD_NAME);
-            goto fail;
-        }
-        if (H5Lcreate_hard(f, zoo_tensor_name(m->embed), f, HEAD_NAME, H5P_DEFAULT, H5P_DEFAULT) < 0) {
+        else if (H5Lcreate_hard(f, zoo_tensor_name(m->embed), f, HEAD_NAME, H5P_DEFAULT, H5P_DEFAULT) < 0)
             rc = ZOO_H5_FAIL(path, "linking " HEAD_NAME " to the word embedding");
-            goto fail;
-        }
     }
-    if ((rc = zoo_ckpt_put_spec(f, path, spec, ZOO_CHECKPOINT_FORMAT, ZOO_CHECKPOINT_VERSION)))
-        goto fail;
-    rc = zoo_h5_close_file(f, path); /* writes out what HDF5 still holds: a full disk shows here */
-    f = H5I_INVALID_HID;
-    if (rc)
-        goto fail;
-    H5Pclose(fcpl);
-    return zoo_h5_publish(tmp, path); /* removes tmp when it fails */
-fail:
-    zoo_h5_abandon(f);
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    unlink(tmp);
-    return rc;
+    if (!rc)
+        rc = zoo_ckpt_put_spec(f, path, spec, ZOO_CHECKPOINT_FORMAT, ZOO_CHECKPOINT_VERSION);
+    return zoo_ckpt_finish(f, path, tmp, rc);
 }
 
 /* ---- reading ---------------------------------------------------------------------- */

@@ -127,35 +127,14 @@ int zoo_checkpoint_save_state(const zoo_run_snapshot *s, const zoo_run_spec *spe
         (s->step && !s->step_loss) ||
         (s->epoch && (!s->epoch_train_loss || !s->epoch_test_loss || !s->epoch_test_acc || !s->epoch_lr)))
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_checkpoint_save_state: a whole snapshot, a spec and a path are required");
-    zoo_h5_quiet();
     char tmp[4096];
-    zoo_h5_tmpname(path, tmp, sizeof tmp);
-    int rc = 0;
-    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE), f = H5I_INVALID_HID;
-    if (fcpl < 0 || H5Pset_attr_creation_order(fcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED) < 0) {
-        rc = ZOO_H5_FAIL(path, "creating file properties");
-        goto fail;
-    }
-    if ((f = H5Fcreate(tmp, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT)) < 0) {
-        char what[4200];
-        snprintf(what, sizeof what, "creating %s", tmp);
-        rc = ZOO_H5_FAIL(path, what);
-        goto fail;
-    }
-    if ((rc = zoo_ckpt_put_spec(f, path, spec, ZOO_STATE_FORMAT, ZOO_STATE_VERSION)) || (rc = put_state(f, path, s)))
-        goto fail;
-    rc = zoo_h5_close_file(f, path); /* a full disk shows here at the latest */
-    f = H5I_INVALID_HID;
+    hid_t f;
+    int rc = zoo_ckpt_create(path, tmp, sizeof tmp, &f);
     if (rc)
-        goto fail;
-    H5Pclose(fcpl);
-    return zoo_h5_publish(tmp, path); /* fsync, rename, fsync of the folder; removes tmp when it fails */
-fail:
-    zoo_h5_abandon(f);
-    if (fcpl >= 0)
-        H5Pclose(fcpl);
-    unlink(tmp);
-    return rc;
+        return rc;
+    if (!(rc = zoo_ckpt_put_spec(f, path, spec, ZOO_STATE_FORMAT, ZOO_STATE_VERSION)))
+        rc = put_state(f, path, s);
+    return zoo_ckpt_finish(f, path, tmp, rc);
 }
 
 /* ---- reading ---------------------------------------------------------------------- */
