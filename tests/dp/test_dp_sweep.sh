@@ -133,16 +133,7 @@ train_resume)
         before=$(stat -c %i k.ckpt.h5 2> /dev/null || echo none) # each save renames a new file in
         "${T[@]}" --save k.h5 --checkpoint k.ckpt.h5 --checkpoint-every 0.1 > k$i.log 2>&1 &
         pid=$!
-        if [ $i -lt 4 ]; then
-            for t in $(seq 1 600); do
-                now=$(stat -c %i k.ckpt.h5 2> /dev/null || echo none)
-                [ "$now" != none ] && [ "$now" != "$before" ] && break
-                kill -0 $pid 2> /dev/null || break
-                sleep 0.05
-            done
-            sleep "0.$((RANDOM % 4))"
-            kill -9 $(tree $pid) 2> /dev/null
-        fi
+        [ $i -lt 4 ] && kill_after_save k.ckpt.h5 $pid "$before"
         wait $pid
         grep -q 'resuming from epoch' k$i.log && resumes=$((resumes + 1))
         [ -e k.h5 ] && break

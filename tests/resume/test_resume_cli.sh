@@ -45,14 +45,7 @@ train)
         "$zoo" train "${A[@]}" --save k.h5 --checkpoint k.ckpt.h5 --checkpoint-every 0.1 > k$i.log 2>&1 &
         pid=$!
         if [ $i -lt 4 ]; then
-            for t in $(seq 1 600); do
-                now=$(stat -c %i k.ckpt.h5 2>/dev/null || echo none)
-                [ "$now" != none ] && [ "$now" != "$before" ] && break
-                kill -0 $pid 2>/dev/null || break
-                sleep 0.05
-            done
-            sleep "0.$((RANDOM % 4))"
-            kill -9 $pid 2>/dev/null && kills=$((kills + 1))
+            kill_after_save k.ckpt.h5 $pid "$before" && kills=$((kills + 1))
         fi
         wait $pid
         grep -q 'resuming from epoch' k$i.log && resumes=$((resumes + 1))

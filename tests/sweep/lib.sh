@@ -18,3 +18,19 @@ tree() {
     kids=$(ps -o pid= --ppid "$p" 2>/dev/null)
     for k in $kids; do tree "$k"; done
 }
+
+# kill_after_save FILE PID BEFORE: once FILE is a new file (an inode other than BEFORE,
+# "none" when there was none: each save renames a new file in) or PID has ended, wait a
+# random moment (0 to 0.3 s) and kill -9 PID and every process below it. Waiting for the
+# file rather than a fixed time keeps a test right under load. 0 when something was killed.
+kill_after_save() {
+    local f=$1 pid=$2 before=$3 now t
+    for t in $(seq 1 600); do
+        now=$(stat -c %i "$f" 2> /dev/null || echo none)
+        [ "$now" != none ] && [ "$now" != "$before" ] && break
+        kill -0 "$pid" 2> /dev/null || break
+        sleep 0.05
+    done
+    sleep "0.$((RANDOM % 4))"
+    kill -9 $(tree "$pid") 2> /dev/null
+}
