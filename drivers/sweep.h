@@ -155,7 +155,10 @@ int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out);
 /* Stop a running child and reap it; *out marks it abandoned (it stays pending). A child
  * with a checkpoint is asked to save and exit (SIGUSR1) and given ckpt_grace_s, unless a
  * second stop signal came (sweep_abandon_requested): then, as without one, SIGKILL. */
-void sweep_child_abandon(sweep_child *c, sweep_outcome *out);
+void sweep_child_abandon(sweep_child *c, sweep_outcome *out, int save);
+/* What rank 0 says with SWEEP_TAG_ABANDON (int32): the sweep stops (save what can be
+ * saved), or another part of the run failed (no step can complete: kill at once). */
+enum { SWEEP_ABANDON_STOP = 0, SWEEP_ABANDON_FAULT = 1 };
 
 /* ---- the plan (sweep_plan.c) ---------------------------------------------------------- */
 /* Estimated cost of a run: FLOPs per step x steps (all epochs; early stopping only

@@ -460,7 +460,7 @@ int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out)
     return rc;
 }
 
-void sweep_child_abandon(sweep_child *c, sweep_outcome *out)
+void sweep_child_abandon(sweep_child *c, sweep_outcome *out, int save)
 {
     memset(out, 0, sizeof *out);
     if (!c->pid)
@@ -468,7 +468,7 @@ void sweep_child_abandon(sweep_child *c, sweep_outcome *out)
     out->h.id = c->id;
     out->h.abandoned = 1;
     int status, saved = 0, reaped = 0;
-    if (c->ckpt[0] && !sweep_abandon_requested()) {
+    if (save && c->ckpt[0] && !sweep_abandon_requested()) {
         /* Save and exit: the run goes on from here when the sweep is resumed. */
         kill(c->pid, SIGUSR1);
         for (double until = sweep_now() + c->ckpt_grace_s; sweep_now() < until && !sweep_abandon_requested();) {

@@ -361,7 +361,8 @@ static int add_part(coord *c, group *g, int rank, sweep_outcome *o)
         g->abandon_sent = 1;
         for (int k = 0; k < g->n; k++)
             if (c->busy[g->ranks[k]] == g->id &&
-                MPI_Send(NULL, 0, MPI_BYTE, g->ranks[k], SWEEP_TAG_ABANDON, MPI_COMM_WORLD) != MPI_SUCCESS)
+                MPI_Send(&(int32_t){SWEEP_ABANDON_FAULT}, (int)sizeof(int32_t), MPI_BYTE, g->ranks[k],
+                         SWEEP_TAG_ABANDON, MPI_COMM_WORLD) != MPI_SUCCESS)
                 return ZOO_FAIL(ZOO_ERR_MPI, "asking rank %d to abandon run %lld failed", g->ranks[k], (long long)g->id);
     }
     if (g->got < g->n)
@@ -477,11 +478,12 @@ static int abandon_all(coord *c)
     fprintf(stderr, "zoo sweep: abandoning %lld runs in flight (they stay pending and are redone on resume)\n",
             (long long)in_flight(c));
     for (int r = 1; r < c->mpi->size; r++)
-        if (c->busy[r] >= 0 && MPI_Send(NULL, 0, MPI_BYTE, r, SWEEP_TAG_ABANDON, MPI_COMM_WORLD) != MPI_SUCCESS)
+        if (c->busy[r] >= 0 && MPI_Send(&(int32_t){SWEEP_ABANDON_STOP}, (int)sizeof(int32_t), MPI_BYTE, r,
+                                        SWEEP_TAG_ABANDON, MPI_COMM_WORLD) != MPI_SUCCESS)
             return ZOO_FAIL(ZOO_ERR_MPI, "asking rank %d to abandon its run failed", r);
     if (c->busy[0] >= 0) {
         sweep_outcome o;
-        sweep_child_abandon(&c->local, &o);
+        sweep_child_abandon(&c->local, &o, 1);
         c->busy[0] = -1;
     }
     return 0;

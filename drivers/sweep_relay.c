@@ -16,7 +16,9 @@ static int io_all(int fd, void *p, size_t n, int writing)
 {
     char *c = p;
     while (n) {
-        ssize_t k = writing ? write(fd, c, n) : read(fd, c, n);
+        /* MSG_NOSIGNAL: a peer gone (the child killed) is an error here, not a SIGPIPE that
+         * would end the rank */
+        ssize_t k = writing ? send(fd, c, n, MSG_NOSIGNAL) : read(fd, c, n);
         if (k < 0 && errno == EINTR)
             continue;
         if (k <= 0)

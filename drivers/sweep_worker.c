@@ -6,6 +6,7 @@
  * leaves its cores to the ranks still training. Writes no files. */
 #define _POSIX_C_SOURCE 200809L
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -110,6 +111,37 @@ static int start_part(sweep_child *child, sweep_relay *relay, const sweep_work_m
     return rc;
 }
 
+/* The sweep stops while this rank trains a part of a multi-rank run: the child is asked
+ * to save and stop (SIGUSR1), and the rank keeps summing its gradients meanwhile, since
+ * the parts stop together after a step they all finish; past the grace, or when a second
+ * stop signal comes, it is killed. The outcome says abandoned either way (the run stays
+ * pending and goes on from its checkpoint). */
+static void stop_part(sweep_child *child, sweep_relay *relay, sweep_outcome *o)
+{
+    kill(child->pid, SIGUSR1);
+    double until = sweep_now() + child->ckpt_grace_s;
+    while (child->ckpt[0] && sweep_now() < until && !sweep_abandon_requested()) {
+        struct pollfd pf = {sweep_relay_fd(relay), POLLIN, 0};
+        if (poll(&pf, 1, 20) > 0 && sweep_relay_serve(relay, abandon_waiting, NULL))
+            break;
+        int done = sweep_child_poll(child, 0, o);
+        if (done < 0)
+            break;
+        if (done && !o->h.signal && !o->h.timed_out && o->h.status == 0)
+            return; /* it finished the run just then: a real outcome */
+        if (done) { /* saved and exited, without an outcome of its own */
+            int64_t id = o->h.id;
+            sweep_outcome_free(o);
+            memset(o, 0, sizeof *o);
+            o->h.id = id;
+            o->h.abandoned = 1;
+            snprintf(o->h.message, sizeof o->h.message, "stopped by a stop request; its checkpoint is kept");
+            return;
+        }
+    }
+    sweep_child_abandon(child, o, 0);
+}
+
 int sweep_work(const sweep_mpi *mpi)
 {
     sweep_signals_install(); /* noted, not acted on: rank 0 decides */
@@ -139,10 +171,16 @@ int sweep_work(const sweep_mpi *mpi)
             break;
         }
         if (got && tag == SWEEP_TAG_ABANDON) {
+            int32_t why = SWEEP_ABANDON_STOP;
+            if (n >= (int)sizeof why)
+                memcpy(&why, buf, sizeof why);
             free(buf);
             if (child.pid) {
                 sweep_outcome o;
-                sweep_child_abandon(&child, &o);
+                if (relay.on && why == SWEEP_ABANDON_STOP)
+                    stop_part(&child, &relay, &o);
+                else /* a one-rank run saves on its own; a part whose partner failed cannot */
+                    sweep_child_abandon(&child, &o, !relay.on);
                 sweep_relay_close(&relay, 0);
                 rc = send_outcome(&o, mpi->rank);
             }
@@ -202,7 +240,7 @@ int sweep_work(const sweep_mpi *mpi)
     }
     if (child.pid) {
         sweep_outcome o;
-        sweep_child_abandon(&child, &o);
+        sweep_child_abandon(&child, &o, 0);
     }
     sweep_relay_close(&relay, 0);
     if (rc) {
