@@ -156,6 +156,10 @@ int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out);
  * with a checkpoint is asked to save and exit (SIGUSR1) and given ckpt_grace_s, unless a
  * second stop signal came (sweep_abandon_requested): then, as without one, SIGKILL. */
 void sweep_child_abandon(sweep_child *c, sweep_outcome *out, int save);
+/* *o of a child that exited after being asked to save and stop: 1 when it is an outcome
+ * the child delivered (the run ended meanwhile, or stopped with the other parts of its
+ * run: kept as it is), else 0 and *o becomes the abandoned outcome of a stopped run. */
+int sweep_child_stopped(sweep_outcome *o);
 /* What rank 0 says with SWEEP_TAG_ABANDON (int32): the sweep stops (save what can be
  * saved), or another part of the run failed (no step can complete: kill at once). */
 enum { SWEEP_ABANDON_STOP = 0, SWEEP_ABANDON_FAULT = 1 };

@@ -241,7 +241,10 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
         fflush(stderr);
         if (res.status == ZOO_ERR_INTERRUPTED && stop_asked)
             _exit(0); /* saved and stopped: the parent is waiting for the exit, not for a result */
-        run_ckpt_close(&ck, 1, keep);
+        if (res.status == ZOO_ERR_INTERRUPTED) /* another part of this run was asked first: */
+            o.h.abandoned = 1; /* all stopped after one step and saved; the run is not over */
+        else
+            run_ckpt_close(&ck, 1, keep);
     }
     o.h.id = id;
     o.h.status = res.status;
@@ -460,37 +463,50 @@ int sweep_child_poll(sweep_child *c, int timeout_ms, sweep_outcome *out)
     return rc;
 }
 
+int sweep_child_stopped(sweep_outcome *o)
+{
+    if (!o->h.signal && !o->h.timed_out)
+        return 1; /* it delivered an outcome: the run ended (or was stopped with its partners) */
+    int64_t id = o->h.id;
+    sweep_outcome_free(o);
+    memset(o, 0, sizeof *o);
+    o->h.id = id;
+    o->h.abandoned = 1;
+    snprintf(o->h.message, sizeof o->h.message, "stopped by a stop request; its checkpoint is kept");
+    return 0;
+}
+
 void sweep_child_abandon(sweep_child *c, sweep_outcome *out, int save)
 {
     memset(out, 0, sizeof *out);
     if (!c->pid)
         return;
-    out->h.id = c->id;
-    out->h.abandoned = 1;
-    int status, saved = 0, reaped = 0;
+    int64_t id = c->id;
     if (save && c->ckpt[0] && !sweep_abandon_requested()) {
-        /* Save and exit: the run goes on from here when the sweep is resumed. */
+        /* Save and exit: the run goes on from here when the sweep is resumed. A run that
+         * ends meanwhile keeps its outcome (it removed its checkpoint: nothing to redo). */
         kill(c->pid, SIGUSR1);
         for (double until = sweep_now() + c->ckpt_grace_s; sweep_now() < until && !sweep_abandon_requested();) {
-            pid_t w = waitpid(c->pid, &status, WNOHANG);
-            if (w == c->pid) {
-                reaped = 1;
-                saved = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+            int done = sweep_child_poll(c, 10, out);
+            if (done < 0)
                 break;
+            if (done) {
+                sweep_child_stopped(out);
+                return;
             }
-            struct timespec d = {0, 10000000L};
-            nanosleep(&d, NULL);
         }
     }
-    if (!reaped) {
-        kill(c->pid, SIGKILL);
-        while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
-            ;
-    }
+    kill(c->pid, SIGKILL);
+    int status;
+    while (waitpid(c->pid, &status, 0) < 0 && errno == EINTR)
+        ;
     close(c->fd);
     free(c->buf);
     memset(c, 0, sizeof *c);
     c->fd = -1;
-    snprintf(out->h.message, sizeof out->h.message, saved ? "stopped by a stop request; its checkpoint is kept"
-                                                          : "abandoned by a stop request");
+    sweep_outcome_free(out);
+    memset(out, 0, sizeof *out);
+    out->h.id = id;
+    out->h.abandoned = 1;
+    snprintf(out->h.message, sizeof out->h.message, "abandoned by a stop request");
 }

@@ -485,6 +485,15 @@ static int abandon_all(coord *c)
         sweep_outcome o;
         sweep_child_abandon(&c->local, &o, 1);
         c->busy[0] = -1;
+        int zero = 0;
+        sweep_sched_release(c->sched, &zero, 1);
+        o.h.rank = 0;
+        o.h.ranks = 1;
+        snprintf(o.h.host, sizeof o.h.host, "%s", sweep_host());
+        snprintf(o.h.hosts, sizeof o.h.hosts, "%s", o.h.host);
+        int rc = add_outcome(c, &o); /* one that ended meanwhile is recorded; abandoned ones are not */
+        if (rc)
+            return rc;
     }
     return 0;
 }

@@ -68,18 +68,36 @@ static int try_recv(int *tag, char **buf, int *n)
     return 1;
 }
 
-/* While a gradient sum waits: rank 0 asking to abandon the run ends it (the message
- * is left for the main loop); a short nap keeps the waiting rank off the cores. */
+/* An abandon message taken while a gradient sum waited: -1 none, else its SWEEP_ABANDON_*
+ * (the main loop acts on it next). */
+static int32_t abandon_taken = -1;
+
+/* While a gradient sum waits: rank 0's abandon message is taken. A failed partner ends
+ * the sum (it can never complete); a stop lets it finish, since every part must reach the
+ * same step to save and stop together. A short nap keeps the waiting rank off the cores. */
 static int abandon_waiting(void *ud)
 {
     (void)ud;
     int flag = 0;
-    MPI_Iprobe(0, SWEEP_TAG_ABANDON, MPI_COMM_WORLD, &flag, MPI_STATUS_IGNORE);
-    if (!flag) {
-        struct timespec d = {0, 20000L};
-        nanosleep(&d, NULL);
+    MPI_Status st;
+    MPI_Iprobe(0, SWEEP_TAG_ABANDON, MPI_COMM_WORLD, &flag, &st);
+    if (flag) {
+        int32_t why = SWEEP_ABANDON_STOP;
+        int n = 0;
+        MPI_Get_count(&st, MPI_BYTE, &n);
+        char buf[16] = {0};
+        if (n > (int)sizeof buf || MPI_Recv(buf, n, MPI_BYTE, 0, SWEEP_TAG_ABANDON, MPI_COMM_WORLD,
+                                            MPI_STATUS_IGNORE) != MPI_SUCCESS)
+            return 1;
+        if (n >= (int)sizeof why)
+            memcpy(&why, buf, sizeof why);
+        if (abandon_taken != SWEEP_ABANDON_FAULT)
+            abandon_taken = why;
+        return why == SWEEP_ABANDON_FAULT;
     }
-    return flag;
+    struct timespec d = {0, 20000L};
+    nanosleep(&d, NULL);
+    return 0;
 }
 
 /* This rank's part of a multi-rank run: the run's communicator (made by its ranks alone),
@@ -127,15 +145,8 @@ static void stop_part(sweep_child *child, sweep_relay *relay, sweep_outcome *o)
         int done = sweep_child_poll(child, 0, o);
         if (done < 0)
             break;
-        if (done && !o->h.signal && !o->h.timed_out && o->h.status == 0)
-            return; /* it finished the run just then: a real outcome */
-        if (done) { /* saved and exited, without an outcome of its own */
-            int64_t id = o->h.id;
-            sweep_outcome_free(o);
-            memset(o, 0, sizeof *o);
-            o->h.id = id;
-            o->h.abandoned = 1;
-            snprintf(o->h.message, sizeof o->h.message, "stopped by a stop request; its checkpoint is kept");
+        if (done) {
+            sweep_child_stopped(o);
             return;
         }
     }
@@ -156,7 +167,16 @@ int sweep_work(const sweep_mpi *mpi)
     while (!rc) {
         int tag = 0, n = 0;
         char *buf = NULL;
-        int got = try_recv(&tag, &buf, &n);
+        int got = abandon_taken < 0 ? try_recv(&tag, &buf, &n) : 0;
+        if (abandon_taken >= 0) { /* taken during a gradient sum: act on it now */
+            got = 1, tag = SWEEP_TAG_ABANDON, n = (int)sizeof abandon_taken;
+            buf = malloc(sizeof abandon_taken);
+            if (buf)
+                memcpy(buf, &abandon_taken, sizeof abandon_taken);
+            else
+                n = 0;
+            abandon_taken = -1;
+        }
         if (got < 0) {
             rc = got;
             break;
@@ -172,7 +192,7 @@ int sweep_work(const sweep_mpi *mpi)
         }
         if (got && tag == SWEEP_TAG_ABANDON) {
             int32_t why = SWEEP_ABANDON_STOP;
-            if (n >= (int)sizeof why)
+            if (n >= (int)sizeof why && buf)
                 memcpy(&why, buf, sizeof why);
             free(buf);
             if (child.pid) {
