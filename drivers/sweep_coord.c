@@ -70,6 +70,19 @@ static int64_t in_flight(const coord *c)
     return n;
 }
 
+/* Runs in flight (a multi-rank run counts once, however many of its ranks are busy). */
+static int64_t runs_in_flight(const coord *c)
+{
+    int64_t n = 0;
+    for (int r = 0; r < c->mpi->size; r++) {
+        int first = c->busy[r] >= 0;
+        for (int q = 0; q < r && first; q++)
+            first = c->busy[q] != c->busy[r];
+        n += first;
+    }
+    return n;
+}
+
 /* Estimated seconds of a run on its ranks (the cost model of sweep_sched.c). */
 static double run_seconds(const coord *c, int64_t run)
 {
@@ -171,7 +184,7 @@ static void print_status(coord *c)
     printf("  sweep: %lld/%lld recorded (%lld ok, %lld failed), %lld running, %lld waiting | %.2f runs/min | elapsed "
            "%s | ETA %s\n",
            (long long)c->n_recorded, (long long)c->n_todo, (long long)c->n_ok, (long long)c->n_failed,
-           (long long)in_flight(c), (long long)sweep_sched_pending(c->sched), el > 0 ? 60.0 * (double)c->n_recorded / el : 0.0,
+           (long long)runs_in_flight(c), (long long)sweep_sched_pending(c->sched), el > 0 ? 60.0 * (double)c->n_recorded / el : 0.0,
            elapsed, eta);
     fflush(stdout);
 }
@@ -469,14 +482,14 @@ static void begin_stop(coord *c)
     fprintf(stderr,
             "zoo sweep: %s: handing out no more runs; waiting up to %.0f s for the %lld in flight (a second signal "
             "abandons them)\n",
-            strsignal(sig), c->o->grace_s, (long long)in_flight(c));
+            strsignal(sig), c->o->grace_s, (long long)runs_in_flight(c));
 }
 
 static int abandon_all(coord *c)
 {
     c->abandoning = 1;
     fprintf(stderr, "zoo sweep: abandoning %lld runs in flight (they stay pending and are redone on resume)\n",
-            (long long)in_flight(c));
+            (long long)runs_in_flight(c));
     for (int r = 1; r < c->mpi->size; r++)
         if (c->busy[r] >= 0 && MPI_Send(&(int32_t){SWEEP_ABANDON_STOP}, (int)sizeof(int32_t), MPI_BYTE, r,
                                         SWEEP_TAG_ABANDON, MPI_COMM_WORLD) != MPI_SUCCESS)
