@@ -97,7 +97,7 @@ sweep)
     cat > s.yaml <<'EOF'
 name: ckpt
 checkpoint_minutes: 0.002
-task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: [256, 10000], test_examples: 128}
+task: {vocab: 64, seq_len: 32, kv_pairs: 4, train_examples: [256, 60000], test_examples: 128}
 model: {n_layers: 2, d_model: 16, mixer: sweeptoy}
 train: {lr: 0.01, epochs: 3, batch_size: 16}
 EOF
@@ -109,7 +109,7 @@ EOF
         ls r.h5.ckpt/*.h5 > /dev/null 2>&1 && break
         sleep 0.05
     done
-    sleep 0.5
+    sleep "0.$((RANDOM % 3))" # a random moment after the first checkpoint, well before the long run ends
     ls r.h5.ckpt/*.h5 > /dev/null 2>&1 || { kill -9 $(tree $pid); fail "no checkpoint appeared: $(cat r1.log)"; }
     kill -9 $(tree $pid)
     wait $pid 2>/dev/null
