@@ -16,20 +16,8 @@ rm -rf "$work" && mkdir -p "$work" && cd "$work" || exit 1
 export OMP_NUM_THREADS=1
 fail() { echo "FAIL ($mode): $*" >&2; exit 1; }
 ok() { echo "ok   $*"; }
-. "$sweep_src/lib.sh" # tree
+. "$sweep_src/lib.sh" # tree, kill_after_save, same_params
 "$py" -c 'import h5py' 2>/dev/null || { echo "skip: no h5py for $py"; exit 77; }
-
-# same_params A B: every dataset of two --save checkpoints equal bit for bit.
-same_params() {
-    "$py" - "$1" "$2" <<'EOF'
-import sys, h5py
-a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
-names = sorted(k for k in b if isinstance(b[k], h5py.Dataset))
-assert names and names == sorted(k for k in a if isinstance(a[k], h5py.Dataset)), "different datasets"
-bad = [k for k in names if a[k][()].tobytes() != b[k][()].tobytes()]
-assert not bad, f"differ: {bad[:3]}"
-EOF
-}
 
 case $mode in
 train)

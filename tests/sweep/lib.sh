@@ -34,3 +34,15 @@ kill_after_save() {
     sleep "0.$((RANDOM % 4))"
     kill -9 $(tree "$pid") 2> /dev/null
 }
+
+# same_params A B (uses $py, a Python with h5py): every dataset of two --save checkpoints equal bit for bit.
+same_params() {
+    "$py" - "$1" "$2" <<'EOF'
+import sys, h5py
+a, b = h5py.File(sys.argv[1], "r"), h5py.File(sys.argv[2], "r")
+names = sorted(k for k in b if isinstance(b[k], h5py.Dataset))
+assert names and names == sorted(k for k in a if isinstance(a[k], h5py.Dataset)), "different datasets"
+bad = [k for k in names if a[k][()].tobytes() != b[k][()].tobytes()]
+assert not bad, f"differ: {bad[:3]}"
+EOF
+}
