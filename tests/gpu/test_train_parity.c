@@ -41,15 +41,12 @@ static int spec_for(const mixer_case *c, zoo_backend b, zoo_run_spec *s)
     snprintf(train, sizeof train, "%d", STEPS * BATCH);
     const char *kv[][2] = {{"vocab", "64"},       {"seq_len", "32"},      {"kv_pairs", "4"}, {"train_examples", train},
                            {"test_examples", "64"}, {"d_model", "32"},   {"batch_size", "16"}, {"lr", "3e-3"},
-                           {"epochs", "1"},        {"mixer", c->mixer},    {"threads", "2"},
+                           {"epochs", "1"},        {"threads", "2"},
                            {"backend", b == ZOO_BACKEND_CUDA ? "cuda" : "cpu"}};
     for (size_t i = 0; i < sizeof kv / sizeof *kv; i++)
         if (zoo_run_spec_set(s, kv[i][0], kv[i][1]))
             return 1;
-    for (int i = 0; i < 4 && c->knobs[i][0]; i++)
-        if (zoo_run_spec_set(s, c->knobs[i][0], c->knobs[i][1]))
-            return 1;
-    return 0;
+    return mixer_case_apply(s, c);
 }
 
 static int train(const mixer_case *c, zoo_backend b, outcome *o)

@@ -5,6 +5,8 @@
 #ifndef ZT_MIXER_CASES_H
 #define ZT_MIXER_CASES_H
 
+#include "zoo/run.h"
+
 typedef struct mixer_case {
     const char *name;   /* test and file name */
     const char *mixer;  /* the run spec's mixer pattern */
@@ -27,5 +29,16 @@ static const mixer_case CASES[] = {
     {"mamba", "mamba", {{"mixer.0.init", "mamba"}}, 0},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof *CASES))
+
+/* The case's mixer pattern and knobs into s: 0, or 1 when a value is refused. */
+static inline int mixer_case_apply(zoo_run_spec *s, const mixer_case *c)
+{
+    if (zoo_run_spec_set(s, "mixer", c->mixer))
+        return 1;
+    for (int i = 0; i < 4 && c->knobs[i][0]; i++)
+        if (zoo_run_spec_set(s, c->knobs[i][0], c->knobs[i][1]))
+            return 1;
+    return 0;
+}
 
 #endif

@@ -31,16 +31,13 @@ static int spec_for(const mixer_case *c, zoo_run_spec *s)
     snprintf(train, sizeof train, "%d", STEPS * BATCH);
     /* an evaluation batch of its own: zoo_run builds the forward-only evaluation model */
     const char *kv[][2] = {{"vocab", "128"},     {"seq_len", "64"},        {"kv_pairs", "4"},  {"d_model", "64"},
-                           {"threads", "2"},     {"mixer", c->mixer},      {"batch_size", "16"}, {"lr", "3e-3"},
+                           {"threads", "2"},     {"batch_size", "16"}, {"lr", "3e-3"},
                            {"epochs", "1"},      {"train_examples", train}, {"test_examples", "32"},
                            {"eval_batch_size", "8"}};
     for (size_t i = 0; i < sizeof kv / sizeof *kv; i++)
         if (zoo_run_spec_set(s, kv[i][0], kv[i][1]))
             return 1;
-    for (int i = 0; i < 4 && c->knobs[i][0]; i++)
-        if (zoo_run_spec_set(s, c->knobs[i][0], c->knobs[i][1]))
-            return 1;
-    return 0;
+    return mixer_case_apply(s, c);
 }
 
 /* The case's model, planned with reuse on or off (the knob is read at planning). */
