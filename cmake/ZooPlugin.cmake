@@ -10,3 +10,8 @@ function(zoo_add_mixer name)
     target_link_libraries(${name} PRIVATE zoo)
   endif()
 endfunction()
+
+# zoo_add_task(<name> <source>...): build a task plugin <name>.so (zoo/task.h) the same way.
+function(zoo_add_task name)
+  zoo_add_mixer(${name} ${ARGN})
+endfunction()

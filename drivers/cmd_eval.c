@@ -244,12 +244,10 @@ static int load_data(const eval_args *a, eval_job *j)
             return ZOO_FAIL(ZOO_ERR_INVALID, "%s: vocab %lld is larger than the model's (%lld in %s)", a->data_path,
                             (long long)j->d.vocab, (long long)spec->vocab, a->ckpt);
     } else {
-        zoo_mqar_spec ms = {spec->vocab,   spec->seq_len,           spec->kv_pairs,       spec->test_examples,
-                            spec->power_a, spec->random_non_queries, spec->data_seed + 10};
-        if ((rc = zoo_mqar_generate(&ms, &j->d)) != 0)
+        if ((rc = zoo_run_spec_data(spec, ZOO_SPLIT_TEST, &j->d)) != 0)
             return rc;
-        snprintf(j->where, sizeof j->where, "the test set (%lld examples, seed %llu)", (long long)j->d.n,
-                 (unsigned long long)ms.seed);
+        snprintf(j->where, sizeof j->where, "the test set (%s, %lld examples, seed %llu)", spec->task,
+                 (long long)j->d.n, (unsigned long long)(spec->data_seed + 10));
     }
     if (j->d.n < 1)
         return ZOO_FAIL(ZOO_ERR_INVALID, "%s: no examples to evaluate", j->where);

@@ -223,6 +223,13 @@ static int scalar_value(cfg *c, cfg_field *f, struct fy_node *n, cfg_loc at, cfg
     zoo_run_spec_default(&scratch);
     if (zoo_run_spec_set(&scratch, f->key, v->text))
         return zoo_cfg_fail(c, at, "%s", zoo_error_last()->msg);
+    if (!strcmp(f->key, "task")) { /* the task plugin must exist; its knobs are checked per run */
+        zoo_plugin *p = NULL;
+        int rc = zoo_task_find(v->text, &p);
+        zoo_plugin_close(p);
+        if (rc)
+            return zoo_cfg_fail(c, at, "task='%s': %s", v->text, zoo_error_last()->msg);
+    }
     return 0;
 }
 
@@ -291,7 +298,8 @@ static int parse_field(cfg *c, const fdef *d, struct fy_node *kn, struct fy_node
     cfg_field *f = &c->fields[c->n_fields];
     memset(f, 0, sizeof *f);
     snprintf(f->name, sizeof f->name, "%s", d->name);
-    f->key = d->key;
+    snprintf(f->knob_key, sizeof f->knob_key, "%s", d->key);
+    f->key = strncmp(d->key, "task.", 5) ? d->key : f->knob_key;
     f->type = d->type;
     f->loc = kloc;
     f->zip = -1;
@@ -339,6 +347,70 @@ static int parse_field(cfg *c, const fdef *d, struct fy_node *kn, struct fy_node
     }
 }
 
+/* A key of another section: said so, not taken for a task knob. */
+static int misplaced(const char *name)
+{
+    fdef defs[MAX_FDEFS];
+    int nd = schema(defs, MAX_FDEFS);
+    for (int i = 0; i < nd; i++)
+        if (!strcmp(defs[i].name, name))
+            return 1;
+    return 0;
+}
+
+/* Each task knob must be a knob of one of the tasks the file names (mqar when none):
+ * otherwise it is a typo of a field or of a knob, said at the key. */
+static int check_task_knobs(cfg *c)
+{
+    const cfg_field *tf = NULL;
+    for (int i = 0; i < c->n_fields; i++)
+        if (!strcmp(c->fields[i].key, "task"))
+            tf = &c->fields[i];
+    char names[64][64]; /* the knobs of those tasks (copied: the plugins are closed here) */
+    int nn = 0;
+    char known[600] = "";
+    size_t k = 0;
+    for (int t = 0; t < (tf ? tf->n_vals : 1); t++) {
+        zoo_plugin *p = NULL;
+        if (zoo_task_find(tf ? tf->vals[t].text : "mqar", &p))
+            continue; /* reported at the task's own value */
+        for (const zoo_hparam *h = p->task->hparams; h && h->name; h++) {
+            if (nn < 64)
+                snprintf(names[nn++], sizeof names[0], "%s", h->name);
+            if (k < sizeof known)
+                k += (size_t)snprintf(known + k, sizeof known - k, "%s%s.%s", k ? ", " : "", p->task->name, h->name);
+        }
+        zoo_plugin_close(p);
+    }
+    for (int i = 0; i < c->n_fields; i++) {
+        const cfg_field *f = &c->fields[i];
+        if (strncmp(f->key, "task.", 5))
+            continue;
+        const char *knob = f->key + 5, *cands[MAX_FDEFS + 64];
+        int n = 0, found = 0;
+        for (int j = 0; j < nn; j++) {
+            found |= !strcmp(names[j], knob);
+            cands[n++] = names[j];
+        }
+        if (found)
+            continue;
+        fdef defs[MAX_FDEFS];
+        int nd = schema(defs, MAX_FDEFS);
+        for (int j = 0; j < nd; j++)
+            if (!strcmp(defs[j].section, "task"))
+                cands[n++] = defs[j].name;
+        const char *near = zoo_suggest_nearest(knob, cands, n);
+        char hint[200] = "";
+        if (near)
+            snprintf(hint, sizeof hint, "did you mean '%s'? ", near);
+        return zoo_cfg_fail(c, f->loc,
+                            "unknown key '%s' in task; %sit is neither a field of task: nor a knob of its task "
+                            "(knobs: %s)",
+                            knob, hint, known[0] ? known : "none");
+    }
+    return 0;
+}
+
 static int parse_section(cfg *c, const char *section, struct fy_node *kn, struct fy_node *m)
 {
     cfg_loc kloc = zoo_cfg_loc(c, kn, (cfg_loc){0, 0});
@@ -358,12 +430,19 @@ static int parse_section(cfg *c, const char *section, struct fy_node *kn, struct
         if (rc)
             return rc;
         fdef d;
-        if (find_fdef(section, name, &d))
-            return unknown_key(c, at, section, name);
+        char knob[80];
+        if (find_fdef(section, name, &d)) {
+            if (strcmp(section, "task") || misplaced(name))
+                return unknown_key(c, at, section, name);
+            /* Any other key of task: is a knob of the task plugin (checked below, values per run). */
+            if (snprintf(knob, sizeof knob, "task.%s", name) >= (int)sizeof knob)
+                return zoo_cfg_fail(c, at, "task knob name '%.60s...' is too long", name);
+            d = (fdef){"task", name, knob, FT_STR};
+        }
         if ((rc = parse_field(c, &d, k, v)))
             return rc;
     }
-    return 0;
+    return strcmp(section, "task") ? 0 : check_task_knobs(c);
 }
 
 /* ---- the document ------------------------------------------------------------------ */

@@ -243,8 +243,10 @@ static cfg_loc run_loc(const cfg *c, const int *vi, const char *msg)
             if ((pass == 0) != (f->axis != 0))
                 continue;
             const char *p = msg;
-            size_t len = strlen(f->key);
-            while ((p = strstr(p, f->key))) {
+            /* a task knob's errors name it "task.<knob>" or, from the task itself, "<knob>" */
+            const char *key = strncmp(f->key, "task.", 5) || strstr(msg, f->key) ? f->key : f->key + 5;
+            size_t len = strlen(key);
+            while ((p = strstr(p, key))) {
                 char before = p == msg ? ' ' : p[-1], after = p[len];
                 if (!(before == '_' || (before >= 'a' && before <= 'z')) && !(after == '_' || (after >= 'a' && after <= 'z')))
                     return f->vals[vi[i]].loc;

@@ -1,4 +1,4 @@
-/* hparams.c: a mixer's knob values — defaults from its declared table, overrides parsed
+/* hparams.c: a mixer's or task's knob values — defaults from its declared table, overrides parsed
  * from text (sweep and run files, flags), typed getters for plugins, and one-line
  * formatting for logs and HDF5. Does not know any particular mixer's knobs. */
 #define _GNU_SOURCE
@@ -26,7 +26,8 @@ typedef struct hval {
 } hval;
 
 struct zoo_hvals {
-    const zoo_mixer *m;
+    const char *kind;  /* "mixer" or "task", for messages */
+    const char *owner; /* its name */
     int n;
     hval *v; /* n entries, in declaration order */
 };
@@ -196,19 +197,17 @@ void zoo_hvals_free(zoo_hvals *h)
     free(h);
 }
 
-int zoo_hvals_new(const zoo_mixer *m, zoo_hvals **out)
+/* Defaults of a knob table owned by the mixer or task `name`. */
+static int hvals_new(const char *kind, const char *name, const zoo_hparam *table, zoo_hvals **out)
 {
-    if (out)
-        *out = NULL;
-    if (!m || !out)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_hvals_new: need a mixer and an output pointer");
-    const char *mname = m->name ? m->name : "?";
+    const char *mname = name ? name : "?";
     zoo_hvals *h = calloc(1, sizeof *h);
     if (!h)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
-    h->m = m;
+    h->kind = kind;
+    h->owner = mname;
     int n = 0;
-    while (m->hparams && m->hparams[n].name)
+    while (table && table[n].name)
         n++;
     if (n && !(h->v = calloc((size_t)n, sizeof *h->v))) {
         free(h);
@@ -217,16 +216,16 @@ int zoo_hvals_new(const zoo_mixer *m, zoo_hvals **out)
     h->n = n;
     int rc = 0;
     for (int i = 0; i < n && !rc; i++) {
-        const zoo_hparam *d = &m->hparams[i];
+        const zoo_hparam *d = &table[i];
         h->v[i].decl = d;
         if ((unsigned)d->type > ZOO_HP_INT_LIST) {
-            rc = ZOO_FAIL(ZOO_ERR_INVALID, "mixer '%s' declares knob '%s' with unknown type %d: fix its hparams table",
-                          mname, d->name, (int)d->type);
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s '%s' declares knob '%s' with unknown type %d: fix its hparams table",
+                          kind, mname, d->name, (int)d->type);
             break;
         }
         for (int j = 0; j < i; j++)
-            if (!strcmp(m->hparams[j].name, d->name)) {
-                rc = ZOO_FAIL(ZOO_ERR_INVALID, "mixer '%s' declares knob '%s' twice: fix its hparams table", mname,
+            if (!strcmp(table[j].name, d->name)) {
+                rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s '%s' declares knob '%s' twice: fix its hparams table", kind, mname,
                               d->name);
                 break;
             }
@@ -238,8 +237,8 @@ int zoo_hvals_new(const zoo_mixer *m, zoo_hvals **out)
             rc = ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
         else if (prc)
             rc = ZOO_FAIL(ZOO_ERR_INVALID,
-                          "mixer '%s' declares knob '%s' with default '%s', which is not %s: fix its hparams table",
-                          mname, d->name, def ? def : "(null)", type_name(d->type));
+                          "%s '%s' declares knob '%s' with default '%s', which is not %s: fix its hparams table",
+                          kind, mname, d->name, def ? def : "(null)", type_name(d->type));
     }
     if (rc) {
         zoo_hvals_free(h);
@@ -247,6 +246,24 @@ int zoo_hvals_new(const zoo_mixer *m, zoo_hvals **out)
     }
     *out = h;
     return 0;
+}
+
+int zoo_hvals_new(const zoo_mixer *m, zoo_hvals **out)
+{
+    if (out)
+        *out = NULL;
+    if (!m || !out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_hvals_new: need a mixer and an output pointer");
+    return hvals_new("mixer", m->name, m->hparams, out);
+}
+
+int zoo_hvals_new_task(const zoo_task *t, zoo_hvals **out)
+{
+    if (out)
+        *out = NULL;
+    if (!t || !out)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_hvals_new_task: need a task and an output pointer");
+    return hvals_new("task", t->name, t->hparams, out);
 }
 
 static hval *find(const zoo_hvals *h, const char *name)
@@ -263,12 +280,12 @@ int zoo_hvals_set(zoo_hvals *h, const char *name, const char *value)
 {
     if (!h || !name || !value)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_hvals_set: need values, a knob name and a value");
-    const char *mname = h->m->name ? h->m->name : "?";
+    const char *mname = h->owner, *kind = h->kind;
     hval *v = find(h, name);
     if (!v) {
         if (!h->n)
-            return ZOO_FAIL(ZOO_ERR_INVALID, "unknown hyperparameter '%s' for mixer '%s' (it has no hyperparameters)",
-                            name, mname);
+            return ZOO_FAIL(ZOO_ERR_INVALID, "unknown hyperparameter '%s' for %s '%s' (it has no hyperparameters)",
+                            name, kind, mname);
         const char *names[256];
         int nn = h->n < 256 ? h->n : 256;
         char known[700];
@@ -284,14 +301,14 @@ int zoo_hvals_set(zoo_hvals *h, const char *name, const char *value)
         char hint[200] = "";
         if (near)
             snprintf(hint, sizeof hint, "did you mean '%s'? ", near);
-        return ZOO_FAIL(ZOO_ERR_INVALID, "unknown hyperparameter '%s' for mixer '%s' (%sknown: %s)", name, mname, hint,
+        return ZOO_FAIL(ZOO_ERR_INVALID, "unknown hyperparameter '%s' for %s '%s' (%sknown: %s)", name, kind, mname, hint,
                         known);
     }
     int rc = parse_value(v, value);
     if (rc == -2)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
     if (rc)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "hyperparameter '%s' of mixer '%s' is %s, got '%.200s': %s", name, mname,
+        return ZOO_FAIL(ZOO_ERR_INVALID, "hyperparameter '%s' of %s '%s' is %s, got '%.200s': %s", name, kind, mname,
                         type_name(v->decl->type), value, type_hint(v->decl->type));
     return 0;
 }
@@ -345,8 +362,8 @@ int zoo_hvals_format(const zoo_hvals *h, char *buf, size_t n)
         }
     }
     if (k >= n)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "knob values of mixer '%s' need %zu bytes, the buffer has %zu",
-                        h->m->name ? h->m->name : "?", k + 1, n);
+        return ZOO_FAIL(ZOO_ERR_INVALID, "knob values of %s '%s' need %zu bytes, the buffer has %zu",
+                        h->kind, h->owner, k + 1, n);
     return 0;
 }
 

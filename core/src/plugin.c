@@ -1,4 +1,4 @@
-/* plugin.c: finding, loading and checking mixer plugins (dlopen). Every check runs on
+/* plugin.c: finding, loading and checking mixer and task plugins (dlopen). Every check runs on
  * the descriptor's bytes before any plugin function is called; the core keeps its own
  * zero-padded copy so it never reads past the plugin's declared struct size. A file
  * not seen before is first loaded in a forked child (the probe), so a plugin whose
@@ -41,8 +41,12 @@
 /* The public record plus the core's copy of the descriptor. */
 typedef struct plugin_impl {
     zoo_plugin pub;
-    zoo_mixer copy; /* min(plugin size, sizeof(zoo_mixer)) bytes of the plugin's, rest zero */
+    zoo_mixer copy;  /* min(plugin size, sizeof(zoo_mixer)) bytes of the plugin's, rest zero */
+    zoo_task tcopy;  /* the same for a task plugin */
 } plugin_impl;
+
+/* Which descriptor a caller wants; ANY takes whichever the file exports. */
+typedef enum { KIND_MIXER, KIND_TASK, KIND_ANY } plugin_kind;
 
 /* File name without folders and without the last extension: ".../hyena.so" -> "hyena". */
 static void file_stem(const char *path, char *out, size_t n)
@@ -131,8 +135,58 @@ int zoo_plugin_check_descriptor(const char *path, const void *sym, size_t symsiz
     return 0;
 }
 
+int zoo_task_check_descriptor(const char *path, const void *sym, size_t symsize, zoo_task *copy)
+{
+    const size_t min_size = offsetof(zoo_task, tags) + sizeof(void *); /* task ABI 1.0 */
+    if (symsize && symsize < sizeof(zoo_abi_header))
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
+                        "%s: '%s' is %zu bytes, not a zoo task descriptor: declare it as 'const zoo_task %s' "
+                        "with ZOO_TASK_HEADER",
+                        path, ZOO_TASK_SYMBOL, symsize, ZOO_TASK_SYMBOL);
+    zoo_abi_header hdr;
+    memcpy(&hdr, sym, sizeof hdr);
+    if (hdr.magic != ZOO_TASK_MAGIC)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_MAGIC,
+                        "%s: bad magic 0x%08x in '%s' (a zoo task has 0x%08x): start the descriptor with "
+                        "ZOO_TASK_HEADER from zoo/task.h",
+                        path, (unsigned)hdr.magic, ZOO_TASK_SYMBOL, (unsigned)ZOO_TASK_MAGIC);
+    if (hdr.abi_major != ZOO_TASK_ABI_MAJOR)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_MAJOR,
+                        "%s: task ABI %u.%u, this zoo has task ABI %u.%u: rebuild the task against this zoo's "
+                        "headers",
+                        path, (unsigned)hdr.abi_major, (unsigned)hdr.abi_minor, ZOO_TASK_ABI_MAJOR,
+                        ZOO_TASK_ABI_MINOR);
+    if (hdr.size < min_size || (symsize && hdr.size > symsize))
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_SIZE,
+                        "%s: task descriptor claims %u bytes (the symbol holds %zu, task ABI %u.0 needs at least "
+                        "%zu): set the header with ZOO_TASK_HEADER and rebuild",
+                        path, (unsigned)hdr.size, symsize, ZOO_TASK_ABI_MAJOR, min_size);
+    memset(copy, 0, sizeof *copy);
+    memcpy(copy, sym, hdr.size < sizeof(zoo_task) ? hdr.size : sizeof(zoo_task));
+    const zoo_task *t = copy;
+    char stem[256];
+    file_stem(path, stem, sizeof stem);
+    if (t->name && strcmp(t->name, stem))
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_NAME,
+                        "%s: task name '%.100s' does not match the file name '%s': rename the file to '%.100s.so' "
+                        "or set .name = \"%s\"",
+                        path, t->name, stem, t->name, stem);
+    const char *missing = !t->name ? "name" : !t->family ? "family" : !t->generate ? "generate" : NULL;
+    if (missing)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "%s: required slot '%s' is NULL: set .%s in the descriptor and rebuild",
+                        path, missing, missing);
+    zoo_hvals *hv = NULL;
+    int rc = zoo_hvals_new_task(t, &hv);
+    if (rc) {
+        zoo_error_prefix("%s: ", path);
+        return rc;
+    }
+    zoo_hvals_free(hv);
+    return 0;
+}
+
 /* zoo_plugin_open's checks, in this process (no probe). */
-static int open_checked(const char *path, zoo_plugin **out)
+static int open_checked(const char *path, plugin_kind kind, zoo_plugin **out)
 {
     /* dlopen searches the library path for a bare name; a plugin is always a file. */
     char full[PATH_LEN];
@@ -149,11 +203,24 @@ static int open_checked(const char *path, zoo_plugin **out)
                         "libzoo, e.g. with zoo_add_mixer() from the zoo CMake package",
                         path, why ? why : "unknown dlopen error");
     }
-    /* 2. the descriptor symbol */
+    /* 2. the descriptor symbol: a mixer's or a task's */
     dlerror();
-    const void *sym = dlsym(h, ZOO_MIXER_SYMBOL);
-    const char *serr = dlerror();
-    if (serr || !sym)
+    const void *msym = dlsym(h, ZOO_MIXER_SYMBOL);
+    dlerror();
+    const void *tsym = dlsym(h, ZOO_TASK_SYMBOL);
+    dlerror();
+    int is_task = kind == KIND_TASK || (kind == KIND_ANY && !msym && tsym);
+    const void *sym = is_task ? tsym : msym;
+    if (!sym && (is_task ? msym : tsym))
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SYMBOL, "%s is a %s plugin, not a %s: name it where a %s goes",
+                                      path, is_task ? "mixer" : "task", is_task ? "task" : "mixer",
+                                      is_task ? "mixer" : "task"));
+    if (!sym && is_task)
+        return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SYMBOL,
+                                      "%s: no '%s' symbol exported: define 'ZOO_PLUGIN_EXPORT const zoo_task "
+                                      "%s = {ZOO_TASK_HEADER, ...};' (zoo/task.h) and build with hidden visibility",
+                                      path, ZOO_TASK_SYMBOL, ZOO_TASK_SYMBOL));
+    if (!sym)
         return fail_close(h, ZOO_FAIL(ZOO_ERR_PLUGIN_SYMBOL,
                                       "%s: no '%s' symbol exported: define 'ZOO_PLUGIN_EXPORT const zoo_mixer "
                                       "%s = {ZOO_MIXER_HEADER, ...};' (zoo/mixer.h) and build with hidden visibility",
@@ -168,10 +235,14 @@ static int open_checked(const char *path, zoo_plugin **out)
     if (!p)
         return fail_close(h, ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory", path));
     /* 3.-7. and the knob table, on the core's copy */
-    int rc = zoo_plugin_check_descriptor(path, sym, symsize, &p->copy);
+    int rc = is_task ? zoo_task_check_descriptor(path, sym, symsize, &p->tcopy)
+                     : zoo_plugin_check_descriptor(path, sym, symsize, &p->copy);
     if (rc)
         goto fail;
-    p->pub.mixer = &p->copy;
+    if (is_task)
+        p->pub.task = &p->tcopy;
+    else
+        p->pub.mixer = &p->copy;
     p->pub.handle = h;
     if (!(p->pub.path = strdup(path))) {
         rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: out of memory", path);
@@ -297,10 +368,21 @@ int zoo_plugin_isolate(const char *path, const char *doing, const char *culprit,
 static int probe_child(void *ud)
 {
     zoo_plugin *p = NULL;
-    if (open_checked((const char *)ud, &p))
+    if (open_checked((const char *)ud, KIND_ANY, &p))
         return 0; /* an ordinary failure: the parent reports it itself */
-    const zoo_mixer *m = p->mixer;
     zoo_hvals *hv = NULL;
+    if (p->task) {
+        const zoo_task *t = p->task;
+        if (t->validate && !zoo_hvals_new_task(t, &hv)) {
+            zoo_task_set set = {.vocab = 8192, .seq_len = 64, .seed = 0, .task_seed = 0, .split = ZOO_SPLIT_TRAIN};
+            char msg[512];
+            (void)t->validate(hv, &set, msg, sizeof msg);
+            zoo_hvals_free(hv);
+        }
+        zoo_plugin_close(p);
+        return 0;
+    }
+    const zoo_mixer *m = p->mixer;
     if ((m->validate || m->state_size) && !zoo_hvals_new(m, &hv)) {
         zoo_layer_info li = {.layer_idx = 0, .n_layers = 2, .d_model = 64, .seq_len = 64, .l_max = 64, .batch = 1};
         char msg[512];
@@ -371,15 +453,19 @@ int zoo_plugin_probe(const char *path)
     return rc;
 }
 
-int zoo_plugin_open(const char *path, zoo_plugin **out)
+static int open_kind(const char *path, plugin_kind kind, zoo_plugin **out)
 {
     if (out)
         *out = NULL;
     if (!path || !*path || !out)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_open: need a file path and an output pointer");
     int rc = zoo_plugin_probe(path);
-    return rc ? rc : open_checked(path, out);
+    return rc ? rc : open_checked(path, kind, out);
 }
+
+int zoo_plugin_open(const char *path, zoo_plugin **out) { return open_kind(path, KIND_MIXER, out); }
+
+int zoo_task_open(const char *path, zoo_plugin **out) { return open_kind(path, KIND_TASK, out); }
 
 void zoo_plugin_close(zoo_plugin *pub)
 {
@@ -489,17 +575,21 @@ static int valid_name(const char *s)
     return 1;
 }
 
-int zoo_plugin_find(const char *name, zoo_plugin **out)
+static int list_kind(plugin_kind kind, zoo_plugin ***out, int *n,
+                     void (*on_error)(const char *path, int code, const char *msg, void *ud), void *ud);
+
+static int find_kind(plugin_kind kind, const char *name, zoo_plugin **out)
 {
+    const char *what = kind == KIND_TASK ? "task" : "mixer";
     if (out)
         *out = NULL;
     if (!out)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_find: no output pointer");
     if (!valid_name(name))
         return ZOO_FAIL(ZOO_ERR_INVALID,
-                        "mixer name '%.200s' is not a plain name: use letters, digits, '_' and '-' (the plugin "
+                        "%s name '%.200s' is not a plain name: use letters, digits, '_' and '-' (the plugin "
                         "file is <name>.so)",
-                        name ? name : "(null)");
+                        what, name ? name : "(null)");
     char dirs[MAX_DIRS][PATH_LEN];
     int nd = zoo_plugin_search_path(dirs, MAX_DIRS);
     /* The first file of that name decides, as in zoo_plugin_list: a broken one is
@@ -507,21 +597,22 @@ int zoo_plugin_find(const char *name, zoo_plugin **out)
     for (int i = 0; i < nd; i++) {
         char path[PATH_LEN + 256];
         if (snprintf(path, sizeof path, "%s/%.200s.so", dirs[i], name) < (int)sizeof path && is_file(path))
-            return zoo_plugin_open(path, out);
+            return open_kind(path, kind, out);
     }
     /* Not found: name the mixers that do load, the nearest one, and where we looked. */
     zoo_plugin **all = NULL;
     int na = 0;
-    zoo_plugin_list(&all, &na, NULL, NULL);
+    list_kind(kind, &all, &na, NULL, NULL);
     const char *names[256];
     int nn = 0;
     char known[600] = "";
     size_t k = 0;
     for (int i = 0; i < na; i++) {
         if (nn < 256)
-            names[nn++] = all[i]->mixer->name;
+            names[nn++] = kind == KIND_TASK ? all[i]->task->name : all[i]->mixer->name;
         if (k < sizeof known)
-            k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "", all[i]->mixer->name);
+            k += (size_t)snprintf(known + k, sizeof known - k, "%s%s", i ? ", " : "",
+                                  kind == KIND_TASK ? all[i]->task->name : all[i]->mixer->name);
     }
     char sp[700];
     path_string(dirs, nd, sp, sizeof sp);
@@ -530,14 +621,18 @@ int zoo_plugin_find(const char *name, zoo_plugin **out)
     if (near)
         snprintf(hint, sizeof hint, "did you mean '%s'? ", near);
     int rc = ZOO_FAIL(ZOO_ERR_PLUGIN_NOT_FOUND,
-                      "unknown mixer '%s' (%sknown: %s; searched %s): put %s.so in one of those folders or add "
+                      "unknown %s '%s' (%sknown: %s; searched %s): put %s.so in one of those folders or add "
                       "its folder to ZOO_PLUGIN_PATH",
-                      name, hint, na ? known : "none", nd ? sp : "nothing", name);
+                      what, name, hint, na ? known : "none", nd ? sp : "nothing", name);
     for (int i = 0; i < na; i++)
         zoo_plugin_close(all[i]);
     free(all);
     return rc;
 }
+
+int zoo_plugin_find(const char *name, zoo_plugin **out) { return find_kind(KIND_MIXER, name, out); }
+
+int zoo_task_find(const char *name, zoo_plugin **out) { return find_kind(KIND_TASK, name, out); }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
@@ -575,8 +670,8 @@ nomem:
     return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory listing %s", dir);
 }
 
-int zoo_plugin_list(zoo_plugin ***out, int *n,
-                    void (*on_error)(const char *path, int code, const char *msg, void *ud), void *ud)
+static int list_kind(plugin_kind kind, zoo_plugin ***out, int *n,
+                     void (*on_error)(const char *path, int code, const char *msg, void *ud), void *ud)
 {
     if (!out || !n)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_plugin_list: no output pointers");
@@ -618,10 +713,14 @@ int zoo_plugin_list(zoo_plugin ***out, int *n,
             if (snprintf(path, sizeof path, "%s/%s", dirs[i], files[j]) >= (int)sizeof path)
                 continue; /* cannot be opened by name anyway */
             zoo_plugin *p = NULL;
-            int prc = zoo_plugin_open(path, &p);
+            int prc = open_kind(path, KIND_ANY, &p);
             if (prc) {
                 if (on_error)
                     on_error(path, prc, zoo_error_last()->msg, ud);
+                continue;
+            }
+            if ((kind == KIND_TASK) != !!p->task) { /* the other kind's file: not ours to list */
+                zoo_plugin_close(p);
                 continue;
             }
             if (*n == cap) {
@@ -652,4 +751,16 @@ int zoo_plugin_list(zoo_plugin ***out, int *n,
     }
     *out = arr;
     return 0;
+}
+
+int zoo_plugin_list(zoo_plugin ***out, int *n,
+                    void (*on_error)(const char *path, int code, const char *msg, void *ud), void *ud)
+{
+    return list_kind(KIND_MIXER, out, n, on_error, ud);
+}
+
+int zoo_task_list(zoo_plugin ***out, int *n, void (*on_error)(const char *path, int code, const char *msg, void *ud),
+                  void *ud)
+{
+    return list_kind(KIND_TASK, out, n, on_error, ud);
 }

@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "zoo/mixer.h"
+#include "zoo/task.h"
 
 /* Check the descriptor at `sym` as found in file `path`: the header (magic, ABI major,
  * size at least ABI 1.0's and, when symsize (the ELF symbol's size) is not 0, at most
@@ -15,5 +16,8 @@
  * and the knob table. 0, or the ZOO_ERR_PLUGIN_* / ZOO_ERR_INVALID code with the
  * message zoo_plugin_open gives. */
 int zoo_plugin_check_descriptor(const char *path, const void *sym, size_t symsize, zoo_mixer *copy);
+/* The same for a task descriptor (zoo/task.h): magic, task ABI major, size, name, the
+ * slots name, family and generate, the knob table. */
+int zoo_task_check_descriptor(const char *path, const void *sym, size_t symsize, zoo_task *copy);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "zoo/run.h"
+#include "zoo/task.h"
 
 /* Training batch: spec->batch_size, or when 0 the paper's rule by L (docs/training.md):
  * 512 for L <= 128, 256 for L <= 256, 128 for L <= 512, else 64. */
@@ -15,6 +16,15 @@ int64_t zoo_run_spec_eval_batch(const zoo_run_spec *s);
 /* zoo_model_build for a model that only ever evaluates (zoo_graph_forward_only: no
  * activation gradients, values freed after their last forward reader). */
 int zoo_model_build_eval(const zoo_run_spec *spec, int64_t B, int64_t M, zoo_model **out);
+
+/* The task plugin `name`, loaded once and kept for the life of the process (task.c). */
+int zoo_task_get(const char *name, const zoo_task **out);
+/* The spec's task and its knob values (the plugin's defaults, the spec's task fields it
+ * declares, then task.<knob>); the caller frees *hv. A task field other than its default
+ * for a task without that knob is refused. */
+int zoo_run_spec_task(const zoo_run_spec *s, const zoo_task **task, zoo_hvals **hv);
+/* The task part of zoo_run_spec_check: the above, then validate on the train and test sets. */
+int zoo_run_spec_check_task(const zoo_run_spec *s);
 
 /* Where a run stands between two steps: what a checkpoint holds besides the flat
  * buffers and the curves (run_snapshot.c). */

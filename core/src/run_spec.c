@@ -2,8 +2,8 @@
  * type, member, default, range or names, unit, help): flags and YAML set fields through
  * it, and the defaults, the checks, the "key=value" text form, the stable hash and
  * `zoo train --help` all read it. Plus the FLOP estimate. Knob values stay text here;
- * the plugin checks them when the model is built (model.c). Nothing here loads plugins
- * or data. */
+ * the plugin checks them when the model is built (model.c). The task's checks are
+ * task.c's (zoo_run_spec_check calls them); nothing else here loads plugins or data. */
 #define _POSIX_C_SOURCE 200809L
 #include <ctype.h>
 #include <errno.h>
@@ -30,7 +30,6 @@
 #define HASH_IF_SET ZOO_FIELD_HASH_IF_SET
 #define AUTO0 ZOO_FIELD_AUTO0
 
-static const zoo_run_choice task_names[] = {{"mqar", 0}, {NULL, 0}};
 static const zoo_run_choice state_mixers[] = {{"identity", ZOO_STATE_IDENTITY}, {"mlp", ZOO_STATE_MLP}, {NULL, 0}};
 static const zoo_run_choice pos_embs[] = {{"auto", -1}, {"off", 0},   {"on", 1},    {"-1", -1},
                                           {"0", 0},     {"1", 1},     {"false", 0}, {"true", 1},
@@ -50,14 +49,14 @@ static const zoo_run_choice backends[] = {
  * the platform's pow(). */
 static const zoo_run_field fields[] = {
     /* name, section, F(type, member), default, lo, hi, flags, choices, unit, help, YAML name, resolve */
-    {"task", "task", F(NAME, task), "mqar", 0, 0, 0, task_names, "", "the task: multi-query associative recall (docs/task.md)", "name", NULL},
+    {"task", "task", F(NAME, task), "mqar", 0, 0, 0, NULL, "", "the task plugin (zoo plugins lists them; docs/tasks.md); its knobs are task.<knob>", "name", NULL},
     {"vocab", "task", F(INT, vocab), "8192", 1, 1 << 24, 0, NULL, "tokens", "vocabulary size V (the task needs V > seq_len)", NULL, NULL},
-    {"seq_len", "task", F(INT, seq_len), "64", 1, 1 << 20, 0, NULL, "tokens", "tokens per example L (the task needs L even, >= 4)", NULL, NULL},
-    {"kv_pairs", "task", F(INT, kv_pairs), "4", 1, INF, 0, NULL, "pairs", "key-value pairs K per example, each queried once (the task needs 4K <= L)", NULL, NULL},
+    {"seq_len", "task", F(INT, seq_len), "64", 1, 1 << 20, 0, NULL, "tokens", "tokens per example L (mqar needs L even, >= 4)", NULL, NULL},
+    {"kv_pairs", "task", F(INT, kv_pairs), "4", 1, INF, 0, NULL, "pairs", "MQAR tasks: key-value pairs K per example, each queried once (4K <= L)", NULL, NULL},
     {"train_examples", "task", F(INT, train_examples), "100000", 1, INF, 0, NULL, "examples", "training set size", NULL, NULL},
     {"test_examples", "task", F(INT, test_examples), "3000", 1, INF, 0, NULL, "examples", "test set size", NULL, NULL},
-    {"power_a", "task", F(FLOAT, power_a), "0.01", 0, INF, LO_OPEN, NULL, "", "query distances: slot i weighs a(i+1)^(a-1); small a asks soon after the pairs, 1 is uniform", NULL, NULL},
-    {"random_non_queries", "task", F(BOOL, random_non_queries), "false", 0, 1, 0, NULL, "", "fill the blanks between queries with random tokens", NULL, NULL},
+    {"power_a", "task", F(FLOAT, power_a), "0.01", 0, INF, LO_OPEN, NULL, "", "MQAR tasks: query distances: slot i weighs a(i+1)^(a-1); small a asks soon after the pairs, 1 is uniform", NULL, NULL},
+    {"random_non_queries", "task", F(BOOL, random_non_queries), "false", 0, 1, 0, NULL, "", "MQAR tasks: fill the blanks between queries with random tokens", NULL, NULL},
     {"data_seed", "task", F(UINT, data_seed), "0", 0, 0, 0, NULL, "", "seed of the training set; the test set uses data_seed + 10", NULL, NULL},
     {"d_model", "model", F(INT, d_model), "64", 1, 1 << 16, 0, NULL, "channels", "model width D (docs/model.md)", NULL, NULL},
     {"n_layers", "model", F(INT, n_layers), "2", 1, 256, 0, NULL, "layers", "blocks; layer l uses entry l mod n of the mixer pattern", NULL, NULL},
@@ -228,7 +227,10 @@ void zoo_run_field_allowed(const zoo_run_field *f, char *buf, size_t n)
         break;
     case ZOO_FIELD_CHOICE:
     case ZOO_FIELD_NAME:
-        choice_list(f->choices, buf, n);
+        if (f->choices)
+            choice_list(f->choices, buf, n);
+        else
+            snprintf(buf, n, "a plugin name (letters, digits, '_', '-')");
         break;
     case ZOO_FIELD_MIXER:
         snprintf(buf, n, "a mixer name or a pattern [name, ...] of 1 to %d", ZOO_MAX_PATTERN);
@@ -278,16 +280,6 @@ int64_t zoo_run_spec_eval_batch(const zoo_run_spec *s)
 
 /* ---- checks ----------------------------------------------------------------------- */
 
-static void mqar_specs(const zoo_run_spec *s, zoo_mqar_spec *tr, zoo_mqar_spec *te)
-{
-    zoo_mqar_spec b = {s->vocab, s->seq_len, s->kv_pairs, s->train_examples, s->power_a,
-                       s->random_non_queries, s->data_seed};
-    *tr = b;
-    *te = b;
-    te->num_examples = s->test_examples;
-    te->seed = s->data_seed + 10; /* iclr24: the test set is built with seed + 10 */
-}
-
 static int check_mixers(const zoo_run_spec *s)
 {
     if (s->n_mixers < 1 || s->n_mixers > ZOO_MAX_PATTERN)
@@ -318,6 +310,7 @@ static const zoo_run_choice *choice_of_value(const zoo_run_choice *c, int64_t v)
 }
 
 static const zoo_run_choice *choice_of_name(const zoo_run_choice *c, const char *name, int fold_case);
+static int is_ident(const char *s);
 
 /* One field against its range or names: "<name>=<value>: set <name> <allowed> (default ..)". */
 static int check_field(const zoo_run_spec *s, const zoo_run_field *f)
@@ -351,7 +344,7 @@ static int check_field(const zoo_run_spec *s, const zoo_run_field *f)
     }
     case ZOO_FIELD_NAME: {
         const char *v = (const char *)s + f->offset;
-        if (!memchr(v, 0, f->size) || !choice_of_name(f->choices, v, 0))
+        if (!memchr(v, 0, f->size) || (f->choices ? !choice_of_name(f->choices, v, 0) : !is_ident(v)))
             return ZOO_FAIL(ZOO_ERR_INVALID, "%s=%.*s: %s", f->name, (int)strnlen(v, f->size), v, fix);
         return 0;
     }
@@ -372,13 +365,10 @@ int zoo_run_spec_check(const zoo_run_spec *s)
         if (rc)
             return rc;
     }
-    /* Constraints between fields: the task module's (4K <= L, V > L, ...). */
-    zoo_mqar_spec tr, te;
-    mqar_specs(s, &tr, &te);
-    int rc = zoo_mqar_check(&tr);
-    if (!rc)
-        rc = zoo_mqar_check(&te);
-    return rc;
+    if (s->n_task_knobs < 0 || s->n_task_knobs > ZOO_MAX_KNOBS)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "the task has %d knobs set: at most %d", s->n_task_knobs, ZOO_MAX_KNOBS);
+    /* Constraints between fields: the task plugin's (mqar: 4K <= L, V > L, ...). */
+    return zoo_run_spec_check_task(s);
 }
 
 /* ---- text form ---------------------------------------------------------------------- */
@@ -482,6 +472,21 @@ static void put_knobs(outbuf *o, const zoo_run_spec *s)
     }
 }
 
+/* The task's knob lines, sorted; none set writes nothing, so runs made before tasks
+ * had knobs keep their hash. */
+static void put_task_knobs(outbuf *o, const zoo_run_spec *s)
+{
+    zoo_knob kn[ZOO_MAX_KNOBS];
+    int nk = s->n_task_knobs < 0 ? 0 : s->n_task_knobs > ZOO_MAX_KNOBS ? ZOO_MAX_KNOBS : s->n_task_knobs;
+    memcpy(kn, s->task_knobs, (size_t)nk * sizeof kn[0]);
+    qsort(kn, (size_t)nk, sizeof kn[0], knob_cmp);
+    for (int j = 0; j < nk; j++) {
+        char key[128];
+        snprintf(key, sizeof key, "task.%.63s", kn[j].name);
+        put(o, key, kn[j].value);
+    }
+}
+
 /* for_hash: leave out what the hash must not see (threads; fields added later while
  * at their default). */
 static int format_impl(const zoo_run_spec *s, char *buf, size_t n, int for_hash)
@@ -505,6 +510,8 @@ static int format_impl(const zoo_run_spec *s, char *buf, size_t n, int for_hash)
         put(&o, f->name, v);
         if (f->type == ZOO_FIELD_MIXER)
             put_knobs(&o, s);
+        if (f->offset == offsetof(zoo_run_spec, task))
+            put_task_knobs(&o, s);
     }
     if (o.len >= n)
         return ZOO_FAIL(ZOO_ERR_INVALID, "run spec text needs %zu bytes, the buffer has %zu: pass a larger buffer",
@@ -521,8 +528,8 @@ int zoo_run_spec_format(const zoo_run_spec *s, char *buf, size_t n)
 
 void zoo_run_spec_hash(const zoo_run_spec *s, char out[17])
 {
-    /* Big enough for every field and ZOO_MAX_PATTERN x ZOO_MAX_KNOBS knobs. */
-    static _Thread_local char text[ZOO_MAX_PATTERN * ZOO_MAX_KNOBS * 220 + 4096];
+    /* Big enough for every field and (ZOO_MAX_PATTERN + 1) x ZOO_MAX_KNOBS knobs. */
+    static _Thread_local char text[(ZOO_MAX_PATTERN + 1) * ZOO_MAX_KNOBS * 220 + 4096];
     text[0] = 0;
     format_impl(s, text, sizeof text, 1);
     uint64_t h = 1469598103934665603ull; /* FNV-1a 64 */
@@ -708,6 +715,28 @@ static int set_knob(zoo_mixer_ref *m, int idx, const char *knob, const char *val
     return 0;
 }
 
+/* "task.<knob>": kept as text; the task plugin checks it (zoo_run_spec_check). */
+static int set_task_knob(zoo_run_spec *s, const char *knob, const char *val)
+{
+    if (!is_ident(knob) || strlen(knob) >= sizeof s->task_knobs[0].name)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "'task.%s': '%s' is not a knob name", knob, knob);
+    char v[sizeof s->task_knobs[0].value];
+    if (trim_copy(v, sizeof v, val, strlen(val)) || !v[0])
+        return ZOO_FAIL(ZOO_ERR_INVALID, "task.%s: value '%s' is empty or longer than %zu characters", knob, val,
+                        sizeof v - 1);
+    int k = 0;
+    while (k < s->n_task_knobs && strcmp(s->task_knobs[k].name, knob))
+        k++;
+    if (k == s->n_task_knobs) {
+        if (s->n_task_knobs >= ZOO_MAX_KNOBS)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "task: more than %d knobs set", ZOO_MAX_KNOBS);
+        s->n_task_knobs++;
+        snprintf(s->task_knobs[k].name, sizeof s->task_knobs[k].name, "%s", knob);
+    }
+    memcpy(s->task_knobs[k].value, v, sizeof v);
+    return 0;
+}
+
 /* "mixer.<i>.<knob>" or "<mixer>.<knob>" (every pattern entry of that mixer). */
 static int set_knob_key(zoo_run_spec *s, const char *key, const char *val)
 {
@@ -717,6 +746,8 @@ static int set_knob_key(zoo_run_spec *s, const char *key, const char *val)
         return ZOO_FAIL(ZOO_ERR_INVALID, "unknown key '%s'", key);
     memcpy(head, key, (size_t)(dot - key));
     head[dot - key] = 0;
+    if (!strcmp(head, "task"))
+        return set_task_knob(s, dot + 1, val);
     if (!strcmp(head, "mixer")) {
         char *end;
         long i = strtol(dot + 1, &end, 10);
@@ -797,8 +828,16 @@ static int set_field(zoo_run_spec *s, const zoo_run_field *f, const char *v)
             put_int(s, f, b);
         return rc;
     }
-    case ZOO_FIELD_CHOICE:
-    case ZOO_FIELD_NAME: {
+    case ZOO_FIELD_NAME:
+        if (!f->choices) { /* any plain name: a plugin's, checked by zoo_run_spec_check */
+            if (!is_ident(v) || strlen(v) >= f->size)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "%s='%s': expected a plugin name of at most %zu letters, digits, '_' or '-'",
+                                f->name, v, f->size - 1);
+            snprintf((char *)s + f->offset, f->size, "%s", v);
+            return 0;
+        }
+        /* fall through */
+    case ZOO_FIELD_CHOICE: {
         const zoo_run_choice *c = choice_of_name(f->choices, v, 1);
         if (!c) {
             zoo_run_field_allowed(f, allowed, sizeof allowed);

@@ -272,17 +272,11 @@ typedef struct run_state {
     zoo_run_snapshot snap;  /* the view handed to hooks->save; its flat buffers */
 } run_state;
 
-/* The training set and the test set (seed data_seed + 10). */
+/* The training set and the test set (seed data_seed + 10), made by the run's task. */
 static int make_data(run_state *st)
 {
-    const zoo_run_spec *spec = st->spec;
-    zoo_mqar_spec ts = {spec->vocab, spec->seq_len, spec->kv_pairs, spec->train_examples, spec->power_a,
-                        spec->random_non_queries, spec->data_seed};
-    zoo_mqar_spec vs = ts;
-    vs.num_examples = spec->test_examples;
-    vs.seed = spec->data_seed + 10;
-    int rc = zoo_mqar_generate(&ts, &st->train);
-    return rc ? rc : zoo_mqar_generate(&vs, &st->test);
+    int rc = zoo_run_spec_data(st->spec, ZOO_SPLIT_TRAIN, &st->train);
+    return rc ? rc : zoo_run_spec_data(st->spec, ZOO_SPLIT_TEST, &st->test);
 }
 
 /* The training model and, when the eval batch differs, an evaluation model; M fits the most labels in a row. */
@@ -295,7 +289,7 @@ static int build_models(run_state *st)
     if (Kt > K)
         K = Kt;
     if (K < 1)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "the data has no supervised positions: check kv_pairs");
+        return ZOO_FAIL(ZOO_ERR_INVALID, "task '%s' made data with no supervised positions: check its knobs", spec->task);
     if (st->dp) { /* each process holds the largest share of a batch */
         int n = st->dp->size;
         if (B < n || Be < n)

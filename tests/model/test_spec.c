@@ -252,7 +252,7 @@ static void test_errors(void)
     set_bad(&s, "state_mixer", "moe", "state_mixer", "identity");
     set_bad(&s, "pos_emb", "maybe", "pos_emb", "auto");
     set_bad(&s, "backend", "tpu", "backend", "cpu, cuda or auto");
-    set_bad(&s, "task", "copying", "copying", "mqar");
+    set_bad(&s, "task", "copy ing", "task", "plugin name");
     set_bad(&s, "mixer", "[attention, ]", "mixer", NULL);
     set_bad(&s, "mixer", "[a, b, c, d, e, f, g, h, i]", "at most", NULL);
     set_bad(&s, "mixer", "[attention", "pattern", NULL);
@@ -322,9 +322,10 @@ static void test_errors(void)
     ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "auto, off or on"),
           "pos_emb 2: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
-    snprintf(s.task, sizeof s.task, "copying");
-    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "set task to mqar"),
-          "task copying: %s", zoo_error_last()->msg);
+    snprintf(s.task, sizeof s.task, "copying"); /* a plain name, but no such task plugin */
+    ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_PLUGIN_NOT_FOUND &&
+                 strstr(zoo_error_last()->msg, "unknown task 'copying'") && strstr(zoo_error_last()->msg, "mqar"),
+             "task copying: %s", zoo_error_last()->msg);
     zoo_run_spec_default(&s);
     s.n_layers = 0;
     ZT_CHECK(zoo_run_spec_check(&s) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "n_layers"), "n_layers 0");

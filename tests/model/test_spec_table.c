@@ -168,8 +168,8 @@ static void test_table(void)
         case ZOO_FIELD_CHOICE:
             ZT_CHECK(f->size == sizeof(int), "%s: choice member of %zu bytes", name, f->size);
             /* fall through */
-        case ZOO_FIELD_NAME:
-            ZT_CHECK(f->choices && f->choices[0].name, "%s: no names", name);
+        case ZOO_FIELD_NAME: /* names, or NULL: any plain name (a plugin's) */
+            ZT_CHECK(!f->choices || f->choices[0].name, "%s: an empty list of names", name);
             break;
         case ZOO_FIELD_MIXER:
             break;
@@ -304,7 +304,7 @@ static int other_value(const zoo_run_field *f, const zoo_run_spec *d, char *set,
         return 1;
     case ZOO_FIELD_CHOICE:
     case ZOO_FIELD_NAME:
-        for (int i = 0; f->choices[i].name; i++)
+        for (int i = 0; f->choices && f->choices[i].name; i++)
             if (strcmp(f->choices[i].name, cur)) {
                 zoo_run_spec t = *d;
                 if (zoo_run_spec_set(&t, f->name, f->choices[i].name))
@@ -315,7 +315,7 @@ static int other_value(const zoo_run_field *f, const zoo_run_spec *d, char *set,
                     return 1;
                 }
             }
-        return 0; /* one name only (task) */
+        return 0; /* any plugin name (task): no other value known to load */
     case ZOO_FIELD_MIXER:
         snprintf(set, n, " [based , attention]");
         snprintf(want, n, "[based, attention]");

@@ -4,6 +4,7 @@
 #define ZOO_PLUGIN_H
 
 #include "zoo/mixer.h"
+#include "zoo/task.h"
 #include "zoo/api.h"
 
 #ifdef __cplusplus
@@ -11,10 +12,13 @@ extern "C" {
 #endif
 ZOO_API_BEGIN
 
+/* A loaded plugin: a mixer or a task (exactly one of the two is set). Mixers and tasks
+ * share the search path and so one name space of file names. */
 typedef struct zoo_plugin {
-    const zoo_mixer *mixer;
-    void *handle; /* dlopen handle */
-    char *path;   /* file it came from */
+    const zoo_mixer *mixer; /* NULL for a task plugin */
+    void *handle;           /* dlopen handle */
+    char *path;             /* file it came from */
+    const zoo_task *task;   /* NULL for a mixer plugin */
 } zoo_plugin;
 
 /* Open one plugin file. Checks, in order: dlopen RTLD_NOW, the symbol zoo_mixer_v1,
@@ -48,6 +52,10 @@ int zoo_plugin_probe(const char *path);
 double zoo_plugin_set_probe_timeout(double seconds);
 double zoo_plugin_probe_timeout(void); /* the current value; 0 = probing off */
 void zoo_plugin_close(zoo_plugin *p); /* accepts NULL */
+/* zoo_plugin_open for a task plugin: the symbol zoo_task_v1 and the task checks (magic
+ * ZOO_TASK_MAGIC, task ABI major, size, name == file stem, slots name, family and
+ * generate, the knob table), probed the same way. A mixer file is refused by name. */
+int zoo_task_open(const char *path, zoo_plugin **out);
 
 /* The search path, in order: the build tree's plugin folder, the install's
  * lib/zoo/plugins, then each entry of ZOO_PLUGIN_PATH (':'-separated). An installed
@@ -63,8 +71,16 @@ int zoo_plugin_find(const char *name, zoo_plugin **out);
 int zoo_plugin_list(zoo_plugin ***out, int *n, void (*on_error)(const char *path, int code, const char *msg, void *ud),
                     void *ud);
 
-/* Knob values for a mixer: defaults, then overrides from strings. */
+/* Tasks on the search path, as zoo_plugin_find and zoo_plugin_list find mixers: files
+ * exporting zoo_task_v1. An unknown name lists the known tasks. Task files are skipped
+ * by zoo_plugin_list and mixer files by zoo_task_list. */
+int zoo_task_find(const char *name, zoo_plugin **out);
+int zoo_task_list(zoo_plugin ***out, int *n, void (*on_error)(const char *path, int code, const char *msg, void *ud),
+                  void *ud);
+
+/* Knob values for a mixer (or a task): defaults, then overrides from strings. */
 int zoo_hvals_new(const zoo_mixer *m, zoo_hvals **out);
+int zoo_hvals_new_task(const zoo_task *t, zoo_hvals **out);
 void zoo_hvals_free(zoo_hvals *h);
 /* Set knob `name` from text. Unknown knob: ZOO_ERR_INVALID naming the nearest known
  * knob and listing all; wrong type: ZOO_ERR_INVALID naming the expected type. */

@@ -36,8 +36,8 @@ typedef enum zoo_state_mixer { ZOO_STATE_IDENTITY = 0, ZOO_STATE_MLP = 1 } zoo_s
 /* Adding a field: the member here and one line in the field table (core/src/run_spec.c);
  * flags, YAML, defaults, checks, the text form, the hash and --help follow from it. */
 typedef struct zoo_run_spec {
-    /* task (MQAR, docs/task.md) */
-    char task[32];            /* "mqar" */
+    /* task (a task plugin, docs/tasks.md; MQAR: docs/task.md) */
+    char task[32];            /* "mqar": the task plugin's name */
     int64_t vocab, seq_len, kv_pairs;
     int64_t train_examples, test_examples;
     double power_a;
@@ -61,23 +61,33 @@ typedef struct zoo_run_spec {
     zoo_backend backend;      /* cpu, cuda, or ZOO_BACKEND_AUTO until zoo_run_spec_backend resolves it */
     int tf32;                 /* 1: CUDA GEMMs may use TF32 tensor cores (no effect on the CPU) */
     int ranks;                /* processes training it data-parallel (1); 0: auto, the sweep picks by cost */
+    /* the task's knobs, keys "task.<knob>" (kv_pairs, power_a and random_non_queries are
+     * fields above, passed to tasks that declare knobs of those names) */
+    int n_task_knobs;
+    zoo_knob task_knobs[ZOO_MAX_KNOBS];
 } zoo_run_spec;
 
 /* The paper's Figure 2 setting at L = 64 (docs/training.md): attention, D = 64, 2 layers,
  * ...: every field's default from the field table. */
 void zoo_run_spec_default(zoo_run_spec *s);
-/* Everything checkable without building: each field's range or names, then the MQAR
- * constraints and the mixer pattern. 0 or ZOO_ERR_INVALID with a one-line message
- * naming the field, its value and the fix. (Plugin knobs are checked at build.) */
+/* Everything checkable without building: each field's range or names, the mixer
+ * pattern, then the task: its plugin is loaded (and stays loaded) and checks its knobs
+ * and (vocab, seq_len) for the train and test sets. 0 or ZOO_ERR_INVALID with a
+ * one-line message naming the field, its value and the fix, or the loader's code
+ * (ZOO_ERR_PLUGIN_*) when the task plugin cannot be found or loaded. (Mixer knobs are
+ * checked at build.) */
 int zoo_run_spec_check(const zoo_run_spec *s);
+/* The run's training or test set, made by its task plugin (test seed data_seed + 10). */
+int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out);
 /* Stable 16-hex-digit hash of every field that changes results (threads excluded): FNV-1a
  * 64 of the text form without the unhashed fields. Results files find runs by it. */
 void zoo_run_spec_hash(const zoo_run_spec *s, char out[17]);
-/* "key=value" lines, one per field in table order, the mixer's knobs after "mixer" (for
- * HDF5 attributes and logs). */
+/* "key=value" lines, one per field in table order, the mixer's knobs after "mixer" and
+ * the task's after "task" (for HDF5 attributes and logs). */
 int zoo_run_spec_format(const zoo_run_spec *s, char *buf, size_t n);
 /* Set one field from "key" and "value" text (the same keys zoo_run_spec_format writes,
- * plus "mixer" = "attention" or "[base_conv, based]" and "mixer.<i>.<knob>" / "<mixer>.<knob>").
+ * plus "mixer" = "attention" or "[base_conv, based]" and "mixer.<i>.<knob>" / "<mixer>.<knob>",
+ * and "task.<knob>" for the task's knobs).
  * A value outside the field's range or names is refused and leaves the spec as it was. */
 int zoo_run_spec_set(zoo_run_spec *s, const char *key, const char *value);
 
@@ -101,7 +111,7 @@ typedef enum zoo_run_field_type {
     ZOO_FIELD_FLOAT,  /* double or float member: finite, in [lo, hi] */
     ZOO_FIELD_BOOL,   /* int member, 0 or 1: written 0/1, read as true/false, yes/no, on/off, 1/0 */
     ZOO_FIELD_CHOICE, /* int or enum member holding the value of one of `choices` */
-    ZOO_FIELD_NAME,   /* char array member holding one of `choices` by name */
+    ZOO_FIELD_NAME,   /* char array member holding one of `choices` by name (choices NULL: any plain name) */
     ZOO_FIELD_MIXER,  /* the mixer pattern (n_mixers, mixers[]) with its knobs */
 } zoo_run_field_type;
 
