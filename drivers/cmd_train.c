@@ -283,10 +283,13 @@ static void print_run_line(const zoo_run_spec *spec, int64_t params)
     size_t k = 0;
     for (int i = 0; i < spec->n_mixers && k < sizeof mix; i++)
         k += (size_t)snprintf(mix + k, sizeof mix - k, i ? ",%s" : "%s", spec->mixers[i].name);
-    printf("run %s: %s  d_model %lld  n_layers %d  state_mixer %s  V %lld  L %lld  K %lld  train %lld  test %lld  "
+    char kv[64] = ""; /* K is a knob of the MQAR tasks only */
+    if (!strcmp(spec->task, "mqar"))
+        snprintf(kv, sizeof kv, "  K %lld", (long long)spec->kv_pairs);
+    printf("run %s: %s  d_model %lld  n_layers %d  state_mixer %s  task %s  V %lld  L %lld%s  train %lld  test %lld  "
            "lr %.3g  epochs %d  params %lld\n",
            hash, mix, (long long)spec->d_model, spec->n_layers, spec->state_mixer == ZOO_STATE_MLP ? "mlp" : "identity",
-           (long long)spec->vocab, (long long)spec->seq_len, (long long)spec->kv_pairs,
+           spec->task, (long long)spec->vocab, (long long)spec->seq_len, kv,
            (long long)spec->train_examples, (long long)spec->test_examples, spec->lr, spec->epochs, (long long)params);
     fflush(stdout);
 }

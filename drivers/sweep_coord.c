@@ -120,8 +120,12 @@ static void describe(const zoo_run_spec *s, char *out, size_t n)
     size_t k = 0;
     for (int j = 0; j < s->n_mixers && k < sizeof mixer; j++)
         k += (size_t)snprintf(mixer + k, sizeof mixer - k, "%s%s", j ? "+" : "", s->mixers[j].name);
-    snprintf(out, n, "%s D=%lld L=%lld K=%lld lr=%g", mixer, (long long)s->d_model, (long long)s->seq_len,
-             (long long)s->kv_pairs, s->lr);
+    if (!strcmp(s->task, "mqar"))
+        snprintf(out, n, "%s D=%lld L=%lld K=%lld lr=%g", mixer, (long long)s->d_model, (long long)s->seq_len,
+                 (long long)s->kv_pairs, s->lr);
+    else /* K is a knob of the MQAR tasks only */
+        snprintf(out, n, "%s %s D=%lld L=%lld lr=%g", s->task, mixer, (long long)s->d_model, (long long)s->seq_len,
+                 s->lr);
 }
 
 /* The first time a rank reports a device (a GPU, or the CPU that backend: auto fell
