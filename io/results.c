@@ -162,6 +162,10 @@ static hid_t row_type_v(int64_t version)
         M(ranks, H5T_NATIVE_INT32);
         M(hosts, s256);
     }
+    if (version >= 4) {
+        M(task, s32);
+        M(task_knobs, s256);
+    }
 #undef M
     H5Tclose(s17), H5Tclose(s16), H5Tclose(s128), H5Tclose(s32), H5Tclose(s256), H5Tclose(s64);
     return t;
@@ -403,6 +407,19 @@ void zoo_results_row_init(zoo_results_row *r, int64_t id, const zoo_run_spec *s,
             kl += (size_t)snprintf(r->layer_mixers + kl, sizeof r->layer_mixers - kl, "%s%s=%s%s", j ? ", " : "(",
                                    m->knobs[j].name, m->knobs[j].value, j + 1 == m->n_knobs ? ")" : "");
     }
+    copy_str(r->task, sizeof r->task, s->task);
+    /* sorted by name, as the spec's text form has them (the order they were set in is not kept) */
+    int order[ZOO_MAX_KNOBS], nk = s->n_task_knobs < 0 ? 0 : s->n_task_knobs > ZOO_MAX_KNOBS ? ZOO_MAX_KNOBS : s->n_task_knobs;
+    for (int i = 0; i < nk; i++) {
+        int j = i;
+        for (; j > 0 && strcmp(s->task_knobs[order[j - 1]].name, s->task_knobs[i].name) > 0; j--)
+            order[j] = order[j - 1];
+        order[j] = i;
+    }
+    size_t kt = 0;
+    for (int i = 0; i < nk && kt < sizeof r->task_knobs; i++)
+        kt += (size_t)snprintf(r->task_knobs + kt, sizeof r->task_knobs - kt, "%s%s=%s", i ? " " : "",
+                               s->task_knobs[order[i]].name, s->task_knobs[order[i]].value);
     r->d_model = s->d_model;
     r->n_layers = s->n_layers;
     r->seq_len = s->seq_len;
@@ -809,8 +826,11 @@ static int read_rows(hid_t d, const char *path, int64_t ver, zoo_results_row *ro
         x->layer_mixers[sizeof x->layer_mixers - 1] = 0;
         x->backend[sizeof x->backend - 1] = x->device[sizeof x->device - 1] = 0;
         x->hosts[sizeof x->hosts - 1] = 0;
+        x->task[sizeof x->task - 1] = x->task_knobs[sizeof x->task_knobs - 1] = 0;
         if (ver < 3)
             one_rank_columns(x);
+        if (ver < 4) /* before tasks were plugins every run was MQAR, its knobs run fields */
+            copy_str(x->task, sizeof x->task, "mqar");
     }
     return rc;
 }

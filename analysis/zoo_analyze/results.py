@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 SCHEMA = "zoo-sweep-results"
-SCHEMA_VERSIONS = (1, 2, 3)  # the versions this package reads (2 added backend, device, tf32; 3 ranks, hosts)
+SCHEMA_VERSIONS = (1, 2, 3, 4)  # the versions this package reads (2 added backend, device, tf32; 3 ranks, hosts;
+#                                 4 task, task_knobs)
 
 # Final statuses other than "ok": the run ended and has no usable result.
 FAILED_STATUSES = ("diverged", "unsupported", "oom", "failed", "crashed", "timeout")
@@ -176,11 +177,12 @@ def load(path):
     summary's `backend`, the one the run used; the spec's ranks (1, N or auto) as
     `ranks_spec` beside the summary's `ranks`, the count it trained on, which files
     before version 3 lack: there it is 1 for every run a rank took and `hosts` is
-    `host`), and derived columns: `state_bytes` (state_size * 4, fp32), `train_flops`
+    `host`; `task` and `task_knobs`, which files before version 4 lack: every run there
+    was MQAR, with no task knobs), and derived columns: `state_bytes` (state_size * 4, fp32), `train_flops`
     (flops_per_step * steps_run), `has_curves`, `final` (status is not pending).
     Runs without a group (pending) have NaN/None there. df.attrs["zoo"] holds
     provenance(path). Raises ZooResultsError for anything that is not a readable
-    version 1, 2 or 3 zoo results file.
+    version 1 to 4 zoo results file.
     """
     def read():
         with _open(path) as f:
@@ -193,6 +195,9 @@ def load(path):
     if "ranks" not in df and "rank" in df:  # before version 3 every run trained on one rank
         df["ranks"] = np.where(df["rank"].astype(int) >= 0, 1, -1).astype(np.int32)
         df["hosts"] = df["host"] if "host" in df else ""
+    if "task_knobs" not in df:  # before version 4 every run was MQAR (its knobs were run fields)
+        df["task"] = "mqar"
+        df["task_knobs"] = ""
     df["final"] = df["status"] != PENDING
     if "state_size" in df:
         df["state_bytes"] = df["state_size"].astype(float) * 4.0

@@ -48,7 +48,7 @@ def test_load_reads_the_real_file(real_sweep):
     assert df["final_acc"].between(0, 1).all() and df["has_curves"].all()
     assert (df["test_examples"] == 32).all() and (df["mixer_pattern"] == "attention").all()
     prov = df.attrs["zoo"]
-    assert prov["attrs"]["sweep_text"] == SWEEP and prov["attrs"]["schema_version"] == 3
+    assert prov["attrs"]["sweep_text"] == SWEEP and prov["attrs"]["schema_version"] == 4
     assert prov["sessions"].loc[0, "ranks"] >= 1 and prov["sessions"].loc[0, "hosts"]
     c = curves(str(real_sweep / "results.h5"), 0)
     assert c["epoch_test_acc"].size == 1 and c["step_loss"].size == df.loc[0, "steps_run"]

@@ -108,8 +108,8 @@ def test_foreign_hdf5(tmp_path):
 
 
 def test_unknown_schema_version(tmp_path):
-    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=4)
-    with pytest.raises(ZooResultsError, match="schema version 4; this zoo-analyze reads version 1, 2, 3"):
+    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=5)
+    with pytest.raises(ZooResultsError, match="schema version 5; this zoo-analyze reads version 1, 2, 3, 4"):
         load(p)
     p = zs.write(str(tmp_path / "r0.h5"), small_runs(), extra_root={"schema_version": None})  # not written
     with pytest.raises(ZooResultsError, match="version is missing"):
@@ -229,6 +229,30 @@ def test_version_3_ranks_columns(tmp_path):
     old = load(zs.write(str(tmp_path / "old.h5"), small_runs()))
     assert (old[old["final"]]["ranks"] == 1).all() and (old[~old["final"]]["ranks"] == -1).all()
     assert (old[old["final"]]["hosts"] == old[old["final"]]["host"]).all()
+
+
+def test_version_4_task_columns(tmp_path):
+    """Version 4: task and task_knobs per run. Older files read mqar and no knobs for
+    every run, pending ones included."""
+    p = zs.write(str(tmp_path / "r.h5"), small_runs(), version=4)
+    with h5py.File(p, "a") as f:
+        s = f["summary"][()]
+        dt = np.dtype([(n, s.dtype[n]) for n in s.dtype.names] + [("backend", "S16"), ("device", "S256"),
+                                                                    ("tf32", "<i4"), ("ranks", "<i4"),
+                                                                    ("hosts", "S256"), ("task", "S32"),
+                                                                    ("task_knobs", "S256")])
+        t = np.zeros(len(s), dtype=dt)
+        for n in s.dtype.names:
+            t[n] = s[n]
+        t["task"] = [b"parity" if i % 2 else b"mqar" for i in range(len(s))]
+        t["task_knobs"] = [b"n_bits=3" if i % 2 else b"" for i in range(len(s))]
+        del f["summary"]
+        f.create_dataset("summary", data=t, maxshape=(None,), chunks=(64,))
+    df = load(p)
+    assert list(df["task"]) == ["parity" if i % 2 else "mqar" for i in range(len(df))], df["task"]
+    assert (df[df["task"] == "parity"]["task_knobs"] == "n_bits=3").all()
+    old = load(zs.write(str(tmp_path / "old.h5"), small_runs(), version=3))
+    assert (old["task"] == "mqar").all() and (old["task_knobs"] == "").all(), old[["task", "task_knobs"]]
 
 
 def test_version_1_backend_is_the_spec_one(tmp_path):

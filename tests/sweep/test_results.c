@@ -173,6 +173,14 @@ static int unit(const char *dir, const char *python)
     const char *text2 = "name: rt\nmodel: {d_model: [16, 32, 64], mixers: [sweeptoy, sweeptoy_b]}\ntrain: {lr: [0.1, 0.01]}\n";
     CHECK(!zoo_sweep_parse(text2, "rt.yaml", &sw2), "parse 2");
     zoo_results_row extra[2];
+    /* Run 9 is of another task, its knobs set out of order: the columns sort them. */
+    zoo_run_spec *s9 = &sw2.runs[9];
+    snprintf(s9->task, sizeof s9->task, "parity");
+    s9->n_task_knobs = 2;
+    snprintf(s9->task_knobs[0].name, sizeof s9->task_knobs[0].name, "z");
+    snprintf(s9->task_knobs[0].value, sizeof s9->task_knobs[0].value, "1");
+    snprintf(s9->task_knobs[1].name, sizeof s9->task_knobs[1].name, "n_bits");
+    snprintf(s9->task_knobs[1].value, sizeof s9->task_knobs[1].value, "3");
     zoo_results_row_init(&extra[0], 8, &sw2.runs[8], "test");
     zoo_results_row_init(&extra[1], 9, &sw2.runs[9], "test");
     session(&ss);
@@ -180,6 +188,9 @@ static int unit(const char *dir, const char *python)
     CHECK(!zoo_results_begin(r, &sw2, extra, 2, &ss), "begin: %s", zoo_error_last()->msg);
     got = zoo_results_rows(r, &n);
     CHECK(n == 10 && got[9].d_model == 64, "rows after begin %lld", (long long)n);
+    CHECK(!strcmp(got[9].task, "parity") && !strcmp(got[9].task_knobs, "n_bits=3 z=1") && !strcmp(got[8].task, "mqar") &&
+              !got[8].task_knobs[0],
+          "task columns: '%s' '%s', '%s'", got[9].task, got[9].task_knobs, got[8].task);
     zoo_results_row ok9 = got[9];
     finish(&ok9, &res, buf, 9);
     u[0] = (zoo_results_update){&ok9, &sw2.runs[9], &res};
@@ -209,8 +220,12 @@ static int unit(const char *dir, const char *python)
                  "%s - '%s' <<'EOF'\n"
                  "import sys, h5py, numpy as np, pandas as pd\n"
                  "f = h5py.File(sys.argv[1], 'r')\n"
+                 "def df_task_ok(f):\n"
+                 "    s = f['summary'][()]\n"
+                 "    return list(s['task']) == [b'mqar'] * 9 + [b'parity'] and s['task_knobs'][9] == b'n_bits=3 z=1'\n"
                  "assert f.attrs['schema'] == b'zoo-sweep-results' or f.attrs['schema'] == 'zoo-sweep-results', f.attrs['schema']\n"
-                 "assert int(f.attrs['schema_version']) == 3\n"
+                 "assert int(f.attrs['schema_version']) == 4\n"
+                 "assert df_task_ok(f), 'task columns'\n"
                  "df = pd.DataFrame(f['summary'][()])\n"
                  "assert df['ranks'][5] == 4 and df['hosts'][5] == b'nodeAx3,nodeB', (df['ranks'][5], df['hosts'][5])\n"
                  "assert int(f['runs/000005'].attrs['ranks_used']) == 4\n"
@@ -252,8 +267,9 @@ static int downgrade(const char *python, const char *path, int ver)
              "%s - '%s' %d <<'EOF'\n"
              "import sys, h5py, numpy as np\n"
              "ver = int(sys.argv[2])\n"
-             "drop = ('ranks', 'hosts') + (('backend', 'device', 'tf32') if ver < 2 else ())\n"
-             "gdrop = ('ranks_used', 'hosts') + (('backend_used', 'device') if ver < 2 else ())\n"
+             "drop = (('task', 'task_knobs') if ver < 4 else ()) + (('ranks', 'hosts') if ver < 3 else ())\n"
+             "drop += ('backend', 'device', 'tf32') if ver < 2 else ()\n"
+             "gdrop = (('ranks_used', 'hosts') if ver < 3 else ()) + (('backend_used', 'device') if ver < 2 else ())\n"
              "with h5py.File(sys.argv[1], 'a', libver='earliest') as f:\n"
              "    s = f['summary'][()]\n"
              "    names = [n for n in s.dtype.names if n not in drop]\n"
@@ -319,6 +335,9 @@ static int upgrade_test(const char *dir, const char *python)
     /* Before version 3 every run trained on one rank: 1 on its host; pending rows none. */
     CHECK(got[5].ranks == 1 && !strcmp(got[5].hosts, "testhost") && got[0].ranks == -1 && !got[0].hosts[0],
           "v1 ranks: row 5 %d '%s', row 0 %d '%s'", got[5].ranks, got[5].hosts, got[0].ranks, got[0].hosts);
+    /* Before version 4 every run was MQAR. */
+    CHECK(!strcmp(got[5].task, "mqar") && !strcmp(got[0].task, "mqar") && !got[5].task_knobs[0], "v1 task: '%s' '%s'",
+          got[5].task, got[5].task_knobs);
     /* Resuming: the session start upgrades the file, and new rows carry their columns. */
     session(&ss);
     CHECK(!zoo_results_begin(r, &sw, NULL, 0, &ss), "begin on v1: %s", zoo_error_last()->msg);
@@ -343,12 +362,12 @@ static int upgrade_test(const char *dir, const char *python)
              "%s - '%s' <<'EOF'\n"
              "import sys, h5py\n"
              "f = h5py.File(sys.argv[1], 'r')\n"
-             "assert int(f.attrs['schema_version']) == 3, f.attrs['schema_version']\n"
+             "assert int(f.attrs['schema_version']) == 4, f.attrs['schema_version']\n"
              "s = f['summary'][()]\n"
              "assert list(s['backend']) == [b'', b'', b'', b'', b'', b'cpu', b'', b'cuda'], s['backend']\n"
              "assert list(s['ranks']) == [-1, -1, -1, -1, -1, 1, -1, 1], s['ranks']\n"
              "assert len(f['sessions']) == 2\n"
-             "print('version 1 file upgraded to 3')\n"
+             "print('version 1 file upgraded to 4')\n"
              "EOF",
              python, path);
     CHECK(system(cmd) == 0, "python check of the upgraded file");
@@ -372,6 +391,7 @@ static int upgrade_test(const char *dir, const char *python)
     got = zoo_results_rows(r, &n);
     CHECK(got[5].ranks == 1 && !strcmp(got[5].hosts, "testhost") && got[4].ranks == -1,
           "v2 ranks: row 5 %d '%s', row 4 %d", got[5].ranks, got[5].hosts, got[4].ranks);
+    CHECK(!strcmp(got[5].task, "mqar") && !strcmp(got[4].task, "mqar"), "v2 task: '%s'", got[5].task);
     session(&ss);
     CHECK(!zoo_results_begin(r, &sw, NULL, 0, &ss) && !zoo_results_end(r, 0), "resume v2: %s", zoo_error_last()->msg);
     zoo_results_close(r);

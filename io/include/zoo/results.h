@@ -17,10 +17,10 @@
 #include "zoo/run.h"
 
 #define ZOO_RESULTS_SCHEMA "zoo-sweep-results"
-/* 2 added the backend, device and tf32 columns, 3 ranks and hosts. Older files are read,
- * and upgraded to this version by the first change made to them (a resumed sweep's
- * first commit). */
-#define ZOO_RESULTS_SCHEMA_VERSION 3
+/* 2 added the backend, device and tf32 columns, 3 ranks and hosts, 4 task and
+ * task_knobs. Older files are read, and upgraded to this version by the first change
+ * made to them (a resumed sweep's first commit). */
+#define ZOO_RESULTS_SCHEMA_VERSION 4
 
 /* The status column. "pending" rows have not finished (yet); the others are final. */
 #define ZOO_STATUS_PENDING "pending"
@@ -82,6 +82,9 @@ typedef struct zoo_results_row {
                             * rank). A row committed with rank >= 0 and ranks < 1 was
                             * trained by one: it is recorded 1, hosts = host */
     char hosts[256];       /* their hosts: "node1", "node1x4", "node1x4,node2x4" */
+    /* version 4 */
+    char task[32];         /* the task plugin: "mqar" (every run of an older file) */
+    char task_knobs[256];  /* its knobs set as task.<knob>, sorted: "num_passes=2"; "" when none */
 } zoo_results_row;
 
 /* One row of the /sessions table: each invocation of `zoo sweep` on the file. */
