@@ -32,54 +32,83 @@ def distinct(r, lo, n, K):
     return out
 
 
-def example(V, L, K, a, noise, seed, e):
-    r = Stream(seed, SALT, e)
-    half = V // 2
-    keys = distinct(r, 1, half - 1, K)
-    vals = distinct(r, half, V - half, K)
-    S = (L - 2 * K) // 2
+def slots(r, S, K, a):
+    """K distinct query slots of 0..S-1, weight a (i+1)^(a-1): one clock per slot, in slot
+    order, ringing at -log(1 - u) / w_i; the K earliest in ringing order."""
     clocks = []
     for i in range(S):
         u = r.uniform()
         clocks.append((-math.log(1.0 - u) / (a * (i + 1) ** (a - 1.0)), i))
-    slots = [i for _, i in sorted(clocks)[:K]]
+    return [i for _, i in sorted(clocks)[:K]]
+
+
+def fill_blanks(r, x, start, V):
+    for t in range(start, len(x)):
+        if x[t] == 0:
+            x[t] = r.below(V)
+
+
+def example(V, L, K, a, noise, seed, e, P=1):
+    r = Stream(seed, SALT, e)
+    half = V // 2
+    keys = distinct(r, 1, half - 1, K)
+    vals = distinct(r, half, V - half, K)
+    C = 2 * K * P
+    g = slots(r, (L - C) // 2, K, a)
     x = [0] * L
     y = [-100] * L
+    block = [t for j in range(K) for t in (keys[j], vals[j])]
+    x[:C] = block * P
     for j in range(K):
-        x[2 * j], x[2 * j + 1] = keys[j], vals[j]
-        q = 2 * K + 2 * slots[j]
+        q = C + 2 * g[j]
         x[q], y[q] = keys[j], vals[j]
     if noise:
-        for t in range(2 * K, L):
-            if x[t] == 0:
-                x[t] = r.below(V)
+        fill_blanks(r, x, C, V)
     return x, y
 
 
 def main():
     exe = sys.argv[1]
     check = Checker()
-    for V, L, K, a, noise, seed, n in [
-        (8192, 64, 4, 0.01, False, 0, 40),
-        (8192, 128, 8, 0.01, True, 7, 30),
-        (64, 32, 8, 1.0, False, 3, 30),
-        (300, 256, 64, 0.5, True, 11, 10),
+    for V, L, K, a, noise, seed, n, P in [
+        (8192, 64, 4, 0.01, False, 0, 40, 1),
+        (8192, 128, 8, 0.01, True, 7, 30, 1),
+        (64, 32, 8, 1.0, False, 3, 30, 1),
+        (300, 256, 64, 0.5, True, 11, 10, 1),
+        (8192, 64, 4, 0.01, False, 0, 40, 2),
+        (8192, 128, 8, 0.01, True, 7, 30, 3),
+        (100, 32, 2, 1.0, True, 5, 30, 7),
     ]:
         knobs = {"kv_pairs": K, "power_a": a, "random_non_queries": "true" if noise else "false"}
+        if P != 1:
+            knobs["num_passes"] = P
         got = dump(exe, "mqar", V, L, n, seed, seed, "train", knobs)
         if isinstance(got[0], int):
-            check(False, f"mqar V={V} L={L} K={K}: task_dump failed: {got[1]}")
+            check(False, f"mqar V={V} L={L} K={K} P={P}: task_dump failed: {got[1]}")
             continue
         x, y, tags = got
-        ref = [example(V, L, K, a, noise, seed, e) for e in range(n)]
+        ref = [example(V, L, K, a, noise, seed, e, P) for e in range(n)]
         rx = np.array([r[0] for r in ref], dtype=np.int32)
         ry = np.array([r[1] for r in ref], dtype=np.int32)
         check(np.array_equal(x, rx) and np.array_equal(y, ry) and tags is None,
-              f"mqar V={V} L={L} K={K} a={a} noise={noise} seed={seed}: {n} examples equal the reference")
+              f"mqar V={V} L={L} K={K} a={a} noise={noise} seed={seed} num_passes={P}: "
+              f"{n} examples equal the reference")
+        if P > 1:
+            # Each pass repeats the first one, and the queries keep the one-pass law.
+            C = 2 * K * P
+            check(all(np.array_equal(x[:, 2 * K * p:2 * K * (p + 1)], x[:, :2 * K]) for p in range(P))
+                  and (y[:, :C] == -100).all() and ((y != -100).sum(axis=1) == K).all(),
+                  f"mqar num_passes={P}: {P} equal blocks of pairs, then {K} queries")
     # Refusals, each naming the knob.
-    for V, L, K, want in [(8192, 63, 4, "seq_len"), (8192, 64, 17, "kv_pairs"), (64, 64, 4, "vocab")]:
-        got = dump(exe, "mqar", V, L, 1, 0, 0, "train", {"kv_pairs": K})
-        check(isinstance(got[0], int) and got[0] == 3 and want in got[1], f"mqar V={V} L={L} K={K} refused naming {want}")
+    for V, L, K, P, want in [(8192, 63, 4, 1, "seq_len"), (8192, 64, 17, 1, "kv_pairs"), (64, 64, 4, 1, "vocab"),
+                             (8192, 64, 11, 2, "num_passes"), (8192, 64, 1, 32, "num_passes"),
+                             (8192, 64, 1, 0, "num_passes")]:
+        got = dump(exe, "mqar", V, L, 1, 0, 0, "train", {"kv_pairs": K, "num_passes": P})
+        check(isinstance(got[0], int) and got[0] == 3 and want in got[1],
+              f"mqar V={V} L={L} K={K} num_passes={P} refused naming {want}")
+    # The largest pass count that fits is accepted: 2K(P+1) = L.
+    got = dump(exe, "mqar", 8192, 64, 2, 0, 0, "train", {"kv_pairs": 4, "num_passes": 7})
+    check(not isinstance(got[0], int), "mqar L=64 K=4 num_passes=7 (2K(P+1) = L) accepted")
     check.exit()
 
 

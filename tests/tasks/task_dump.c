@@ -29,6 +29,7 @@ int main(int argc, char **argv)
     zoo_hvals *h = NULL;
     if (zoo_task_find(argv[1], &p) || zoo_hvals_new_task(p->task, &h)) {
         fprintf(stderr, "task_dump: %s\n", zoo_error_last()->msg);
+        zoo_plugin_close(p);
         return 1;
     }
     for (int i = 9; i < argc; i++) {
@@ -40,6 +41,8 @@ int main(int argc, char **argv)
         *eq = 0;
         if (zoo_hvals_set(h, argv[i], eq + 1)) {
             fprintf(stderr, "task_dump: %s\n", zoo_error_last()->msg);
+            zoo_hvals_free(h);
+            zoo_plugin_close(p);
             return 2;
         }
     }
@@ -54,6 +57,8 @@ int main(int argc, char **argv)
     omp_set_num_threads(1);
     if (zoo_task_generate(p->task, h, &set, n, &a)) {
         fprintf(stderr, "task_dump: %s\n", zoo_error_last()->msg);
+        zoo_hvals_free(h); /* freed, so a sanitizer build's leak check keeps the code 3 */
+        zoo_plugin_close(p);
         return 3; /* refused: the references test refusals through this code */
     }
     omp_set_num_threads(threads > 1 ? threads : 2);

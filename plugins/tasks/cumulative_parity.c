@@ -1,0 +1,51 @@
+/* cumulative_parity.c: Zoology's cumulative parity circuit. Example layout: L random
+ * bits (tokens 0 and 1) and a label on every position, the parity of the bits so far:
+ * y[t] = x[0] xor ... xor x[t]. No end token, no knobs. Zoology's examples are
+ * input_seq_len - 1 long; zoo fills the run's L positions, so seq_len L here matches
+ * Zoology's input_seq_len L + 1.
+ *
+ * Draw order of example e (its own stream keyed by (seed, e)): one below(2) per bit,
+ * in position order. Zoology draws the same law with NumPy's global generator; zoo
+ * does not reproduce NumPy's bit stream. */
+#include <stdint.h>
+#include <stdio.h>
+
+#include "circuits.h"
+#include "zoo/error.h"
+#include "zoo/task.h"
+
+/* The stream salt ("cupar-v1"): fixed forever, or every dataset of this task changes. */
+#define SALT 0x63757061722d7631ull
+
+static int validate(const zoo_hvals *h, const zoo_task_set *set, char *msg, size_t n)
+{
+    (void)h;
+    return circuits_check(set, 0, msg, n);
+}
+
+static int generate(const zoo_hvals *h, const zoo_task_set *set, int64_t first, int64_t count, int32_t *xs,
+                    int32_t *ys, int32_t *tags)
+{
+    (void)h, (void)tags;
+    const int64_t L = set->seq_len;
+    for (int64_t e = 0; e < count; e++) {
+        int32_t *x = xs + e * L, *y = ys + e * L; /* (L) each */
+        zoo_task_rng r;
+        zoo_task_rng_init(&r, set->seed, SALT, first + e);
+        circuits_bits(&r, x, L);
+        int32_t odd = 0;
+        for (int64_t t = 0; t < L; t++)
+            y[t] = odd ^= x[t];
+    }
+    return 0;
+}
+
+ZOO_PLUGIN_EXPORT const zoo_task zoo_task_v1 = {
+    .hdr = ZOO_TASK_HEADER,
+    .name = "cumulative_parity",
+    .family = "circuits",
+    .summary = "running parity of L random bits, a label on every position",
+    .hparams = NULL,
+    .validate = validate,
+    .generate = generate,
+};
