@@ -343,6 +343,15 @@ static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, i
     printf("%s: status %s  final_acc %.4f  best_acc %.4f  epochs %d/%d  params %lld  %s tok/s  wall %s\n",
            rc ? "stopped" : "done", rc && stop_signal == SIGALRM ? ZOO_STATUS_TIMEOUT : zoo_status_word(rc), res->final_acc, res->best_acc, res->epochs_run, spec->epochs,
            (long long)res->params, rate, wall);
+    for (int i = 0, t = 0; i < spec->n_segments && t < res->n_segments; i++) { /* one line per test segment */
+        if (spec->segments[i].split != ZOO_SPLIT_TEST)
+            continue;
+        char seg[1024];
+        zoo_segment_format(&spec->segments[i], seg, sizeof seg);
+        printf("  test segment %d (%s): acc %.4f  loss %.4f\n", t, seg, res->segment_test_acc[t],
+               res->segment_test_loss[t]);
+        t++;
+    }
     if (zoo_mem_plan_total(&res->mem)) {
         const zoo_mem_plan *mp = &res->mem;
         const double MiB = 1048576.0;

@@ -109,6 +109,9 @@ void sweep_outcome_result(const sweep_outcome *o, zoo_run_result *r)
     r->wall_s = o->h.wall_s;
     r->peak_bytes = (size_t)o->h.peak_bytes;
     r->mem = o->h.mem;
+    r->n_segments = o->h.n_segments >= 0 && o->h.n_segments <= ZOO_MAX_SEGMENTS ? o->h.n_segments : 0;
+    memcpy(r->segment_test_loss, o->h.segment_test_loss, sizeof r->segment_test_loss);
+    memcpy(r->segment_test_acc, o->h.segment_test_acc, sizeof r->segment_test_acc);
     if (!o->curves)
         return;
     float *c = o->curves;
@@ -260,6 +263,9 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     o.h.wall_s = res.wall_s;
     o.h.peak_bytes = (int64_t)res.peak_bytes;
     o.h.mem = res.mem;
+    o.h.n_segments = res.n_segments;
+    memcpy(o.h.segment_test_loss, res.segment_test_loss, sizeof o.h.segment_test_loss);
+    memcpy(o.h.segment_test_acc, res.segment_test_acc, sizeof o.h.segment_test_acc);
     /* Curves in one block: step_loss, then train loss, test loss, test acc, lr per epoch. */
     int64_t ns = res.step_loss ? res.n_steps : 0;
     int ne = res.epoch_test_acc && res.epoch_train_loss && res.epoch_test_loss && res.epoch_lr ? res.n_epochs : 0;

@@ -285,6 +285,69 @@ static int key_text(cfg *c, struct fy_node *k, cfg_loc at, const char **out)
     return *out ? 0 : ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory reading %s", c->src);
 }
 
+/* `segments: {train: [{seq_len: 64, kv_pairs: 4, examples: 1000}, ...], test: [...]}`
+ * into one value in the spec's text form ("train seq_len=64 ...; test ..."); the run's
+ * checks then read each entry's keys (its task's knobs). */
+static int parse_segments(cfg *c, cfg_field *f, struct fy_node *val, cfg_loc vloc)
+{
+    if (!(f->vals = calloc(1, sizeof *f->vals)))
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory");
+    f->n_vals = 1;
+    cfg_value *v = &f->vals[0];
+    v->loc = vloc;
+    size_t len = 0;
+    int n = 0;
+    void *it = NULL;
+    struct fy_node_pair *p;
+    while ((p = fy_node_mapping_iterate(val, &it))) {
+        struct fy_node *k = fy_node_pair_key(p), *list = fy_node_pair_value(p);
+        cfg_loc kl = zoo_cfg_loc(c, k, vloc);
+        const char *split = fy_node_get_type(k) == FYNT_SCALAR ? fy_node_get_scalar0(k) : NULL;
+        if (!split || (strcmp(split, "train") && strcmp(split, "test")))
+            return zoo_cfg_fail(c, kl, "segments: the keys are train and test, got '%s'", split ? split : "?");
+        if (fy_node_get_type(list) != FYNT_SEQUENCE)
+            return zoo_cfg_fail(c, zoo_cfg_loc(c, list, kl),
+                                "segments: %s takes a list of segments, e.g. [{seq_len: 64, kv_pairs: 4}], got %s",
+                                split, zoo_cfg_kind(list));
+        void *it2 = NULL;
+        struct fy_node *e;
+        while ((e = fy_node_sequence_iterate(list, &it2))) {
+            cfg_loc el = zoo_cfg_loc(c, e, kl);
+            if (fy_node_get_type(e) != FYNT_MAPPING)
+                return zoo_cfg_fail(c, el, "segments: each %s segment is a mapping such as {seq_len: 64, examples: 1000}, "
+                                           "got %s", split, zoo_cfg_kind(e));
+            len += (size_t)snprintf(v->text + len, len < sizeof v->text ? sizeof v->text - len : 0, "%s%s",
+                                    n++ ? "; " : "", split);
+            void *it3 = NULL;
+            struct fy_node_pair *q;
+            while ((q = fy_node_mapping_iterate(e, &it3))) {
+                struct fy_node *qk = fy_node_pair_key(q), *qv = fy_node_pair_value(q);
+                cfg_loc ql = zoo_cfg_loc(c, qk, el);
+                const char *key = fy_node_get_type(qk) == FYNT_SCALAR ? fy_node_get_scalar0(qk) : NULL;
+                const char *x = fy_node_get_type(qv) == FYNT_SCALAR ? fy_node_get_scalar0(qv) : NULL;
+                if (!key || !x || !*x || strpbrk(key, " \t=;") || strpbrk(x, " \t=;"))
+                    return zoo_cfg_fail(c, ql, "segments: each key of a segment takes one plain value (seq_len: 64)");
+                len += (size_t)snprintf(v->text + len, len < sizeof v->text ? sizeof v->text - len : 0, " %s=%s",
+                                        key, x);
+            }
+            if (len >= sizeof v->text)
+                return zoo_cfg_fail(c, el, "segments: too long (%zu characters of text, at most %zu)", len,
+                                    sizeof v->text - 1);
+            zoo_run_spec scratch; /* each entry's own form, said at the entry */
+            zoo_run_spec_default(&scratch);
+            const char *last = strrchr(v->text, ';');
+            if (zoo_run_spec_set(&scratch, "segments", last ? last + 1 : v->text))
+                return zoo_cfg_fail(c, el, "%s", zoo_error_last()->msg);
+        }
+    }
+    snprintf(v->label, sizeof v->label, "%d segments", n);
+    zoo_run_spec scratch;
+    zoo_run_spec_default(&scratch);
+    if (zoo_run_spec_set(&scratch, "segments", v->text))
+        return zoo_cfg_fail(c, vloc, "%s", zoo_error_last()->msg);
+    return 0;
+}
+
 static int parse_field(cfg *c, const fdef *d, struct fy_node *kn, struct fy_node *val)
 {
     cfg_loc kloc = zoo_cfg_loc(c, kn, (cfg_loc){0, 0});
@@ -311,6 +374,8 @@ static int parse_field(cfg *c, const fdef *d, struct fy_node *kn, struct fy_node
                             d->type == FT_MIXER ? " (a mixer name)" : " (or a list of them to sweep)");
     if (d->type == FT_MIXER)
         return zoo_cfg_parse_mixers(c, f, val, !strcmp(d->name, "mixers"));
+    if (!strcmp(d->key, "segments") && fy_node_get_type(val) == FYNT_MAPPING)
+        return parse_segments(c, f, val, vloc);
     switch (fy_node_get_type(val)) {
     case FYNT_SCALAR:
         f->vals = calloc(1, sizeof *f->vals);

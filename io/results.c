@@ -470,6 +470,37 @@ static int curve(hid_t g, const char *path, const char *gname, const char *name,
     return rc;
 }
 
+/* A run with test segments: the last evaluation's accuracy and loss on each (the spec's
+ * test segments, in order), and what each segment is (test_segments attribute, "; "
+ * between them). Runs without segments write nothing here. */
+static int segment_figures(hid_t g, const char *path, const char *gname, const zoo_run_spec *spec,
+                           const zoo_run_result *r)
+{
+    int n = r->n_segments > 0 && r->n_segments <= ZOO_MAX_SEGMENTS ? r->n_segments : 0;
+    if (!n || !spec)
+        return 0;
+    float acc[ZOO_MAX_SEGMENTS], loss[ZOO_MAX_SEGMENTS];
+    for (int i = 0; i < n; i++)
+        acc[i] = (float)r->segment_test_acc[i], loss[i] = (float)r->segment_test_loss[i];
+    char names[ZOO_MAX_SEGMENTS * 160] = "";
+    size_t k = 0;
+    for (int i = 0, t = 0; i < spec->n_segments && k < sizeof names; i++) {
+        if (spec->segments[i].split != ZOO_SPLIT_TEST)
+            continue;
+        char one[1024];
+        zoo_segment_format(&spec->segments[i], one, sizeof one);
+        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", t++ ? "; " : "", one);
+    }
+    int rc = curve(g, path, gname, "segment_test_acc", acc, n,
+                   "test accuracy on each test segment after the last epoch (0..1; segments: the group's test_segments)");
+    if (!rc)
+        rc = curve(g, path, gname, "segment_test_loss", loss, n,
+                   "test loss on each test segment after the last epoch (nats)");
+    if (!rc)
+        rc = zoo_h5_put_fixed_str(g, path, "test_segments", names);
+    return rc;
+}
+
 static int run_group(hid_t f, const char *path, const zoo_results_update *u)
 {
     const zoo_results_row *row = u->row;
@@ -552,6 +583,7 @@ static int run_group(hid_t f, const char *path, const zoo_results_update *u)
         STEP(rc, curve(g, path, name, "epoch_test_acc", r->epoch_test_acc, r->n_epochs,
                        "test accuracy after each epoch (0..1)"));
         STEP(rc, curve(g, path, name, "epoch_lr", r->epoch_lr, r->n_epochs, "learning rate used in each epoch"));
+        STEP(rc, segment_figures(g, path, name, u->spec, r));
     }
     H5Gclose(g);
     return rc;

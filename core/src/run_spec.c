@@ -79,6 +79,8 @@ static const zoo_run_field fields[] = {
     /* Added later: hashed only when true, so every run made before keeps its hash. */
     {"tf32", "train", F(BOOL, tf32), "false", 0, 1, HASH_IF_SET, NULL, "", "let CUDA matrix products use TF32 tensor cores (faster, ~1e-3 relative error); only affects the cuda backend, recorded on the CPU", NULL, NULL},
     {"ranks", "train", F(INT, ranks), "1", 0, 4096, HASH_IF_SET | AUTO0, NULL, "ranks", "processes training the run data-parallel, each on a share of every batch (docs/training.md); auto: a sweep picks it from the run's cost", NULL, NULL},
+    /* Added with task plugins: no segments writes nothing, so every earlier run keeps its hash. */
+    {"segments", "task", ZOO_FIELD_SEGMENTS, offsetof(zoo_run_spec, segments), sizeof(((zoo_run_spec *)0)->segments), "none", 0, 0, HASH_IF_SET, NULL, "", "data segments: \"train seq_len=64 examples=1000 kv_pairs=4; test seq_len=256 kv_pairs=16\" (docs/tasks.md); none: the run's own train and test sets", NULL, NULL},
 };
 #define N_FIELDS ((int)(sizeof fields / sizeof fields[0]))
 
@@ -235,6 +237,10 @@ void zoo_run_field_allowed(const zoo_run_field *f, char *buf, size_t n)
     case ZOO_FIELD_MIXER:
         snprintf(buf, n, "a mixer name or a pattern [name, ...] of 1 to %d", ZOO_MAX_PATTERN);
         break;
+    case ZOO_FIELD_SEGMENTS:
+        snprintf(buf, n, "up to %d segments 'train|test [task=T] [seq_len=L] [examples=N] [knob=V ...]' separated by ';'",
+                 ZOO_MAX_SEGMENTS);
+        break;
     }
 }
 
@@ -301,6 +307,26 @@ static int check_mixers(const zoo_run_spec *s)
     return 0;
 }
 
+static int check_segments(const zoo_run_spec *s)
+{
+    if (s->n_segments < 0 || s->n_segments > ZOO_MAX_SEGMENTS)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "segments: %d given, at most %d", s->n_segments, ZOO_MAX_SEGMENTS);
+    for (int i = 0; i < s->n_segments; i++) {
+        const zoo_segment *g = &s->segments[i];
+        if (g->split != ZOO_SPLIT_TRAIN && g->split != ZOO_SPLIT_TEST)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d]: split %d is neither train nor test", i, g->split);
+        if (g->seq_len < 0 || g->seq_len > s->seq_len)
+            return ZOO_FAIL(ZOO_ERR_INVALID,
+                            "segments[%d]: seq_len=%lld is longer than the run's seq_len=%lld, the longest sequence the "
+                            "model is built for: raise seq_len to at least %lld",
+                            i, (long long)g->seq_len, (long long)s->seq_len, (long long)g->seq_len);
+        if (g->examples < 0 || g->n_knobs < 0 || g->n_knobs > ZOO_SEGMENT_KNOBS)
+            return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d]: examples %lld or %d knobs out of range", i,
+                            (long long)g->examples, g->n_knobs);
+    }
+    return 0;
+}
+
 static const zoo_run_choice *choice_of_value(const zoo_run_choice *c, int64_t v)
 {
     for (int i = 0; c[i].name; i++)
@@ -350,6 +376,8 @@ static int check_field(const zoo_run_spec *s, const zoo_run_field *f)
     }
     case ZOO_FIELD_MIXER:
         return check_mixers(s);
+    case ZOO_FIELD_SEGMENTS:
+        return check_segments(s);
     case ZOO_FIELD_UINT:
         return 0;
     }
@@ -430,6 +458,20 @@ int zoo_run_field_format(const zoo_run_spec *s, const zoo_run_field *f, char *v,
     case ZOO_FIELD_NAME: {
         const char *x = (const char *)s + f->offset;
         k = snprintf(v, n, "%.*s", (int)strnlen(x, f->size), x);
+        break;
+    }
+    case ZOO_FIELD_SEGMENTS: {
+        size_t len = 0;
+        v[0] = 0;
+        int ns = s->n_segments < 0 ? 0 : s->n_segments > ZOO_MAX_SEGMENTS ? ZOO_MAX_SEGMENTS : s->n_segments;
+        if (!ns)
+            len = (size_t)snprintf(v, n, "none");
+        for (int i = 0; i < ns; i++) {
+            char one[1024];
+            zoo_segment_format(&s->segments[i], one, sizeof one);
+            len += (size_t)snprintf(len < n ? v + len : NULL, len < n ? n - len : 0, "%s%s", i ? "; " : "", one);
+        }
+        k = (int)len;
         break;
     }
     case ZOO_FIELD_MIXER: {
@@ -715,6 +757,114 @@ static int set_knob(zoo_mixer_ref *m, int idx, const char *knob, const char *val
     return 0;
 }
 
+/* ---- segments ---------------------------------------------------------------------------- */
+
+static int seg_knob_cmp(const void *a, const void *b) { return knob_cmp(a, b); }
+
+void zoo_segment_format(const zoo_segment *g, char *buf, size_t n)
+{
+    size_t len = (size_t)snprintf(buf, n, "%s", g->split == ZOO_SPLIT_TEST ? "test" : "train");
+#define APPEND(...) len += (size_t)snprintf(len < n ? buf + len : NULL, len < n ? n - len : 0, __VA_ARGS__)
+    if (g->task[0])
+        APPEND(" task=%.31s", g->task);
+    if (g->seq_len)
+        APPEND(" seq_len=%lld", (long long)g->seq_len);
+    if (g->examples)
+        APPEND(" examples=%lld", (long long)g->examples);
+    zoo_knob kn[ZOO_SEGMENT_KNOBS];
+    int nk = g->n_knobs < 0 ? 0 : g->n_knobs > ZOO_SEGMENT_KNOBS ? ZOO_SEGMENT_KNOBS : g->n_knobs;
+    memcpy(kn, g->knobs, (size_t)nk * sizeof kn[0]);
+    qsort(kn, (size_t)nk, sizeof kn[0], seg_knob_cmp); /* the order they were written in does not count */
+    for (int j = 0; j < nk; j++)
+        APPEND(" %.63s=%.127s", kn[j].name, kn[j].value);
+#undef APPEND
+}
+
+/* One segment "train [task=T] [seq_len=L] [examples=N] [knob=V ...]". */
+static int parse_segment(const char *text, int idx, zoo_segment *g)
+{
+    memset(g, 0, sizeof *g);
+    char buf[1024];
+    if (trim_copy(buf, sizeof buf, text, strlen(text)) || !buf[0])
+        return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d] is empty or too long: write 'train seq_len=64 examples=1000' or "
+                        "'test ...'", idx);
+    char *save = NULL, *tok = strtok_r(buf, " \t", &save);
+    if (!strcmp(tok, "train"))
+        g->split = ZOO_SPLIT_TRAIN;
+    else if (!strcmp(tok, "test"))
+        g->split = ZOO_SPLIT_TEST;
+    else
+        return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d] starts with '%s': start it with train or test", idx, tok);
+    while ((tok = strtok_r(NULL, " \t", &save))) {
+        char *eq = strchr(tok, '=');
+        if (!eq || eq == tok || !eq[1])
+            return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d]: '%s' is not key=value (e.g. seq_len=64)", idx, tok);
+        *eq = 0;
+        const char *key = tok, *val = eq + 1;
+        if (!is_ident(key))
+            return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d]: '%s' is not a key name", idx, key);
+        int rc = 0;
+        if (!strcmp(key, "task")) {
+            if (!is_ident(val) || strlen(val) >= sizeof g->task)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d]: task='%s' is not a plugin name", idx, val);
+            snprintf(g->task, sizeof g->task, "%s", val);
+        } else if (!strcmp(key, "seq_len")) {
+            rc = parse_i64("seq_len", val, 1, 1 << 20, &g->seq_len);
+        } else if (!strcmp(key, "examples")) {
+            rc = parse_i64("examples", val, 1, INT64_C(1) << 40, &g->examples);
+        } else {
+            int k = 0;
+            while (k < g->n_knobs && strcmp(g->knobs[k].name, key))
+                k++;
+            if (k == ZOO_SEGMENT_KNOBS)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d]: more than %d task knobs", idx, ZOO_SEGMENT_KNOBS);
+            if (strlen(key) >= sizeof g->knobs[0].name || strlen(val) >= sizeof g->knobs[0].value)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d]: knob %s or its value is too long", idx, key);
+            snprintf(g->knobs[k].name, sizeof g->knobs[k].name, "%s", key);
+            snprintf(g->knobs[k].value, sizeof g->knobs[k].value, "%s", val);
+            if (k == g->n_knobs)
+                g->n_knobs++;
+        }
+        if (rc) {
+            zoo_error_prefix("segments[%d]: ", idx);
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* "seg; seg; ...", all or nothing; "" or "none" clears them. */
+static int set_segments(zoo_run_spec *s, const char *val)
+{
+    zoo_segment segs[ZOO_MAX_SEGMENTS];
+    int n = 0;
+    if (val[0] && strcmp(val, "none")) {
+        const char *p = val;
+        for (;;) {
+            const char *semi = strchr(p, ';');
+            size_t len = semi ? (size_t)(semi - p) : strlen(p);
+            if (n == ZOO_MAX_SEGMENTS)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "segments: more than %d", ZOO_MAX_SEGMENTS);
+            char one[1024];
+            if (len >= sizeof one)
+                return ZOO_FAIL(ZOO_ERR_INVALID, "segments[%d] is too long", n);
+            memcpy(one, p, len);
+            one[len] = 0;
+            int rc = parse_segment(one, n, &segs[n]);
+            if (rc)
+                return rc;
+            n++;
+            if (!semi)
+                break;
+            p = semi + 1;
+        }
+    }
+    memcpy(s->segments, segs, (size_t)n * sizeof segs[0]);
+    memset(s->segments + n, 0, (size_t)(ZOO_MAX_SEGMENTS - n) * sizeof segs[0]);
+    s->n_segments = n;
+    return 0;
+}
+
 /* "task.<knob>": kept as text; the task plugin checks it (zoo_run_spec_check). */
 static int set_task_knob(zoo_run_spec *s, const char *knob, const char *val)
 {
@@ -851,6 +1001,8 @@ static int set_field(zoo_run_spec *s, const zoo_run_field *f, const char *v)
     }
     case ZOO_FIELD_MIXER:
         return set_mixer(s, v);
+    case ZOO_FIELD_SEGMENTS:
+        return set_segments(s, v);
     }
     return ZOO_FAIL(ZOO_ERR_INVALID, "%s: field of unknown type %d", f->name, (int)f->type);
 }

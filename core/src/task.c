@@ -46,6 +46,7 @@ void zoo_dataset_free(zoo_dataset *d)
     free(d->inputs);
     free(d->labels);
     free(d->tags);
+    free(d->seg_start);
     memset(d, 0, sizeof *d);
 }
 
@@ -158,11 +159,17 @@ static const zoo_hparam *declared(const zoo_task *t, const char *name)
     return NULL;
 }
 
-int zoo_run_spec_task(const zoo_run_spec *s, const zoo_task **task, zoo_hvals **hv)
+/* The task and knob values of the run (g NULL) or of its segment g: the plugin's
+ * defaults; for the run's own task the run fields it declares as knobs (a field other
+ * than its default is refused for a task without that knob) and the run's task.<knob>
+ * values; then the segment's own knobs. */
+static int task_hvals(const zoo_run_spec *s, const zoo_segment *g, const zoo_task **task, zoo_hvals **hv)
 {
     *hv = NULL;
+    const char *name = g && g->task[0] ? g->task : s->task;
+    const int own = !strcmp(name, s->task);
     const zoo_task *t = NULL;
-    int rc = zoo_task_get(s->task, &t);
+    int rc = zoo_task_get(name, &t);
     if (rc)
         return rc;
     zoo_hvals *h = NULL;
@@ -177,17 +184,20 @@ int zoo_run_spec_task(const zoo_run_spec *s, const zoo_task **task, zoo_hvals **
             break;
         if (declared(t, f->name))
             rc = zoo_hvals_set(h, f->name, v);
-        else if (strcmp(v, d))
+        else if (own && strcmp(v, d))
             rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s=%s: task '%s' has no knob %s (it is for the MQAR tasks); remove it",
                           f->name, v, t->name, f->name);
     }
-    for (int i = 0; i < s->n_task_knobs && !rc; i++) {
+    for (int i = 0; own && i < s->n_task_knobs && !rc; i++) {
         if (declared(t, s->task_knobs[i].name) && zoo_run_spec_find(s->task_knobs[i].name))
             rc = ZOO_FAIL(ZOO_ERR_INVALID, "task.%s: write it as %s, the run's own field", s->task_knobs[i].name,
                           s->task_knobs[i].name);
         else if ((rc = zoo_hvals_set(h, s->task_knobs[i].name, s->task_knobs[i].value)))
             zoo_error_prefix("task.%s: ", s->task_knobs[i].name);
     }
+    for (int i = 0; g && i < g->n_knobs && !rc; i++)
+        if ((rc = zoo_hvals_set(h, g->knobs[i].name, g->knobs[i].value)))
+            zoo_error_prefix("segments[%d]: ", (int)(g - s->segments));
     if (rc) {
         zoo_hvals_free(h);
         return rc;
@@ -197,29 +207,92 @@ int zoo_run_spec_task(const zoo_run_spec *s, const zoo_task **task, zoo_hvals **
     return 0;
 }
 
-/* The seeds of a run's sets: the test set uses data_seed + 10, as the Zoology code. */
-static zoo_task_set spec_set(const zoo_run_spec *s, zoo_split split)
+int zoo_run_spec_task(const zoo_run_spec *s, const zoo_task **task, zoo_hvals **hv)
 {
+    return task_hvals(s, NULL, task, hv);
+}
+
+/* The set of the run (g NULL) or of its segment g. Segment i draws from its own seed, so
+ * two segments of one task and length are different examples. */
+static zoo_task_set spec_set(const zoo_run_spec *s, const zoo_segment *g, zoo_split split)
+{
+    uint64_t seed = split == ZOO_SPLIT_TEST ? s->data_seed + 10 : s->data_seed;
+    if (g)
+        seed ^= (uint64_t)(g - s->segments + 1) * 0x9E3779B97F4A7C15ull;
     return (zoo_task_set){.vocab = s->vocab,
-                          .seq_len = s->seq_len,
-                          .seed = split == ZOO_SPLIT_TEST ? s->data_seed + 10 : s->data_seed,
+                          .seq_len = g && g->seq_len ? g->seq_len : s->seq_len,
+                          .seed = seed,
                           .task_seed = s->data_seed,
                           .split = split};
+}
+
+static int has_split(const zoo_run_spec *s, zoo_split split)
+{
+    for (int i = 0; i < s->n_segments; i++)
+        if (s->segments[i].split == (int)split)
+            return 1;
+    return 0;
 }
 
 int zoo_run_spec_check_task(const zoo_run_spec *s)
 {
     const zoo_task *t;
     zoo_hvals *h;
-    int rc = zoo_run_spec_task(s, &t, &h);
+    int rc = 0;
+    for (int sp = ZOO_SPLIT_TRAIN; sp <= ZOO_SPLIT_TEST && !rc; sp++) {
+        if (has_split(s, (zoo_split)sp)) {
+            for (int i = 0; i < s->n_segments && !rc; i++) {
+                const zoo_segment *g = &s->segments[i];
+                if (g->split != sp || (rc = task_hvals(s, g, &t, &h)))
+                    continue;
+                zoo_task_set set = spec_set(s, g, (zoo_split)sp);
+                if ((rc = zoo_task_validate(t, h, &set)))
+                    zoo_error_prefix("segments[%d]: ", i);
+                zoo_hvals_free(h);
+            }
+        } else if (!(rc = task_hvals(s, NULL, &t, &h))) {
+            zoo_task_set set = spec_set(s, NULL, (zoo_split)sp);
+            rc = zoo_task_validate(t, h, &set);
+            zoo_hvals_free(h);
+        }
+    }
+    return rc;
+}
+
+/* One segment's set into rows [row, row + its examples) of the padded arrays of out. */
+static int segment_into(const zoo_run_spec *s, const zoo_segment *g, zoo_split split, zoo_dataset *out, int64_t row,
+                        int *tags_ok)
+{
+    const zoo_task *t;
+    zoo_hvals *h;
+    int rc = task_hvals(s, g, &t, &h);
     if (rc)
         return rc;
-    zoo_task_set tr = spec_set(s, ZOO_SPLIT_TRAIN), te = spec_set(s, ZOO_SPLIT_TEST);
-    rc = zoo_task_validate(t, h, &tr);
-    if (!rc)
-        rc = zoo_task_validate(t, h, &te);
+    zoo_task_set set = spec_set(s, g, split);
+    zoo_dataset d;
+    int64_t n = g->examples ? g->examples : split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
+    rc = zoo_task_generate(t, h, &set, n, &d);
     zoo_hvals_free(h);
-    return rc;
+    if (rc) {
+        zoo_error_prefix("segments[%d]: ", (int)(g - s->segments));
+        return rc;
+    }
+    const int64_t L = out->L, Ls = d.L;
+    for (int64_t r = 0; r < n; r++) { /* right padding: causal mixers never see it from earlier positions */
+        int32_t *x = out->inputs + (row + r) * L, *y = out->labels + (row + r) * L;
+        memcpy(x, d.inputs + r * Ls, (size_t)Ls * sizeof *x);
+        memcpy(y, d.labels + r * Ls, (size_t)Ls * sizeof *y);
+        for (int64_t c = Ls; c < L; c++) {
+            x[c] = 0;
+            y[c] = ZOO_IGNORE_LABEL;
+        }
+    }
+    if (d.tags && out->tags)
+        memcpy(out->tags + row, d.tags, (size_t)n * sizeof *d.tags);
+    else
+        *tags_ok = 0;
+    zoo_dataset_free(&d);
+    return 0;
 }
 
 int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out)
@@ -229,13 +302,54 @@ int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out)
     memset(out, 0, sizeof *out);
     const zoo_task *t;
     zoo_hvals *h;
-    int rc = zoo_run_spec_task(s, &t, &h);
-    if (rc)
+    int rc;
+    if (!has_split(s, split)) {
+        if ((rc = task_hvals(s, NULL, &t, &h)))
+            return rc;
+        zoo_task_set set = spec_set(s, NULL, split);
+        rc = zoo_task_generate(t, h, &set, split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples, out);
+        zoo_hvals_free(h);
         return rc;
-    zoo_task_set set = spec_set(s, split);
-    rc = zoo_task_generate(t, h, &set, split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples, out);
-    zoo_hvals_free(h);
-    return rc;
+    }
+    /* Segments of this split, one after another in the spec's order. */
+    int ns = 0;
+    int64_t n = 0;
+    for (int i = 0; i < s->n_segments; i++)
+        if (s->segments[i].split == (int)split) {
+            ns++;
+            n += s->segments[i].examples ? s->segments[i].examples
+                                         : split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
+        }
+    const int64_t L = s->seq_len;
+    out->n = n, out->L = L, out->vocab = s->vocab, out->n_segments = ns;
+    out->inputs = malloc((size_t)(n * L) * sizeof *out->inputs);
+    out->labels = malloc((size_t)(n * L) * sizeof *out->labels);
+    out->tags = calloc((size_t)n, sizeof *out->tags);
+    out->seg_start = malloc((size_t)(ns + 1) * sizeof *out->seg_start);
+    if (!out->inputs || !out->labels || !out->tags || !out->seg_start) {
+        zoo_dataset_free(out);
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "cannot allocate %lld x %lld examples of %d segments", (long long)n,
+                        (long long)L, ns);
+    }
+    int k = 0, tags_ok = 1;
+    int64_t row = 0;
+    for (int i = 0; i < s->n_segments; i++) {
+        const zoo_segment *g = &s->segments[i];
+        if (g->split != (int)split)
+            continue;
+        out->seg_start[k++] = row;
+        if ((rc = segment_into(s, g, split, out, row, &tags_ok))) {
+            zoo_dataset_free(out);
+            return rc;
+        }
+        row += g->examples ? g->examples : split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
+    }
+    out->seg_start[ns] = row;
+    if (!tags_ok) { /* tags mean something only when every segment's task gives them */
+        free(out->tags);
+        out->tags = NULL;
+    }
+    return 0;
 }
 
 /* ---- MQAR through its plugin ------------------------------------------------------------ */

@@ -81,6 +81,62 @@ static void shuffle(int64_t *order, int64_t n, uint64_t seed, int epoch)
     }
 }
 
+int64_t zoo_epoch_steps(const zoo_dataset *d, int64_t B)
+{
+    if (!d || B < 1)
+        return 0;
+    if (d->n_segments < 1 || !d->seg_start)
+        return (d->n + B - 1) / B;
+    int64_t nb = 0; /* batches never mix segments: each ends its own last batch */
+    for (int i = 0; i < d->n_segments; i++)
+        nb += (d->seg_start[i + 1] - d->seg_start[i] + B - 1) / B;
+    return nb;
+}
+
+int zoo_epoch_batches(const zoo_dataset *d, int64_t B, uint64_t seed, int epoch, int64_t *order, int64_t *bfirst,
+                      int64_t *bcount)
+{
+    const int64_t nb = zoo_epoch_steps(d, B);
+    if (!nb || !order || !bfirst || !bcount)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_epoch_batches: need a dataset, a batch size >= 1 and the three arrays");
+    if (d->n_segments < 1 || !d->seg_start) { /* one shuffle of the whole set, cut in order */
+        shuffle(order, d->n, seed, epoch);
+        for (int64_t s = 0; s < nb; s++) {
+            bfirst[s] = s * B;
+            bcount[s] = d->n - s * B < B ? d->n - s * B : B;
+        }
+        return 0;
+    }
+    int64_t *tmp = malloc((size_t)d->n * sizeof *tmp), *perm = malloc((size_t)nb * sizeof *perm);
+    int64_t *f0 = malloc((size_t)nb * sizeof *f0), *c0 = malloc((size_t)nb * sizeof *c0);
+    if (!tmp || !perm || !f0 || !c0) {
+        free(tmp), free(perm), free(f0), free(c0);
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory shuffling %lld rows", (long long)d->n);
+    }
+    int64_t b = 0;
+    for (int i = 0; i < d->n_segments; i++) {
+        int64_t a = d->seg_start[i], m = d->seg_start[i + 1] - a;
+        shuffle(tmp + a, m, seed ^ zoo_mix64(0x5345474dull + (uint64_t)i), epoch);
+        for (int64_t r = 0; r < m; r++)
+            tmp[a + r] += a;
+        for (int64_t f = 0; f < m; f += B, b++) {
+            f0[b] = a + f;
+            c0[b] = m - f < B ? m - f : B;
+        }
+    }
+    shuffle(perm, nb, seed ^ 0x42415443ull, epoch); /* the order of the batches */
+    int64_t at = 0;
+    for (int64_t s = 0; s < nb; s++) {
+        int64_t k = perm[s];
+        bfirst[s] = at;
+        bcount[s] = c0[k];
+        memcpy(order + at, tmp + f0[k], (size_t)c0[k] * sizeof *order);
+        at += c0[k];
+    }
+    free(tmp), free(perm), free(f0), free(c0);
+    return 0;
+}
+
 /* Rows [lo, hi) of a global batch of `count` rows that process r of n takes: contiguous,
  * balanced, in process order; together the shares are the batch in its order. */
 static void share_of(int64_t count, int r, int n, int64_t *lo, int64_t *hi)
@@ -89,35 +145,80 @@ static void share_of(int64_t count, int r, int n, int64_t *lo, int64_t *hi)
     *hi = count * (r + 1) / n;
 }
 
-/* Data-parallel evaluation: global batches of Bg rows, each split over the processes;
- * per batch the summed loss x valid count, valid and correct counts travel in one
- * allreduce at the end and are combined in batch order, so every process gets the same
- * figures (accuracy from exact integer counts). */
-static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo_reducer *dp, double *loss, double *acc)
+/* The pieces a set is evaluated in, batches never crossing one: its segments, or the
+ * whole set. starts[0..n] (n <= ZOO_MAX_SEGMENTS). */
+static int set_pieces(const zoo_dataset *d, int64_t *starts)
 {
-    int64_t nb_all = (d->n + Bg - 1) / Bg, lo, hi;
+    if (d->n_segments > 0 && d->n_segments <= ZOO_MAX_SEGMENTS && d->seg_start) {
+        memcpy(starts, d->seg_start, (size_t)(d->n_segments + 1) * sizeof *starts);
+        return d->n_segments;
+    }
+    starts[0] = 0;
+    starts[1] = d->n;
+    return 1;
+}
+
+/* What evaluation adds up per piece: the batch-mean losses, batches, valid and correct
+ * positions (exact integers). */
+typedef struct eval_sum {
+    double lsum;
+    int64_t nb, total, correct;
+} eval_sum;
+
+/* Loss and accuracy overall (the pieces together) and, when seg_loss/seg_acc are given
+ * and the set has segments, per segment. */
+static void eval_figures(const eval_sum *p, int np, double *loss, double *acc, double *seg_loss, double *seg_acc)
+{
+    eval_sum all = {0, 0, 0, 0};
+    for (int i = 0; i < np; i++) {
+        all.lsum += p[i].lsum, all.nb += p[i].nb, all.total += p[i].total, all.correct += p[i].correct;
+        if (seg_acc)
+            seg_acc[i] = p[i].total ? (double)p[i].correct / (double)p[i].total : 0.0;
+        if (seg_loss)
+            seg_loss[i] = p[i].nb ? p[i].lsum / (double)p[i].nb : 0.0;
+    }
+    /* Per-token micro accuracy over the whole set (docs/task.md, loss and accuracy). */
+    if (acc)
+        *acc = all.total ? (double)all.correct / (double)all.total : 0.0;
+    if (loss)
+        *loss = all.nb ? all.lsum / (double)all.nb : 0.0;
+}
+
+/* Data-parallel evaluation: global batches of Bg rows within each piece, each split over
+ * the processes; per batch the summed loss x valid count, valid and correct counts
+ * travel in one allreduce at the end and are combined in batch order, so every process
+ * gets the same figures (accuracy from exact integer counts). */
+static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo_reducer *dp, double *loss, double *acc,
+                       double *seg_loss, double *seg_acc)
+{
+    int64_t starts[ZOO_MAX_SEGMENTS + 1], nb_all = 0, lo, hi;
+    int np = set_pieces(d, starts);
+    for (int p = 0; p < np; p++)
+        nb_all += (starts[p + 1] - starts[p] + Bg - 1) / Bg;
     float *h = calloc((size_t)(3 * nb_all + 1), sizeof *h);
     if (!h)
         return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for %lld evaluation batches", (long long)nb_all);
     int rc = 0;
-    for (int64_t b = 0; b < nb_all && !rc; b++) {
-        int64_t first = b * Bg, count = d->n - first < Bg ? d->n - first : Bg;
-        share_of(count, dp->rank, dp->size, &lo, &hi);
-        if (hi == lo)
-            continue;
-        int64_t nv = 0, nc = 0;
-        float bl = 0;
-        rc = zoo_model_load_batch(m, d, NULL, first + lo, hi - lo);
-        if (!rc && (rc = zoo_graph_forward(m->g)))
-            zoo_error_prefix("evaluating rows [%lld, %lld): ", (long long)(first + lo), (long long)(first + hi));
-        if (!rc)
-            rc = zoo_ce_head_stats(m->loss, &nv, &nc);
-        if (!rc)
-            rc = zoo_tensor_get(m->loss, &bl, 0, 1);
-        h[3 * b] = nv ? (float)((double)bl * (double)nv) : 0.0f;
-        h[3 * b + 1] = (float)nv; /* counts of one batch are far below 2^24: exact in a float */
-        h[3 * b + 2] = (float)nc;
-    }
+    int64_t b = 0;
+    for (int p = 0; p < np; p++)
+        for (int64_t first = starts[p]; first < starts[p + 1] && !rc; first += Bg, b++) {
+            int64_t count = starts[p + 1] - first < Bg ? starts[p + 1] - first : Bg;
+            share_of(count, dp->rank, dp->size, &lo, &hi);
+            if (hi == lo)
+                continue;
+            int64_t nv = 0, nc = 0;
+            float bl = 0;
+            rc = zoo_model_load_batch(m, d, NULL, first + lo, hi - lo);
+            if (!rc && (rc = zoo_graph_forward(m->g)))
+                zoo_error_prefix("evaluating rows [%lld, %lld): ", (long long)(first + lo), (long long)(first + hi));
+            if (!rc)
+                rc = zoo_ce_head_stats(m->loss, &nv, &nc);
+            if (!rc)
+                rc = zoo_tensor_get(m->loss, &bl, 0, 1);
+            h[3 * b] = nv ? (float)((double)bl * (double)nv) : 0.0f;
+            h[3 * b + 1] = (float)nv; /* counts of one batch are far below 2^24: exact in a float */
+            h[3 * b + 2] = (float)nc;
+        }
     h[3 * nb_all] = rc ? 1.0f : 0.0f; /* a process that failed makes them all fail together */
     int rc2 = dp->allreduce(h, 3 * nb_all + 1, dp->ud);
     if (!rc && !rc2 && h[3 * nb_all] != 0)
@@ -126,42 +227,45 @@ static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo
         free(h);
         return rc ? rc : rc2;
     }
-    int64_t total = 0, correct = 0, nb = 0;
-    double lsum = 0;
-    for (int64_t b = 0; b < nb_all; b++) {
-        int64_t nv = (int64_t)h[3 * b + 1];
-        if (nv == 0)
-            continue;
-        double bl = (double)h[3 * b] / (double)nv;
-        if (!isfinite(bl)) {
-            free(h);
-            return ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged", bl,
-                            (long long)(b * Bg), (long long)(b * Bg + Bg));
+    eval_sum sums[ZOO_MAX_SEGMENTS];
+    memset(sums, 0, sizeof sums);
+    b = 0;
+    for (int p = 0; p < np; p++)
+        for (int64_t first = starts[p]; first < starts[p + 1]; first += Bg, b++) {
+            int64_t nv = (int64_t)h[3 * b + 1];
+            if (nv == 0)
+                continue;
+            double bl = (double)h[3 * b] / (double)nv;
+            if (!isfinite(bl)) {
+                free(h);
+                return ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged",
+                                bl, (long long)first, (long long)(first + Bg));
+            }
+            sums[p].lsum += bl;
+            sums[p].nb++;
+            sums[p].total += nv;
+            sums[p].correct += (int64_t)h[3 * b + 2];
         }
-        lsum += bl;
-        nb++;
-        total += nv;
-        correct += (int64_t)h[3 * b + 2];
-    }
     free(h);
-    if (acc)
-        *acc = total ? (double)correct / (double)total : 0.0;
-    if (loss)
-        *loss = nb ? lsum / (double)nb : 0.0;
+    eval_figures(sums, np, loss, acc, seg_loss, seg_acc);
     return 0;
 }
 
-int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double *acc,
-                       void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
-                       void *ud)
+/* zoo_model_evaluate, with the per-segment figures of a segmented set. */
+static int evaluate_set(zoo_model *m, const zoo_dataset *d, double *loss, double *acc, double *seg_loss,
+                        double *seg_acc,
+                        void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
+                        void *ud)
 {
     if (!m || !d)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_model_evaluate: no model or dataset");
     int rc = zoo_graph_set_training(m->g, 0, 0);
     if (rc)
         return rc;
-    int64_t total = 0, correct = 0, nb = 0;
-    double lsum = 0;
+    int64_t starts[ZOO_MAX_SEGMENTS + 1];
+    int np = set_pieces(d, starts);
+    eval_sum sums[ZOO_MAX_SEGMENTS];
+    memset(sums, 0, sizeof sums);
     float *lbuf = NULL; /* host copy of a batch's logits, only when asked for */
     int32_t *labs = NULL;
     if (logits_cb) {
@@ -173,48 +277,52 @@ int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double 
             return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for a batch of evaluation logits");
         }
     }
-    for (int64_t first = 0; first < d->n; first += m->B) {
-        int64_t count = d->n - first < m->B ? d->n - first : m->B;
-        rc = zoo_model_load_batch(m, d, NULL, first, count);
-        if (!rc && (rc = zoo_graph_forward(m->g)))
-            zoo_error_prefix("evaluating rows [%lld, %lld): ", (long long)first, (long long)(first + count));
-        int64_t nv = 0, nc = 0;
-        float bl = 0;
-        if (!rc)
-            rc = zoo_ce_head_stats(m->loss, &nv, &nc);
-        if (!rc)
-            rc = zoo_tensor_get(m->loss, &bl, 0, 1);
-        if (rc)
-            break;
-        if (nv == 0)
-            continue; /* no supervised token: contributes to neither the loss nor the accuracy */
-        if (!isfinite(bl)) {
-            rc = ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged",
-                          (double)bl, (long long)first, (long long)(first + count));
-            break;
-        }
-        lsum += bl; /* mean over batches of the batch-mean CE, as the reference's valid/loss (docs/task.md) */
-        nb++;
-        total += nv;
-        correct += nc;
-        if (logits_cb) {
-            int64_t mm = 0, V = 0;
-            if ((rc = zoo_ce_head_logits(m->loss, lbuf, m->M, &mm, &V)) ||
-                (rc = zoo_tensor_get(m->sup_lab, labs, 0, m->M)))
+    for (int p = 0; p < np && !rc; p++)
+        for (int64_t first = starts[p]; first < starts[p + 1]; first += m->B) {
+            int64_t count = starts[p + 1] - first < m->B ? starts[p + 1] - first : m->B;
+            rc = zoo_model_load_batch(m, d, NULL, first, count);
+            if (!rc && (rc = zoo_graph_forward(m->g)))
+                zoo_error_prefix("evaluating rows [%lld, %lld): ", (long long)first, (long long)(first + count));
+            int64_t nv = 0, nc = 0;
+            float bl = 0;
+            if (!rc)
+                rc = zoo_ce_head_stats(m->loss, &nv, &nc);
+            if (!rc)
+                rc = zoo_tensor_get(m->loss, &bl, 0, 1);
+            if (rc)
                 break;
-            logits_cb(lbuf, mm, V, labs, ud);
+            if (nv == 0)
+                continue; /* no supervised token: contributes to neither the loss nor the accuracy */
+            if (!isfinite(bl)) {
+                rc = ZOO_FAIL(ZOO_ERR_NUMERIC, "evaluation loss is %g on rows [%lld, %lld): the model has diverged",
+                              (double)bl, (long long)first, (long long)(first + count));
+                break;
+            }
+            sums[p].lsum += bl; /* mean over batches of the batch-mean CE, as the reference's valid/loss (docs/task.md) */
+            sums[p].nb++;
+            sums[p].total += nv;
+            sums[p].correct += nc;
+            if (logits_cb) {
+                int64_t mm = 0, V = 0;
+                if ((rc = zoo_ce_head_logits(m->loss, lbuf, m->M, &mm, &V)) ||
+                    (rc = zoo_tensor_get(m->sup_lab, labs, 0, m->M)))
+                    break;
+                logits_cb(lbuf, mm, V, labs, ud);
+            }
         }
-    }
     free(lbuf);
     free(labs);
     if (rc)
         return rc;
-    /* Per-token micro accuracy over the whole set (docs/task.md, loss and accuracy). */
-    if (acc)
-        *acc = total ? (double)correct / (double)total : 0.0;
-    if (loss)
-        *loss = nb ? lsum / (double)nb : 0.0;
+    eval_figures(sums, np, loss, acc, seg_loss, seg_acc);
     return 0;
+}
+
+int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double *acc,
+                       void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
+                       void *ud)
+{
+    return evaluate_set(m, d, loss, acc, NULL, NULL, logits_cb, ud);
 }
 
 void zoo_run_result_free(zoo_run_result *r)
@@ -262,6 +370,7 @@ typedef struct run_state {
     zoo_dataset train, test;
     zoo_model *m, *me; /* the trained model; the evaluation one when its batch differs */
     int64_t *order;    /* this epoch's shuffled training rows */
+    int64_t *bfirst, *bcount; /* step s takes bcount[s] rows of order from bfirst[s] */
     float *psync;      /* host buffer for sync_params */
     int64_t B, steps_per_epoch, step, tokens; /* B: the global batch (all processes of the run) */
     const zoo_reducer *dp; /* data-parallel processes, or NULL for one */
@@ -332,7 +441,11 @@ static int alloc_curves(run_state *st)
     zoo_run_result *res = st->res;
     const int64_t n = st->train.n;
     const int E = st->spec->epochs;
-    st->steps_per_epoch = (n + st->B - 1) / st->B;
+    st->steps_per_epoch = zoo_epoch_steps(&st->train, st->B);
+    st->bfirst = malloc((size_t)st->steps_per_epoch * sizeof *st->bfirst);
+    st->bcount = malloc((size_t)st->steps_per_epoch * sizeof *st->bcount);
+    if (!st->bfirst || !st->bcount)
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the batch table");
     st->order = malloc((size_t)n * sizeof *st->order);
     if (st->dp) {
         int64_t nf = zoo_graph_flat_size(st->m->g);
@@ -423,6 +536,13 @@ static int save_state(run_state *st, int e, int64_t s, double lsum)
     return rc ? rc : h->save(&st->snap, h->ud);
 }
 
+/* Where step s of the epoch takes its rows in `order`. */
+static void batch_at(const run_state *st, int64_t s, int64_t *first, int64_t *count)
+{
+    *first = st->bfirst[s];
+    *count = st->bcount[s];
+}
+
 /* One data-parallel step on global batch rows [first, first+count) of this epoch's
  * order: this process's share forward and backward, its gradients weighted by its share
  * of the batch's supervised positions (so the sum is the one-process batch-mean
@@ -502,10 +622,10 @@ static int dp_step(run_state *st, int e, int64_t s, double lr, int64_t first, in
  * them after it (the state then holds s + 1 steps of the epoch, possibly all of them). */
 static int train_epoch_dp(run_state *st, int e, int64_t from, double lr, double *lsum)
 {
-    const int64_t n = st->train.n, B = st->B;
     for (int64_t s = from; s < st->steps_per_epoch; s++) {
         int want = st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud), stop = 0, save = 0;
-        int64_t first = s * B, count = n - first < B ? n - first : B;
+        int64_t first, count;
+        batch_at(st, s, &first, &count);
         int rc = dp_step(st, e, s, lr, first, count, want, checkpoint_due(st), lsum, &stop, &save);
         if (!rc && (stop || save))
             rc = save_state(st, e, s + 1, *lsum); /* a graceful stop saves first */
@@ -525,7 +645,6 @@ static int train_epoch(run_state *st, int e, int64_t from, double lr, double *ls
         return train_epoch_dp(st, e, from, lr, lsum);
     const zoo_run_spec *spec = st->spec;
     zoo_model *m = st->m;
-    const int64_t n = st->train.n, B = st->B;
     int rc, pending = 0;
     for (int64_t s = from; s < st->steps_per_epoch; s++) {
         int stop = st->hooks && st->hooks->should_stop && st->hooks->should_stop(st->hooks->ud);
@@ -538,7 +657,8 @@ static int train_epoch(run_state *st, int e, int64_t from, double lr, double *ls
             if (stop)
                 return ZOO_FAIL(ZOO_ERR_INTERRUPTED, "stopped at epoch %d step %lld", e, (long long)s);
         }
-        int64_t first = s * B, count = n - first < B ? n - first : B;
+        int64_t first, count;
+        batch_at(st, s, &first, &count);
         if ((rc = zoo_model_load_batch(m, &st->train, st->order, first, count)))
             return rc;
         /* the loss waits on the backend until the next drain */
@@ -565,10 +685,18 @@ static int evaluate_epoch(run_state *st, int e, double *tl, double *ta)
     if (st->me && (rc = sync_params(st->me, st->m, &st->psync)))
         return rc;
     zoo_model *me = st->me ? st->me : st->m;
+    double sl[ZOO_MAX_SEGMENTS], sa[ZOO_MAX_SEGMENTS];
     if (st->dp && !(rc = zoo_graph_set_training(me->g, 0, 0)))
-        rc = evaluate_dp(me, &st->test, zoo_run_spec_eval_batch(st->spec), st->dp, tl, ta);
+        rc = evaluate_dp(me, &st->test, zoo_run_spec_eval_batch(st->spec), st->dp, tl, ta, sl, sa);
     else if (!st->dp)
-        rc = zoo_model_evaluate(me, &st->test, tl, ta, NULL, NULL);
+        rc = evaluate_set(me, &st->test, tl, ta, sl, sa, NULL, NULL);
+    if (!rc) { /* the last evaluation's figures per test segment */
+        st->res->n_segments = st->test.n_segments;
+        for (int i = 0; i < st->test.n_segments; i++) {
+            st->res->segment_test_loss[i] = sl[i];
+            st->res->segment_test_acc[i] = sa[i];
+        }
+    }
     if (rc) {
         if (rc == ZOO_ERR_NUMERIC)
             zoo_error_prefix("epoch %d: lower the learning rate (lr=%g); ", e, st->spec->lr);
@@ -611,11 +739,12 @@ static int run_epochs(run_state *st)
         /* Cosine per epoch, eta_min 0, no warmup; stepped after evaluation, so epoch e
          * trains at lr(e). */
         double lr = spec->lr * (1.0 + cos(PI * (double)e / (double)E)) / 2.0;
-        shuffle(st->order, st->train.n, spec->seed, e);
+        int rc = zoo_epoch_batches(&st->train, st->B, spec->seed, e, st->order, st->bfirst, st->bcount);
+        if (rc)
+            return rc;
         const int resumed = e == st->from.epoch;
         double t0 = now_s(), lsum = resumed ? st->from.lsum : 0, tl = 0, ta = 0;
-        int rc = train_epoch(st, e, resumed ? st->from.epoch_step : 0, lr, &lsum);
-        if (rc)
+        if ((rc = train_epoch(st, e, resumed ? st->from.epoch_step : 0, lr, &lsum)))
             return rc;
         st->t_train += now_s() - t0;
         st->res->train_s = st->t_train;
@@ -672,6 +801,8 @@ static void finish_run(run_state *st, int rc, zoo_model **model_out)
     zoo_model_free(st->m);
     zoo_model_free(st->me);
     free(st->order);
+    free(st->bfirst);
+    free(st->bcount);
     free(st->psync);
     free(st->nlab);
     free(st->red);

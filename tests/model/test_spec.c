@@ -161,7 +161,8 @@ static void test_round_trip(void)
     const char *keys[] = {"task", "vocab", "seq_len", "kv_pairs", "train_examples", "test_examples", "power_a",
                           "random_non_queries", "data_seed", "d_model", "n_layers", "mixer", "state_mixer",
                           "pos_emb", "embed_dropout", "lr", "weight_decay", "beta1", "beta2", "adam_eps", "epochs",
-                          "batch_size", "eval_batch_size", "early_stop", "seed", "threads", "backend", "tf32", "ranks"};
+                          "batch_size", "eval_batch_size", "early_stop", "seed", "threads", "backend", "tf32", "ranks",
+                          "segments"};
     int nlines = 0;
     for (const char *p = ta; *p; p++)
         nlines += *p == '\n';
@@ -182,7 +183,7 @@ static void test_hash(void)
     char h0[17], h1[17];
     zoo_run_spec_hash(&a, h0);
     /* The hash is FNV-1a 64 of the formatted text without its threads line and without
-     * the fields added later while at their default (tf32=0, ranks=1): recompute it here
+     * the fields added later while at their default (tf32=0, ranks=1, segments=none): recompute it here
      * independently. */
     char text[8192], want[17];
     ZT_CHECK(zoo_run_spec_format(&a, text, sizeof text) == 0, "format");
@@ -190,7 +191,8 @@ static void test_hash(void)
     for (const char *p = text; *p;) {
         const char *e = strchr(p, '\n');
         size_t len = e ? (size_t)(e - p) + 1 : strlen(p);
-        if (strncmp(p, "threads=", 8) && strncmp(p, "tf32=0\n", 7) && strncmp(p, "ranks=1\n", 8))
+        if (strncmp(p, "threads=", 8) && strncmp(p, "tf32=0\n", 7) && strncmp(p, "ranks=1\n", 8) &&
+            strncmp(p, "segments=none\n", 14))
             for (size_t i = 0; i < len; i++)
                 h = (h ^ (uint8_t)p[i]) * 1099511628211ull;
         p += len;

@@ -53,7 +53,7 @@ static const char default_text[] = "task=mqar\n"
 #define RANKS_AUTO_HASH "940e9f994cd556db" /* the default spec with ranks auto */
 /* Fields added after the pinned text, each hashed only when set (ZOO_FIELD_HASH_IF_SET),
  * in table order, with the text their default writes. */
-static const char *const added_fields[][2] = {{"tf32", "0"}, {"ranks", "1"}};
+static const char *const added_fields[][2] = {{"tf32", "0"}, {"ranks", "1"}, {"segments", "none"}};
 
 static void set_ok(zoo_run_spec *s, const char *k, const char *v)
 {
@@ -172,6 +172,7 @@ static void test_table(void)
             ZT_CHECK(!f->choices || f->choices[0].name, "%s: an empty list of names", name);
             break;
         case ZOO_FIELD_MIXER:
+        case ZOO_FIELD_SEGMENTS:
             break;
         }
         for (int j = 0; j < i; j++) {
@@ -319,6 +320,10 @@ static int other_value(const zoo_run_field *f, const zoo_run_spec *d, char *set,
     case ZOO_FIELD_MIXER:
         snprintf(set, n, " [based , attention]");
         snprintf(want, n, "[based, attention]");
+        return 1;
+    case ZOO_FIELD_SEGMENTS: /* written back normalised: knobs sorted, one space, "; " between */
+        snprintf(set, n, "train  seq_len=32 kv_pairs=2 examples=100;test task=mqar  power_a=0.5 kv_pairs=8");
+        snprintf(want, n, "train seq_len=32 examples=100 kv_pairs=2; test task=mqar kv_pairs=8 power_a=0.5");
         return 1;
     }
     return 0;

@@ -33,6 +33,21 @@ typedef struct zoo_mixer_ref {
 
 typedef enum zoo_state_mixer { ZOO_STATE_IDENTITY = 0, ZOO_STATE_MLP = 1 } zoo_state_mixer;
 
+/* A data segment (docs/tasks.md, segments): a set of examples of one task at one length.
+ * A run with train segments trains on all of them (batches never mix segments); with
+ * test segments it tests on each, recording each one's accuracy and loss beside the
+ * overall figures. Without any of a split, that split is the run's own set. */
+#define ZOO_MAX_SEGMENTS 12
+#define ZOO_SEGMENT_KNOBS 4
+typedef struct zoo_segment {
+    int split;        /* zoo_split: ZOO_SPLIT_TRAIN or ZOO_SPLIT_TEST */
+    char task[32];    /* "" = the run's task */
+    int64_t seq_len;  /* 0 = the run's seq_len; never more (shorter examples are padded) */
+    int64_t examples; /* 0 = the run's train_examples / test_examples */
+    int n_knobs;      /* task knobs over the run's (kv_pairs=8, num_passes=2) */
+    zoo_knob knobs[ZOO_SEGMENT_KNOBS];
+} zoo_segment;
+
 /* Adding a field: the member here and one line in the field table (core/src/run_spec.c);
  * flags, YAML, defaults, checks, the text form, the hash and --help follow from it. */
 typedef struct zoo_run_spec {
@@ -65,6 +80,9 @@ typedef struct zoo_run_spec {
      * fields above, passed to tasks that declare knobs of those names) */
     int n_task_knobs;
     zoo_knob task_knobs[ZOO_MAX_KNOBS];
+    /* data segments (text form "train seq_len=64 examples=1000 kv_pairs=4; test ..."); 0: none */
+    int n_segments;
+    zoo_segment segments[ZOO_MAX_SEGMENTS];
 } zoo_run_spec;
 
 /* The paper's Figure 2 setting at L = 64 (docs/training.md): attention, D = 64, 2 layers,
@@ -77,8 +95,12 @@ void zoo_run_spec_default(zoo_run_spec *s);
  * (ZOO_ERR_PLUGIN_*) when the task plugin cannot be found or loaded. (Mixer knobs are
  * checked at build.) */
 int zoo_run_spec_check(const zoo_run_spec *s);
-/* The run's training or test set, made by its task plugin (test seed data_seed + 10). */
+/* The run's training or test set: its task's (test seed data_seed + 10), or, when the
+ * spec has segments of that split, every such segment one after another, each padded to
+ * the run's seq_len (token 0, label -100) and its rows marked in out->seg_start. */
 int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out);
+/* One segment as the text form writes it: "test seq_len=256 examples=1000 kv_pairs=16". */
+void zoo_segment_format(const zoo_segment *g, char *buf, size_t n);
 /* Stable 16-hex-digit hash of every field that changes results (threads excluded): FNV-1a
  * 64 of the text form without the unhashed fields. Results files find runs by it. */
 void zoo_run_spec_hash(const zoo_run_spec *s, char out[17]);
@@ -113,6 +135,7 @@ typedef enum zoo_run_field_type {
     ZOO_FIELD_CHOICE, /* int or enum member holding the value of one of `choices` */
     ZOO_FIELD_NAME,   /* char array member holding one of `choices` by name (choices NULL: any plain name) */
     ZOO_FIELD_MIXER,  /* the mixer pattern (n_mixers, mixers[]) with its knobs */
+    ZOO_FIELD_SEGMENTS, /* the data segments (n_segments, segments[]) */
 } zoo_run_field_type;
 
 enum {
@@ -297,6 +320,10 @@ typedef struct zoo_run_result {
     float *step_loss;
     int n_epochs;
     float *epoch_test_loss, *epoch_test_acc, *epoch_lr, *epoch_train_loss;
+    /* a run with test segments: the last evaluation's loss and accuracy on each, in the
+     * spec's order of its test segments (final_loss/final_acc are over all of them) */
+    int n_segments;
+    double segment_test_loss[ZOO_MAX_SEGMENTS], segment_test_acc[ZOO_MAX_SEGMENTS];
 } zoo_run_result;
 
 /* Generate the data, build the model, train with AdamW + cosine per epoch, evaluate
@@ -304,6 +331,17 @@ typedef struct zoo_run_result {
  * (for checkpoints). Fills `res` even on failure (status, message). */
 int zoo_run(const zoo_run_spec *spec, const zoo_run_hooks *hooks, zoo_run_result *res, zoo_model **model_out);
 void zoo_run_result_free(zoo_run_result *r); /* frees the curves; accepts NULL */
+
+/* The training steps of one epoch over d at batch B: ceil(n / B), or for a segmented
+ * set the sum of each segment's ceil(n_i / B). */
+int64_t zoo_epoch_steps(const zoo_dataset *d, int64_t B);
+/* Epoch `epoch`'s order of training rows (a permutation of 0..n-1 into order[n]) and its
+ * batches: step s trains on rows order[bfirst[s] .. bfirst[s] + bcount[s]) (arrays of
+ * zoo_epoch_steps). Keyed by (seed, epoch) alone. One set: one shuffle, cut in order. A
+ * segmented set: each segment shuffled within itself and cut into batches of B (its
+ * last one short), then the batches shuffled: a batch never mixes segments. */
+int zoo_epoch_batches(const zoo_dataset *d, int64_t B, uint64_t seed, int epoch, int64_t *order, int64_t *bfirst,
+                      int64_t *bcount);
 
 /* Evaluate a model on a dataset: per-token accuracy over the whole set (docs/task.md) and mean
  * batch loss. If logits_cb is given it receives each batch's supervised logits. */

@@ -81,6 +81,10 @@ typedef struct zoo_dataset {
     int32_t *inputs;
     int32_t *labels;
     int32_t *tags;
+    /* A set made of segments: segment i is rows [seg_start[i], seg_start[i+1]);
+     * n_segments 0 and seg_start NULL for a set of one piece. */
+    int n_segments;
+    int64_t *seg_start;
 } zoo_dataset;
 void zoo_dataset_free(zoo_dataset *d); /* accepts NULL and zeroed structs */
 
