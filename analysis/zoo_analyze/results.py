@@ -325,3 +325,54 @@ def _curves_of(f, path, name):
         return {c: np.asarray(_read(g[c], path, f"/{name}/{c}"), dtype=np.float64) for c in CURVE_NAMES if c in g}
     except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
         raise ZooResultsError(f"{path}: cannot read /{name} ({e}); the file is damaged") from e
+
+
+def _segment_rows(g, path, name, rid):
+    if "segment_test_acc" not in g:
+        return []
+    acc = np.asarray(_read(g["segment_test_acc"], path, f"/{name}/segment_test_acc"), dtype=np.float64)
+    loss = np.asarray(_read(g["segment_test_loss"], path, f"/{name}/segment_test_loss"), dtype=np.float64)
+    names = _text(g.attrs.get("test_segments", "")).split("; ")
+    rows = []
+    for i in range(len(acc)):
+        text = names[i] if i < len(names) else ""
+        kv = dict(w.split("=", 1) for w in text.split()[1:] if "=" in w)
+        rows.append({"id": rid, "segment": i, "test_segment": text, "segment_task": kv.get("task", ""),
+                     "segment_seq_len": int(kv["seq_len"]) if "seq_len" in kv else -1,
+                     "segment_kv_pairs": int(kv["kv_pairs"]) if "kv_pairs" in kv else -1,
+                     "segment_acc": float(acc[i]), "segment_loss": float(loss[i] if i < len(loss) else np.nan)})
+    return rows
+
+
+def segments(path):
+    """Per test segment figures of every finished run with test segments: one row per
+    (run, segment) with id, segment (its index among the run's test segments),
+    test_segment (its text, "test seq_len=256 kv_pairs=16"), segment_task,
+    segment_seq_len and segment_kv_pairs (-1 when the segment takes the run's value;
+    the run's own are load()'s seq_len and kv_pairs), segment_acc and segment_loss
+    (after the last epoch). Empty when no run has test segments. Join with load() on id."""
+    def read():
+        out = []
+        with _open(path) as f:
+            n = f["summary"].shape[0]
+            sides = _journal(f, path)
+            for rid in range(n):
+                name = f"runs/{rid:06d}"
+                done = False
+                for side in reversed(sides):
+                    with _open_side(side) as j:
+                        if name in j:
+                            out += _segment_rows(j[name], side, name, rid)
+                            done = True
+                            break
+                if not done and name in f:
+                    out += _segment_rows(f[name], path, name, rid)
+        return out
+
+    try:
+        rows = _consistent(path, read)
+    except (OSError, RuntimeError, KeyError, ValueError, TypeError) as e:
+        raise ZooResultsError(f"{path}: cannot read the segment figures ({e}); the file is damaged") from e
+    cols = ["id", "segment", "test_segment", "segment_task", "segment_seq_len", "segment_kv_pairs", "segment_acc",
+            "segment_loss"]
+    return pd.DataFrame(rows, columns=cols)

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from zoo_analyze import curves, load
+from zoo_analyze import curves, load, segments
 
 pytestmark = pytest.mark.e2e
 
@@ -68,3 +68,35 @@ def test_every_figure_from_the_real_file(real_sweep):
     assert html.count("data:image/png;base64,") == len(FIGURES)
     assert "analysis-smoke" in html and "attention" in html
     assert "attention  16" in r.stdout and "Smallest d_model" in r.stdout and "report.html" in r.stdout
+
+
+SEGMENTS = """name: segments-smoke
+task:
+  vocab: 64
+  seq_len: 32
+  segments:
+    train: [{seq_len: 16, kv_pairs: 2, examples: 48}, {kv_pairs: 4, examples: 32}]
+    test: [{seq_len: 16, kv_pairs: 2, examples: 16}, {kv_pairs: 8, examples: 16}]
+model: {d_model: 8, n_layers: 2, mixers: [attention]}
+train: {lr: 0.003, epochs: 1, batch_size: 16, threads: 1}
+"""
+
+
+def test_segments_of_a_real_sweep(tmp_path):
+    """A run with train and test segments records each test segment's figures; the
+    overall accuracy is their token-weighted mean (2 and 8 labels per example)."""
+    z = zoo_binary()
+    if not z:
+        pytest.skip("no zoo binary (set ZOO_BIN; ctest does)")
+    (tmp_path / "seg.yaml").write_text(SEGMENTS)
+    r = subprocess.run([z, "sweep", "seg.yaml", "-o", "results.h5", "--quiet"], cwd=str(tmp_path),
+                       capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+    assert r.returncode == 0, f"zoo sweep exit {r.returncode}\n{r.stdout}\n{r.stderr}"
+    path = str(tmp_path / "results.h5")
+    df, seg = load(path), segments(path)
+    assert list(seg["segment"]) == [0, 1] and list(seg["segment_seq_len"]) == [16, -1], seg
+    assert list(seg["segment_kv_pairs"]) == [2, 8] and seg["segment_acc"].between(0, 1).all()
+    want = (seg["segment_acc"][0] * 16 * 2 + seg["segment_acc"][1] * 16 * 8) / (16 * 2 + 16 * 8)
+    assert abs(df.loc[0, "final_acc"] - want) < 1e-6, (df.loc[0, "final_acc"], want)
+    assert df.loc[0, "steps_run"] == 3 + 2  # ceil(48/16) + ceil(32/16): no batch mixes segments
+    assert df.loc[0, "task"] == "mqar" and "test seq_len=16" in df.loc[0, "test_segments"]
