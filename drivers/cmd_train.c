@@ -290,7 +290,8 @@ static void print_run_line(const zoo_run_spec *spec, int64_t params)
            "lr %.3g  epochs %d  params %lld\n",
            hash, mix, (long long)spec->d_model, spec->n_layers, spec->state_mixer == ZOO_STATE_MLP ? "mlp" : "identity",
            spec->task, (long long)spec->vocab, (long long)spec->seq_len, kv,
-           (long long)spec->train_examples, (long long)spec->test_examples, spec->lr, spec->epochs, (long long)params);
+           (long long)zoo_run_spec_examples(spec, ZOO_SPLIT_TRAIN), (long long)zoo_run_spec_examples(spec, ZOO_SPLIT_TEST),
+           spec->lr, spec->epochs, (long long)params);
     fflush(stdout);
 }
 

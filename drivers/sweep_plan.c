@@ -28,7 +28,7 @@ int64_t sweep_run_batch(const zoo_run_spec *s)
 double sweep_run_steps(const zoo_run_spec *s)
 {
     int64_t B = sweep_run_batch(s);
-    return (double)s->epochs * (double)((s->train_examples + B - 1) / B);
+    return (double)s->epochs * (double)zoo_run_spec_steps_per_epoch(s, B);
 }
 
 double sweep_run_cost(const zoo_run_spec *s) { return zoo_run_spec_flops_per_step(s) * sweep_run_steps(s); }

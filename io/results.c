@@ -433,7 +433,7 @@ void zoo_results_row_init(zoo_results_row *r, int64_t id, const zoo_run_spec *s,
         if (p)
             r->batch_size = strtoll(p + 12, NULL, 10);
     }
-    r->train_examples = s->train_examples;
+    r->train_examples = zoo_run_spec_examples(s, ZOO_SPLIT_TRAIN); /* with segments, all of theirs */
     r->lr = s->lr;
     r->seed = s->seed;
     r->data_seed = s->data_seed;

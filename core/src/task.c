@@ -259,6 +259,36 @@ int zoo_run_spec_check_task(const zoo_run_spec *s)
     return rc;
 }
 
+/* Examples of segment g of `split`. */
+static int64_t seg_examples(const zoo_run_spec *s, const zoo_segment *g, zoo_split split)
+{
+    return g->examples ? g->examples : split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
+}
+
+int64_t zoo_run_spec_examples(const zoo_run_spec *s, zoo_split split)
+{
+    if (!has_split(s, split))
+        return split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
+    int64_t n = 0;
+    for (int i = 0; i < s->n_segments; i++)
+        if (s->segments[i].split == (int)split)
+            n += seg_examples(s, &s->segments[i], split);
+    return n;
+}
+
+int64_t zoo_run_spec_steps_per_epoch(const zoo_run_spec *s, int64_t B)
+{
+    if (B < 1)
+        return 0;
+    if (!has_split(s, ZOO_SPLIT_TRAIN))
+        return (s->train_examples + B - 1) / B;
+    int64_t steps = 0; /* batches never mix segments */
+    for (int i = 0; i < s->n_segments; i++)
+        if (s->segments[i].split == ZOO_SPLIT_TRAIN)
+            steps += (seg_examples(s, &s->segments[i], ZOO_SPLIT_TRAIN) + B - 1) / B;
+    return steps;
+}
+
 /* One segment's set into rows [row, row + its examples) of the padded arrays of out. */
 static int segment_into(const zoo_run_spec *s, const zoo_segment *g, zoo_split split, zoo_dataset *out, int64_t row,
                         int *tags_ok)
@@ -270,7 +300,7 @@ static int segment_into(const zoo_run_spec *s, const zoo_segment *g, zoo_split s
         return rc;
     zoo_task_set set = spec_set(s, g, split);
     zoo_dataset d;
-    int64_t n = g->examples ? g->examples : split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
+    int64_t n = seg_examples(s, g, split);
     rc = zoo_task_generate(t, h, &set, n, &d);
     zoo_hvals_free(h);
     if (rc) {
@@ -313,13 +343,9 @@ int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out)
     }
     /* Segments of this split, one after another in the spec's order. */
     int ns = 0;
-    int64_t n = 0;
+    int64_t n = zoo_run_spec_examples(s, split);
     for (int i = 0; i < s->n_segments; i++)
-        if (s->segments[i].split == (int)split) {
-            ns++;
-            n += s->segments[i].examples ? s->segments[i].examples
-                                         : split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
-        }
+        ns += s->segments[i].split == (int)split;
     const int64_t L = s->seq_len;
     out->n = n, out->L = L, out->vocab = s->vocab, out->n_segments = ns;
     out->inputs = malloc((size_t)(n * L) * sizeof *out->inputs);
@@ -342,7 +368,7 @@ int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out)
             zoo_dataset_free(out);
             return rc;
         }
-        row += g->examples ? g->examples : split == ZOO_SPLIT_TEST ? s->test_examples : s->train_examples;
+        row += seg_examples(s, g, split);
     }
     out->seg_start[ns] = row;
     if (!tags_ok) { /* tags mean something only when every segment's task gives them */

@@ -99,6 +99,11 @@ int zoo_run_spec_check(const zoo_run_spec *s);
  * spec has segments of that split, every such segment one after another, each padded to
  * the run's seq_len (token 0, label -100) and its rows marked in out->seg_start. */
 int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out);
+/* Examples in the run's train or test set: the segments' of that split, or the run's
+ * train_examples / test_examples when it has none. */
+int64_t zoo_run_spec_examples(const zoo_run_spec *s, zoo_split split);
+/* Training steps per epoch at batch B (zoo_epoch_steps of the set the spec makes). */
+int64_t zoo_run_spec_steps_per_epoch(const zoo_run_spec *s, int64_t B);
 /* One segment as the text form writes it: "test seq_len=256 examples=1000 kv_pairs=16". */
 void zoo_segment_format(const zoo_segment *g, char *buf, size_t n);
 /* Stable 16-hex-digit hash of every field that changes results (threads excluded): FNV-1a
