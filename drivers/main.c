@@ -15,8 +15,8 @@ static const struct {
 } commands[] = {
     {"train", zoo_cmd_train, "train one run from flags or a YAML run file"},
     {"eval", zoo_cmd_eval, "evaluate a checkpoint on a dataset"},
-    {"data", zoo_cmd_data, "generate a synthetic dataset into HDF5 (zoo data mqar ...)"},
-    {"plugins", zoo_cmd_plugins, "list the mixer plugins found, their knobs and files"},
+    {"data", zoo_cmd_data, "generate a set of any task into HDF5 (zoo data TASK ... -o FILE)"},
+    {"plugins", zoo_cmd_plugins, "list the mixer and task plugins found, their knobs and files"},
     {"info", zoo_cmd_info, "version, build options, search paths"},
     {"sweep", zoo_cmd_sweep, "run a sweep file (under mpirun for many ranks) into HDF5"},
     {"merge", zoo_cmd_merge, "join results files (e.g. a job array's parts) into one, by spec hash"},

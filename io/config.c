@@ -423,57 +423,96 @@ static int misplaced(const char *name)
     return 0;
 }
 
+/* A task knob's value must read as the knob's type for at least one of the named
+ * tasks that declare it (which one runs is per run): otherwise it is wrong in every run,
+ * said at the value. */
+static int check_knob_value(cfg *c, zoo_plugin *const *tasks, int nt, const char *knob, const cfg_value *v)
+{
+    char why[sizeof zoo_error_last()->msg] = "";
+    for (int t = 0; t < nt; t++) {
+        zoo_hvals *h = NULL;
+        int declared = 0;
+        for (const zoo_hparam *d = tasks[t]->task->hparams; d && d->name; d++)
+            declared |= !strcmp(d->name, knob);
+        if (!declared)
+            continue;
+        if (zoo_hvals_new_task(tasks[t]->task, &h))
+            return zoo_cfg_fail(c, v->loc, "%s", zoo_error_last()->msg);
+        int rc = zoo_hvals_set(h, knob, v->text);
+        zoo_hvals_free(h);
+        if (!rc)
+            return 0;
+        snprintf(why, sizeof why, "%s", zoo_error_last()->msg);
+        zoo_error_clear();
+    }
+    return zoo_cfg_fail(c, v->loc, "wrong type: %s", why);
+}
+
+/* One field of task: that is not a run field: a knob of one of `tasks`, else a typo
+ * (known: their knobs, for the message). */
+static int check_task_knob(cfg *c, const cfg_field *f, zoo_plugin *const *tasks, int nt, const char *known)
+{
+    if (strncmp(f->key, "task.", 5))
+        return 0;
+    const char *knob = f->key + 5, *cands[MAX_FDEFS + 64];
+    int n = 0, found = 0;
+    for (int t = 0; t < nt; t++)
+        for (const zoo_hparam *h = tasks[t]->task->hparams; h && h->name && n < 64; h++) {
+            found |= !strcmp(h->name, knob);
+            cands[n++] = h->name;
+        }
+    if (found) {
+        for (int v = 0; v < f->n_vals; v++) {
+            int rc = check_knob_value(c, tasks, nt, knob, &f->vals[v]);
+            if (rc)
+                return rc;
+        }
+        return 0;
+    }
+    fdef defs[MAX_FDEFS];
+    int nd = schema(defs, MAX_FDEFS);
+    for (int j = 0; j < nd; j++)
+        if (!strcmp(defs[j].section, "task"))
+            cands[n++] = defs[j].name;
+    const char *near = zoo_suggest_nearest(knob, cands, n);
+    char hint[200] = "";
+    if (near)
+        snprintf(hint, sizeof hint, "did you mean '%s'? ", near);
+    return zoo_cfg_fail(c, f->loc,
+                        "unknown key '%s' in task; %sit is neither a field of task: nor a knob of its task "
+                        "(knobs: %s)",
+                        knob, hint, known[0] ? known : "none");
+}
+
 /* Each task knob must be a knob of one of the tasks the file names (mqar when none):
- * otherwise it is a typo of a field or of a knob, said at the key. */
+ * otherwise it is a typo of a field or of a knob, said at the key. Its values must fit
+ * the knob's type, said at the value. */
 static int check_task_knobs(cfg *c)
 {
     const cfg_field *tf = NULL;
     for (int i = 0; i < c->n_fields; i++)
         if (!strcmp(c->fields[i].key, "task"))
             tf = &c->fields[i];
-    char names[64][64]; /* the knobs of those tasks (copied: the plugins are closed here) */
-    int nn = 0;
+    zoo_plugin *tasks[64]; /* the tasks the file names that load (the others are reported at their value) */
+    int nt = 0, rc = 0;
     char known[600] = "";
     size_t k = 0;
-    for (int t = 0; t < (tf ? tf->n_vals : 1); t++) {
+    for (int t = 0; t < (tf ? tf->n_vals : 1) && nt < 64; t++) {
         zoo_plugin *p = NULL;
-        if (zoo_task_find(tf ? tf->vals[t].text : "mqar", &p))
+        if (zoo_task_find(tf ? tf->vals[t].text : "mqar", &p)) {
+            zoo_error_clear();
             continue; /* reported at the task's own value */
-        for (const zoo_hparam *h = p->task->hparams; h && h->name; h++) {
-            if (nn < 64)
-                snprintf(names[nn++], sizeof names[0], "%s", h->name);
+        }
+        tasks[nt++] = p;
+        for (const zoo_hparam *h = p->task->hparams; h && h->name; h++)
             if (k < sizeof known)
                 k += (size_t)snprintf(known + k, sizeof known - k, "%s%s.%s", k ? ", " : "", p->task->name, h->name);
-        }
-        zoo_plugin_close(p);
     }
-    for (int i = 0; i < c->n_fields; i++) {
-        const cfg_field *f = &c->fields[i];
-        if (strncmp(f->key, "task.", 5))
-            continue;
-        const char *knob = f->key + 5, *cands[MAX_FDEFS + 64];
-        int n = 0, found = 0;
-        for (int j = 0; j < nn; j++) {
-            found |= !strcmp(names[j], knob);
-            cands[n++] = names[j];
-        }
-        if (found)
-            continue;
-        fdef defs[MAX_FDEFS];
-        int nd = schema(defs, MAX_FDEFS);
-        for (int j = 0; j < nd; j++)
-            if (!strcmp(defs[j].section, "task"))
-                cands[n++] = defs[j].name;
-        const char *near = zoo_suggest_nearest(knob, cands, n);
-        char hint[200] = "";
-        if (near)
-            snprintf(hint, sizeof hint, "did you mean '%s'? ", near);
-        return zoo_cfg_fail(c, f->loc,
-                            "unknown key '%s' in task; %sit is neither a field of task: nor a knob of its task "
-                            "(knobs: %s)",
-                            knob, hint, known[0] ? known : "none");
-    }
-    return 0;
+    for (int i = 0; i < c->n_fields && !rc; i++)
+        rc = check_task_knob(c, &c->fields[i], tasks, nt, known);
+    for (int t = 0; t < nt; t++)
+        zoo_plugin_close(tasks[t]);
+    return rc;
 }
 
 static int parse_section(cfg *c, const char *section, struct fy_node *kn, struct fy_node *m)

@@ -233,26 +233,45 @@ static void run_axes(const cfg *c, const int *vi, char *out, size_t n)
     }
 }
 
-/* Where a failing run's error points: the value of the field the message names, when
- * that field is given in the file (axes first), else the first axis, else the task. */
+/* Where key is first named in msg as a whole word (not inside another name), or NULL. */
+static const char *mention(const char *msg, const char *key)
+{
+    size_t len = strlen(key);
+    for (const char *p = msg; (p = strstr(p, key)); p += len) {
+        char before = p == msg ? ' ' : p[-1], after = p[len];
+        if (!(before == '_' || (before >= 'a' && before <= 'z')) && !(after == '_' || (after >= 'a' && after <= 'z')))
+            return p;
+    }
+    return NULL;
+}
+
+/* Where a failing run's error points: the value of the field the message names first,
+ * when that field is given in the file (axes first: the axis value that makes this run
+ * fail), else the first axis, else the task. The first name is the culprit: a task says
+ * "kv_pairs 17 needs seq_len >= 68", and the run spec "kv_pairs=8: task 'x' has no knob". */
 static cfg_loc run_loc(const cfg *c, const int *vi, const char *msg)
 {
-    for (int pass = 0; pass < 2; pass++)
+    for (int pass = 0; pass < 2; pass++) {
+        const char *first = NULL;
+        size_t first_len = 0;
+        int at = -1;
         for (int i = 0; i < c->n_fields; i++) {
             const cfg_field *f = &c->fields[i];
             if ((pass == 0) != (f->axis != 0))
                 continue;
-            const char *p = msg;
             /* a task knob's errors name it "task.<knob>" or, from the task itself, "<knob>" */
             const char *key = strncmp(f->key, "task.", 5) || strstr(msg, f->key) ? f->key : f->key + 5;
-            size_t len = strlen(key);
-            while ((p = strstr(p, key))) {
-                char before = p == msg ? ' ' : p[-1], after = p[len];
-                if (!(before == '_' || (before >= 'a' && before <= 'z')) && !(after == '_' || (after >= 'a' && after <= 'z')))
-                    return f->vals[vi[i]].loc;
-                p += len;
+            const char *p = mention(msg, key);
+            /* at one place the longer name wins: "task.min_gap" over "task" */
+            if (p && (!first || p < first || (p == first && strlen(key) > first_len))) {
+                first = p;
+                first_len = strlen(key);
+                at = i;
             }
         }
+        if (at >= 0)
+            return c->fields[at].vals[vi[at]].loc;
+    }
     for (int i = 0; i < c->n_fields; i++)
         if (c->fields[i].axis)
             return c->fields[i].vals[vi[i]].loc;

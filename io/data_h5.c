@@ -1,6 +1,7 @@
-/* data_h5.c: synthetic datasets <-> HDF5 (int32 `inputs`/`labels` (n, L) + spec
- * attributes). Writes go through a temporary file; reads validate everything a
- * trainer relies on. Does not generate data (core/src/tasks) or pick seeds. */
+/* data_h5.c: synthetic datasets <-> HDF5 (int32 `inputs`/`labels` (n, L), `tags` (n)
+ * when the task tags examples, and what made them as attributes: the task, its knob
+ * values, the seeds). Writes go through a temporary file; reads validate everything a
+ * trainer relies on. Does not generate data (task plugins, core/src/task.c) or pick seeds. */
 #define _POSIX_C_SOURCE 200809L
 #include "zoo/data_h5.h"
 
@@ -14,6 +15,7 @@
 
 #include "zoo/error.h"
 #include "zoo/h5util.h"
+#include "zoo/plugin.h"
 #include "zoo/run.h"
 
 /* About 256 KiB of int32 per chunk: large enough for deflate, small enough to read a
@@ -22,14 +24,16 @@
 
 /* ---------------------------------------------------------------- writing */
 
+/* Dataset `name`: (n, L) int32, or (n) when L is 0. */
 static int put_dataset(hid_t f, const char *path, const char *name, int64_t n, int64_t L, const int32_t *x)
 {
-    hsize_t dims[2] = {(hsize_t)n, (hsize_t)L};
-    hsize_t rows = (hsize_t)(L >= CHUNK_ELEMS ? 1 : CHUNK_ELEMS / L);
+    const int rank = L > 0 ? 2 : 1;
+    hsize_t dims[2] = {(hsize_t)n, (hsize_t)(L > 0 ? L : 1)};
+    hsize_t rows = (hsize_t)(L >= CHUNK_ELEMS ? 1 : CHUNK_ELEMS / (L > 0 ? L : 1));
     hsize_t chunk[2] = {rows < dims[0] ? rows : dims[0], dims[1]};
-    hid_t sp = H5Screate_simple(2, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = H5I_INVALID_HID;
+    hid_t sp = H5Screate_simple(rank, dims, NULL), dcpl = H5Pcreate(H5P_DATASET_CREATE), d = H5I_INVALID_HID;
     int rc = 0;
-    if (sp < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0 || H5Pset_chunk(dcpl, 2, chunk) < 0) {
+    if (sp < 0 || dcpl < 0 || H5Pset_obj_track_times(dcpl, 0) < 0 || H5Pset_chunk(dcpl, rank, chunk) < 0) {
         rc = ZOO_H5_FAIL(path, "setting up dataset layout");
         goto done;
     }
@@ -54,17 +58,12 @@ done:
     return rc;
 }
 
-int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spec *spec)
+/* The attributes that say what made the data (the callers' part of the file). */
+typedef int (*put_origin_fn)(hid_t f, const char *path, const void *ud);
+
+/* The file: datasets, the shape attributes, then put_origin's, through a temporary file. */
+static int write_file(const char *path, const zoo_dataset *d, put_origin_fn put_origin, const void *ud)
 {
-    if (!path || !path[0])
-        return ZOO_FAIL(ZOO_ERR_INVALID, "data file: no output path given");
-    if (!d || d->n < 1 || d->L < 1 || d->vocab < 1 || !d->inputs || !d->labels)
-        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: nothing to write (empty or unallocated dataset)", path);
-    if (spec && (spec->num_examples != d->n || spec->seq_len != d->L || spec->vocab != d->vocab))
-        return ZOO_FAIL(ZOO_ERR_INVALID,
-                        "%s: spec (%lld x %lld, vocab %lld) does not describe the dataset (%lld x %lld, vocab %lld)",
-                        path, (long long)spec->num_examples, (long long)spec->seq_len, (long long)spec->vocab,
-                        (long long)d->n, (long long)d->L, (long long)d->vocab);
     zoo_h5_quiet();
     char tmp[4096];
     zoo_h5_tmpname(path, tmp, sizeof tmp);
@@ -83,16 +82,12 @@ int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spe
         goto fail;
     }
     if ((rc = put_dataset(f, path, "inputs", d->n, d->L, d->inputs)) ||
-        (rc = put_dataset(f, path, "labels", d->n, d->L, d->labels)))
+        (rc = put_dataset(f, path, "labels", d->n, d->L, d->labels)) ||
+        (d->tags && (rc = put_dataset(f, path, "tags", d->n, 0, d->tags))))
         goto fail;
-    if ((spec && (rc = zoo_h5_put_str(f, path, "task", "mqar"))) || (rc = zoo_h5_put_i64(f, path, "vocab", d->vocab)) ||
+    if ((rc = put_origin(f, path, ud)) || (rc = zoo_h5_put_i64(f, path, "vocab", d->vocab)) ||
         (rc = zoo_h5_put_i64(f, path, "seq_len", d->L)) || (rc = zoo_h5_put_i64(f, path, "num_examples", d->n)) ||
         (rc = zoo_h5_put_str(f, path, "zoo_version", zoo_version())))
-        goto fail;
-    if (spec && ((rc = zoo_h5_put_i64(f, path, "kv_pairs", spec->kv_pairs)) ||
-                 (rc = zoo_h5_put_f64(f, path, "power_a", spec->power_a)) ||
-                 (rc = zoo_h5_put_i64(f, path, "random_non_queries", spec->random_non_queries ? 1 : 0)) ||
-                 (rc = zoo_h5_put_u64(f, path, "seed", spec->seed))))
         goto fail;
     H5Pclose(fcpl);
     fcpl = H5I_INVALID_HID;
@@ -109,6 +104,115 @@ fail:
     return rc;
 }
 
+static int check_dataset(const char *path, const zoo_dataset *d)
+{
+    if (!path || !path[0])
+        return ZOO_FAIL(ZOO_ERR_INVALID, "data file: no output path given");
+    if (!d || d->n < 1 || d->L < 1 || d->vocab < 1 || !d->inputs || !d->labels)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: nothing to write (empty or unallocated dataset)", path);
+    return 0;
+}
+
+static int put_mqar_origin(hid_t f, const char *path, const void *ud)
+{
+    const zoo_mqar_spec *spec = ud;
+    int rc;
+    if (!spec)
+        return 0;
+    if ((rc = zoo_h5_put_str(f, path, "task", "mqar")) || (rc = zoo_h5_put_i64(f, path, "kv_pairs", spec->kv_pairs)) ||
+        (rc = zoo_h5_put_f64(f, path, "power_a", spec->power_a)) ||
+        (rc = zoo_h5_put_i64(f, path, "random_non_queries", spec->random_non_queries ? 1 : 0)) ||
+        (rc = zoo_h5_put_u64(f, path, "seed", spec->seed)))
+        return rc;
+    return 0;
+}
+
+int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spec *spec)
+{
+    int rc = check_dataset(path, d);
+    if (rc)
+        return rc;
+    if (spec && (spec->num_examples != d->n || spec->seq_len != d->L || spec->vocab != d->vocab))
+        return ZOO_FAIL(ZOO_ERR_INVALID,
+                        "%s: spec (%lld x %lld, vocab %lld) does not describe the dataset (%lld x %lld, vocab %lld)",
+                        path, (long long)spec->num_examples, (long long)spec->seq_len, (long long)spec->vocab,
+                        (long long)d->n, (long long)d->L, (long long)d->vocab);
+    return write_file(path, d, put_mqar_origin, spec);
+}
+
+/* Root attributes every data file has or may have: no task knob may take these names. */
+static const char *const fixed_attrs[] = {"task", "vocab", "seq_len", "num_examples", "seed", "task_seed",
+                                          "split", "knobs", "tag_names", "zoo_version"};
+
+typedef struct {
+    const zoo_task *t;
+    const zoo_hvals *h;
+    const zoo_task_set *set;
+} task_origin;
+
+static int put_task_origin(hid_t f, const char *path, const void *ud)
+{
+    const task_origin *o = ud;
+    char knobs[2048];
+    int rc;
+    if ((rc = zoo_hvals_format(o->h, knobs, sizeof knobs)))
+        return rc;
+    if ((rc = zoo_h5_put_str(f, path, "task", o->t->name)) || (rc = zoo_h5_put_u64(f, path, "seed", o->set->seed)) ||
+        (rc = zoo_h5_put_u64(f, path, "task_seed", o->set->task_seed)) ||
+        (rc = zoo_h5_put_str(f, path, "split", o->set->split == ZOO_SPLIT_TEST ? "test" : "train")) ||
+        (rc = zoo_h5_put_str(f, path, "knobs", knobs)))
+        return rc;
+    /* Each knob also as its own typed attribute (the mqar ones as zoo has always written them). */
+    for (const zoo_hparam *k = o->t->hparams; k && k->name; k++) {
+        const int64_t *list;
+        int n;
+        switch (k->type) {
+        case ZOO_HP_INT: rc = zoo_h5_put_i64(f, path, k->name, zoo_hvals_int(o->h, k->name)); break;
+        case ZOO_HP_FLOAT: rc = zoo_h5_put_f64(f, path, k->name, zoo_hvals_float(o->h, k->name)); break;
+        case ZOO_HP_BOOL: rc = zoo_h5_put_i64(f, path, k->name, zoo_hvals_bool(o->h, k->name) ? 1 : 0); break;
+        case ZOO_HP_STRING: rc = zoo_h5_put_str(f, path, k->name, zoo_hvals_str(o->h, k->name)); break;
+        case ZOO_HP_INT_LIST:
+            n = zoo_hvals_list(o->h, k->name, &list);
+            rc = zoo_h5_put_i64s(f, path, k->name, n, list);
+            break;
+        }
+        if (rc)
+            return rc;
+    }
+    if (o->t->tags) {
+        long n = 0;
+        while (o->t->tags[n])
+            n++;
+        if ((rc = zoo_h5_put_strs(f, path, "tag_names", n, (const char *const *)o->t->tags)))
+            return rc;
+    }
+    return 0;
+}
+
+int zoo_data_h5_write_task(const char *path, const zoo_dataset *d, const zoo_task *t, const zoo_hvals *h,
+                           const zoo_task_set *set)
+{
+    int rc = check_dataset(path, d);
+    if (rc)
+        return rc;
+    if (!t || !h || !set)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s: no task, knob values or set given", path);
+    if (set->seq_len != d->L || set->vocab != d->vocab)
+        return ZOO_FAIL(ZOO_ERR_INVALID,
+                        "%s: the set (seq_len %lld, vocab %lld) does not describe the dataset (%lld x %lld, vocab %lld)",
+                        path, (long long)set->seq_len, (long long)set->vocab, (long long)d->n, (long long)d->L,
+                        (long long)d->vocab);
+    for (const zoo_hparam *k = t->hparams; k && k->name; k++)
+        for (size_t i = 0; i < sizeof fixed_attrs / sizeof *fixed_attrs; i++)
+            if (!strcmp(k->name, fixed_attrs[i]))
+                return ZOO_FAIL(ZOO_ERR_INVALID,
+                                "%s: task '%s' has a knob named '%s', which a data file uses for itself; rename "
+                                "the knob in the task plugin",
+                                path, t->name, k->name);
+    task_origin o = {t, h, set};
+    return write_file(path, d, put_task_origin, &o);
+}
+
 /* ---------------------------------------------------------------- reading */
 
 static hid_t open_file(const char *path)
@@ -116,6 +220,57 @@ static hid_t open_file(const char *path)
     hid_t f;
     zoo_h5_open_read(path, "data file", "make one with `zoo data mqar ... -o FILE`", &f);
     return f;
+}
+
+/* The optional `tags` dataset: (n) integers >= 0, one per example. 0 and *out NULL when
+ * the file has none; 0 and *out malloc'd (n) when it has them. */
+static int read_tags(hid_t f, const char *path, int64_t n, int32_t **out)
+{
+    *out = NULL;
+    htri_t ex = H5Lexists(f, "tags", H5P_DEFAULT);
+    if (ex < 0)
+        return ZOO_H5_FAIL(path, "looking for dataset 'tags'");
+    if (ex == 0)
+        return 0;
+    hid_t d = H5Dopen2(f, "tags", H5P_DEFAULT), t = H5I_INVALID_HID, sp = H5I_INVALID_HID;
+    int32_t *tags = NULL;
+    hsize_t len = 0;
+    int rc = 0;
+    if (d < 0 || (t = H5Dget_type(d)) < 0 || (sp = H5Dget_space(d)) < 0) {
+        rc = ZOO_H5_FAIL(path, "tags");
+        goto done;
+    }
+    if (H5Tget_class(t) != H5T_INTEGER || zoo_h5_len1(sp, &len) || len != (hsize_t)n) {
+        rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: dataset 'tags' must be integers of shape (%lld,), one per example", path,
+                      (long long)n);
+        goto done;
+    }
+    if (!(tags = malloc((size_t)n * sizeof *tags))) { /* (n) */
+        rc = ZOO_FAIL(ZOO_ERR_NOMEM, "%s: cannot allocate %lld tags", path, (long long)n);
+        goto done;
+    }
+    if (H5Dread(d, H5T_NATIVE_INT32, H5S_ALL, H5S_ALL, H5P_DEFAULT, tags) < 0) {
+        rc = ZOO_H5_FAIL(path, "reading 'tags'");
+        goto done;
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (tags[i] < 0) {
+            rc = ZOO_FAIL(ZOO_ERR_INVALID, "%s: tags[%lld] = %d is negative; tags index tag_names", path,
+                          (long long)i, tags[i]);
+            goto done;
+        }
+done:
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (t >= 0)
+        H5Tclose(t);
+    if (d >= 0)
+        H5Dclose(d);
+    if (rc)
+        free(tags);
+    else
+        *out = tags;
+    return rc;
 }
 
 /* Open dataset `name`, check it is a 2-D integer array, return its dims. */
@@ -245,6 +400,8 @@ int zoo_data_h5_read(const char *path, zoo_dataset *out)
             goto fail;
         }
     }
+    if ((rc = read_tags(f, path, n, &out->tags)))
+        goto fail;
     H5Dclose(di);
     H5Dclose(dl);
     H5Fclose(f);

@@ -160,10 +160,12 @@ static int attr_fail(const char *path, const char *verb, const char *name)
     return ZOO_H5_FAIL(path, what);
 }
 
-/* Create (or replace) scalar attribute `name` of file type ftype from *v of memory type mtype. */
-static int put(hid_t loc, const char *path, const char *name, hid_t ftype, hid_t mtype, const void *v)
+/* Create (or replace) attribute `name` of file type ftype from v of memory type mtype:
+ * one value (n < 0) or a 1-D array of n values. */
+static int put_n(hid_t loc, const char *path, const char *name, hid_t ftype, hid_t mtype, long n, const void *v)
 {
-    hid_t sp = H5Screate(H5S_SCALAR), a = H5I_INVALID_HID;
+    hsize_t dims[1] = {(hsize_t)(n < 0 ? 1 : n)};
+    hid_t sp = n < 0 ? H5Screate(H5S_SCALAR) : H5Screate_simple(1, dims, NULL), a = H5I_INVALID_HID;
     htri_t ex = sp < 0 ? -1 : H5Aexists(loc, name);
     int rc = 0;
     if (ex < 0 || (ex > 0 && H5Adelete(loc, name) < 0) ||
@@ -176,19 +178,51 @@ static int put(hid_t loc, const char *path, const char *name, hid_t ftype, hid_t
     return rc;
 }
 
-int zoo_h5_put_str(hid_t loc, const char *path, const char *name, const char *v)
+static int put(hid_t loc, const char *path, const char *name, hid_t ftype, hid_t mtype, const void *v)
 {
-    hid_t t = H5Tcopy(H5T_C_S1);
-    if (t < 0 || H5Tset_size(t, H5T_VARIABLE) < 0 || H5Tset_cset(t, H5T_CSET_UTF8) < 0) {
+    return put_n(loc, path, name, ftype, mtype, -1, v);
+}
+
+/* The variable-length UTF-8 string type (h5py reads it as str); ZOO_ERR_* on failure. */
+static int vlen_utf8(const char *path, const char *name, hid_t *t)
+{
+    *t = H5Tcopy(H5T_C_S1);
+    if (*t < 0 || H5Tset_size(*t, H5T_VARIABLE) < 0 || H5Tset_cset(*t, H5T_CSET_UTF8) < 0) {
         int rc = attr_fail(path, "writing", name);
-        if (t >= 0)
-            H5Tclose(t);
+        if (*t >= 0)
+            H5Tclose(*t);
+        *t = H5I_INVALID_HID;
         return rc;
     }
+    return 0;
+}
+
+int zoo_h5_put_str(hid_t loc, const char *path, const char *name, const char *v)
+{
+    hid_t t;
+    int rc = vlen_utf8(path, name, &t);
+    if (rc)
+        return rc;
     const char *s = v ? v : "";
-    int rc = put(loc, path, name, t, t, &s);
+    rc = put(loc, path, name, t, t, &s);
     H5Tclose(t);
     return rc;
+}
+
+int zoo_h5_put_strs(hid_t loc, const char *path, const char *name, long n, const char *const *v)
+{
+    hid_t t;
+    int rc = vlen_utf8(path, name, &t);
+    if (rc)
+        return rc;
+    rc = put_n(loc, path, name, t, t, n, v);
+    H5Tclose(t);
+    return rc;
+}
+
+int zoo_h5_put_i64s(hid_t loc, const char *path, const char *name, long n, const int64_t *v)
+{
+    return put_n(loc, path, name, H5T_STD_I64LE, H5T_NATIVE_INT64, n, v);
 }
 
 int zoo_h5_put_fixed_str(hid_t loc, const char *path, const char *name, const char *v)

@@ -207,6 +207,15 @@ static int task_hvals(const zoo_run_spec *s, const zoo_segment *g, const zoo_tas
     return 0;
 }
 
+zoo_task_set zoo_task_run_set(int64_t vocab, int64_t seq_len, uint64_t data_seed, zoo_split split)
+{
+    return (zoo_task_set){.vocab = vocab,
+                          .seq_len = seq_len,
+                          .seed = split == ZOO_SPLIT_TEST ? data_seed + 10 : data_seed,
+                          .task_seed = data_seed,
+                          .split = split};
+}
+
 int zoo_run_spec_task(const zoo_run_spec *s, const zoo_task **task, zoo_hvals **hv)
 {
     return task_hvals(s, NULL, task, hv);
@@ -216,14 +225,10 @@ int zoo_run_spec_task(const zoo_run_spec *s, const zoo_task **task, zoo_hvals **
  * two segments of one task and length are different examples. */
 static zoo_task_set spec_set(const zoo_run_spec *s, const zoo_segment *g, zoo_split split)
 {
-    uint64_t seed = split == ZOO_SPLIT_TEST ? s->data_seed + 10 : s->data_seed;
+    zoo_task_set set = zoo_task_run_set(s->vocab, g && g->seq_len ? g->seq_len : s->seq_len, s->data_seed, split);
     if (g)
-        seed ^= (uint64_t)(g - s->segments + 1) * 0x9E3779B97F4A7C15ull;
-    return (zoo_task_set){.vocab = s->vocab,
-                          .seq_len = g && g->seq_len ? g->seq_len : s->seq_len,
-                          .seed = seed,
-                          .task_seed = s->data_seed,
-                          .split = split};
+        set.seed ^= (uint64_t)(g - s->segments + 1) * 0x9E3779B97F4A7C15ull;
+    return set;
 }
 
 static int has_split(const zoo_run_spec *s, zoo_split split)

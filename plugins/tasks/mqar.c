@@ -41,6 +41,11 @@ static int validate(const zoo_hvals *h, const zoo_task_set *set, char *msg, size
                  "num_passes %lld leaves no room for the queries at seq_len %lld (the pairs take "
                  "2*kv_pairs*num_passes tokens, the queries 2*kv_pairs); lower num_passes to <= %lld or raise seq_len",
                  (long long)P, (long long)L, (long long)(L / 2 - 1));
+    else if (P == 1 && K > L / 4) /* plain MQAR: 4K <= L, the message of every earlier zoo */
+        snprintf(msg, n,
+                 "kv_pairs %lld needs seq_len >= 4*kv_pairs (2K context tokens + K query slots of 2); got seq_len "
+                 "%lld: lower kv_pairs to <= %lld or raise seq_len",
+                 (long long)K, (long long)L, (long long)(L / 4));
     else if (K > L / (2 * (P + 1))) /* 2K(P+1) <= L, written so a huge K cannot overflow */
         snprintf(msg, n,
                  "kv_pairs %lld with num_passes %lld needs seq_len >= 2*kv_pairs*(num_passes+1) (the pairs, "

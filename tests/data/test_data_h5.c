@@ -1,6 +1,7 @@
 /* test_data_h5.c: dataset files round-trip (data, spec attributes, byte-identical
- * rewrites), and every read-side check fires with a message naming the file and the
- * fault (bad tokens, shapes, types, missing pieces, not HDF5). Usage: test_data_h5 DIR */
+ * rewrites; a task's knobs and tags), and every read-side check fires with a message
+ * naming the file and the fault (bad tokens, shapes, types, missing pieces, not HDF5).
+ * Usage: test_data_h5 DIR */
 #define _POSIX_C_SOURCE 200809L
 #include <dirent.h>
 #include <hdf5.h>
@@ -14,6 +15,7 @@
 #include "zoo/data_h5.h"
 #include "zoo/error.h"
 #include "zoo/h5util.h"
+#include "zoo/plugin.h"
 #include "zoo/task.h"
 
 static int fails;
@@ -288,6 +290,91 @@ static void test_bad_files(void)
     zoo_dataset_free(&d);
 }
 
+/* A task's file: every knob type as its own attribute, the knobs line, seeds and split,
+ * tags and their names, and the tags read back; a knob named like a file attribute is
+ * refused. The descriptor is only read, never loaded from a file. */
+static void test_task_file(void)
+{
+    static const zoo_hparam knobs[] = {
+        {"width", ZOO_HP_INT, "4", "int"},
+        {"rate", ZOO_HP_FLOAT, "0.25", "float"},
+        {"gated", ZOO_HP_BOOL, "true", "bool"},
+        {"kind", ZOO_HP_STRING, "taylor", "string"},
+        {"sizes", ZOO_HP_INT_LIST, "[3, -1]", "int list"},
+        {NULL, 0, NULL, NULL},
+    };
+    static const char *const tag_names[] = {"near", "far", "other", NULL};
+    zoo_task t = {.hdr = ZOO_TASK_HEADER, .name = "filetask", .family = "test", .hparams = knobs, .tags = tag_names};
+    zoo_hvals *h = NULL;
+    CHECK(zoo_hvals_new_task(&t, &h) == 0 && zoo_hvals_set(h, "width", "7") == 0, "knobs: %s", zoo_error_last()->msg);
+    int32_t x[3 * 4] = {1, 2, 3, 0, 0, 1, 2, 3, 3, 2, 1, 0};
+    int32_t y[3 * 4] = {-100, -100, -100, 1, -100, -100, -100, 2, -100, 3, -100, -100};
+    int32_t tags[3] = {2, 0, 1};
+    zoo_dataset d = {.n = 3, .L = 4, .vocab = 5, .inputs = x, .labels = y, .tags = tags};
+    zoo_task_set set = {.vocab = 5, .seq_len = 4, .seed = 17, .task_seed = 7, .split = ZOO_SPLIT_TEST};
+    const char *p = in_dir("task.h5");
+    CHECK(zoo_data_h5_write_task(p, &d, &t, h, &set) == 0, "write_task: %s", zoo_error_last()->msg);
+    zoo_dataset r = {0};
+    CHECK(zoo_data_h5_read(p, &r) == 0, "read: %s", zoo_error_last()->msg);
+    CHECK(r.tags && !memcmp(r.tags, tags, sizeof tags), "tags read back");
+    zoo_dataset_free(&r);
+    hid_t f = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    CHECK(f >= 0, "open %s", p);
+    int64_t i = 0;
+    uint64_t u = 0;
+    double v = 0;
+    char *str = NULL;
+    CHECK(zoo_h5_get_i64(f, p, "width", &i) == 1 && i == 7, "width %lld", (long long)i);
+    CHECK(zoo_h5_get_f64(f, p, "rate", &v) == 1 && v == 0.25, "rate %g", v);
+    CHECK(zoo_h5_get_i64(f, p, "gated", &i) == 1 && i == 1, "gated %lld", (long long)i);
+    CHECK(zoo_h5_get_u64(f, p, "seed", &u) == 1 && u == 17, "seed %llu", (unsigned long long)u);
+    CHECK(zoo_h5_get_u64(f, p, "task_seed", &u) == 1 && u == 7, "task_seed %llu", (unsigned long long)u);
+    struct {
+        const char *name, *want;
+    } strs[] = {{"task", "filetask"}, {"kind", "taylor"}, {"split", "test"},
+                {"knobs", "width=7 rate=0.25 gated=true kind=taylor sizes=[3, -1]"}};
+    for (size_t k = 0; k < sizeof strs / sizeof *strs; k++) {
+        CHECK(zoo_h5_get_str(f, p, strs[k].name, &str) == 1 && str && !strcmp(str, strs[k].want), "%s = '%s'",
+              strs[k].name, str ? str : "(absent)");
+        free(str);
+        str = NULL;
+    }
+    hid_t a = H5Aopen(f, "sizes", H5P_DEFAULT), sp = a >= 0 ? H5Aget_space(a) : -1;
+    int64_t sizes[2] = {0, 0};
+    CHECK(sp >= 0 && H5Sget_simple_extent_npoints(sp) == 2 && H5Aread(a, H5T_NATIVE_INT64, sizes) >= 0 &&
+              sizes[0] == 3 && sizes[1] == -1,
+          "sizes = [%lld, %lld]", (long long)sizes[0], (long long)sizes[1]);
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    a = H5Aopen(f, "tag_names", H5P_DEFAULT);
+    sp = a >= 0 ? H5Aget_space(a) : -1;
+    CHECK(sp >= 0 && H5Sget_simple_extent_npoints(sp) == 3, "tag_names has 3 entries");
+    if (sp >= 0)
+        H5Sclose(sp);
+    if (a >= 0)
+        H5Aclose(a);
+    H5Fclose(f);
+    /* a negative tag is refused on read */
+    tags[1] = -1;
+    CHECK(zoo_data_h5_write_task(p, &d, &t, h, &set) == 0, "write_task");
+    CHECK(zoo_data_h5_read(p, &r) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "tags[1]"),
+          "negative tag: %s", zoo_error_last()->msg);
+    zoo_dataset_free(&r);
+    zoo_hvals_free(h);
+    /* a knob that would overwrite the file's own attribute */
+    static const zoo_hparam clash[] = {{"seed", ZOO_HP_INT, "1", "clashes"}, {NULL, 0, NULL, NULL}};
+    zoo_task tc = {.hdr = ZOO_TASK_HEADER, .name = "clash", .family = "test", .hparams = clash};
+    CHECK(zoo_hvals_new_task(&tc, &h) == 0, "clash knobs");
+    d.tags = NULL;
+    const char *pc = in_dir("clash.h5");
+    CHECK(zoo_data_h5_write_task(pc, &d, &tc, h, &set) == ZOO_ERR_INVALID && strstr(zoo_error_last()->msg, "'seed'") &&
+              !exists(pc),
+          "knob 'seed' accepted: %s", zoo_error_last()->msg);
+    zoo_hvals_free(h);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -303,6 +390,7 @@ int main(int argc, char **argv)
     }
     test_roundtrip();
     test_bad_files();
+    test_task_file();
     if (fails) {
         fprintf(stderr, "test_data_h5: %d failure(s); files kept in %s\n", fails, dir);
         return 1;

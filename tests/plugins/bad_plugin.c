@@ -1,10 +1,12 @@
 /* bad_plugin.c: one source, many test plugins for the loader tests. The CMake file
  * compiles it once per defect with -DVARIANT_<NAME> and names the .so after it, so each
- * loader check meets a plugin that fails exactly that check (and GOOD ones that pass). */
+ * loader check meets a plugin that fails exactly that check (and GOOD ones that pass).
+ * GOODTASK and BADTASKMAGIC are task plugins (zoo/task.h) for `zoo plugins`. */
 #include <stddef.h>
 #include <stdint.h>
 
 #include "zoo/mixer.h"
+#include "zoo/task.h"
 
 __attribute__((unused)) static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo_tensor *x, zoo_tensor **y)
 {
@@ -94,6 +96,29 @@ ZOO_PLUGIN_EXPORT const newer_mixer zoo_mixer_v1 = {
     .future_field = "from the future",
     .future_number = 42.0,
 };
+#elif defined(VARIANT_GOODTASK) || defined(VARIANT_BADTASKMAGIC)
+/* Every example all blanks, tagged by its parity: enough for listing and loading. */
+static int generate(const zoo_hvals *h, const zoo_task_set *set, int64_t first, int64_t count, int32_t *x,
+                    int32_t *y, int32_t *tags)
+{
+    (void)h;
+    for (int64_t i = 0; i < count * set->seq_len; i++)
+        x[i] = 0, y[i] = ZOO_IGNORE_LABEL;
+    for (int64_t e = 0; e < count; e++)
+        tags[e] = (int32_t)((first + e) % 2);
+    return 0;
+}
+static const char *const tag_names[] = {"even", "odd", NULL};
+#if defined(VARIANT_GOODTASK)
+#define TASK_HDR ZOO_TASK_HEADER
+#define TASK_NAME "goodtask"
+#else
+#define TASK_HDR {0xdeadbeefu, ZOO_TASK_ABI_MAJOR, ZOO_TASK_ABI_MINOR, (uint32_t)sizeof(zoo_task)}
+#define TASK_NAME "badtaskmagic"
+#endif
+ZOO_PLUGIN_EXPORT const zoo_task zoo_task_v1 = {
+    .hdr = TASK_HDR, .name = TASK_NAME, .family = "test", .summary = "loader test task", .hparams = knobs,
+    .generate = generate, .tags = tag_names};
 #else
 #error "define one VARIANT_<NAME>"
 #endif

@@ -3,7 +3,10 @@
 # author meets it. `cmake --install` the build into a fresh prefix; check the files;
 # build examples/my_mixer once with find_package(zoo) and once with a plain cc line
 # using pkg-config; the installed `zoo plugins` lists each from ZOO_PLUGIN_PATH, and a
-# tiny `zoo train` runs with it. Exit 0 pass, 1 fail. The prefix is removed on success.
+# tiny `zoo train` runs with it. Then the task SDK: examples/my_task built with
+# zoo_add_task, listed among the tasks, and a tiny sweep naming it with a knob axis run
+# to completion (under mpirun when there is one), every run recorded ok.
+# Exit 0 pass, 1 fail. The prefix is removed on success.
 build=$1 src=$2 libdir=$3 cmake=$4 pkgconfig=$5 cc=$6
 work=$(mktemp -d "${TMPDIR:-/tmp}/zoo-install-XXXXXX") || exit 1
 prefix=$work/prefix
@@ -22,7 +25,8 @@ run() { # run <what> <command...>: output to $log, fail with it shown
 
 run "install" "$cmake" --install "$build" --prefix "$prefix"
 for f in bin/zoo "$libdir/libzoo.so" include/zoo/mixer.h include/zoo/graph.h include/zoo/plugin.h \
-    "$libdir/zoo/plugins/attention.so" "$libdir/cmake/zoo/zooConfig.cmake" \
+    include/zoo/task.h "$libdir/zoo/plugins/attention.so" "$libdir/zoo/plugins/mqar.so" \
+    "$libdir/cmake/zoo/zooConfig.cmake" \
     "$libdir/cmake/zoo/zooConfigVersion.cmake" "$libdir/cmake/zoo/zooTargets.cmake" \
     "$libdir/cmake/zoo/ZooPlugin.cmake" "$libdir/pkgconfig/zoo.pc"; do
     [ -e "$prefix/$f" ] || fail "installed tree lacks $f"
@@ -63,6 +67,37 @@ grep -qF "$work/pc/my_mixer.so" "$log" || fail "zoo plugins my_mixer does not sh
 run "zoo train with my_mixer" env ZOO_PLUGIN_PATH="$work/pc" "$zoo" train --mixer my_mixer --vocab 64 \
     --seq-len 16 --kv-pairs 2 --train-examples 64 --test-examples 32 --d-model 16 --epochs 1 --batch-size 32 \
     --threads 1 --quiet
+
+# 4. A task: find_package(zoo) + zoo_add_task, out of tree.
+run "configure my_task" "$cmake" -S "$src/examples/my_task" -B "$work/task" -DCMAKE_PREFIX_PATH="$prefix" \
+    -DCMAKE_C_COMPILER="$cc" -DCMAKE_C_FLAGS="-Wall -Wextra -Werror"
+run "build my_task" "$cmake" --build "$work/task"
+[ -f "$work/task/my_task.so" ] || fail "no $work/task/my_task.so"
+nm -D --defined-only "$work/task/my_task.so" | grep -v ' zoo_task_v1$' | grep -q ' [TDBR] ' &&
+    fail "my_task.so exports more than zoo_task_v1: $(nm -D --defined-only "$work/task/my_task.so")"
+run "zoo plugins (my_task)" env ZOO_PLUGIN_PATH="$work/task" "$zoo" plugins
+# listed after "N tasks found", with its file and summary, not among the mixers
+sed -n '/^[0-9]* tasks* found$/,$p' "$log" | grep -q '^my_task$' || fail "zoo plugins does not list my_task as a task"
+grep -qF "$work/task/my_task.so" "$log" || fail "zoo plugins does not show my_task's file"
+grep -qF "example: recall the token after a marker" "$log" || fail "zoo plugins lacks my_task's summary"
+run "zoo plugins my_task" env ZOO_PLUGIN_PATH="$work/task" "$zoo" plugins my_task
+grep -q '^ *min_gap  *int  *4 ' "$log" || fail "zoo plugins my_task does not show the knob min_gap"
+
+# 5. A tiny sweep naming it, with an axis over its knob: every run recorded ok.
+printf '%s\n' "name: my_task_tiny" \
+    "task: {name: my_task, vocab: 64, seq_len: 16, min_gap: [2, 4], train_examples: 64, test_examples: 32}" \
+    "model: {d_model: 16, n_layers: 2, mixer: attention}" \
+    "train: {epochs: 1, batch_size: 32, threads: 1}" >"$work/sweep.yaml"
+if command -v mpirun >/dev/null 2>&1; then
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_rmaps_base_oversubscribe=1
+    run "mpirun zoo sweep with my_task" env ZOO_PLUGIN_PATH="$work/task" OMP_NUM_THREADS=1 \
+        mpirun -np 2 -x ZOO_PLUGIN_PATH -x OMP_NUM_THREADS "$zoo" sweep "$work/sweep.yaml" -o "$work/results.h5" --quiet
+else
+    run "zoo sweep with my_task" env ZOO_PLUGIN_PATH="$work/task" OMP_NUM_THREADS=1 \
+        "$zoo" sweep "$work/sweep.yaml" -o "$work/results.h5" --quiet
+fi
+run "zoo status" "$zoo" status "$work/results.h5"
+grep -q '^runs: 2: 2 done (ok), 0 failed' "$log" || fail "the my_task sweep did not record 2 runs ok"
 
 rm -rf "$work"
 echo "install_test: ok"

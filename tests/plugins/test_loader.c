@@ -256,13 +256,35 @@ static void test_list(void)
             }
         CHECK(found == 1, "list: %s reported %d times", bad_cases[i].file, found);
     }
-    CHECK(s.n == N_BAD, "list: %d errors reported, expected %d", s.n, N_BAD);
+    /* a broken task file is reported by the mixer listing as well: one list of broken
+     * files for `zoo plugins` */
+    int task_bad = 0;
+    for (int j = 0; j < s.n; j++)
+        if (!strcmp(s.files[j], "badtaskmagic.so")) {
+            task_bad++;
+            CHECK(s.codes[j] == ZOO_ERR_PLUGIN_MAGIC, "list: badtaskmagic.so reported with %d", s.codes[j]);
+        }
+    CHECK(task_bad == 1, "list: badtaskmagic.so reported %d times", task_bad);
+    CHECK(s.n == N_BAD + 1, "list: %d errors reported, expected %d", s.n, N_BAD + 1);
     /* without a callback broken files are skipped silently */
     rc = zoo_plugin_list(&all, &n, NULL, NULL);
     CHECK(rc == 0 && n >= 3, "list without callback: %d, %d plugins", rc, n);
     for (int i = 0; i < n; i++)
         zoo_plugin_close(all[i]);
     free(all);
+    /* the task listing: task files only, the good test task among them */
+    seen ts = {0};
+    rc = zoo_task_list(&all, &n, on_error, &ts);
+    CHECK(rc == 0, "task list: %d %s", rc, zoo_error_last()->msg);
+    int got_task = 0;
+    for (int i = 0; i < n; i++) {
+        CHECK(all[i]->task && !all[i]->mixer, "task list: %s is not a task", all[i]->path);
+        got_task += all[i]->task && !strcmp(all[i]->task->name, "goodtask");
+        zoo_plugin_close(all[i]);
+    }
+    free(all);
+    CHECK(got_task == 1, "task list: goodtask listed %d times", got_task);
+    CHECK(ts.n == N_BAD + 1, "task list: %d errors reported, expected %d", ts.n, N_BAD + 1);
     unsetenv("ZOO_PLUGIN_PATH");
 }
 

@@ -1,5 +1,5 @@
-/* label_fault.c: a test-only LD_PRELOAD library. It wraps zoo_mqar_generate and puts an
- * out-of-vocabulary label (99999) at the first supervised position of example 3 of every
+/* label_fault.c: a test-only LD_PRELOAD library. It wraps zoo_task_generate (every task's
+ * data goes through it) and puts an out-of-vocabulary label (99999) at the first supervised position of example 3 of every
  * dataset it makes, so that a real sweep sees a kernel failure (ce_head's label check)
  * where no valid input could cause one. Never linked into zoo. */
 #define _GNU_SOURCE
@@ -8,12 +8,12 @@
 
 #include "zoo/task.h"
 
-int zoo_mqar_generate(const zoo_mqar_spec *s, zoo_dataset *out)
+int zoo_task_generate(const zoo_task *task, const zoo_hvals *h, const zoo_task_set *set, int64_t n, zoo_dataset *out)
 {
-    int (*real)(const zoo_mqar_spec *, zoo_dataset *) = NULL;
-    void *sym = dlsym(RTLD_NEXT, "zoo_mqar_generate");
+    int (*real)(const zoo_task *, const zoo_hvals *, const zoo_task_set *, int64_t, zoo_dataset *) = NULL;
+    void *sym = dlsym(RTLD_NEXT, "zoo_task_generate");
     memcpy(&real, &sym, sizeof sym); /* ISO C has no object-to-function pointer cast */
-    int rc = real ? real(s, out) : -1;
+    int rc = real ? real(task, h, set, n, out) : -1;
     if (rc || out->n < 4)
         return rc;
     for (int64_t t = 0; t < out->L; t++)

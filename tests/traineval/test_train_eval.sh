@@ -202,6 +202,13 @@ bad "unreadable config" "nosuch.yaml" --config "$W/nosuch.yaml"
 bad "sweep file" "zoo sweep" --config "$W/sweep.yaml"
 bad "missing value" "value" "${SMALL[@]}" --epochs
 bad "stray argument" "unexpected" "${SMALL[@]}" stray
+# task knobs: an unknown one names it; a run file's bad task knob says file:line:col
+bad "unknown task knob" "task\.bogus: unknown hyperparameter 'bogus' for task 'mqar'" "${SMALL[@]}" --task mqar --task.bogus 1
+bad "unknown task" "unknown task 'mqr'" "${SMALL[@]}" --task mqr
+printf 'task:\n  name: mqar\n  bogus: 1\n' >"$W/badknob.yaml"
+bad "run file: unknown task knob" "badknob\.yaml:3:3: unknown key 'bogus' in task" --config "$W/badknob.yaml"
+printf 'task:\n  name: mqar\n  vocab: 64\n  seq_len: 16\n  kv_pairs: 5\n' >"$W/badkv.yaml"
+bad "run file: knob the task refuses" "badkv\.yaml:5:13: .*kv_pairs 5 needs seq_len" --config "$W/badkv.yaml"
 # the CUDA backend where it cannot run (no GPU or driver here, or not built) is
 # refused before anything is allocated, saying why and what to use instead
 if ! "$ZOO" info | grep -q "^backend cuda   usable"; then

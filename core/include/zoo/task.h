@@ -88,6 +88,10 @@ typedef struct zoo_dataset {
 } zoo_dataset;
 void zoo_dataset_free(zoo_dataset *d); /* accepts NULL and zeroed structs */
 
+/* The set a run with data seed `data_seed` makes for `split`: the training set is drawn
+ * with seed data_seed, the test set with data_seed + 10 (as the Zoology code), both with
+ * task_seed data_seed. The one place of that convention (runs and `zoo data`). */
+zoo_task_set zoo_task_run_set(int64_t vocab, int64_t seq_len, uint64_t data_seed, zoo_split split);
 /* n examples of `set` from task t with knob values h (zoo_hvals_new_task, then
  * zoo_hvals_set): validate, then generate in parallel chunks. */
 int zoo_task_generate(const zoo_task *t, const zoo_hvals *h, const zoo_task_set *set, int64_t n, zoo_dataset *out);

@@ -1,7 +1,8 @@
 /* zoo/data_h5.h: synthetic datasets on disk. One HDF5 file holds int32 datasets
- * `inputs` and `labels`, both (n, L), and the generating spec as root attributes
- * (task, vocab, seq_len, kv_pairs, num_examples, power_a, random_non_queries, seed,
- * zoo_version). Readable with h5py/h5dump without zoo. Generation lives in zoo/task.h. */
+ * `inputs` and `labels`, both (n, L), `tags` (n) when the task tags its examples, and
+ * what made them as root attributes (task, vocab, seq_len, num_examples, seed,
+ * zoo_version, the task's knobs; docs/tasks.md). Readable with h5py/h5dump without zoo.
+ * Generation lives in zoo/task.h. */
 #ifndef ZOO_DATA_H5_H
 #define ZOO_DATA_H5_H
 
@@ -16,8 +17,19 @@
  * message names the file. */
 int zoo_data_h5_write(const char *path, const zoo_dataset *d, const zoo_mqar_spec *spec);
 
-/* Read a dataset file into *out (owns its arrays; free with zoo_dataset_free). Checks:
- * both datasets present, integer-typed, rank 2 with equal shapes; the `vocab`
+/* Write d, made by task t with knob values h for `set`, as zoo_data_h5_write does. The
+ * attributes: task (its name), seed and task_seed (u64), split ("train" | "test"), knobs
+ * (every knob as "name=value ..."), then each knob under its own name (int: int64, float:
+ * float64, bool: int64 0/1, string: str, int list: 1-D int64; so an mqar file has the
+ * kv_pairs, power_a and random_non_queries it always had), tag_names (str array) when
+ * the task declares tags; the `tags` dataset when d has tags. A knob named like one of
+ * the file's own attributes is refused (ZOO_ERR_INVALID). */
+int zoo_data_h5_write_task(const char *path, const zoo_dataset *d, const zoo_task *t, const zoo_hvals *h,
+                           const zoo_task_set *set);
+
+/* Read a dataset file into *out (owns its arrays; free with zoo_dataset_free; tags
+ * when the file has a `tags` dataset, else NULL). Checks:
+ * both datasets present, integer-typed, rank 2 with equal shapes; tags (n), >= 0; the `vocab`
  * attribute present and > 0; `seq_len`/`num_examples` attributes, when present, match
  * the shape; inputs in [0, vocab); labels -100 or in [0, vocab). On failure *out is
  * empty and the message names the file and what is wrong (ZOO_ERR_IO for a missing

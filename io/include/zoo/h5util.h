@@ -31,6 +31,10 @@ int zoo_h5_put_i32(hid_t loc, const char *path, const char *name, int32_t v);
 int zoo_h5_put_i64(hid_t loc, const char *path, const char *name, int64_t v);
 int zoo_h5_put_u64(hid_t loc, const char *path, const char *name, uint64_t v);
 int zoo_h5_put_f64(hid_t loc, const char *path, const char *name, double v);
+/* 1-D arrays of n >= 0 values: variable-length UTF-8 strings (h5py: an array of str) and
+ * int64. */
+int zoo_h5_put_strs(hid_t loc, const char *path, const char *name, long n, const char *const *v);
+int zoo_h5_put_i64s(hid_t loc, const char *path, const char *name, long n, const int64_t *v);
 
 /* Readers: 1 and the value when the attribute is there, 0 when it is absent (the value
  * untouched), or the error code: ZOO_ERR_INVALID when it is not one value of the kind
