@@ -10,7 +10,8 @@ import sys
 from . import __version__, figures, report
 from .fits import MIN_POWER_POINTS
 from .paper import matching
-from .results import ZooResultsError, curves, load
+from .results import ZooResultsError, curves, load, segments
+from .tasks import segment_cells, task_scores
 from .scaling import logistic_fits, logistic_rows, power_law_fits, power_law_rows
 from .select import (SelectError, add_group, apply_filters, cell_table, check_metric, metric_label, metric_sense,
                      not_ok_runs, status_counts)
@@ -183,6 +184,15 @@ def analyze(a, out=None):
     if is_acc:
         x.figs["fits"] = figures.save(figures.scaling_fits(x.power_fits, x.log_fits, x.metric_label, a.ci),
                                       base("scaling_fits"), fmts)
+    x.task_scores = task_scores(df, a.metric)
+    if len(x.task_scores):
+        x.figs["tasks"] = figures.save(figures.task_scores(x.task_scores, x.metric_label), base("task_scores"), fmts)
+        x.task_scores.to_csv(base("task_scores.csv"), index=False)
+    x.segment_cells = segment_cells(df, segments(a.results))
+    if len(x.segment_cells):
+        x.figs["segments"] = figures.save(figures.segment_acc_vs_state(x.segment_cells), base("segment_acc_vs_state"),
+                                          fmts)
+        x.segment_cells.to_csv(base("segment_cells.csv"), index=False)
     x.cells.to_csv(base("cells.csv"), index=False)
     df.drop(columns=[c for c in ("spec",) if c in df.columns]).to_csv(base("runs.csv"), index=False)
     if x.smallest is not None:

@@ -498,6 +498,48 @@ def scaling_fits(power_fits, log_fits, metric_label, ci=0.95):
     return fig
 
 
+def task_scores(scores, metric_label):
+    """The task score table as a heat map: lines down, tasks (and their mean) across."""
+    cols = [c for c in scores.columns if c != "line"]
+    vals = scores[cols].to_numpy(dtype=float)
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(1.1 * len(cols) + 3.0, 0.45 * len(scores) + 1.8))
+    im = ax.imshow(vals, vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    ax.set_xticks(range(len(cols)), cols, rotation=35, ha="right")
+    ax.set_yticks(range(len(scores)), scores["line"])
+    ax.grid(False)
+    for (i, j), v in np.ndenumerate(vals):
+        if not np.isnan(v):
+            ax.text(j, i, f"{v:.2f}", ha="center", va="center", fontsize=8, color="white" if v < 0.6 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.04, label=metric_label)
+    ax.set_title(f"{metric_label} per task (mean over the task's settings of the best over learning rates)")
+    fig.tight_layout()
+    return fig
+
+
+def segment_acc_vs_state(cells):
+    """Accuracy on each test segment against state size: one panel per test segment
+    (its text as the title), one line per mixer line."""
+    segs = cells[["segment", "test_segment"]].drop_duplicates().sort_values("segment")
+    fig, axes = _grid(len(segs))
+    col = colors(cells["line"].unique())
+    handles = {}
+    for ax, s in zip(axes, segs.itertuples()):
+        g = cells[cells["segment"] == s.segment]
+        for line, h in g.groupby("line", sort=True):
+            c, m = col[line]
+            v = h[h["state_bytes"].notna() & (h["state_bytes"] > 0)].sort_values("state_bytes")
+            handles[line] = ax.plot(v["state_bytes"], v["segment_acc"], marker=m, color=c, lw=1.0, ms=6,
+                                    label=line)[0]
+        _pow2_bytes_axis(ax)
+        ax.set_ylim(-0.03, 1.03)
+        ax.set_title(s.test_segment.replace("test ", ""), fontsize=9)
+        ax.set_xlabel("state size (bytes, fp32; log scale)")
+    axes[0].set_ylabel("test accuracy of the segment")
+    hl = [handles[k] for k in sorted(handles, key=lambda t: (not t.startswith("attention"), t))]
+    return _finish(fig, hl, "Accuracy on each test segment vs state size (best run over learning rates)")
+
+
 def save(fig, base, formats):
     """Write base.png / base.svg as asked; returns {format: path}."""
     out = {}

@@ -170,6 +170,22 @@ def render(a):
     else:
         parts.append(f"<p class='note'>{esc(a.fit_note)}</p>")
 
+    if "tasks" in a.figs:
+        parts.append("<h2>7. Tasks</h2>")
+        parts.append("<p>Per line and task: the mean over the task's settings (knobs, vocab, L, K, d_model) of "
+                     f"the best {esc(a.metric_label)} over learning rates; <i>mean</i> averages the tasks, the "
+                     "way the MAD benchmark scores an architecture.</p>")
+        parts.append(figure(a.figs["tasks"], "Task scores: rows are mixer lines, columns tasks."))
+        parts.append(table(a.task_scores, left=["line"]))
+    if "segments" in a.figs:
+        parts.append("<h2>8. Test segments</h2>")
+        parts.append("<p>Runs with test segments: the accuracy on each segment of the run with the best final "
+                     "accuracy over learning rates, per line and d_model (segments longer or harder than the "
+                     "training ones measure extrapolation).</p>")
+        parts.append(figure(a.figs["segments"], "One panel per test segment; state size in bytes, log-2 axis."))
+        st = a.segment_cells[["line", "d_model", "test_segment", "segment_acc", "segment_loss", "lr"]]
+        parts.append(table(st, left=["line", "test_segment"]))
+
     parts.append("<h2>Runs that did not finish ok</h2>")
     parts.append(table(a.not_ok))
 

@@ -14,8 +14,8 @@ from .results import FAILED_STATUSES, PENDING
 # varies inside a (group, seq_len, d_model) cell it becomes part of the line's name.
 # Only summary columns: pending runs have no run group, so spec-only attributes are
 # unknown for them and would split cells.
-SETTING_COLUMNS = ("n_layers", "kv_pairs", "vocab", "train_examples", "batch_size", "epochs", "data_seed",
-                   "layer_mixers")
+SETTING_COLUMNS = ("task", "task_knobs", "n_layers", "kv_pairs", "vocab", "train_examples", "batch_size", "epochs",
+                   "data_seed", "layer_mixers")
 # Varied and then reduced over: lr by max, seed by mean.
 REDUCED_COLUMNS = ("lr", "seed")
 
