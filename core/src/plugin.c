@@ -68,6 +68,24 @@ static int fail_close(void *handle, int code)
     return code;
 }
 
+/* 6.-7. of both kinds: the name must be the file's (runs name plugins by file), and the
+ * required slots are set (name, family and the kind's own function, `slot`). */
+static int check_identity(const char *path, const char *name, const char *family, const char *slot, int has_slot)
+{
+    char stem[256];
+    file_stem(path, stem, sizeof stem);
+    if (name && strcmp(name, stem))
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_NAME,
+                        "%s: descriptor name '%.100s' does not match the file name '%s': rename the file to "
+                        "'%.100s.so' or set .name = \"%s\"",
+                        path, name, stem, name, stem);
+    const char *missing = !name ? "name" : !family ? "family" : !has_slot ? slot : NULL;
+    if (missing)
+        return ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "%s: required slot '%s' is NULL: set .%s in the descriptor and rebuild",
+                        path, missing, missing);
+    return 0;
+}
+
 int zoo_plugin_check_descriptor(const char *path, const void *sym, size_t symsize, zoo_mixer *copy)
 {
     /* 3. magic */
@@ -111,28 +129,12 @@ int zoo_plugin_check_descriptor(const char *path, const void *sym, size_t symsiz
     if (hdr.abi_minor < 1)
         copy->block = ZOO_BLOCK_TRANSFORMER;
     const zoo_mixer *m = copy;
-    /* 6. the name must be the file's name: a sweep file names mixers by file */
-    char stem[256];
-    file_stem(path, stem, sizeof stem);
-    if (m->name && strcmp(m->name, stem))
-        return ZOO_FAIL(ZOO_ERR_PLUGIN_NAME,
-                        "%s: descriptor name '%.100s' does not match the file name '%s': rename the file to "
-                        "'%.100s.so' or set .name = \"%s\"",
-                        path, m->name, stem, m->name, stem);
-    /* 7. required slots */
-    const char *missing = !m->name ? "name" : !m->family ? "family" : !m->build ? "build" : NULL;
-    if (missing)
-        return ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "%s: required slot '%s' is NULL: set .%s in the descriptor and rebuild",
-                        path, missing, missing);
-    /* The knob table is data too: reject a malformed one here, not at the first sweep. */
+    int rc = check_identity(path, m->name, m->family, "build", m->build != NULL);
     zoo_hvals *hv = NULL;
-    int rc = zoo_hvals_new(m, &hv);
-    if (rc) {
+    if (!rc && (rc = zoo_hvals_new(m, &hv))) /* the knob table is data too: reject a bad one here */
         zoo_error_prefix("%s: ", path);
-        return rc;
-    }
     zoo_hvals_free(hv);
-    return 0;
+    return rc;
 }
 
 int zoo_task_check_descriptor(const char *path, const void *sym, size_t symsize, zoo_task *copy)
@@ -164,25 +166,12 @@ int zoo_task_check_descriptor(const char *path, const void *sym, size_t symsize,
     memset(copy, 0, sizeof *copy);
     memcpy(copy, sym, hdr.size < sizeof(zoo_task) ? hdr.size : sizeof(zoo_task));
     const zoo_task *t = copy;
-    char stem[256];
-    file_stem(path, stem, sizeof stem);
-    if (t->name && strcmp(t->name, stem))
-        return ZOO_FAIL(ZOO_ERR_PLUGIN_NAME,
-                        "%s: task name '%.100s' does not match the file name '%s': rename the file to '%.100s.so' "
-                        "or set .name = \"%s\"",
-                        path, t->name, stem, t->name, stem);
-    const char *missing = !t->name ? "name" : !t->family ? "family" : !t->generate ? "generate" : NULL;
-    if (missing)
-        return ZOO_FAIL(ZOO_ERR_PLUGIN_SLOT, "%s: required slot '%s' is NULL: set .%s in the descriptor and rebuild",
-                        path, missing, missing);
+    int rc = check_identity(path, t->name, t->family, "generate", t->generate != NULL);
     zoo_hvals *hv = NULL;
-    int rc = zoo_hvals_new_task(t, &hv);
-    if (rc) {
+    if (!rc && (rc = zoo_hvals_new_task(t, &hv)))
         zoo_error_prefix("%s: ", path);
-        return rc;
-    }
     zoo_hvals_free(hv);
-    return 0;
+    return rc;
 }
 
 /* zoo_plugin_open's checks, in this process (no probe). */

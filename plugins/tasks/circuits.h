@@ -38,4 +38,41 @@ static inline int circuits_check(const zoo_task_set *set, int end, char *msg, si
     return ZOO_ERR_INVALID;
 }
 
+/* What a circuit answers about the bits seen: their parity, or whether the 1s outnumber
+ * the 0s (a tie answering `tie`: majority answers 0, cumulative majority 1, as Zoology). */
+typedef enum { CIRCUITS_PARITY, CIRCUITS_MAJORITY } circuits_kind;
+
+static inline int32_t circuits_answer(circuits_kind kind, int64_t ones, int64_t bits, int32_t tie)
+{
+    if (kind == CIRCUITS_PARITY)
+        return (int32_t)(ones & 1);
+    return 2 * ones > bits ? 1 : 2 * ones < bits ? 0 : tie;
+}
+
+/* Examples [first, first + count) of a circuit: with `cumulative`, L bits and the answer
+ * about bits 0..t on every position t; otherwise L-1 bits, the end token, and the one
+ * answer on it. Example e draws one below(2) per bit, in position order, from its own
+ * stream keyed by (seed, salt, e). */
+static inline int circuits_generate(uint64_t salt, circuits_kind kind, int cumulative, int32_t tie,
+                                    const zoo_task_set *set, int64_t first, int64_t count, int32_t *xs, int32_t *ys)
+{
+    const int64_t L = set->seq_len, nbits = cumulative ? L : L - 1;
+    for (int64_t e = 0; e < count; e++) {
+        int32_t *x = xs + e * L, *y = ys + e * L; /* (L) each */
+        zoo_task_rng r;
+        zoo_task_rng_init(&r, set->seed, salt, first + e);
+        circuits_bits(&r, x, nbits);
+        int64_t ones = 0;
+        for (int64_t t = 0; t < nbits; t++) {
+            ones += x[t];
+            y[t] = cumulative ? circuits_answer(kind, ones, t + 1, tie) : ZOO_IGNORE_LABEL;
+        }
+        if (!cumulative) {
+            x[L - 1] = CIRCUITS_END;
+            y[L - 1] = circuits_answer(kind, ones, nbits, tie);
+        }
+    }
+    return 0;
+}
+
 #endif

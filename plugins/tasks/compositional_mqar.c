@@ -26,8 +26,7 @@
 static const zoo_hparam knobs[] = {
     {"kv_pairs", ZOO_HP_INT, "4",
      "compound pairs K, a perfect square (4, 9, 16, ...): a sqrt(K) x sqrt(K) grid (6K <= L)"},
-    {"power_a", ZOO_HP_FLOAT, "0.01", "query distances: slot i weighs a(i+1)^(a-1); small a asks soon, 1 is uniform"},
-    {"random_non_queries", ZOO_HP_BOOL, "false", "fill the blanks between queries with random tokens"},
+    MQAR_QUERY_KNOBS,
     {NULL, 0, NULL, NULL},
 };
 

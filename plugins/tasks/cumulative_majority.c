@@ -26,19 +26,7 @@ static int generate(const zoo_hvals *h, const zoo_task_set *set, int64_t first, 
                     int32_t *ys, int32_t *tags)
 {
     (void)h, (void)tags;
-    const int64_t L = set->seq_len;
-    for (int64_t e = 0; e < count; e++) {
-        int32_t *x = xs + e * L, *y = ys + e * L; /* (L) each */
-        zoo_task_rng r;
-        zoo_task_rng_init(&r, set->seed, SALT, first + e);
-        circuits_bits(&r, x, L);
-        int64_t lead = 0; /* (1s) - (0s) so far */
-        for (int64_t t = 0; t < L; t++) {
-            lead += 2 * x[t] - 1;
-            y[t] = lead >= 0;
-        }
-    }
-    return 0;
+    return circuits_generate(SALT, CIRCUITS_MAJORITY, 1, 1, set, first, count, xs, ys);
 }
 
 ZOO_PLUGIN_EXPORT const zoo_task zoo_task_v1 = {

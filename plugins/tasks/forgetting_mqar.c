@@ -29,8 +29,7 @@
 static const zoo_hparam knobs[] = {
     {"kv_pairs", ZOO_HP_INT, "8", "distinct keys K, each queried once (2(K + num_updates) + 2K <= L)"},
     {"num_updates", ZOO_HP_INT, "4", "keys re-assigned a new value after the pairs, 0..kv_pairs; the latest counts"},
-    {"power_a", ZOO_HP_FLOAT, "0.01", "query distances: slot i weighs a(i+1)^(a-1); small a asks soon, 1 is uniform"},
-    {"random_non_queries", ZOO_HP_BOOL, "false", "fill the blanks between queries with random tokens"},
+    MQAR_QUERY_KNOBS,
     {NULL, 0, NULL, NULL},
 };
 

@@ -21,8 +21,7 @@
 
 static const zoo_hparam knobs[] = {
     {"kv_pairs", ZOO_HP_INT, "4", "key-value pairs K per example, each queried once (2K(num_passes+1) <= L)"},
-    {"power_a", ZOO_HP_FLOAT, "0.01", "query distances: slot i weighs a(i+1)^(a-1); small a asks soon, 1 is uniform"},
-    {"random_non_queries", ZOO_HP_BOOL, "false", "fill the blanks between queries with random tokens"},
+    MQAR_QUERY_KNOBS,
     {"num_passes", ZOO_HP_INT, "1", "times the block of pairs is repeated before the queries (JRT); 1 = plain MQAR"},
     {NULL, 0, NULL, NULL},
 };

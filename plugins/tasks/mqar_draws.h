@@ -15,6 +15,11 @@
 #include "zoo/error.h"
 #include "zoo/task.h"
 
+/* The knobs every MQAR task declares for its query distances and blanks. */
+#define MQAR_QUERY_KNOBS                                                                                              \
+    {"power_a", ZOO_HP_FLOAT, "0.01", "query distances: slot i weighs a(i+1)^(a-1); small a asks soon, 1 is uniform"}, \
+        {"random_non_queries", ZOO_HP_BOOL, "false", "fill the blanks between queries with random tokens"}
+
 /* K distinct tokens from [lo, lo + n), in draw order (a uniformly random ordered subset):
  * below(n) until K different ones came. seen: (n) zeroed flags, returned zeroed. The
  * callers' checks keep n well above K or K small, so rejection stays cheap. */

@@ -20,19 +20,18 @@ except ImportError as e:
     sys.exit(77)
 
 SALT = 0x6D61646963723100
+CASES = [(16, 128, True, 0, 0.0, 0, 30), (16, 64, False, 0, 0.0, 3, 30), (64, 32, True, 8, 0.3, 7, 30),
+         (10, 4, False, 2, 0.5, 11, 20)]
 
 
-def example(V, L, mq, nv, frac, seed, task_seed, e, train):
-    return recall_example(V, L, mq, nv, frac, seed, SALT, e, train)
+def run(task, salt, cases):
+    """Both recall tasks are one generator with their own salt and defaults."""
+    def example(V, L, mq, nv, frac, seed, task_seed, e, train):
+        return recall_example(V, L, mq, nv, frac, seed, salt, e, train)
 
-
-def main():
     check = Checker()
-    compare(check, sys.argv[1], "in_context_recall", example,
-            [(16, 128, True, 0, 0.0, 0, 30), (16, 64, False, 0, 0.0, 3, 30), (64, 32, True, 8, 0.3, 7, 30),
-             (10, 4, False, 2, 0.5, 11, 20)],
-            ["multi_query", "noise_vocab_size", "frac_noise"])
-    refusals(check, sys.argv[1], "in_context_recall",
+    compare(check, sys.argv[1], task, example, cases, ["multi_query", "noise_vocab_size", "frac_noise"])
+    refusals(check, sys.argv[1], task,
              [(16, 127, {}, "seq_len"), (16, 2, {}, "seq_len"), (16, 64, {"frac_noise": 1}, "frac_noise"),
               (16, 64, {"frac_noise": 0.2}, "noise_vocab_size"), (16, 64, {"noise_vocab_size": 15}, "vocab"),
               (2, 64, {"multi_query": "false"}, "vocab")])
@@ -40,4 +39,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    run("in_context_recall", SALT, CASES)

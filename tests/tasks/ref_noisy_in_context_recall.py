@@ -1,44 +1,21 @@
 """ref_noisy_in_context_recall.py: the noisy_in_context_recall plugin against MAD's definition.
 
-(MAD's defaults here: vocab 32 with 16 noise tokens, frac_noise 0.2.)
-L/2 - 1 pairs: keep = below(L/2 - 1) is never noise; other pairs are noise when
-frac_noise > 0 and uniform() < frac_noise (two tokens n + below(noise_vocab_size));
-a pair's key is below(n/2), a new key's value n/2 + below(n - n/2), n = V (- 1 without
-multi_query) - noise_vocab_size. Then (without multi_query) the copy prefix V-1, the
-probe key (below(#keys shown), in first-shown order) and its value. Inputs: the first
-L tokens; labels: the next token (training) or the next token's target (test: the
-probe's value, and with multi_query every value of a key shown before).
+(MAD's defaults here: vocab 32 with 16 noise tokens, frac_noise 0.2.) The generator and
+its draw order are in_context_recall's (ref_in_context_recall.py), with this task's salt.
 Usage: ref_noisy_in_context_recall.py TASK_DUMP. Exit 0 pass, 1 fail, 77 skip.
 """
 import sys
 
 sys.path.insert(0, __import__("os").path.dirname(__file__))
 try:
-    from madref import compare, recall_example, refusals
-    from taskref import Checker
+    from ref_in_context_recall import run
 except ImportError as e:
     print(f"skip: {e}")
     sys.exit(77)
 
 SALT = 0x6D61646E69637200
 
-
-def example(V, L, mq, nv, frac, seed, task_seed, e, train):
-    return recall_example(V, L, mq, nv, frac, seed, SALT, e, train)
-
-
-def main():
-    check = Checker()
-    compare(check, sys.argv[1], "noisy_in_context_recall", example,
-            [(32, 128, True, 16, 0.2, 0, 30), (48, 256, False, 16, 0.8, 3, 20), (64, 32, True, 8, 0.3, 7, 30),
-             (10, 4, False, 2, 0.5, 11, 20)],
-            ["multi_query", "noise_vocab_size", "frac_noise"])
-    refusals(check, sys.argv[1], "noisy_in_context_recall",
-             [(16, 127, {}, "seq_len"), (16, 2, {}, "seq_len"), (16, 64, {"frac_noise": 1}, "frac_noise"),
-              (16, 64, {"frac_noise": 0.2}, "noise_vocab_size"), (16, 64, {"noise_vocab_size": 15}, "vocab"),
-              (2, 64, {"multi_query": "false"}, "vocab")])
-    check.exit()
-
-
 if __name__ == "__main__":
-    main()
+    run("noisy_in_context_recall", SALT,
+        [(32, 128, True, 16, 0.2, 0, 30), (48, 256, False, 16, 0.8, 3, 20), (64, 32, True, 8, 0.3, 7, 30),
+         (10, 4, False, 2, 0.5, 11, 20)])
