@@ -349,10 +349,13 @@ static void print_summary(const zoo_run_spec *spec, const zoo_run_result *res, i
             continue;
         char seg[1024];
         zoo_segment_format(&spec->segments[i], seg, sizeof seg);
-        printf("  test segment %d (%s): acc %.4f  loss %.4f\n", t, seg, res->segment_test_acc[t],
-               res->segment_test_loss[t]);
+        printf("  test segment %d (%s): acc %.4f  loss %.4f  (%lld positions)\n", t, seg, res->segment_test_acc[t],
+               res->segment_test_loss[t], (long long)res->segment_test_count[t]);
         t++;
     }
+    for (int i = 0; i < res->n_tags; i++) /* one line per tag of a task that tags its examples */
+        printf("  test tag %s: acc %.4f  loss %.4f  (%lld positions)\n", res->tag_names[i], res->tag_test_acc[i],
+               res->tag_test_loss[i], (long long)res->tag_test_count[i]);
     if (zoo_mem_plan_total(&res->mem)) {
         const zoo_mem_plan *mp = &res->mem;
         const double MiB = 1048576.0;

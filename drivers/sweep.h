@@ -74,8 +74,12 @@ typedef struct sweep_wire_head {
     zoo_mem_plan mem; /* planned bytes per buffer kind; all 0 when the run never planned */
     char backend[16];  /* where it computed ("cpu", "cuda"); "" when it never started on one */
     char device[256];  /* that device in words (the results' device column) */
-    int32_t n_segments; /* test segments: the last evaluation's figures on each */
+    int32_t n_segments, n_tags; /* test segments and tags: the last evaluation's figures on each */
     double segment_test_loss[ZOO_MAX_SEGMENTS], segment_test_acc[ZOO_MAX_SEGMENTS];
+    int64_t segment_test_count[ZOO_MAX_SEGMENTS];
+    double tag_test_loss[ZOO_MAX_TAGS], tag_test_acc[ZOO_MAX_TAGS];
+    int64_t tag_test_count[ZOO_MAX_TAGS];
+    char tag_names[ZOO_MAX_TAGS][32];
 } sweep_wire_head;
 
 /* A finished attempt: header and, in one block, step_loss then the 4 epoch curves. */

@@ -81,6 +81,8 @@ int sweep_outcome_unpack(const char *buf, size_t n, sweep_outcome *o)
     o->h.message[sizeof o->h.message - 1] = 0;
     o->h.backend[sizeof o->h.backend - 1] = 0;
     o->h.device[sizeof o->h.device - 1] = 0;
+    for (int i = 0; i < ZOO_MAX_TAGS; i++)
+        o->h.tag_names[i][sizeof o->h.tag_names[i] - 1] = 0;
     int64_t nf = n_curve_floats(&o->h);
     if (o->h.n_steps < 0 || o->h.n_epochs < 0 || n != sizeof o->h + (size_t)nf * sizeof(float))
         return ZOO_FAIL(ZOO_ERR_IO, "a run outcome of %zu bytes does not match its header (%lld curve values)", n,
@@ -112,6 +114,12 @@ void sweep_outcome_result(const sweep_outcome *o, zoo_run_result *r)
     r->n_segments = o->h.n_segments >= 0 && o->h.n_segments <= ZOO_MAX_SEGMENTS ? o->h.n_segments : 0;
     memcpy(r->segment_test_loss, o->h.segment_test_loss, sizeof r->segment_test_loss);
     memcpy(r->segment_test_acc, o->h.segment_test_acc, sizeof r->segment_test_acc);
+    memcpy(r->segment_test_count, o->h.segment_test_count, sizeof r->segment_test_count);
+    r->n_tags = o->h.n_tags >= 0 && o->h.n_tags <= ZOO_MAX_TAGS ? o->h.n_tags : 0;
+    memcpy(r->tag_test_loss, o->h.tag_test_loss, sizeof r->tag_test_loss);
+    memcpy(r->tag_test_acc, o->h.tag_test_acc, sizeof r->tag_test_acc);
+    memcpy(r->tag_test_count, o->h.tag_test_count, sizeof r->tag_test_count);
+    memcpy(r->tag_names, o->h.tag_names, sizeof r->tag_names);
     if (!o->curves)
         return;
     float *c = o->curves;
@@ -266,6 +274,12 @@ static void child_main(int fd, int64_t id, const zoo_run_spec *spec, pid_t paren
     o.h.n_segments = res.n_segments;
     memcpy(o.h.segment_test_loss, res.segment_test_loss, sizeof o.h.segment_test_loss);
     memcpy(o.h.segment_test_acc, res.segment_test_acc, sizeof o.h.segment_test_acc);
+    memcpy(o.h.segment_test_count, res.segment_test_count, sizeof o.h.segment_test_count);
+    o.h.n_tags = res.n_tags;
+    memcpy(o.h.tag_test_loss, res.tag_test_loss, sizeof o.h.tag_test_loss);
+    memcpy(o.h.tag_test_acc, res.tag_test_acc, sizeof o.h.tag_test_acc);
+    memcpy(o.h.tag_test_count, res.tag_test_count, sizeof o.h.tag_test_count);
+    memcpy(o.h.tag_names, res.tag_names, sizeof o.h.tag_names);
     /* Curves in one block: step_loss, then train loss, test loss, test acc, lr per epoch. */
     int64_t ns = res.step_loss ? res.n_steps : 0;
     int ne = res.epoch_test_acc && res.epoch_train_loss && res.epoch_test_loss && res.epoch_lr ? res.n_epochs : 0;

@@ -470,34 +470,61 @@ static int curve(hid_t g, const char *path, const char *gname, const char *name,
     return rc;
 }
 
-/* A run with test segments: the last evaluation's accuracy and loss on each (the spec's
- * test segments, in order), and what each segment is (test_segments attribute, "; "
- * between them). Runs without segments write nothing here. */
+/* One slicing of the test set (its segments, or its tags): the last evaluation's
+ * accuracy, loss and supervised positions per slice as <what>_test_acc/_loss/_count,
+ * and the slices' names, "; " between them, as the group's attribute `names_attr`. */
+static int slice_figures(hid_t g, const char *path, const char *gname, const char *what, int n, const double *acc,
+                         const double *loss, const int64_t *count, const char *names_attr, const char *names)
+{
+    if (n <= 0)
+        return 0;
+    float a[ZOO_MAX_TAGS > ZOO_MAX_SEGMENTS ? ZOO_MAX_TAGS : ZOO_MAX_SEGMENTS], l[sizeof a / sizeof a[0]],
+        c[sizeof a / sizeof a[0]]; /* counts below 2^24 are exact */
+    for (int i = 0; i < n; i++)
+        a[i] = (float)acc[i], l[i] = (float)loss[i], c[i] = (float)count[i];
+    char dn[3][64], desc[3][200];
+    snprintf(dn[0], sizeof dn[0], "%s_test_acc", what);
+    snprintf(dn[1], sizeof dn[1], "%s_test_loss", what);
+    snprintf(dn[2], sizeof dn[2], "%s_test_count", what);
+    snprintf(desc[0], sizeof desc[0], "test accuracy of each test %s after the last epoch (0..1; names: the group's %s)",
+             what, names_attr);
+    snprintf(desc[1], sizeof desc[1], "test loss of each test %s after the last epoch (nats)", what);
+    snprintf(desc[2], sizeof desc[2], "supervised test positions of each test %s", what);
+    int rc = curve(g, path, gname, dn[0], a, n, desc[0]);
+    if (!rc)
+        rc = curve(g, path, gname, dn[1], l, n, desc[1]);
+    if (!rc)
+        rc = curve(g, path, gname, dn[2], c, n, desc[2]);
+    if (!rc)
+        rc = zoo_h5_put_fixed_str(g, path, names_attr, names);
+    return rc;
+}
+
+/* A run with test segments or a tagged task: the figures per test segment (the spec's
+ * test segments, in order) and per tag. Other runs write nothing here. */
 static int segment_figures(hid_t g, const char *path, const char *gname, const zoo_run_spec *spec,
                            const zoo_run_result *r)
 {
-    int n = r->n_segments > 0 && r->n_segments <= ZOO_MAX_SEGMENTS ? r->n_segments : 0;
-    if (!n || !spec)
-        return 0;
-    float acc[ZOO_MAX_SEGMENTS], loss[ZOO_MAX_SEGMENTS];
-    for (int i = 0; i < n; i++)
-        acc[i] = (float)r->segment_test_acc[i], loss[i] = (float)r->segment_test_loss[i];
+    int ns = r->n_segments > 0 && r->n_segments <= ZOO_MAX_SEGMENTS ? r->n_segments : 0;
+    int nt = r->n_tags > 0 && r->n_tags <= ZOO_MAX_TAGS ? r->n_tags : 0;
     char names[ZOO_MAX_SEGMENTS * 160] = "";
     size_t k = 0;
-    for (int i = 0, t = 0; i < spec->n_segments && k < sizeof names; i++) {
+    for (int i = 0, t = 0; spec && i < spec->n_segments && k < sizeof names; i++) {
         if (spec->segments[i].split != ZOO_SPLIT_TEST)
             continue;
         char one[1024];
         zoo_segment_format(&spec->segments[i], one, sizeof one);
         k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", t++ ? "; " : "", one);
     }
-    int rc = curve(g, path, gname, "segment_test_acc", acc, n,
-                   "test accuracy on each test segment after the last epoch (0..1; segments: the group's test_segments)");
+    int rc = slice_figures(g, path, gname, "segment", spec ? ns : 0, r->segment_test_acc, r->segment_test_loss,
+                           r->segment_test_count, "test_segments", names);
+    k = 0;
+    names[0] = 0;
+    for (int i = 0; i < nt && k < sizeof names; i++)
+        k += (size_t)snprintf(names + k, sizeof names - k, "%s%s", i ? "; " : "", r->tag_names[i]);
     if (!rc)
-        rc = curve(g, path, gname, "segment_test_loss", loss, n,
-                   "test loss on each test segment after the last epoch (nats)");
-    if (!rc)
-        rc = zoo_h5_put_fixed_str(g, path, "test_segments", names);
+        rc = slice_figures(g, path, gname, "tag", nt, r->tag_test_acc, r->tag_test_loss, r->tag_test_count,
+                           "test_tags", names);
     return rc;
 }
 

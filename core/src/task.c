@@ -84,8 +84,14 @@ int zoo_task_generate(const zoo_task *t, const zoo_hvals *h, const zoo_task_set 
                         (long long)n, (long long)L);
     int32_t *x = malloc((size_t)(n * L) * sizeof *x); /* (n, L) */
     int32_t *y = malloc((size_t)(n * L) * sizeof *y); /* (n, L) */
-    int32_t *tags = t->tags ? calloc((size_t)n, sizeof *tags) : NULL; /* (n) */
-    if (!x || !y || (t->tags && !tags)) {
+    int n_tags = 0;
+    while (t->tags && t->tags[n_tags])
+        n_tags++;
+    if (n_tags > ZOO_MAX_TAGS)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s declares %d tags, at most %d are reported: shorten its tags list",
+                        t->name, n_tags, ZOO_MAX_TAGS);
+    int32_t *tags = n_tags ? calloc((size_t)n, sizeof *tags) : NULL; /* (n) */
+    if (!x || !y || (n_tags && !tags)) {
         free(x), free(y), free(tags);
         return ZOO_FAIL(ZOO_ERR_NOMEM, "%s: cannot allocate %lld x %lld examples", t->name, (long long)n,
                         (long long)L);
@@ -105,7 +111,18 @@ int zoo_task_generate(const zoo_task *t, const zoo_hvals *h, const zoo_task_set 
         return ZOO_FAIL(ZOO_ERR_NOMEM, "%s: generating %lld examples of length %lld failed (out of memory)",
                         t->name, (long long)n, (long long)L);
     }
-    *out = (zoo_dataset){.n = n, .L = L, .vocab = set->vocab, .inputs = x, .labels = y, .tags = tags};
+    int64_t bad = -1;
+    for (int64_t e = 0; tags && e < n && bad < 0; e++)
+        if (tags[e] < 0 || tags[e] >= n_tags)
+            bad = e;
+    if (bad >= 0) {
+        int tag = tags[bad];
+        free(x), free(y), free(tags);
+        return ZOO_FAIL(ZOO_ERR_INVALID, "%s wrote tag %d for example %lld but declares %d tags (0..%d): fix its generate",
+                        t->name, tag, (long long)bad, n_tags, n_tags - 1);
+    }
+    *out = (zoo_dataset){.n = n, .L = L, .vocab = set->vocab, .inputs = x, .labels = y, .tags = tags,
+                         .n_tags = n_tags, .tag_names = n_tags ? t->tags : NULL};
     return 0;
 }
 
@@ -322,10 +339,13 @@ static int segment_into(const zoo_run_spec *s, const zoo_segment *g, zoo_split s
             y[c] = ZOO_IGNORE_LABEL;
         }
     }
-    if (d.tags && out->tags)
+    if (d.tags && out->tags && (!out->tag_names || out->tag_names == d.tag_names)) {
         memcpy(out->tags + row, d.tags, (size_t)n * sizeof *d.tags);
-    else
+        out->n_tags = d.n_tags;
+        out->tag_names = d.tag_names;
+    } else {
         *tags_ok = 0;
+    }
     zoo_dataset_free(&d);
     return 0;
 }
@@ -376,9 +396,11 @@ int zoo_run_spec_data(const zoo_run_spec *s, zoo_split split, zoo_dataset *out)
         row += seg_examples(s, g, split);
     }
     out->seg_start[ns] = row;
-    if (!tags_ok) { /* tags mean something only when every segment's task gives them */
+    if (!tags_ok) { /* tags mean something only when every segment's task gives the same ones */
         free(out->tags);
         out->tags = NULL;
+        out->n_tags = 0;
+        out->tag_names = NULL;
     }
     return 0;
 }

@@ -145,17 +145,64 @@ static void share_of(int64_t count, int r, int n, int64_t *lo, int64_t *hi)
     *hi = count * (r + 1) / n;
 }
 
-/* The pieces a set is evaluated in, batches never crossing one: its segments, or the
- * whole set. starts[0..n] (n <= ZOO_MAX_SEGMENTS). */
-static int set_pieces(const zoo_dataset *d, int64_t *starts)
+/* The pieces a set is evaluated in, batches never crossing one: its segments, and
+ * within each its rows of one tag (a tagged test set is grouped so, make_data), or the
+ * whole set. */
+#define MAX_PIECES (ZOO_MAX_SEGMENTS * ZOO_MAX_TAGS)
+typedef struct pieces {
+    int n;
+    int64_t start[MAX_PIECES + 1];
+    int seg[MAX_PIECES], tag[MAX_PIECES]; /* -1: none */
+} pieces;
+
+static void set_pieces(const zoo_dataset *d, pieces *p)
 {
-    if (d->n_segments > 0 && d->n_segments <= ZOO_MAX_SEGMENTS && d->seg_start) {
-        memcpy(starts, d->seg_start, (size_t)(d->n_segments + 1) * sizeof *starts);
-        return d->n_segments;
+    int nseg = d->n_segments > 0 && d->n_segments <= ZOO_MAX_SEGMENTS && d->seg_start ? d->n_segments : 0;
+    p->n = 0;
+    for (int s = 0; s < (nseg ? nseg : 1); s++) {
+        int64_t a = nseg ? d->seg_start[s] : 0, b = nseg ? d->seg_start[s + 1] : d->n;
+        for (int64_t r = a; r < b; r++)
+            if (r == a || (d->tags && d->tags[r] != d->tags[r - 1])) {
+                if (p->n == MAX_PIECES) /* cannot happen for a grouped set: tags < ZOO_MAX_TAGS */
+                    break;
+                p->start[p->n] = r;
+                p->seg[p->n] = nseg ? s : -1;
+                p->tag[p->n] = d->tags ? d->tags[r] : -1;
+                p->n++;
+            }
     }
-    starts[0] = 0;
-    starts[1] = d->n;
-    return 1;
+    p->start[p->n] = d->n;
+}
+
+/* Rows of a tagged set grouped by tag within each segment, keeping their order
+ * (a stable counting sort), so evaluation batches never mix tags. */
+static int group_by_tag(zoo_dataset *d)
+{
+    if (!d->tags || d->n_tags < 1)
+        return 0;
+    const int64_t n = d->n, L = d->L;
+    int32_t *x = malloc((size_t)(n * L) * sizeof *x), *y = malloc((size_t)(n * L) * sizeof *y);
+    int32_t *tg = malloc((size_t)n * sizeof *tg);
+    if (!x || !y || !tg) {
+        free(x), free(y), free(tg);
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory grouping %lld test examples by tag", (long long)n);
+    }
+    int nseg = d->n_segments > 0 && d->seg_start ? d->n_segments : 1;
+    int64_t at = 0;
+    for (int s = 0; s < nseg; s++) {
+        int64_t a = d->n_segments > 0 && d->seg_start ? d->seg_start[s] : 0;
+        int64_t b = d->n_segments > 0 && d->seg_start ? d->seg_start[s + 1] : n;
+        for (int t = 0; t < d->n_tags; t++)
+            for (int64_t r = a; r < b; r++)
+                if (d->tags[r] == t) {
+                    memcpy(x + at * L, d->inputs + r * L, (size_t)L * sizeof *x);
+                    memcpy(y + at * L, d->labels + r * L, (size_t)L * sizeof *y);
+                    tg[at++] = t;
+                }
+    }
+    free(d->inputs), free(d->labels), free(d->tags);
+    d->inputs = x, d->labels = y, d->tags = tg;
+    return 0;
 }
 
 /* What evaluation adds up per piece: the batch-mean losses, batches, valid and correct
@@ -165,23 +212,41 @@ typedef struct eval_sum {
     int64_t nb, total, correct;
 } eval_sum;
 
-/* Loss and accuracy overall (the pieces together) and, when seg_loss/seg_acc are given
- * and the set has segments, per segment. */
-static void eval_figures(const eval_sum *p, int np, double *loss, double *acc, double *seg_loss, double *seg_acc)
+/* Figures of a set from its pieces' sums: overall (loss, acc), and into res (when given)
+ * per segment and per tag. */
+static void eval_figures(const eval_sum *sum, const pieces *p, const zoo_dataset *d, double *loss, double *acc,
+                         zoo_run_result *res)
 {
-    eval_sum all = {0, 0, 0, 0};
-    for (int i = 0; i < np; i++) {
-        all.lsum += p[i].lsum, all.nb += p[i].nb, all.total += p[i].total, all.correct += p[i].correct;
-        if (seg_acc)
-            seg_acc[i] = p[i].total ? (double)p[i].correct / (double)p[i].total : 0.0;
-        if (seg_loss)
-            seg_loss[i] = p[i].nb ? p[i].lsum / (double)p[i].nb : 0.0;
+    eval_sum all = {0, 0, 0, 0}, seg[ZOO_MAX_SEGMENTS], tag[ZOO_MAX_TAGS];
+    memset(seg, 0, sizeof seg);
+    memset(tag, 0, sizeof tag);
+    for (int i = 0; i < p->n; i++) {
+        eval_sum *g[3] = {&all, p->seg[i] >= 0 ? &seg[p->seg[i]] : NULL, p->tag[i] >= 0 ? &tag[p->tag[i]] : NULL};
+        for (int k = 0; k < 3; k++)
+            if (g[k])
+                g[k]->lsum += sum[i].lsum, g[k]->nb += sum[i].nb, g[k]->total += sum[i].total,
+                    g[k]->correct += sum[i].correct;
     }
     /* Per-token micro accuracy over the whole set (docs/task.md, loss and accuracy). */
     if (acc)
         *acc = all.total ? (double)all.correct / (double)all.total : 0.0;
     if (loss)
         *loss = all.nb ? all.lsum / (double)all.nb : 0.0;
+    if (!res)
+        return;
+    res->n_segments = d->n_segments > 0 && d->n_segments <= ZOO_MAX_SEGMENTS ? d->n_segments : 0;
+    for (int i = 0; i < res->n_segments; i++) {
+        res->segment_test_acc[i] = seg[i].total ? (double)seg[i].correct / (double)seg[i].total : 0.0;
+        res->segment_test_loss[i] = seg[i].nb ? seg[i].lsum / (double)seg[i].nb : 0.0;
+        res->segment_test_count[i] = seg[i].total;
+    }
+    res->n_tags = d->tags && d->n_tags <= ZOO_MAX_TAGS ? d->n_tags : 0;
+    for (int i = 0; i < res->n_tags; i++) {
+        res->tag_test_acc[i] = tag[i].total ? (double)tag[i].correct / (double)tag[i].total : 0.0;
+        res->tag_test_loss[i] = tag[i].nb ? tag[i].lsum / (double)tag[i].nb : 0.0;
+        res->tag_test_count[i] = tag[i].total;
+        snprintf(res->tag_names[i], sizeof res->tag_names[i], "%s", d->tag_names ? d->tag_names[i] : "");
+    }
 }
 
 /* Data-parallel evaluation: global batches of Bg rows within each piece, each split over
@@ -189,10 +254,13 @@ static void eval_figures(const eval_sum *p, int np, double *loss, double *acc, d
  * travel in one allreduce at the end and are combined in batch order, so every process
  * gets the same figures (accuracy from exact integer counts). */
 static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo_reducer *dp, double *loss, double *acc,
-                       double *seg_loss, double *seg_acc)
+                       zoo_run_result *res)
 {
-    int64_t starts[ZOO_MAX_SEGMENTS + 1], nb_all = 0, lo, hi;
-    int np = set_pieces(d, starts);
+    static _Thread_local pieces pc; /* large: kept off the stack */
+    int64_t nb_all = 0, lo, hi;
+    set_pieces(d, &pc);
+    const int np = pc.n;
+    const int64_t *starts = pc.start;
     for (int p = 0; p < np; p++)
         nb_all += (starts[p + 1] - starts[p] + Bg - 1) / Bg;
     float *h = calloc((size_t)(3 * nb_all + 1), sizeof *h);
@@ -227,7 +295,7 @@ static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo
         free(h);
         return rc ? rc : rc2;
     }
-    eval_sum sums[ZOO_MAX_SEGMENTS];
+    static _Thread_local eval_sum sums[MAX_PIECES];
     memset(sums, 0, sizeof sums);
     b = 0;
     for (int p = 0; p < np; p++)
@@ -247,13 +315,12 @@ static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo
             sums[p].correct += (int64_t)h[3 * b + 2];
         }
     free(h);
-    eval_figures(sums, np, loss, acc, seg_loss, seg_acc);
+    eval_figures(sums, &pc, d, loss, acc, res);
     return 0;
 }
 
 /* zoo_model_evaluate, with the per-segment figures of a segmented set. */
-static int evaluate_set(zoo_model *m, const zoo_dataset *d, double *loss, double *acc, double *seg_loss,
-                        double *seg_acc,
+static int evaluate_set(zoo_model *m, const zoo_dataset *d, double *loss, double *acc, zoo_run_result *res,
                         void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
                         void *ud)
 {
@@ -262,9 +329,11 @@ static int evaluate_set(zoo_model *m, const zoo_dataset *d, double *loss, double
     int rc = zoo_graph_set_training(m->g, 0, 0);
     if (rc)
         return rc;
-    int64_t starts[ZOO_MAX_SEGMENTS + 1];
-    int np = set_pieces(d, starts);
-    eval_sum sums[ZOO_MAX_SEGMENTS];
+    static _Thread_local pieces pc; /* large: kept off the stack */
+    static _Thread_local eval_sum sums[MAX_PIECES];
+    set_pieces(d, &pc);
+    const int np = pc.n;
+    const int64_t *starts = pc.start;
     memset(sums, 0, sizeof sums);
     float *lbuf = NULL; /* host copy of a batch's logits, only when asked for */
     int32_t *labs = NULL;
@@ -314,7 +383,7 @@ static int evaluate_set(zoo_model *m, const zoo_dataset *d, double *loss, double
     free(labs);
     if (rc)
         return rc;
-    eval_figures(sums, np, loss, acc, seg_loss, seg_acc);
+    eval_figures(sums, &pc, d, loss, acc, res);
     return 0;
 }
 
@@ -322,7 +391,7 @@ int zoo_model_evaluate(zoo_model *m, const zoo_dataset *d, double *loss, double 
                        void (*logits_cb)(const float *logits, int64_t m, int64_t V, const int32_t *labels, void *ud),
                        void *ud)
 {
-    return evaluate_set(m, d, loss, acc, NULL, NULL, logits_cb, ud);
+    return evaluate_set(m, d, loss, acc, NULL, logits_cb, ud);
 }
 
 void zoo_run_result_free(zoo_run_result *r)
@@ -385,7 +454,9 @@ typedef struct run_state {
 static int make_data(run_state *st)
 {
     int rc = zoo_run_spec_data(st->spec, ZOO_SPLIT_TRAIN, &st->train);
-    return rc ? rc : zoo_run_spec_data(st->spec, ZOO_SPLIT_TEST, &st->test);
+    if (!rc)
+        rc = zoo_run_spec_data(st->spec, ZOO_SPLIT_TEST, &st->test);
+    return rc ? rc : group_by_tag(&st->test);
 }
 
 /* The training model and, when the eval batch differs, an evaluation model; M fits the most labels in a row. */
@@ -685,18 +756,11 @@ static int evaluate_epoch(run_state *st, int e, double *tl, double *ta)
     if (st->me && (rc = sync_params(st->me, st->m, &st->psync)))
         return rc;
     zoo_model *me = st->me ? st->me : st->m;
-    double sl[ZOO_MAX_SEGMENTS], sa[ZOO_MAX_SEGMENTS];
+    /* the result keeps the last evaluation's figures per test segment and tag */
     if (st->dp && !(rc = zoo_graph_set_training(me->g, 0, 0)))
-        rc = evaluate_dp(me, &st->test, zoo_run_spec_eval_batch(st->spec), st->dp, tl, ta, sl, sa);
+        rc = evaluate_dp(me, &st->test, zoo_run_spec_eval_batch(st->spec), st->dp, tl, ta, st->res);
     else if (!st->dp)
-        rc = evaluate_set(me, &st->test, tl, ta, sl, sa, NULL, NULL);
-    if (!rc) { /* the last evaluation's figures per test segment */
-        st->res->n_segments = st->test.n_segments;
-        for (int i = 0; i < st->test.n_segments; i++) {
-            st->res->segment_test_loss[i] = sl[i];
-            st->res->segment_test_acc[i] = sa[i];
-        }
-    }
+        rc = evaluate_set(me, &st->test, tl, ta, st->res, NULL, NULL);
     if (rc) {
         if (rc == ZOO_ERR_NUMERIC)
             zoo_error_prefix("epoch %d: lower the learning rate (lr=%g); ", e, st->spec->lr);

@@ -91,6 +91,14 @@ static void finish(zoo_results_row *row, zoo_run_result *res, float *buf, int64_
     res->epoch_test_loss = buf + 3;
     res->epoch_lr = buf + 6;
     res->epoch_train_loss = buf + 9;
+    if (id == 5) { /* a tagged task's run: the figures per tag go into its group */
+        res->n_tags = 2;
+        snprintf(res->tag_names[0], sizeof res->tag_names[0], "near");
+        snprintf(res->tag_names[1], sizeof res->tag_names[1], "far");
+        res->tag_test_acc[0] = 0.75, res->tag_test_acc[1] = 0.25;
+        res->tag_test_loss[0] = 1.0, res->tag_test_loss[1] = 2.0;
+        res->tag_test_count[0] = 300, res->tag_test_count[1] = 100;
+    }
 }
 
 static int unit(const char *dir, const char *python)
@@ -242,6 +250,8 @@ static int unit(const char *dir, const char *python)
                  "sl = g['step_loss'][()]\n"
                  "assert sl.dtype == np.float32 and len(sl) == 12 and sl[1] == 5.25, sl\n"
                  "assert len(g['epoch_test_acc'][()]) == 3\n"
+                 "assert list(g['tag_test_acc'][()]) == [0.75, 0.25] and list(g['tag_test_count'][()]) == [300, 100]\n"
+                 "assert g.attrs['test_tags'] in (b'near; far', 'near; far') and 'tag_test_acc' not in f['runs/000009']\n"
                  "assert 'runs/000002' in f and 'step_loss' not in f['runs/000002']\n"
                  "ss = f['sessions'][()]\n"
                  "assert len(ss) == 2 and ss['exit_code'][0] == 75 and ss['ranks'][1] == 3, ss\n"

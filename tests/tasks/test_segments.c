@@ -4,6 +4,7 @@
  * a whole run (steps per epoch, one figure per test segment, the overall accuracy their
  * token-weighted mean) and the refusals, each naming the segment. */
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -131,6 +132,36 @@ static void test_run(void)
     zoo_run_result_free(&res);
 }
 
+/* A tagged task (the example task, near and far): figures per tag, their positions
+ * adding up to the set's and the overall accuracy their weighted mean; with segments,
+ * per segment too. */
+static void test_tags(void)
+{
+    zoo_run_spec s = spec_of("none");
+    set_ok(&s, "task", "my_task");
+    set_ok(&s, "vocab", "32");
+    set_ok(&s, "seq_len", "32");
+    set_ok(&s, "test_examples", "50");
+    if (zoo_run_spec_check(&s) == ZOO_ERR_PLUGIN_NOT_FOUND) {
+        printf("skip tags: the example task is not on the plugin path (%s)\n", zoo_error_last()->msg);
+        return;
+    }
+    set_ok(&s, "segments", "test seq_len=16 min_gap=2; test examples=30");
+    zoo_run_result res;
+    int rc = zoo_run(&s, NULL, &res, NULL);
+    ZT_CHECK(rc == 0, "tagged run: %s", res.message);
+    ZT_CHECK(res.n_tags == 2 && !strcmp(res.tag_names[0], "near") && !strcmp(res.tag_names[1], "far"),
+             "%d tags '%s' '%s'", res.n_tags, res.tag_names[0], res.tag_names[1]);
+    int64_t tags = res.tag_test_count[0] + res.tag_test_count[1], segs = res.segment_test_count[0] + res.segment_test_count[1];
+    ZT_CHECK(tags == 50 + 30 && segs == 80 && res.segment_test_count[1] == 30, "positions: tags %lld, segments %lld",
+             (long long)tags, (long long)segs);
+    double by_tag = (res.tag_test_acc[0] * (double)res.tag_test_count[0] + res.tag_test_acc[1] * (double)res.tag_test_count[1]) / 80;
+    double by_seg = (res.segment_test_acc[0] * 50 + res.segment_test_acc[1] * 30) / 80;
+    ZT_CHECK(fabs(by_tag - res.final_acc) < 1e-12 && fabs(by_seg - res.final_acc) < 1e-12,
+             "accuracy %.15g, by tag %.15g, by segment %.15g", res.final_acc, by_tag, by_seg);
+    zoo_run_result_free(&res);
+}
+
 static void refused(const char *segments, const char *want1, const char *want2)
 {
     zoo_run_spec s;
@@ -163,5 +194,6 @@ int main(void)
     test_data();
     test_refusals();
     test_run();
+    test_tags();
     return zt_fails ? 1 : 0;
 }

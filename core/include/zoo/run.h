@@ -329,6 +329,12 @@ typedef struct zoo_run_result {
      * spec's order of its test segments (final_loss/final_acc are over all of them) */
     int n_segments;
     double segment_test_loss[ZOO_MAX_SEGMENTS], segment_test_acc[ZOO_MAX_SEGMENTS];
+    int64_t segment_test_count[ZOO_MAX_SEGMENTS]; /* supervised test positions of each */
+    /* a task that tags its examples: the same per tag (names: the task's, cut to 31 chars) */
+    int n_tags;
+    double tag_test_loss[ZOO_MAX_TAGS], tag_test_acc[ZOO_MAX_TAGS];
+    int64_t tag_test_count[ZOO_MAX_TAGS];
+    char tag_names[ZOO_MAX_TAGS][32];
 } zoo_run_result;
 
 /* Generate the data, build the model, train with AdamW + cosine per epoch, evaluate

@@ -55,10 +55,13 @@ typedef struct zoo_task {
      * validate accepted; return 0, or ZOO_ERR_NOMEM (and write nothing else). */
     int (*generate)(const zoo_hvals *h, const zoo_task_set *set, int64_t first, int64_t count, int32_t *x,
                     int32_t *y, int32_t *tags);
-    /* Optional: names of the tags (index = tag value), NULL-terminated; metrics are also
-     * reported per tag. NULL: the task does not tag examples. */
+    /* Optional: names of the tags (index = tag value), NULL-terminated, at most
+     * ZOO_MAX_TAGS; test accuracy and loss are also reported per tag. NULL: the task does
+     * not tag examples. */
     const char *const *tags;
 } zoo_task;
+
+#define ZOO_MAX_TAGS 16
 
 #define ZOO_TASK_HEADER {ZOO_TASK_MAGIC, ZOO_TASK_ABI_MAJOR, ZOO_TASK_ABI_MINOR, (uint32_t)sizeof(zoo_task)}
 
@@ -81,6 +84,10 @@ typedef struct zoo_dataset {
     int32_t *inputs;
     int32_t *labels;
     int32_t *tags;
+    /* With tags: how many the task declares and their names (the task's own strings: task
+     * plugins stay loaded), tags[e] in [0, n_tags). 0 and NULL without. */
+    int n_tags;
+    const char *const *tag_names;
     /* A set made of segments: segment i is rows [seg_start[i], seg_start[i+1]);
      * n_segments 0 and seg_start NULL for a set of one piece. */
     int n_segments;
