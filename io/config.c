@@ -454,6 +454,15 @@ static int check_task_knob(cfg *c, const cfg_field *f, zoo_plugin *const *tasks,
 {
     if (strncmp(f->key, "task.", 5))
         return 0;
+    if (f->only_task[0]) { /* checked against its task when read; that task must be one of the runs' */
+        for (int t = 0; t < nt; t++)
+            if (!strcmp(tasks[t]->task->name, f->only_task))
+                return 0;
+        return zoo_cfg_fail(c, f->loc,
+                            "knobs of task %s, but no run of this file is of task %s: add it to the task names or "
+                            "remove its section",
+                            f->only_task, f->only_task);
+    }
     const char *knob = f->key + 5, *cands[MAX_FDEFS + 64];
     int n = 0, found = 0;
     for (int t = 0; t < nt; t++)
@@ -482,6 +491,47 @@ static int check_task_knob(cfg *c, const cfg_field *f, zoo_plugin *const *tasks,
                         "unknown key '%s' in task; %sit is neither a field of task: nor a knob of its task "
                         "(knobs: %s)",
                         knob, hint, known[0] ? known : "none");
+}
+
+/* `<task>: {knob: value, ...}` inside task:, for a sweep over several tasks: knobs set on
+ * that task's runs only. The task must be a plugin and declare each knob; a value is
+ * one scalar (a list would repeat every other task's runs: sweep it in a file of its own). */
+static int parse_one_task_knobs(cfg *c, const char *task, cfg_loc at, struct fy_node *m)
+{
+    zoo_plugin *p = NULL;
+    if (zoo_task_find(task, &p))
+        return zoo_cfg_fail(c, at, "'%s: {...}' in task: is neither a field nor a task's knobs: %s", task,
+                            zoo_error_last()->msg);
+    int rc = 0;
+    void *it = NULL;
+    struct fy_node_pair *q;
+    while (!rc && (q = fy_node_mapping_iterate(m, &it))) {
+        struct fy_node *k = fy_node_pair_key(q), *v = fy_node_pair_value(q);
+        cfg_loc kl = zoo_cfg_loc(c, k, at);
+        const char *knob;
+        if ((rc = key_text(c, k, kl, &knob)))
+            break;
+        const char *x = fy_node_get_type(v) == FYNT_SCALAR && !zoo_cfg_is_null(v) ? fy_node_get_scalar0(v) : NULL;
+        if (!x) {
+            rc = zoo_cfg_fail(c, zoo_cfg_loc(c, v, kl),
+                              "%s.%s takes one value here (a knob in one task's section is not swept: sweep it in a "
+                              "file of that task alone), got %s",
+                              task, knob, zoo_cfg_kind(v));
+            break;
+        }
+        zoo_hvals *h = NULL;
+        if (zoo_hvals_new_task(p->task, &h) || zoo_hvals_set(h, knob, x))
+            rc = zoo_cfg_fail(c, kl, "%s", zoo_error_last()->msg);
+        zoo_hvals_free(h);
+        char key[80];
+        if (!rc && snprintf(key, sizeof key, "task.%s", knob) >= (int)sizeof key)
+            rc = zoo_cfg_fail(c, kl, "task knob name '%.60s...' is too long", knob);
+        fdef d = {"task", knob, key, FT_STR};
+        if (!rc && !(rc = parse_field(c, &d, k, v)))
+            snprintf(c->fields[c->n_fields - 1].only_task, sizeof c->fields[0].only_task, "%s", task);
+    }
+    zoo_plugin_close(p);
+    return rc;
 }
 
 /* Each task knob must be a knob of one of the tasks the file names (mqar when none):
@@ -535,6 +585,12 @@ static int parse_section(cfg *c, const char *section, struct fy_node *kn, struct
             return rc;
         fdef d;
         char knob[80];
+        if (!strcmp(section, "task") && fy_node_get_type(v) == FYNT_MAPPING && find_fdef(section, name, &d) &&
+            !misplaced(name)) {
+            if ((rc = parse_one_task_knobs(c, name, at, v)))
+                return rc;
+            continue;
+        }
         if (find_fdef(section, name, &d)) {
             if (strcmp(section, "task") || misplaced(name))
                 return unknown_key(c, at, section, name);

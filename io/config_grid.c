@@ -294,15 +294,19 @@ static int excluded(const cfg *c, const int *vi)
 static int build_spec(const cfg *c, const int *vi, zoo_run_spec *s, cfg_loc *bad)
 {
     zoo_run_spec_default(s);
-    for (int i = 0; i < c->n_fields; i++) {
-        const cfg_field *f = &c->fields[i];
-        const cfg_value *v = &f->vals[vi[i]];
-        int rc = f->type == FT_MIXER ? zoo_cfg_apply_mixer(s, v) : zoo_run_spec_set(s, f->key, v->text);
-        if (rc) {
-            *bad = v->loc;
-            return rc;
+    /* Knobs of one task's section last, once the run's task is known. */
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < c->n_fields; i++) {
+            const cfg_field *f = &c->fields[i];
+            if ((pass == 0) != !f->only_task[0] || (pass == 1 && strcmp(s->task, f->only_task)))
+                continue;
+            const cfg_value *v = &f->vals[vi[i]];
+            int rc = f->type == FT_MIXER ? zoo_cfg_apply_mixer(s, v) : zoo_run_spec_set(s, f->key, v->text);
+            if (rc) {
+                *bad = v->loc;
+                return rc;
+            }
         }
-    }
     return 0;
 }
 

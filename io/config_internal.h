@@ -37,6 +37,7 @@ typedef struct cfg_field {
     char name[32];   /* as written: "seq_len", "mixers" */
     const char *key; /* the zoo_run_spec_set key */
     char knob_key[80]; /* a task knob's key "task.<knob>" (key points here) */
+    char only_task[32]; /* a knob given in the section of one task: set on that task's runs only */
     cfg_ftype type;
     cfg_loc loc;     /* of the key */
     int axis;        /* the file gave a list of alternatives */

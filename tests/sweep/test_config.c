@@ -185,6 +185,19 @@ static void unit(void)
           "int-list sweep (%lld runs)", (long long)s.n_runs);
     zoo_sweep_free(&s);
 
+    /* A sweep over tasks: knobs in one task's section reach that task's runs only. */
+    CHECK(!parse("task:\n  name: [in_context_recall, fuzzy_in_context_recall, selective_copying]\n  vocab: 16\n"
+                 "  fuzzy_in_context_recall: {k_motif_size: 2, v_motif_size: 2}\n"
+                 "  selective_copying: {num_tokens_to_copy: 8}\n",
+                 &s),
+          "per-task knobs: %s", zoo_error_last()->msg);
+    CHECK(s.n_runs == 3 && s.runs[0].n_task_knobs == 0 && s.runs[1].n_task_knobs == 2 &&
+              s.runs[2].n_task_knobs == 1 && !strcmp(s.runs[2].task_knobs[0].name, "num_tokens_to_copy") &&
+              !strcmp(s.runs[2].task_knobs[0].value, "8"),
+          "per-task knobs: %lld runs, knobs %d %d %d", (long long)s.n_runs, s.runs[0].n_task_knobs,
+          s.runs[1].n_task_knobs, s.runs[2].n_task_knobs);
+    zoo_sweep_free(&s);
+
     /* Anchors and merge keys are YAML's own and work. */
     CHECK(zoo_sweep_parse("base: &b {lr: 0.005, epochs: 3}\n", "mem.yaml", &s) == ZOO_ERR_CONFIG,
           "unknown top-level key 'base' must fail");
