@@ -145,9 +145,9 @@ static void share_of(int64_t count, int r, int n, int64_t *lo, int64_t *hi)
     *hi = count * (r + 1) / n;
 }
 
-/* The pieces a set is evaluated in, batches never crossing one: its segments, and
- * within each its rows of one tag (a tagged test set is grouped so, make_data), or the
- * whole set. */
+/* The pieces a set is evaluated in, batches never crossing one: its segments, and with
+ * by_tag within each its rows of one tag (a run's tagged test set is grouped so,
+ * make_data), or the whole set. */
 #define MAX_PIECES (ZOO_MAX_SEGMENTS * ZOO_MAX_TAGS)
 typedef struct pieces {
     int n;
@@ -155,19 +155,20 @@ typedef struct pieces {
     int seg[MAX_PIECES], tag[MAX_PIECES]; /* -1: none */
 } pieces;
 
-static void set_pieces(const zoo_dataset *d, pieces *p)
+static void set_pieces(const zoo_dataset *d, pieces *p, int by_tag)
 {
+    const int32_t *tags = by_tag ? d->tags : NULL;
     int nseg = d->n_segments > 0 && d->n_segments <= ZOO_MAX_SEGMENTS && d->seg_start ? d->n_segments : 0;
     p->n = 0;
     for (int s = 0; s < (nseg ? nseg : 1); s++) {
         int64_t a = nseg ? d->seg_start[s] : 0, b = nseg ? d->seg_start[s + 1] : d->n;
         for (int64_t r = a; r < b; r++)
-            if (r == a || (d->tags && d->tags[r] != d->tags[r - 1])) {
+            if (r == a || (tags && tags[r] != tags[r - 1])) {
                 if (p->n == MAX_PIECES) /* cannot happen for a grouped set: tags < ZOO_MAX_TAGS */
                     break;
                 p->start[p->n] = r;
                 p->seg[p->n] = nseg ? s : -1;
-                p->tag[p->n] = d->tags ? d->tags[r] : -1;
+                p->tag[p->n] = tags ? tags[r] : -1;
                 p->n++;
             }
     }
@@ -258,7 +259,7 @@ static int evaluate_dp(zoo_model *m, const zoo_dataset *d, int64_t Bg, const zoo
 {
     static _Thread_local pieces pc; /* large: kept off the stack */
     int64_t nb_all = 0, lo, hi;
-    set_pieces(d, &pc);
+    set_pieces(d, &pc, 1);
     const int np = pc.n;
     const int64_t *starts = pc.start;
     for (int p = 0; p < np; p++)
@@ -331,7 +332,7 @@ static int evaluate_set(zoo_model *m, const zoo_dataset *d, double *loss, double
         return rc;
     static _Thread_local pieces pc; /* large: kept off the stack */
     static _Thread_local eval_sum sums[MAX_PIECES];
-    set_pieces(d, &pc);
+    set_pieces(d, &pc, res != NULL); /* a run's test set is grouped by tag; any other set is not */
     const int np = pc.n;
     const int64_t *starts = pc.start;
     memset(sums, 0, sizeof sums);
