@@ -493,8 +493,13 @@ def scaling_fits(power_fits, log_fits, metric_label, ci=0.95):
                        label="never reached (need > the largest d_model)")]
     fig.legend(handles=handles, loc="lower center", ncol=2, frameon=False, bbox_to_anchor=(0.5, 0.0))
     rows = int(math.ceil(len(handles) / 2))
+    # The legend below the panels grows with the lines (a sweep over tasks has many): the
+    # figure grows with it, the panels keep their 4.6 inches.
+    height = 4.6 + 0.21 * rows
+    fig.set_figheight(height)
     fig.suptitle("Scaling fits", fontsize=12)
-    fig.subplots_adjust(left=0.06, right=0.98, top=0.86, bottom=0.2 + 0.045 * rows, wspace=0.3)
+    fig.subplots_adjust(left=0.06, right=0.98, top=1.0 - 0.64 / height, bottom=(0.92 + 0.21 * rows) / height,
+                        wspace=0.3)
     return fig
 
 
