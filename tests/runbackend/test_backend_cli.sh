@@ -173,7 +173,7 @@ sweep)
     "$py" - b.h5 old.h5 <<'EOF' || fail "results: $(cat out)"
 import sys, h5py
 f = h5py.File(sys.argv[1], "r")
-assert int(f.attrs["schema_version"]) == 3
+assert int(f.attrs["schema_version"]) == 4
 s = f["summary"][()]
 rows = []
 for i in range(len(s)):
