@@ -227,6 +227,17 @@ zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps);
  * B_t = BC[..., :N], C_t = BC[..., N:]. Out (B, L, Di). Add D x with zoo_mul + zoo_add. */
 zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, zoo_tensor *A, zoo_tensor *BC);
 
+/* ---- linear recurrences with a matrix state (docs/mixers.md, recurrence) ---------- */
+/* The state update shared by GLA, Mamba-2, DeltaNet, Gated DeltaNet and RWKV-7. Per batch
+ * row and head, state S in R^{dk x dv}, S_0 = 0:
+ *   S_t = diag(w_t) S_{t-1} + a_t (b_t^T S_{t-1}) + k_t v_t^T,    o_t = S_t^T q_t
+ * q, k: (B, L, H*dk); v: (B, L, H*dv); heads contiguous in the last dim (as zoo_attention);
+ * w: (B, L, H*dk) a decay per key channel, (B, L, H) one per head, or NULL (no decay, 1);
+ * a, b: (B, L, H*dk), both or neither (NULL: no rank-one term; the delta rule passes
+ * a = -beta k, b = k). No scaling of q is applied. Out (B, L, H*dv). */
+zoo_tensor *zoo_recurrence(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, zoo_tensor *w,
+                           zoo_tensor *a, zoo_tensor *b, int heads);
+
 /* ---- backends ------------------------------------------------------------------- */
 /* "cpu" | "cuda". */
 const char *zoo_backend_name(zoo_backend b);
