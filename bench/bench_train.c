@@ -2,9 +2,11 @@
  * configuration, in tokens/s, printed as one JSON line. bench/run.py runs it next to
  * the PyTorch reference. Not a test: it prints numbers and never judges them.
  *
- * usage: zoo_bench_train [--steps N] [--min-time S] [--warmup N] [--phases 1]
+ * usage: zoo_bench_train [--steps N] [--min-time S] [--warmup N] [--phases 1|2]
  *                        [--<spec key> VALUE ...]   e.g. --d_model 128 --seq_len 256
  * --steps 0 builds and plans the model only: the planned bytes per kind, no step.
+ * --phases 1 times forward, backward and AdamW apart; 2 also each op's kernels, summed by
+ * op name ("ops": {name: [forward s, backward s] per step}; the waits add a little).
  * Defaults: the run spec's (attention, 2 layers, learned positions, dropout 0.1, as in
  * docs/model.md), batch 64, 2 threads, K by L as in Zoology's Figure 2. */
 #define _POSIX_C_SOURCE 200809L
@@ -46,6 +48,34 @@ static void print_plan(const zoo_graph *g)
         return;
     printf(", \"activations_mib\": %.1f, \"act_grads_mib\": %.1f, \"workspace_mib\": %.1f", mp.activations / 1048576.0,
            mp.act_grads / 1048576.0, mp.workspace / 1048576.0);
+}
+
+/* Per-op kernel seconds per step, summed over the nodes of each op, in first-use order. */
+static void print_op_times(const zoo_graph *g, int steps)
+{
+    enum { MAX_OPS = 64 };
+    const char *names[MAX_OPS];
+    double fw[MAX_OPS] = {0}, bw[MAX_OPS] = {0};
+    int n = 0;
+    const char *op;
+    double f, b;
+    for (int i = 0; zoo_graph_profile_get(g, i, &op, &f, &b); i++) {
+        if (!op)
+            continue;
+        int j = 0;
+        while (j < n && strcmp(names[j], op))
+            j++;
+        if (j == n && n < MAX_OPS)
+            names[n++] = op;
+        if (j < n) {
+            fw[j] += f;
+            bw[j] += b;
+        }
+    }
+    printf(", \"ops\": {");
+    for (int j = 0; j < n; j++)
+        printf("%s\"%s\": [%.5f, %.5f]", j ? ", " : "", names[j], fw[j] / steps, bw[j] / steps);
+    printf("}");
 }
 
 int main(int argc, char **argv)
@@ -113,6 +143,8 @@ int main(int argc, char **argv)
     int done = 0;
     for (int it = 0;; it++) {
         if (it == warmup) {
+            if (phases > 1 && zoo_graph_profile(m->g, 1))
+                return fail("profile");
             t0 = now();
             c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
         }
@@ -171,6 +203,8 @@ int main(int argc, char **argv)
     printf("]");
     if (phases)
         printf(", \"forward_s\": %.4f, \"backward_s\": %.4f, \"adamw_s\": %.4f", tf / done, tb / done, ta / done);
+    if (phases > 1)
+        print_op_times(m->g, done);
     printf("}\n");
     zoo_model_free(m);
     zoo_dataset_free(&d);

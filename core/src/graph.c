@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "zoo/run.h"
@@ -69,6 +70,7 @@ void zoo_graph_free(zoo_graph *g)
         g->be->exec_free(&g->exec);
     }
     free(g->zero_at);
+    free(g->op_seconds);
     free(g->zero_first);
     free(g->zero_list);
     free(g);
@@ -575,15 +577,50 @@ int zoo_exec_push_step(zoo_exec *x)
     return x->be->copy(x, x->step, &x->host_step, sizeof x->host_step, ZOO_COPY_H2D);
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+int zoo_graph_profile(zoo_graph *g, int on)
+{
+    if (!g || !g->planned)
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_graph_profile needs a planned graph");
+    if (g->use_capture && on)
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_graph_profile: this graph's steps are captured (set ZOO_CUDA_GRAPH=0 "
+                                       "before planning to time each op)");
+    free(g->op_seconds);
+    g->op_seconds = NULL;
+    if (on && !(g->op_seconds = calloc((size_t)(2 * g->n_nodes + 1), sizeof *g->op_seconds)))
+        return ZOO_FAIL(ZOO_ERR_NOMEM, "out of memory for the op profile");
+    return 0;
+}
+
+int zoo_graph_profile_get(const zoo_graph *g, int node, const char **op, double *forward_s, double *backward_s)
+{
+    if (!g || !g->op_seconds || node < 0 || node >= g->n_nodes)
+        return 0;
+    const zoo_tensor *t = g->nodes[node];
+    *op = t->op ? t->op->name : NULL;
+    *forward_s = g->op_seconds[2 * node];
+    *backward_s = g->op_seconds[2 * node + 1];
+    return 1;
+}
+
 /* One kernel call: its status, the op named on failure, and a check after it when
- * the sync-each-op switch is on. */
+ * the sync-each-op switch is on. Profiling waits for each kernel, so its time is its own. */
 static int run_kernel(zoo_graph *g, zoo_kernel_fn fn, zoo_tensor *t, const char *dir)
 {
+    double t0 = g->op_seconds ? now_s() : 0.0;
     int rc = fn(&g->exec, t);
-    if (!rc && g->sync_each_op)
+    if (!rc && (g->sync_each_op || g->op_seconds))
         rc = g->be->synchronize(&g->exec);
     if (rc)
         zoo_error_prefix("op '%s' %s (node %d) failed: ", t->op->name, dir, t->id);
+    else if (g->op_seconds)
+        g->op_seconds[2 * t->id + (dir[0] == 'b')] += now_s() - t0;
     return rc;
 }
 

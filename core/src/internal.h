@@ -109,6 +109,7 @@ struct zoo_graph {
     int eager_steps;             /* steps run before the capture (warm-up) */
     int captured;
     int sync_each_op;            /* ZOO_SYNC_EACH_OP=1: synchronise and check after every kernel */
+    double *op_seconds;          /* zoo_graph_profile: per node, forward and backward kernel time */
     /* test switches (optest's backend comparison): never write gradients whole, and
      * clear gradients by filling every byte with grad_fill_byte instead of 0 */
     int no_fresh;

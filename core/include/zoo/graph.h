@@ -296,6 +296,13 @@ int zoo_graph_backward(zoo_graph *g, zoo_tensor *loss);
 int zoo_graph_backward_seeded(zoo_graph *g, zoo_tensor *out, const float *dout);
 /* Wait for the backend's queued work (no-op on CPU). */
 int zoo_graph_synchronize(zoo_graph *g);
+/* Op timing (benchmarks), on a planned graph: on = 1 starts (or restarts from zero) adding up each node's
+ * kernel time, forward and backward apart, waiting for every kernel; 0 stops. Refused on
+ * a graph whose steps are captured (CUDA graphs: ZOO_CUDA_GRAPH=0 before planning).
+ * zoo_graph_profile_get reads node i (op = NULL for inputs and parameters); 0 past the
+ * last node or when profiling is off. */
+int zoo_graph_profile(zoo_graph *g, int on);
+int zoo_graph_profile_get(const zoo_graph *g, int node, const char **op, double *forward_s, double *backward_s);
 
 /* ---- tensor and parameter access ------------------------------------------------ */
 int zoo_tensor_ndim(const zoo_tensor *t);
