@@ -172,6 +172,8 @@ zoo_tensor *zoo_node_new(zoo_graph *g, const zoo_op_def *op, int ndim, const int
 {
     if (!g || g->status)
         return NULL;
+    if (nsrc > ZOO_MAX_SRC)
+        return zoo_node_fail(g, ZOO_ERR_INVALID, "%s: %d inputs, an op takes at most %d", op->name, nsrc, ZOO_MAX_SRC);
     for (int i = 0; i < nsrc; i++)
         if (!src[i])
             return zoo_node_fail(g, ZOO_ERR_INVALID, "%s: input %d is NULL", op->name, i);

@@ -9,7 +9,7 @@
 #include "backend.h"
 #include "zoo/graph.h"
 
-#define ZOO_MAX_SRC 4
+#define ZOO_MAX_SRC 6 /* zoo_recurrence: q, k, v, w, a, b */
 #define ZOO_MAX_OPARAMS 8
 
 /* Kernel rules (docs/backends.md): a kernel returns 0 or a ZOO_FAIL code naming what

@@ -4,7 +4,7 @@
  *   y_t    = sum_n C_t[n] h_t[n]
  * x, delta: (B, L, Di) channel last; A: (Di, N); BC: (B, L, 2N) with B_t = BC[..., :N] and
  * C_t = BC[..., N:] (the tail of Mamba's x_proj output, one slice). The skip D x is a
- * separate mul + add in the plugin (an op has at most four sources).
+ * separate mul + add in the plugin.
  *
  * Work is split into tasks (b, block of CB channels). The states are not kept between
  * forward and backward (B*L*Di*N floats would dwarf every other activation): the
