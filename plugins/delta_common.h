@@ -62,27 +62,16 @@ static zoo_tensor *dn_head_scale(zoo_graph *g, zoo_tensor *x, zoo_tensor *s, int
     return zoo_reshape(g, zoo_transpose(g, y), 3, (int64_t[]){B, L, heads * d});
 }
 
-/* A constant vector (n) of value c, made by ops from src (any tensor with >= n elements):
- * exp(0 * src[:n]) * c. Its gradient into src is exactly 0. It stands for the fixed unit
- * weight of an RMSNorm that has none in the reference, where a buffer would add a name
- * the reference's state_dict lacks. */
-static zoo_tensor *dn_const(zoo_graph *g, zoo_tensor *src, int64_t n, float c)
-{
-    zoo_tensor *flat = zoo_reshape(g, src, 1, (int64_t[]){zoo_tensor_numel(src)});
-    return zoo_scale(g, zoo_exp(g, zoo_scale(g, zoo_slice(g, flat, 0, n), 0.0f)), c);
-}
-
 /* fla's L2 norm of each head's d channels, times c (the query scale, or 1):
- *   x / sqrt(sum x^2 + 1e-6) * c = rmsnorm_{eps = 1e-6/d}(x) * c / sqrt(d).
- * x: (B, L, H*d). wsrc feeds dn_const. */
+ *   x / sqrt(sum x^2 + 1e-6) * c = rmsnorm_{eps = 1e-6/d}(x) * c / sqrt(d),
+ * with the weightless RMSNorm (no parameter: the reference has none). x: (B, L, H*d). */
 #define DN_L2_EPS 1e-6
-static zoo_tensor *dn_l2norm(zoo_graph *g, zoo_tensor *x, int64_t heads, int64_t d, float c, zoo_tensor *wsrc)
+static zoo_tensor *dn_l2norm(zoo_graph *g, zoo_tensor *x, int64_t heads, int64_t d, float c)
 {
     int64_t B = zoo_tensor_dim(x, 0), L = zoo_tensor_dim(x, 1);
-    zoo_tensor *w = dn_const(g, wsrc, d, (float)(c / sqrt((double)d)));
     zoo_tensor *x4 = zoo_reshape(g, x, 4, (int64_t[]){B, L, heads, d});
-    zoo_tensor *y = zoo_rmsnorm(g, x4, w, (float)(DN_L2_EPS / (double)d));
-    return zoo_reshape(g, y, 3, (int64_t[]){B, L, heads * d});
+    zoo_tensor *y = zoo_rmsnorm(g, x4, NULL, (float)(DN_L2_EPS / (double)d));
+    return zoo_scale(g, zoo_reshape(g, y, 3, (int64_t[]){B, L, heads * d}), (float)(c / sqrt((double)d)));
 }
 
 /* The output stage: o (B, L, H*dv) -> RMSNorm over each head's dv channels with

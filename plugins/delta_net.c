@@ -109,15 +109,13 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     dn_act act = (dn_act)dn_act_parse(zoo_hvals_str(h, "qk_activation"));
     int conv = zoo_hvals_bool(h, "use_short_conv"), cbias = zoo_hvals_bool(h, "conv_bias");
 
-    int first = zoo_graph_nparams(g);
     zoo_tensor *q = dn_branch(g, x, "q_proj", conv ? "q_conv1d" : NULL, d.key_dim, K, cbias, act);
-    zoo_tensor *qw = zoo_graph_param(g, first); /* q_proj.weight, the source of dn_l2norm's constant */
     zoo_tensor *k = dn_branch(g, x, "k_proj", conv ? "k_conv1d" : NULL, d.key_dim, K, cbias, act);
     zoo_tensor *v = dn_branch(g, x, "v_proj", conv ? "v_conv1d" : NULL, d.value_dim, K, cbias, DN_SILU);
     /* fla's kernel (use_qk_l2norm_in_kernel, default scale): q and k L2-normalised per
      * head, q scaled by dk^-1/2 */
-    q = dn_l2norm(g, q, d.heads, d.dk, (float)(1.0 / sqrt((double)d.dk)), qw);
-    k = dn_l2norm(g, k, d.heads, d.dk, 1.0f, qw);
+    q = dn_l2norm(g, q, d.heads, d.dk, (float)(1.0 / sqrt((double)d.dk)));
+    k = dn_l2norm(g, k, d.heads, d.dk, 1.0f);
     /* beta k, the key written; the erase term a (b^T S) with a = -beta k, b = k */
     float bmul = zoo_hvals_bool(h, "allow_neg_eigval") ? 2.0f : 1.0f;
     zoo_tensor *kb;

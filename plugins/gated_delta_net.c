@@ -88,13 +88,11 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     int64_t dk = D / H, dv = dk * zoo_hvals_int(h, "expand_v");
     int conv = zoo_hvals_bool(h, "use_short_conv"), cbias = zoo_hvals_bool(h, "conv_bias");
 
-    int first = zoo_graph_nparams(g);
     zoo_tensor *q = dn_branch(g, x, "q_proj", conv ? "q_conv1d" : NULL, H * dk, K, cbias, DN_SILU);
-    zoo_tensor *qw = zoo_graph_param(g, first); /* q_proj.weight, the source of dn_l2norm's constant */
     zoo_tensor *k = dn_branch(g, x, "k_proj", conv ? "k_conv1d" : NULL, H * dk, K, cbias, DN_SILU);
     zoo_tensor *v = dn_branch(g, x, "v_proj", conv ? "v_conv1d" : NULL, H * dv, K, cbias, DN_SILU);
-    q = dn_l2norm(g, q, H, dk, (float)(1.0 / sqrt((double)dk)), qw);
-    k = dn_l2norm(g, k, H, dk, 1.0f, qw);
+    q = dn_l2norm(g, q, H, dk, (float)(1.0 / sqrt((double)dk)));
+    k = dn_l2norm(g, k, H, dk, 1.0f);
 
     zoo_tensor *beta = zoo_sigmoid(g, zoo_nn_linear(g, x, "b_proj", H, 0)); /* (B, L, H) */
     zoo_tensor *a_proj = zoo_nn_linear(g, x, "a_proj", H, 0);

@@ -1,5 +1,5 @@
 """ref_rmsnorm.py: PyTorch float64 reference for zoo_rmsnorm, written as Mamba's
-rms_norm_ref: x * rsqrt(mean(x^2) + eps) * weight, no bias."""
+rms_norm_ref: x * rsqrt(mean(x^2) + eps) * weight, no bias (no weight parameter: 1)."""
 import os
 import sys
 
@@ -8,8 +8,9 @@ import zt  # noqa: E402
 
 
 def forward(case, torch):
-    x, w = case.param("x"), case.param("weight")
-    return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + case.attr("eps")) * w
+    x = case.param("x")
+    y = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + case.attr("eps"))
+    return y * case.param("weight") if "weight" in case else y
 
 
 zt.main(forward)

@@ -4,11 +4,11 @@
 
 #include "optest.h"
 
-/* d = (rows, D); f[0] = eps */
+/* d = (rows, D); f[0] = eps; flag 1: no weight (w = 1) */
 static zoo_tensor *build(zoo_graph *g, const optest_case *c)
 {
     zoo_tensor *x = optest_param(g, "x", 2, c->d[0], c->d[1], 0);
-    zoo_tensor *w = optest_param(g, "weight", 1, c->d[1], 0, 0);
+    zoo_tensor *w = c->flag ? NULL : optest_param(g, "weight", 1, c->d[1], 0, 0);
     return zoo_rmsnorm(g, x, w, (float)c->f[0]);
 }
 
@@ -57,6 +57,7 @@ static int unit(void)
 static const optest_case cases[] = {
     {"(1,1)", {1, 1}, {1e-5}, 0},      {"(1,7)", {1, 7}, {1e-5}, 0},     {"(5,13)", {5, 13}, {1e-5}, 0},
     {"(130,9) 3 row blocks", {130, 9}, {1e-5}, 0}, {"(3,64) eps 0.1", {3, 64}, {0.1}, 0},
+    {"(5,13) no weight", {5, 13}, {1e-5}, 1},      {"(130,8) no weight, eps 1e-6/8", {130, 8}, {1.25e-7}, 1},
 };
 
 int main(int argc, char **argv)

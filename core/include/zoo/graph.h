@@ -218,7 +218,7 @@ zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads
 zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads);
 
 /* ---- Mamba ops (docs/model.md, Mamba block; docs/mixers.md, mamba) -------------- */
-/* RMSNorm over the last dim with weight w: (D), no bias:
+/* RMSNorm over the last dim with weight w: (D), or NULL for none (w = 1), no bias:
  * y = x / sqrt(mean(x^2) + eps) * w (the norm of the Mamba blocks, eps 1e-5). */
 zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps);
 /* Mamba's selective scan without the D skip, per batch row and channel c, state in R^N:

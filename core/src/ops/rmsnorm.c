@@ -1,5 +1,7 @@
 /* rmsnorm.c: RMSNorm over the last dim with a weight and no bias, as the RMSNorm of the
- * Mamba blocks (docs/model.md): y = x * rstd * w, rstd = 1 / sqrt(mean(x^2) + eps).
+ * Mamba blocks (docs/model.md): y = x * rstd * w, rstd = 1 / sqrt(mean(x^2) + eps); without
+ * a weight (w = 1), the plain normalisation (the L2 norm of q and k in the delta rules is
+ * this with eps / D, times 1 / sqrt(D)).
  * Saves each row's rstd in aux for backward (and has room there for the dw partial sums).
  *
  * Backward, with xhat = x * rstd and gh = dy * w:
@@ -22,9 +24,9 @@ static int64_t stats_floats(int64_t rows) { return (rows + 1) / 2 * 2; }
 static int rmsnorm_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     (void)ex;
-    zoo_tensor *X = t->src[0], *W = t->src[1];
+    zoo_tensor *X = t->src[0], *W = t->nsrc > 1 ? t->src[1] : NULL;
     int64_t rows = zoo_rows(X), D = zoo_cols(X);
-    const float *x = X->data, *w = W->data; /* x: (rows, D), w: (D) */
+    const float *x = X->data, *w = W ? W->data : NULL; /* x: (rows, D), w: (D) or none */
     float *y = t->data, *rs = t->aux;       /* y: (rows, D), rs: (rows) */
     double eps = t->fp[0];
 #pragma omp parallel for schedule(static)
@@ -38,7 +40,7 @@ static int rmsnorm_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
         float *yr = y + r * D;
 #pragma omp simd
         for (int64_t j = 0; j < D; j++)
-            yr[j] = xr[j] * rstd * w[j];
+            yr[j] = xr[j] * rstd * (w ? w[j] : 1.0f);
     }
     return 0;
 }
@@ -46,10 +48,10 @@ static int rmsnorm_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 static int rmsnorm_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     (void)ex;
-    zoo_tensor *X = t->src[0], *W = t->src[1];
+    zoo_tensor *X = t->src[0], *W = t->nsrc > 1 ? t->src[1] : NULL;
     int64_t rows = zoo_rows(X), D = zoo_cols(X), nb = nblocks_of(rows);
-    const float *x = X->data, *w = W->data, *dy = t->grad, *rs = t->aux;
-    float *dx = X->grad, *dw = W->grad; /* either may be NULL */
+    const float *x = X->data, *w = W ? W->data : NULL, *dy = t->grad, *rs = t->aux;
+    float *dx = X->grad, *dw = W ? W->grad : NULL; /* either may be NULL */
     double *part = (double *)(t->aux + stats_floats(rows)); /* (nb, D): per block dw */
 #pragma omp parallel for schedule(static)
     for (int64_t k = 0; k < nb; k++) {
@@ -64,16 +66,16 @@ static int rmsnorm_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
             if (dx) {
                 double m = 0.0;
                 for (int64_t j = 0; j < D; j++)
-                    m += (double)dyr[j] * w[j] * ((double)xr[j] * rstd);
+                    m += (double)dyr[j] * (w ? w[j] : 1.0f) * ((double)xr[j] * rstd);
                 float m2 = (float)(m / (double)D), *dxr = dx + r * D;
                 if (zoo_grad_fresh(t, 0)) {
 #pragma omp simd
                     for (int64_t j = 0; j < D; j++)
-                        dxr[j] = rstd * (dyr[j] * w[j] - xr[j] * rstd * m2);
+                        dxr[j] = rstd * (dyr[j] * (w ? w[j] : 1.0f) - xr[j] * rstd * m2);
                 } else {
 #pragma omp simd
                     for (int64_t j = 0; j < D; j++)
-                        dxr[j] += rstd * (dyr[j] * w[j] - xr[j] * rstd * m2);
+                        dxr[j] += rstd * (dyr[j] * (w ? w[j] : 1.0f) - xr[j] * rstd * m2);
                 }
             }
             if (dw)
@@ -107,18 +109,19 @@ const zoo_op_def zoo_op_rmsnorm = {"rmsnorm", {[ZOO_BACKEND_CPU] = {rmsnorm_prep
 zoo_tensor *zoo_rmsnorm(zoo_graph *g, zoo_tensor *x, zoo_tensor *w, float eps)
 {
     zoo_tensor *src[2] = {x, w};
-    if (!g || g->status || !x || !w)
+    int nsrc = w ? 2 : 1; /* no weight: w = 1 */
+    if (!g || g->status || !x)
         return zoo_node_new(g, &zoo_op_rmsnorm, 1, (int64_t[]){1}, src, 2);
     char s1[64], s2[64];
-    if (x->dtype != ZOO_F32 || w->dtype != ZOO_F32)
+    if (x->dtype != ZOO_F32 || (w && w->dtype != ZOO_F32))
         return zoo_node_fail(g, ZOO_ERR_INVALID, "rmsnorm: input and weight must be f32");
     int64_t D = zoo_cols(x);
-    if (w->ndim != 1 || w->shape[0] != D)
+    if (w && (w->ndim != 1 || w->shape[0] != D))
         return zoo_node_fail(g, ZOO_ERR_SHAPE, "rmsnorm: weight %s does not fit input %s (need (%lld,))",
                              zoo_shape_str(w, s1, 64), zoo_shape_str(x, s2, 64), (long long)D);
     if (!(eps > 0) || !isfinite(eps))
         return zoo_node_fail(g, ZOO_ERR_INVALID, "rmsnorm: eps must be a positive number, got %g", (double)eps);
-    zoo_tensor *t = zoo_node_new(g, &zoo_op_rmsnorm, x->ndim, x->shape, src, 2);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_rmsnorm, x->ndim, x->shape, src, nsrc);
     if (t) {
         t->fp[0] = eps;
         t->overwrite = 0x3u; /* dx and dw are written whole */

@@ -29,7 +29,7 @@ ZOO_KERNEL rms_fwd(const float *x, const float *w, float *y, float *rs, int64_t 
     float rstd = (float)(1.0 / sqrt(ss / (double)D + eps));
     rs[r] = rstd;
     for (int64_t j = 0; j < D; j++)
-        yr[j] = xr[j] * rstd * w[j];
+        yr[j] = xr[j] * rstd * (w ? w[j] : 1.0f); /* no weight: w = 1 */
 }
 
 /* One thread per row: dx = rstd * (dy w - xhat mean(dy w xhat)), xhat = x rstd. */
@@ -44,10 +44,10 @@ ZOO_KERNEL rms_bwd_dx(const float *x, const float *dy, const float *w, const flo
     float rstd = rs[r];
     double m = 0.0;
     for (int64_t j = 0; j < D; j++)
-        m += (double)dyr[j] * w[j] * ((double)xr[j] * rstd);
+        m += (double)dyr[j] * (w ? w[j] : 1.0f) * ((double)xr[j] * rstd);
     float m2 = (float)(m / (double)D);
     for (int64_t j = 0; j < D; j++) {
-        float g = rstd * (dyr[j] * w[j] - xr[j] * rstd * m2);
+        float g = rstd * (dyr[j] * (w ? w[j] : 1.0f) - xr[j] * rstd * m2);
         dxr[j] = fresh ? g : dxr[j] + g;
     }
 }
@@ -88,22 +88,24 @@ extern "C" int zoo_cuda_rmsnorm_prepare(zoo_exec *x, zoo_tensor *t)
 
 extern "C" int zoo_cuda_rmsnorm_forward(zoo_exec *x, zoo_tensor *t)
 {
-    const zoo_tensor *X = t->src[0], *W = t->src[1];
+    const zoo_tensor *X = t->src[0], *W = t->nsrc > 1 ? t->src[1] : NULL;
     int64_t rows = zoo_rows(X), D = zoo_cols(X);
-    ZOO_CU(ZOO_LAUNCH(rms_fwd, rows, zoo_cuda_of(x)->stream, X->data, W->data, t->data, t->aux, rows, D,
+    const float *w = W ? W->data : NULL;
+    ZOO_CU(ZOO_LAUNCH(rms_fwd, rows, zoo_cuda_of(x)->stream, X->data, w, t->data, t->aux, rows, D,
                       (double)t->fp[0]));
     return 0;
 }
 
 extern "C" int zoo_cuda_rmsnorm_backward(zoo_exec *x, zoo_tensor *t)
 {
-    zoo_tensor *X = t->src[0], *W = t->src[1];
+    zoo_tensor *X = t->src[0], *W = t->nsrc > 1 ? t->src[1] : NULL;
     int64_t rows = zoo_rows(X), D = zoo_cols(X), nb = nblocks_of(rows);
     cudaStream_t s = zoo_cuda_of(x)->stream;
+    const float *w = W ? W->data : NULL;
     if (X->grad)
-        ZOO_CU(ZOO_LAUNCH(rms_bwd_dx, rows, s, X->data, t->grad, W->data, t->aux, X->grad, rows, D,
+        ZOO_CU(ZOO_LAUNCH(rms_bwd_dx, rows, s, X->data, t->grad, w, t->aux, X->grad, rows, D,
                           zoo_grad_fresh(t, 0)));
-    if (W->grad) {
+    if (W && W->grad) {
         double *part = (double *)(t->aux + stats_floats(rows)); /* (nb, D) */
         ZOO_CU(ZOO_LAUNCH(rms_bwd_part, nb * D, s, X->data, t->grad, t->aux, part, rows, D, nb));
         ZOO_CU(ZOO_LAUNCH(rms_bwd_w, D, s, part, W->grad, D, nb, zoo_grad_fresh(t, 1)));
