@@ -234,7 +234,9 @@ zoo_tensor *zoo_selective_scan(zoo_graph *g, zoo_tensor *x, zoo_tensor *delta, z
  * q, k: (B, L, H*dk); v: (B, L, H*dv); heads contiguous in the last dim (as zoo_attention);
  * w: (B, L, H*dk) a decay per key channel, (B, L, H) one per head, or NULL (no decay, 1);
  * a, b: (B, L, H*dk), both or neither (NULL: no rank-one term; the delta rule passes
- * a = -beta k, b = k). No scaling of q is applied. Out (B, L, H*dv). */
+ * a = -beta k, b = k; any input may be the same tensor as another). No scaling of q is
+ * applied. Out (B, L, H*dv). Training keeps the state every 64 steps until the backward,
+ * B*H*ceil(L/64)*dk*dv floats, and recomputes the states in between. */
 zoo_tensor *zoo_recurrence(zoo_graph *g, zoo_tensor *q, zoo_tensor *k, zoo_tensor *v, zoo_tensor *w,
                            zoo_tensor *a, zoo_tensor *b, int heads);
 

@@ -81,7 +81,8 @@ static inline float lanes_total(float *acc)
 
 /* S = diag(w) Sp + a (b^T Sp) + k v^T (S may be Sp: row i reads only row i of Sp and
  * c); o = S^T q when o is not NULL. c: (dv) scratch. */
-static inline void step_fwd(const step_in *s, int64_t dk, int64_t dv, const float *Sp, float *S, float *c, float *o)
+VEC_CLONES static void step_fwd(const step_in *s, int64_t dk, int64_t dv, const float *Sp, float *S, float *c,
+                                float *o)
 {
     if (s->a) {
         memset(c, 0, (size_t)dv * sizeof *c);
@@ -119,8 +120,7 @@ static inline void step_fwd(const step_in *s, int64_t dk, int64_t dv, const floa
 
 /* Forward of one (b, h): the state runs in S (dk, dv); ck (nck, dk, dv) gets the state
  * before each chunk; c: (dv) scratch. */
-VEC_CLONES static void task_fwd(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, float *S, float *c,
-                                float *ck)
+static void task_fwd(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, float *S, float *c, float *ck)
 {
     int64_t n = d->dk * d->dv;
     float *out = t->data; /* out: (B, L, H*dv) */
@@ -155,12 +155,69 @@ static step_grad grad_at(const zoo_tensor *t, const dims *d, int64_t b, int64_t 
     return g;
 }
 
+/* The blocks of LANES columns of the backward's row passes (m = LANES, or the tail),
+ * inlined so each loop has a constant trip count where it can. */
+#if defined(__GNUC__)
+#define BLOCK static inline __attribute__((always_inline)) void
+#else
+#define BLOCK static inline void
+#endif
+
+/* First pass with a rank-one term: G += q_i do, dot products of dq, dk, dw, and the sums
+ * gv += k_i G, e += a_i G, c += b_i Sp. */
+BLOCK blk_first_ab(int m, float qi, float ki, float ai, float bi, const float *gy, const float *v, const float *S,
+                   const float *Sp, float *G, float *gv, float *c, float *e, float *aq, float *ak, float *aw)
+{
+#pragma omp simd
+    for (int l = 0; l < m; l++) {
+        float g = G[l] + qi * gy[l];
+        G[l] = g;
+        aq[l] += S[l] * gy[l];
+        ak[l] += g * v[l];
+        aw[l] += g * Sp[l];
+        gv[l] += ki * g;
+        e[l] += ai * g;
+        c[l] += bi * Sp[l];
+    }
+}
+
+/* First pass without one: the same, and the row of G is done (times w_i). */
+BLOCK blk_first(int m, float qi, float ki, float wi, const float *gy, const float *v, const float *S, const float *Sp,
+                float *G, float *gv, float *aq, float *ak, float *aw)
+{
+#pragma omp simd
+    for (int l = 0; l < m; l++) {
+        float g = G[l] + qi * gy[l];
+        aq[l] += S[l] * gy[l];
+        ak[l] += g * v[l];
+        aw[l] += g * Sp[l];
+        gv[l] += ki * g;
+        G[l] = wi * g;
+    }
+}
+
+/* Second pass (c and e complete): dot products of da, db; G = w_i G + b_i e. */
+BLOCK blk_second(int m, float wi, float bi, const float *c, const float *e, const float *Sp, float *G, float *aa,
+                 float *ab)
+{
+#pragma omp simd
+    for (int l = 0; l < m; l++) {
+        float g = G[l];
+        aa[l] += g * c[l];
+        ab[l] += Sp[l] * e[l];
+        G[l] = wi * g + bi * e[l];
+    }
+}
+
 /* One step of the backward: G holds dL/dS_t less q_t do_t^T on entry and dL/dS_{t-1} on
  * return. S = S_t, Sp = S_{t-1}; gy = do_t (dv). c, e, gv: (dv) scratch. */
-static inline void step_bwd(const step_in *s, const step_grad *gr, int wmode, int64_t dk, int64_t dv,
-                            const float *S, const float *Sp, const float *gy, float *G, float *c, float *e, float *gv)
+VEC_CLONES static void step_bwd(const step_in *s, const step_grad *gr, int wmode, int64_t dk, int64_t dv,
+                                const float *S, const float *Sp, const float *gy, float *G, float *c, float *e,
+                                float *gv)
 {
     const float *v = s->v;
+    const int64_t nv = dv / LANES * LANES;
+    const int tail = (int)(dv - nv);
     memset(gv, 0, (size_t)dv * sizeof *gv);
     if (s->a) {
         memset(c, 0, (size_t)dv * sizeof *c);
@@ -171,35 +228,19 @@ static inline void step_bwd(const step_in *s, const step_grad *gr, int wmode, in
         const float qi = s->q[i], ki = s->k[i], wi = s->w[i * s->wis], *Si = S + i * dv, *Spi = Sp + i * dv;
         float *Gi = G + i * dv;
         float aq[LANES] = {0}, ak[LANES] = {0}, aw[LANES] = {0};
-        for (int64_t j0 = 0; j0 < dv; j0 += LANES) {
-            int m = dv - j0 < LANES ? (int)(dv - j0) : LANES;
-            const float *gyj = gy + j0, *vj = v + j0, *Sij = Si + j0, *Spij = Spi + j0;
-            float *Gij = Gi + j0, *gvj = gv + j0;
-            if (s->a) {
-                const float ai = s->a[i], bi = s->b[i];
-                float *cj = c + j0, *ej = e + j0;
-#pragma omp simd
-                for (int l = 0; l < m; l++) {
-                    float g = Gij[l] + qi * gyj[l];
-                    Gij[l] = g;
-                    aq[l] += Sij[l] * gyj[l];
-                    ak[l] += g * vj[l];
-                    aw[l] += g * Spij[l];
-                    gvj[l] += ki * g;
-                    ej[l] += ai * g;
-                    cj[l] += bi * Spij[l];
-                }
-            } else {
-#pragma omp simd
-                for (int l = 0; l < m; l++) {
-                    float g = Gij[l] + qi * gyj[l];
-                    aq[l] += Sij[l] * gyj[l];
-                    ak[l] += g * vj[l];
-                    aw[l] += g * Spij[l];
-                    gvj[l] += ki * g;
-                    Gij[l] = wi * g; /* no rank-one term: dL/dS_{t-1} row i is done */
-                }
-            }
+        if (s->a) {
+            const float ai = s->a[i], bi = s->b[i];
+            for (int64_t j = 0; j < nv; j += LANES)
+                blk_first_ab(LANES, qi, ki, ai, bi, gy + j, v + j, Si + j, Spi + j, Gi + j, gv + j, c + j, e + j, aq,
+                             ak, aw);
+            if (tail)
+                blk_first_ab(tail, qi, ki, ai, bi, gy + nv, v + nv, Si + nv, Spi + nv, Gi + nv, gv + nv, c + nv,
+                             e + nv, aq, ak, aw);
+        } else {
+            for (int64_t j = 0; j < nv; j += LANES)
+                blk_first(LANES, qi, ki, wi, gy + j, v + j, Si + j, Spi + j, Gi + j, gv + j, aq, ak, aw);
+            if (tail)
+                blk_first(tail, qi, ki, wi, gy + nv, v + nv, Si + nv, Spi + nv, Gi + nv, gv + nv, aq, ak, aw);
         }
         if (gr->q)
             gr->q[i] += lanes_total(aq);
@@ -219,23 +260,14 @@ static inline void step_bwd(const step_in *s, const step_grad *gr, int wmode, in
             gr->v[j] += gv[j];
     if (!s->a)
         return;
-    /* second pass: c and e are complete */
     for (int64_t i = 0; i < dk; i++) {
         const float wi = s->w[i * s->wis], bi = s->b[i], *Spi = Sp + i * dv;
         float *Gi = G + i * dv;
         float aa[LANES] = {0}, ab[LANES] = {0};
-        for (int64_t j0 = 0; j0 < dv; j0 += LANES) {
-            int m = dv - j0 < LANES ? (int)(dv - j0) : LANES;
-            const float *cj = c + j0, *ej = e + j0, *Spij = Spi + j0;
-            float *Gij = Gi + j0;
-#pragma omp simd
-            for (int l = 0; l < m; l++) {
-                float g = Gij[l];
-                aa[l] += g * cj[l];
-                ab[l] += Spij[l] * ej[l];
-                Gij[l] = wi * g + bi * ej[l];
-            }
-        }
+        for (int64_t j = 0; j < nv; j += LANES)
+            blk_second(LANES, wi, bi, c + j, e + j, Spi + j, Gi + j, aa, ab);
+        if (tail)
+            blk_second(tail, wi, bi, c + nv, e + nv, Spi + nv, Gi + nv, aa, ab);
         if (gr->a)
             gr->a[i] += lanes_total(aa);
         if (gr->b)
@@ -245,8 +277,8 @@ static inline void step_bwd(const step_in *s, const step_grad *gr, int wmode, in
 
 /* Backward of one (b, h): chunks from the last, each recomputed from its saved start
  * state ck into st (RC, dk, dv), then walked backwards. G (dk, dv); c, e, gv (dv). */
-VEC_CLONES static void task_bwd(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, const float *ck,
-                                float *st, float *G, float *c, float *e, float *gv)
+static void task_bwd(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, const float *ck, float *st,
+                     float *G, float *c, float *e, float *gv)
 {
     int64_t n = d->dk * d->dv;
     const float *gyp = t->grad; /* do: (B, L, H*dv) */
