@@ -8,6 +8,7 @@
 #include <stdio.h>
 
 #include "zoo/mixer.h"
+#include "token_shift.h"
 
 static const zoo_hparam knobs[] = {
     {"init_n_layer", ZOO_HP_INT, "12",
@@ -120,7 +121,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     int rc = check(h, li, msg, sizeof msg);
     if (rc)
         return zoo_graph_fail(g, rc, "%s", msg);
-    int64_t D = li->d_model, L = zoo_tensor_dim(x, 1);
+    int64_t D = li->d_model;
     if (zoo_tensor_ndim(x) != 3 || zoo_tensor_dim(x, -1) != D)
         return zoo_graph_fail(g, ZOO_ERR_SHAPE, "mixer 'rwkv': input width %lld differs from d_model %lld",
                               (long long)zoo_tensor_dim(x, -1), (long long)D);
@@ -131,16 +132,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     zoo_tensor *mv = zoo_param(g, "time_mix_v", 3, (int64_t[]){1, 1, D}, zoo_init_fn(fill_mix_v, ctx));
     zoo_tensor *mr = zoo_param(g, "time_mix_r", 3, (int64_t[]){1, 1, D}, zoo_init_fn(fill_mix_r, ctx));
 
-    /* token shift xx_t = x_{t-1}, xx_0 = 0 (ZeroPad2d((0, 0, 1, -1))): along time as the
-     * last dim, a zero column (0 * the first) before the first L-1 steps */
-    zoo_tensor *xx;
-    if (L == 1) {
-        xx = zoo_scale(g, x, 0.0f);
-    } else {
-        zoo_tensor *xt = zoo_transpose(g, x); /* (B, D, L) */
-        zoo_tensor *parts[2] = {zoo_scale(g, zoo_slice(g, xt, 0, 1), 0.0f), zoo_slice(g, xt, 0, L - 1)};
-        xx = zoo_transpose(g, zoo_concat(g, parts, 2));
-    }
+    zoo_tensor *xx = token_shift(g, x);
     zoo_tensor *diff = zoo_add(g, x, zoo_scale(g, xx, -1.0f));
     zoo_tensor *k = zoo_nn_linear(g, mix(g, xx, diff, mk, D), "key", D, 0);
     zoo_tensor *v = zoo_nn_linear(g, mix(g, xx, diff, mv, D), "value", D, 0);
