@@ -217,6 +217,18 @@ zoo_tensor *zoo_head_outer(zoo_graph *g, zoo_tensor *k, zoo_tensor *v, int heads
  * channels come out in (j, h) order, as H3 feeds them to its output Linear. */
 zoo_tensor *zoo_head_contract(zoo_graph *g, zoo_tensor *q, zoo_tensor *y, int heads);
 
+/* ---- sequence selection ops (docs/mixers.md, sparse_attention) --------------------- */
+/* Softmax over the sequence (dim 1) of x: (B, L, C), one distribution per (batch row,
+ * channel): y[b,t,c] = exp(x[b,t,c]) / sum_s exp(x[b,s,c]) (max-subtracted). Each output
+ * depends on every position of its row, later ones included: not causal. */
+zoo_tensor *zoo_softmax_seq(zoo_graph *g, zoo_tensor *x);
+/* The evaluation-time top-k mask along the sequence (dim 1) of x: (B, L, C). In eval mode
+ * (zoo_graph_set_training(g, 0, ...)) each (batch row, channel) keeps its k largest
+ * entries, ties going to the lower position, and the rest become 0; in training mode it
+ * is the identity, as is any k >= L. The gradient is passed where an entry was kept.
+ * k >= 1. Not causal in eval mode. */
+zoo_tensor *zoo_topk_seq(zoo_graph *g, zoo_tensor *x, int64_t k);
+
 /* ---- Mamba ops (docs/model.md, Mamba block; docs/mixers.md, mamba) -------------- */
 /* RMSNorm over the last dim with weight w: (D), or NULL for none (w = 1), no bias:
  * y = x / sqrt(mean(x^2) + eps) * w (the norm of the Mamba blocks, eps 1e-5). */

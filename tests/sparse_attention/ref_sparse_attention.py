@@ -1,0 +1,110 @@
+"""ref_sparse_attention.py <dirs>: PyTorch float64 reference of Zoology's SelectiveLookups
+(the section 5 sparse attention, docs/mixers.md, sparse_attention), written from the
+published description and the module's structure: the same module tree (Wqkv,
+selecting, out_proj; the inner attention has no parameters), so its state_dict keys are
+zoo's parameter names. Training mode: y = attn * selection + x; eval mode: only the
+ceil(sqrt(L)) positions with the largest selection get attn * selection added (a gather
+and a scatter-add, out of place here so x keeps its gradient). The selection rule
+"sigmoid" (zoo's causal alternative) gates each position by sigmoid(score) in both
+modes. Each dump directory (from test_sparse_attention.c) is loaded with
+load_state_dict(strict=True); output, x.grad and every parameter gradient are compared.
+Exit 0 pass, 1 mismatch, 77 torch missing."""
+import json
+import math
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import zt  # noqa: E402
+
+try:
+    import torch
+    import torch.nn as nn
+except ImportError:
+    print("SKIP: torch is not importable", file=sys.stderr)
+    sys.exit(zt.SKIP)
+
+
+class CausalSelfAttention(nn.Module):
+    """Multi-head softmax attention with the additive -10000 causal mask; no parameters."""
+
+    def forward(self, q, k, v):  # (B, L, H, hd) each
+        L, hd = q.shape[1], q.shape[-1]
+        scores = torch.einsum("bthd,bshd->bhts", q, k / math.sqrt(hd))
+        mask = torch.triu(torch.full((L, L), -10000.0, dtype=scores.dtype), 1)
+        att = torch.softmax(scores + mask, dim=-1)
+        return torch.einsum("bhts,bshd->bthd", att, v)
+
+
+class SelectiveLookups(nn.Module):
+    def __init__(self, d_model, num_heads=1, bias=True, selection="softmax"):
+        super().__init__()
+        self.d_model, self.num_heads, self.selection = d_model, num_heads, selection
+        self.Wqkv = nn.Linear(d_model, 3 * d_model, bias=bias)
+        self.selecting = nn.Linear(d_model, 1)
+        self.inner_attn = CausalSelfAttention()
+        self.out_proj = nn.Linear(d_model, d_model)
+
+    def forward(self, x):
+        B, L, D = x.shape
+        H = self.num_heads
+        q, k, v = self.Wqkv(x).reshape(B, L, 3, H, D // H).unbind(dim=2)
+        attn = self.out_proj(self.inner_attn(q, k, v).reshape(B, L, D))
+        score = self.selecting(x)  # (B, L, 1)
+        if self.selection == "sigmoid":
+            return attn * (torch.sigmoid(score) * math.sqrt(D) / 8) + x
+        sel = torch.softmax(score, dim=1) * math.sqrt(D) / 8
+        if self.training:
+            return attn * sel + x
+        top = torch.topk(sel, k=math.ceil(math.sqrt(L)), dim=1, sorted=False).indices.repeat(1, 1, D)
+        return x.clone().scatter_add(1, top, torch.gather(attn * sel, 1, top))
+
+
+def knobs_of(s):
+    return dict(kv.split("=", 1) for kv in s.split())
+
+
+def check(path):
+    case = zt.Dump(path)
+    with open(os.path.join(path, "config.json")) as f:
+        cfg = json.load(f)
+    pre, k = cfg["prefix"], knobs_of(cfg["knobs"])
+    what = "%s [%s]" % (path, cfg["label"])
+    model = SelectiveLookups(cfg["D"], int(k["num_heads"]), k["bias"] in ("true", "1", "yes"), k["selection"]).double()
+    model.train(bool(cfg["training"]))
+    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
+             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        print("FAIL %s: zoo's parameters do not load as the SelectiveLookups state_dict: %s" % (what, e),
+              file=sys.stderr)
+        return False
+    ok = True
+    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
+    out = model(x)
+    ok &= zt.compare("%s: out" % what, case["out"], out.detach().numpy(), *zt.tol("fwd"))
+    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
+    ok &= zt.compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *zt.tol("bwd"))
+    for n, p in model.named_parameters():
+        ref = torch.zeros_like(p) if p.grad is None else p.grad
+        ok &= zt.compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], ref.numpy(), *zt.tol("bwd"))
+    return ok
+
+
+def main():
+    torch.set_num_threads(1)
+    dirs = zt._case_dirs(sys.argv[1:])
+    if not dirs:
+        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
+        sys.exit(1)
+    ok = True
+    for d in dirs:
+        good = check(d)
+        print("%s %s" % ("ok  " if good else "FAIL", d))
+        ok &= good
+    sys.exit(0 if ok else 1)
+
+
+if __name__ == "__main__":  # importable: a benchmark can build its PyTorch model from SelectiveLookups
+    main()
