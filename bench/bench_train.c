@@ -191,14 +191,15 @@ int main(int argc, char **argv)
            (long long)zoo_graph_count_trainable(m->g), done, dt, (double)done * B * L / dt, cpu,
            (double)done * B * L / cpu, (double)zoo_graph_arena_bytes(m->g) / 1048576.0, (double)loss);
     print_plan(m->g);
-    /* The pattern with every knob resolved, so that run.py builds the same mixers in
-     * PyTorch (the plugins' defaults, not a copy of them). */
+    /* The pattern with every knob resolved and the block each mixer sits in, so that
+     * run.py builds the same model in PyTorch (the plugins' defaults, not a copy of them). */
     printf(", \"n_layers\": %d, \"pattern\": [", s.n_layers);
     for (int i = 0; i < m->n_plugins; i++) {
         char kn[1024];
         zoo_hvals_format(m->hvals[i], kn, sizeof kn);
-        printf("%s{\"name\": \"%s\", \"family\": \"%s\", \"knobs\": \"%s\"}", i ? ", " : "",
-               m->plugins[i]->mixer->name, m->plugins[i]->mixer->family, kn);
+        const zoo_mixer *mx = m->plugins[i]->mixer;
+        printf("%s{\"name\": \"%s\", \"family\": \"%s\", \"block\": \"%s\", \"knobs\": \"%s\"}", i ? ", " : "",
+               mx->name, mx->family, mx->block == ZOO_BLOCK_MAMBA ? "mamba" : "transformer", kn);
     }
     printf("]");
     if (phases)

@@ -8,12 +8,21 @@ ratio zoo / torch. Nothing is judged: the numbers are printed (and optionally wr
     /usr/bin/python3 bench/run.py --build build                 # the attention table
     /usr/bin/python3 bench/run.py --d 64 --l 64 --reps 5        # one configuration
     /usr/bin/python3 bench/run.py --mixers all --d 64,256 --l 64,512 --batch-at 512:4   # every mixer
+    /usr/bin/python3 bench/run.py --mixers new --d 64 --l 64 --op-split   # the newer mixers, zoo's step by op
 
 Every mixer zoo has a PyTorch side: attention is tests/torchmodel/zoology_ref.py's MHA,
 mamba the model of tests/mamba/check_mamba_model.py (its own blocks), the others the
 modules of tests/mixers_ref/ref_mixers.py (imported), built with the knobs
 zoo_bench_train reports for its model, and the two models must have the same number of
-trainable parameters. "based" is the Zoology hybrid [base_conv k=3, based f=8].
+trainable parameters. "based" is the Zoology hybrid [base_conv k=3, based f=8]. The
+newer mixers (--mixers new: gla, mamba2, delta_net, gated_delta_net, rwkv7,
+sparse_attention) take the module of their own reference, tests/<mixer>/ref_<mixer>.py's
+make(cfg) (gated_delta_net: tests/delta_net/), run through the chunked form of
+bench/torch_recurrent.py where it has one; the table's "torch form" column says which
+(parallel, chunked, or token loop: a Python loop over the tokens). Mixers whose plugin asks
+for Mamba blocks (mamba, mamba2) sit in check_mamba_model's blocks. --op-split adds one
+zoo_bench_train --phases 2 run per cell and prints the share of zoo's step each top op
+takes, the sequence-mixing op (the recurrence) first.
 
 Both sides get the same threads (--threads, default 2), the same OpenMP wait policy
 (zoo's default: passive) and the same thread binding (--omp-bind). PyTorch runs in two
@@ -51,6 +60,8 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
+sys.path.insert(0, HERE)
+import torch_recurrent  # noqa: E402  the newer mixers' PyTorch sides (torch itself only in the worker)
 
 
 def default_kv_pairs(L):
@@ -70,6 +81,7 @@ def torch_worker(a):
     import zoology_ref
     sys.path.insert(0, os.path.join(ROOT, "tests", "mixers_ref"))  # the mixer references
     import ref_mixers
+    sys.path.insert(0, os.path.join(ROOT, "tests", "mamba"))  # Mamba blocks (imported when used: it needs h5py)
 
     torch.set_num_threads(a.threads)
     cuda = a.device == "cuda"
@@ -81,8 +93,9 @@ def torch_worker(a):
     dev = torch.device(a.device)
     torch.manual_seed(0)
     # The layer pattern with every knob as zoo resolved it (zoo_bench_train's "pattern"):
-    # attention is zoology_ref's MHA, every other mixer ref_mixers' module of the same
-    # math; layer l takes entry l mod len, as zoo does.
+    # attention is zoology_ref's MHA, mamba check_mamba_model's Mamba, a newer mixer its
+    # own reference (tests/<mixer>/ref_<mixer>.py), every other mixer ref_mixers' module of
+    # the same math; layer l takes entry l mod len, as zoo does.
     pattern = json.loads(a.pattern)
 
     def knob(entry, name):
@@ -93,20 +106,37 @@ def torch_worker(a):
         if e["name"] == "attention":
             return zoology_ref.MHA(a.d, int(knob(e, "num_heads")), float(knob(e, "dropout")),
                                    ref_mixers.truth(knob(e, "bias")))
-        return ref_mixers.make({"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l})
+        if e["name"] == "mamba":
+            k = ref_mixers.knobs_of(e["knobs"])
+            mk = {n: int(k[n]) for n in ("d_state", "d_conv", "expand", "dt_rank")}
+            mk.update({n: ref_mixers.truth(k[n]) for n in ("conv_bias", "bias")})
+            import check_mamba_model
+            return check_mamba_model.Mamba(a.d, **mk)
+        cfg = {"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l,
+               "n_layers": a.n_layers}
+        ref = torch_recurrent.ref_module(e["name"])
+        if ref is None:  # the mixers of Zoology's paper: tests/mixers_ref
+            return ref_mixers.make(cfg)
+        # a newer mixer: its own reference (tests/<mixer>/ref_<mixer>.py), through its fast
+        # form where bench/torch_recurrent.py has one
+        return torch_recurrent.fast_module(e["name"], ref.make(cfg))
 
-    if any(e["name"] == "mamba" for e in pattern):
-        # Mamba is a model of its own blocks (RMSNorm, no MLP): the
-        # mamba.model torchref test's reference, whose scan is selective_scan_ref's loop.
-        if len(pattern) != 1:
-            sys.exit("run.py: mamba in a per-layer list has no PyTorch model here")
-        sys.path.insert(0, os.path.join(ROOT, "tests", "mamba"))
+    # Mamba blocks (add, RMSNorm, mixer; no MLP, no dropout) where zoo_bench_train says so:
+    # the model of the mamba.model torchref test (tests/mamba/check_mamba_model.py), its
+    # mixers swapped for the pattern's.
+    blocks = {e.get("block", "mamba" if e["name"] == "mamba" else "transformer") for e in pattern}
+    if "mamba" in blocks:
+        if len(blocks) != 1:
+            sys.exit("run.py: a layer pattern of Mamba and Transformer blocks has no PyTorch model here")
         import check_mamba_model
-        k = ref_mixers.knobs_of(pattern[0]["knobs"])
-        mk = {n: int(k[n]) for n in ("d_state", "d_conv", "expand", "dt_rank")}
-        mk.update({n: ref_mixers.truth(k[n]) for n in ("conv_bias", "bias")})
+        d = check_mamba_model.DEFAULTS
+        mk = {n: int(d[n]) for n in ("d_state", "d_conv", "expand", "dt_rank")}
+        mk.update({n: check_mamba_model.truthy(d[n]) for n in ("conv_bias", "bias")})
         model = check_mamba_model.LanguageModel({"vocab": a.vocab, "d_model": a.d, "n_layers": a.n_layers,
-                                                 "mamba": mk}).float()
+                                                 "mamba": mk})
+        for l, layer in enumerate(model.backbone.layers):
+            layer.mixer = make_mixer(l)
+        model = model.float()
     else:
         cfg = {"vocab": a.vocab, "seq_len": a.l, "d_model": a.d, "n_layers": a.n_layers, "state_mixer": "identity",
                # learned positions for attention only (zoo's pos_emb auto)
@@ -301,7 +331,27 @@ def cpu_name():
 MODELS = {
     "based": ["--mixer", "[base_conv, based]", "--mixer.1.feature_dim", "8"],
 }
-ALL_MIXERS = "attention,base_conv,hyena,h3,based,sliding_window,linear_attention,rwkv,mamba"
+PAPER_MIXERS = "attention,base_conv,hyena,h3,based,sliding_window,linear_attention,rwkv,mamba"
+# The newer mixers, each with its own reference (tests/<mixer>/ref_<mixer>.py, make(cfg));
+# gated_delta_net's is delta_net's (bench/torch_recurrent.py, REF_OF).
+NEW_MIXERS = "gla,mamba2,delta_net,gated_delta_net,rwkv7,sparse_attention"
+ALL_MIXERS = PAPER_MIXERS + "," + NEW_MIXERS
+MIXER_SETS = {"all": ALL_MIXERS, "paper": PAPER_MIXERS, "new": NEW_MIXERS}
+
+
+def torch_form(mx):
+    """How the PyTorch side of mixer MX computes its sequence mixing, for the table: the
+    paper's mixers run ref_mixers' (or zoology_ref's) parallel forms, except the two whose
+    scan is a loop over tokens; the newer ones as bench/torch_recurrent.py says."""
+    if mx in ("rwkv", "mamba"):
+        return "token loop"
+    if mx in PAPER_MIXERS.split(","):
+        return "parallel"
+    return torch_recurrent.form_of(mx)
+
+
+# The mixers' sequence-mixing ops, listed first in the op split (the recurrence first).
+CORE_OPS = ("recurrence", "selective_scan", "wkv", "linear_attention", "attention", "fftconv")
 
 
 def zoo_model_args(name):
@@ -364,7 +414,8 @@ def csv_ints(s):
     return [int(v) for v in s.split(",") if v]
 
 
-def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, graph_notes, load0, load1, t_start):
+def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, graph_notes, load0, load1, t_start,
+                splits):
     """--device cuda: the table (zoo eager, zoo graph, torch per head, torch / zoo ratios and their geometric
     means over the cells), the notes, and the files."""
     def f0(v):
@@ -373,15 +424,15 @@ def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, gr
     def fx(v):
         return "%.2fx" % v if v else "n/a"
 
-    cols = ["mixer", "D", "L", "K", "B", "zoo eager tokens/s", "zoo graph tokens/s"]
+    cols = ["mixer", "D", "L", "K", "B", "zoo eager tokens/s", "zoo graph tokens/s"] + (["torch form"] if heads else [])
     for h in heads:
         cols += ["torch (%s head) tokens/s" % h, "torch / zoo graph (%s)" % h, "torch / zoo eager (%s)" % h]
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     cells, per = [], {}
     for mx, d, l, K, B, med, got in table:
         ze, zg = med.get("zoo eager"), med.get("zoo graph")
-        row = [mx, str(d), str(l), str(K), str(B), f0(ze), f0(zg)]
-        cell = {"mixer": mx, "D": d, "L": l, "K": K, "B": B,
+        row = [mx, str(d), str(l), str(K), str(B), f0(ze), f0(zg)] + ([torch_form(mx)] if heads else [])
+        cell = {"mixer": mx, "D": d, "L": l, "K": K, "B": B, "torch_form": torch_form(mx),
                 "median_tokens_per_s": {"zoo eager": ze, "zoo graph": zg}, "ratios": {},
                 "runs_tokens_per_s": {k.replace("torch|cuda|", "torch ") + ("" if k.startswith("zoo") else " head"): v
                                       for k, v in got.items()}}
@@ -401,7 +452,7 @@ def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, gr
         lines.append("| " + " | ".join(row) + " |")
     gm = {}
     if heads:
-        row = ["geometric mean", "", "", "", "", "", ""]
+        row = ["geometric mean", "", "", "", "", "", "", ""]
         for h in heads:
             row.append("")
             for zn in ("graph", "eager"):
@@ -464,8 +515,66 @@ def report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, gr
     meta += ["warning: " + n for n in graph_notes]
     meta.append("load average (1, 5, 15 min): before %.2f %.2f %.2f, after %.2f %.2f %.2f; %.0f s in all"
                 % (load0 + load1 + (time.time() - t_start,)))
+    if heads:
+        meta += form_notes(sorted({t[0] for t in table}, key=[t[0] for t in table].index))
+    if splits:
+        lines += ["", "zoo's step by op (--op-split, zoo graph's environment):", ""] + op_split_lines(splits, a.op_top)
+        meta.append(OP_SPLIT_NOTE)
     return emit(a, lines, meta, {"meta": meta, "device": "cuda", "gpu": gpu, "cells": cells, "geomean": gm,
                                  "failures": failures, "skipped": skipped, "runs": records})
+
+
+def op_split_lines(splits, top):
+    """The phase split of zoo's step per cell (--op-split): forward, backward and AdamW, and
+    the share of the step each of the top ops takes (forward + backward kernel time, summed
+    over the op's nodes), the mixers' sequence-mixing ops (CORE_OPS) first."""
+    lines = ["| mixer | D | L | B | step ms (profiled) | forward / backward / AdamW ms | "
+             "top ops: share of the step (forward + backward ms) | all other ops | outside ops |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for mx, d, l, B, r in splits:
+        ops = r.get("ops", {})
+        step = r["forward_s"] + r["backward_s"] + r["adamw_s"]
+        core = [o for o in CORE_OPS if o in ops]
+        rest = sorted((o for o in ops if o not in core), key=lambda o: -sum(ops[o]))
+        shown = core + rest[:top]
+
+        def pct(v):
+            return "%.0f%%" % (100.0 * v / step) if step > 0 else "n/a"
+
+        cells = ["**%s** %s (%.2f + %.2f)" % (o, pct(sum(ops[o])), 1e3 * ops[o][0], 1e3 * ops[o][1]) if o in core
+                 else "%s %s (%.2f + %.2f)" % (o, pct(sum(ops[o])), 1e3 * ops[o][0], 1e3 * ops[o][1]) for o in shown]
+        other = sum(sum(ops[o]) for o in ops if o not in shown)
+        outside = step - sum(sum(v) for v in ops.values())  # AdamW, the waits, the graph walk
+        lines.append("| %s | %d | %d | %d | %.2f | %.2f / %.2f / %.2f | %s | %s | %s |" % (
+            mx, d, l, B, 1e3 * step, 1e3 * r["forward_s"], 1e3 * r["backward_s"], 1e3 * r["adamw_s"],
+            "; ".join(cells) or "(no ops reported)", pct(other), pct(outside)))
+    return lines
+
+
+OP_SPLIT_NOTE = ("op split: one extra zoo_bench_train run per cell with --phases 2 (not in the throughput table): "
+                 "forward, backward and AdamW each waited for, and every op's kernels timed "
+                 "(zoo_graph_profile), summed by op name per step; a share is the op's forward + backward time over "
+                 "the profiled step (forward + backward + AdamW), bold = the mixer's sequence-mixing op; 'outside "
+                 "ops' is AdamW and what no op's kernel time covers; the waits make this step a little slower than "
+                 "the timed ones")
+
+
+def form_notes(mixers):
+    """What the 'torch form' column means, for the mixers of the table."""
+    forms = {mx: torch_form(mx) for mx in mixers}
+    notes = ["torch form: how the PyTorch side computes the sequence mixing: parallel = the reference's "
+             "whole-sequence form; chunked = quadratic within a chunk, state carried across chunks "
+             "(bench/torch_recurrent.py, checked against the reference's token loop by ctest "
+             "bench.torch_recurrent); token loop = a Python loop over the L tokens (the reference's own, or "
+             "selective_scan_ref's for mamba): a ratio against it is against the slow form, not a fast PyTorch"]
+    for mx in mixers:
+        if mx in torch_recurrent.FAST:
+            notes.append("%s: PyTorch side = %s around %s's module" % (
+                mx, torch_recurrent.FAST[mx][1], os.path.relpath(torch_recurrent.ref_path(mx), ROOT)))
+        elif forms[mx] != "parallel" and torch_recurrent.ref_path(mx):
+            notes.append("%s: PyTorch side = %s's forward (%s)" % (
+                mx, os.path.relpath(torch_recurrent.ref_path(mx), ROOT), forms[mx]))
+    return notes
 
 
 def emit(a, lines, meta, record):
@@ -489,8 +598,8 @@ def main():
     ap.add_argument("--d", default="64,128,256", help="d_model values (comma separated)")
     ap.add_argument("--l", default="64,256", help="sequence lengths (comma separated)")
     ap.add_argument("--mixers", default="attention",
-                    help="mixers (comma separated; 'all': %s; 'based' is the Zoology hybrid "
-                         "[base_conv k=3, based f=8])" % ALL_MIXERS)
+                    help="mixers (comma separated), or a set: 'paper': %s; 'new': %s; 'all': both ('based' is "
+                         "the Zoology hybrid [base_conv k=3, based f=8])" % (PAPER_MIXERS, NEW_MIXERS))
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--batch-at", default="", help="batch per sequence length, e.g. 512:16 (else --batch)")
     ap.add_argument("--vocab", type=int, default=8192)
@@ -524,6 +633,10 @@ def main():
     ap.add_argument("--omp-bind", default="none",
                     help="OMP_PROC_BIND for both sides (e.g. true, close, spread; with OMP_PLACES=cores); "
                          "none: leave threads unbound (default)")
+    ap.add_argument("--op-split", action="store_true",
+                    help="also run zoo_bench_train --phases 2 once per cell and print the share of zoo's step each "
+                         "top op takes, the mixer's sequence-mixing op (the recurrence) first")
+    ap.add_argument("--op-top", type=int, default=4, help="--op-split: how many other ops to show (default 4)")
     ap.add_argument("--markdown", help="also write the table to this file")
     ap.add_argument("--json", help="also write every run's record to this file")
     ap.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
@@ -610,12 +723,16 @@ def main():
     else:
         zsides = [("zoo", env)]
     zoo_expect_graph = {"zoo eager": 0, "zoo graph": 1}
-    mixers = ALL_MIXERS if a.mixers == "all" else a.mixers
+    mixers = MIXER_SETS.get(a.mixers, a.mixers)
+    for mx in mixers.split(","):  # before any run: a mixer without a PyTorch side stops here
+        if heads and mx not in PAPER_MIXERS.split(",") and torch_recurrent.ref_path(mx) is None:
+            sys.exit("run.py: mixer %s has no PyTorch reference: expected tests/%s/ref_%s.py with make(cfg) "
+                     "(or --torch-head none to time zoo alone)" % ((mx,) + (torch_recurrent.REF_OF.get(mx, mx),) * 2))
     configs = [(mx, d, l) for mx in mixers.split(",") for d in csv_ints(a.d) for l in csv_ints(a.l)]
     batch_of = batch_by_l(a.batch, a.batch_at)
 
     load0 = os.getloadavg()
-    records, table = [], []
+    records, table, splits = [], [], []  # splits: (mixer, D, L, B, the --phases 2 record) per cell
     failures, skipped, graph_notes = [], [], []  # (cuda only) what did not run, and why
     t_start = time.time()
     for mx, d, l in configs:
@@ -688,6 +805,16 @@ def main():
             print("run.py: %s D=%d L=%d: zoo_bench_train --backend cuda did not run; cell skipped"
                   % (mx, d, l), file=sys.stderr, flush=True)
             continue
+        if a.op_split:  # one more zoo run, untimed for the table: its ops waited for one by one
+            try:
+                r = run_json(zcmd + ["--phases", "2"], zsides[-1][1], timeout=3600)
+                r.update(rep="op-split", mixer=mx, load1=os.getloadavg()[0], side="zoo --phases 2")
+                records.append(r)
+                splits.append((mx, d, l, B, r))
+            except (RuntimeError, subprocess.TimeoutExpired) as ex:
+                if not cuda:
+                    raise
+                failures.append({"mixer": mx, "D": d, "L": l, "B": B, "side": "zoo --phases 2", "error": str(ex)})
         med = {k: statistics.median(v) for k, v in got.items() if v}
         table.append((mx, d, l, K, B, med, got))
     load1 = os.getloadavg()
@@ -698,16 +825,16 @@ def main():
 
     if cuda:
         return report_cuda(a, gpu, torch_skip, heads, table, records, failures, skipped, graph_notes, load0, load1,
-                           t_start)
+                           t_start, splits)
     lines = []
-    cols = ["mixer", "D", "L", "K", "B", "zoo tokens/s"]
+    cols = ["mixer", "D", "L", "K", "B", "zoo tokens/s"] + (["torch form"] if heads else [])
     for h in heads:
         for su in setups:
             cols += ["%s (%s head) tokens/s" % (su["label"], h), "zoo / %s (%s)" % (su["label"], h)]
     lines.append("| " + " | ".join(cols) + " |")
     lines.append("|" + "---|" * len(cols))
     for mx, d, l, K, B, med, got in table:
-        row = [mx, str(d), str(l), str(K), str(B), "%.0f" % med["zoo"]]
+        row = [mx, str(d), str(l), str(K), str(B), "%.0f" % med["zoo"]] + ([torch_form(mx)] if heads else [])
         for h in heads:
             for su in setups:
                 t = med.get("torch|%s|%s" % (su["key"], h))
@@ -732,7 +859,8 @@ def main():
         "models: 2 layers, identity state mixer, tied head, embed dropout 0.1, learned positions for attention "
         "only; each mixer's knobs are zoo's plugin defaults (the PyTorch side gets them from zoo_bench_train); "
         "based = the Zoology hybrid [base_conv k=3, based feature_dim=8]; mamba = Mamba blocks (RMSNorm, no MLP, "
-        "no dropout) whose PyTorch scan is a loop over L like selective_scan_ref, its CPU path",
+        "no dropout) whose PyTorch scan is a loop over L like selective_scan_ref, its CPU path; mamba2 sits in "
+        "the same Mamba blocks (as zoo's plugin asks)",
         "zoo: glibc malloc (and its own arena), BLAS %s, OpenMP %d threads, OpenBLAS single-threaded inside them"
         % (blas, a.threads)] + torch_meta + [
         "both sides: OMP_WAIT_POLICY=%s, OMP_NUM_THREADS=%d, %s; torch: torch.set_num_threads(%d)"
@@ -745,6 +873,11 @@ def main():
         "%.2f-%.2f; %.0f s in all" % (load0 + load1 + (min(r["load1"] for r in records),
                                                        max(r["load1"] for r in records), time.time() - t_start)),
     ]
+    if heads:
+        meta += form_notes(sorted({t[0] for t in table}, key=[t[0] for t in table].index))
+    if splits:
+        lines += ["", "zoo's step by op (--op-split):", ""] + op_split_lines(splits, a.op_top)
+        meta.append(OP_SPLIT_NOTE)
     return emit(a, lines, meta, {"meta": meta, "runs": records})
 
 
