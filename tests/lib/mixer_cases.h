@@ -27,6 +27,17 @@ static const mixer_case CASES[] = {
      * so dt = softplus(0) = 0.69 and the state halves every token or faster) it learned
      * only the values prior here (test loss 4.86, acc 0.007); with this init 3.67, 0.114. */
     {"mamba", "mamba", {{"mixer.0.init", "mamba"}}, 0},
+    /* The newer recurrent mixers alone, with their short convolutions (GLA's is off by
+     * default: on here, as fla recommends for recall); Mamba-2 at d_state 16 (Zoology's
+     * sweeps use 8-24; the default 128 is 8x the work). */
+    {"gla", "gla", {{"mixer.0.use_short_conv", "true"}}, 0},
+    {"mamba2", "mamba2", {{"mixer.0.d_state", "16"}}, 0},
+    {"delta_net", "delta_net", {{NULL, NULL}}, 0},
+    {"gated_delta_net", "gated_delta_net", {{NULL, NULL}}, 0},
+    {"rwkv7", "rwkv7", {{"mixer.0.head_dim", "16"}}, 0}, /* 16 divides the tests' widths (32, 64) */
+    /* The paper's section 5 hybrid: a k=3 BaseConv, then input-dependent sparse attention
+     * (selective.py's softmax selection, the default). */
+    {"sparse_attention", "base_conv,sparse_attention", {{"mixer.0.kernel_size", "3"}}, 0},
 };
 #define N_CASES ((int)(sizeof CASES / sizeof *CASES))
 
