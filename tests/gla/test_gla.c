@@ -14,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testlib.h"
-#include "zoo/plugin.h"
-#include "zoo/run.h"
+#include "mixer_test.h"
 
-#define PREFIX "backbone.layers.0.sequence_mixer."
+#define PREFIX ZT_MIXER_PREFIX
 
 typedef struct gcase {
     const char *label, *knobs; /* knobs: "name=value ..." over the defaults */
@@ -38,135 +36,37 @@ static const gcase cases[] = {
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-static int set_knobs(zoo_hvals *h, const char *knobs)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", knobs);
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            return 1;
-        *eq = 0;
-        if (zoo_hvals_set(h, tok, eq + 1)) {
-            fprintf(stderr, "FAIL: knob %s=%s: %s\n", tok, eq + 1, zoo_error_last()->msg);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-typedef struct built {
-    zoo_plugin *p;
-    zoo_hvals *h;
-    zoo_graph *g;
-    zoo_tensor *x, *y;
-    zoo_layer_info li;
-} built;
-
-static void built_free(built *b)
-{
-    zoo_graph_free(b->g);
-    zoo_hvals_free(b->h);
-    zoo_plugin_close(b->p);
-    memset(b, 0, sizeof *b);
-}
-
 /* Build gla with case c's knobs, then `extra`, on x = parameter "x" (B, L, D); not
  * planned. 0 ok. */
-static int build_case(const gcase *c, const char *extra, built *b)
+static int build_case(const gcase *c, const char *extra, zt_mixer *b)
 {
-    memset(b, 0, sizeof *b);
-    if (zoo_plugin_find("gla", &b->p) || zoo_hvals_new(b->p->mixer, &b->h) || set_knobs(b->h, c->knobs) ||
-        set_knobs(b->h, extra)) {
-        fprintf(stderr, "FAIL [%s]: cannot load the plugin: %s\n", c->label, zoo_error_last()->msg);
-        return 1;
-    }
-    b->li = (zoo_layer_info){0, 2, c->D, c->L, c->L, c->B};
-    b->g = zoo_graph_new(ZOO_BACKEND_CPU);
-    b->x = zoo_param(b->g, "x", 3, (int64_t[]){c->B, c->L, c->D}, zoo_init_zeros());
-    zoo_graph_set_prefix(b->g, PREFIX);
-    int rc = b->p->mixer->build(b->g, b->h, &b->li, b->x, &b->y);
-    zoo_graph_set_prefix(b->g, "");
-    if (rc || !b->y) {
-        fprintf(stderr, "FAIL [%s]: build: %s\n", c->label, zoo_graph_error(b->g));
-        return 1;
-    }
-    return 0;
+    return zt_mixer_build(b, "gla", PREFIX, c->label, c->knobs, extra, (zoo_layer_info){0, 2, c->D, c->L, c->L, c->B});
 }
 
-/* Generic values: every trainable N(0, 0.3^2), x N(0, 1). */
-static int plan_fill(built *b, uint64_t seed)
-{
-    if (zt_check_rc(zoo_graph_plan(b->g, seed), "plan"))
-        return 1;
-    zt_fill_params(b->g, seed, 0.3f);
-    zt_fill_normal(zoo_tensor_data(b->x), zoo_tensor_numel(b->x), seed + 1, 1.0f);
-    return 0;
-}
-
-/* ---- torchref ------------------------------------------------------------------------ */
-static int write_config(const char *dir, const gcase *c, const built *b)
-{
-    char path[1200], knobs[1024];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    zoo_hvals_format(b->h, knobs, sizeof knobs);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return 1;
-    fprintf(f, "{\"knobs\": \"%s\", \"B\": %lld, \"L\": %lld, \"D\": %lld, \"prefix\": \"%s\", \"label\": \"%s\", "
-               "\"state_size\": %.17g}\n",
-            knobs, (long long)c->B, (long long)c->L, (long long)c->D, PREFIX, c->label,
-            b->p->mixer->state_size(b->h, &b->li));
-    return fclose(f) != 0;
-}
-
-static int run_torchref(uint64_t seed)
-{
-    char root[1024];
-    if (zt_tmpdir(root, sizeof root, "gla"))
-        return 1;
-    int bad = 0;
-    for (int i = 0; i < NCASES && !bad; i++) {
-        built b;
-        bad = build_case(&cases[i], "", &b) || plan_fill(&b, seed + (uint64_t)i);
-        if (!bad) {
-            char sub[1100];
-            snprintf(sub, sizeof sub, "%s/case%02d", root, i);
-            zt_dump *d = zt_dump_open(sub, NULL);
-            bad = !d || write_config(sub, &cases[i], &b) || zt_torchref(d, b.g, b.y, seed + (uint64_t)i, NULL);
-        }
-        built_free(&b);
-    }
-    char args[1100];
-    snprintf(args, sizeof args, "'%s'", root);
-    int rc = bad ? 1 : zt_python(ZT_DIR "/ref_gla.py", args);
-    if (rc == 0 || rc == ZT_SKIP)
-        zt_rmtree(root);
-    else
-        fprintf(stderr, "  (reference inputs kept in %s)\n", root);
-    return rc;
-}
-
-/* ---- gradcheck ------------------------------------------------------------------------ */
-/* The per-head RMSNorm divides by the rms of a head's output, which is small wherever
+/* ---- torchref and gradcheck ------------------------------------------------------------ */
+/* Case i built with generic values (every trainable N(0, 0.3^2), x N(0, 1)); the long
+ * case is for the recurrence's reach, which torchref covers. For finite differences:
+ * the per-head RMSNorm divides by the rms of a head's output, which is small wherever
  * q_t . k_s nearly cancels (likely somewhere at dk = 2): there its f32 output rounding
  * over a finite-difference step swamps the derivative. A larger norm eps bounds that
  * gain; torchref checks the gradients at the knobs' own eps in float64. */
-static int run_gradcheck(uint64_t seed)
+static int make_case(int i, int gradcheck, zt_mixer *b, uint64_t seed)
 {
-    int bad = 0;
-    for (int i = 0; i < NCASES; i++) {
-        if (cases[i].L > 16) /* the long case is for the recurrence's reach; torchref covers it */
-            continue;
-        built b;
-        int fail = build_case(&cases[i], "norm_eps=0.05", &b) || plan_fill(&b, seed + (uint64_t)i) ||
-                   zt_check_rc(zoo_graph_forward(b.g), "forward") || zt_gradcheck(b.g, b.y, seed, 12, 0, 0, 0);
-        if (fail)
-            fprintf(stderr, "  in case [%s]\n", cases[i].label);
-        bad |= fail;
-        built_free(&b);
-    }
-    return bad;
+    if (gradcheck && cases[i].L > 16)
+        return -1;
+    return build_case(&cases[i], gradcheck ? "norm_eps=0.05" : "", b) || zt_mixer_plan_fill(b, seed, 0.3f);
+}
+
+static int run_torchref(const char *arg, uint64_t seed)
+{
+    (void)arg;
+    return zt_mixer_torchref("gla", ZT_DIR "/ref_gla.py", NCASES, make_case, seed);
+}
+
+static int run_gradcheck(const char *arg, uint64_t seed)
+{
+    (void)arg;
+    return zt_mixer_gradcheck(NCASES, make_case, seed);
 }
 
 /* ---- unit ------------------------------------------------------------------------------ */
@@ -174,75 +74,18 @@ static int run_gradcheck(uint64_t seed)
  * build refuses the same way. */
 static void bad_knob(const char *knobs, const char *knob, int64_t D)
 {
-    zoo_plugin *p = NULL;
-    zoo_hvals *h = NULL;
-    if (zoo_plugin_find("gla", &p) || zoo_hvals_new(p->mixer, &h) || set_knobs(h, knobs)) {
-        ZT_CHECK(0, "gla: cannot load or set %s: %s", knobs, zoo_error_last()->msg);
-        zoo_hvals_free(h);
-        zoo_plugin_close(p);
-        return;
-    }
-    zoo_layer_info li = {0, 2, D, 8, 8, 1};
-    char msg[512] = "";
-    int rc = p->mixer->validate ? p->mixer->validate(h, &li, msg, sizeof msg) : 0;
-    ZT_CHECK(rc == ZOO_ERR_INVALID && strstr(msg, "'gla'") && strstr(msg, knob) && !strchr(msg, '\n'),
-             "gla with %s: validate gave %d '%s' (want one line naming 'gla' and %s)", knobs, rc, msg, knob);
-    built b;
-    memset(&b, 0, sizeof b);
-    b.p = p;
-    b.h = h;
-    b.g = zoo_graph_new(ZOO_BACKEND_CPU);
-    b.x = zoo_param(b.g, "x", 3, (int64_t[]){1, 8, D}, zoo_init_zeros());
-    rc = p->mixer->build(b.g, h, &li, b.x, &b.y);
-    ZT_CHECK(rc == ZOO_ERR_INVALID && strstr(zoo_graph_error(b.g), knob), "gla with %s: build gave %d '%s'", knobs, rc,
-             zoo_graph_error(b.g));
-    built_free(&b);
+    zt_mixer_bad_knob("gla", knobs, knob, NULL, (zoo_layer_info){0, 2, D, 8, 8, 1}, ZOO_ERR_INVALID);
 }
 
 static double state_of(const char *knobs, int64_t D)
 {
-    zoo_plugin *p = NULL;
-    zoo_hvals *h = NULL;
-    double s = -1;
-    if (!zoo_plugin_find("gla", &p) && !zoo_hvals_new(p->mixer, &h) && !set_knobs(h, knobs) && p->mixer->state_size) {
-        zoo_layer_info li = {0, 2, D, 64, 64, 1};
-        s = p->mixer->state_size(h, &li);
-    }
-    zoo_hvals_free(h);
-    zoo_plugin_close(p);
-    return s;
+    return zt_mixer_state("gla", knobs, (zoo_layer_info){0, 2, D, 64, 64, 1});
 }
 
-/* The reference state_dict of one layer: name and shape (all trainable). */
-typedef struct pshape {
-    const char *name;
-    int64_t s[4];
-} pshape;
-
-static void names_shapes(const char *knobs, const pshape *want, int n)
+/* The reference state_dict of one layer at D = 64 (all trainable). */
+static void names_shapes(const char *knobs, const zt_pshape *want, int n)
 {
-    gcase c = {knobs, knobs, 1, 8, 64};
-    built b;
-    if (build_case(&c, "", &b)) {
-        ZT_CHECK(0, "gla %s: build", knobs);
-        built_free(&b);
-        return;
-    }
-    ZT_CHECK(zoo_graph_nparams(b.g) == n + 1, "gla %s: %d parameters and buffers, the reference lists %d", knobs,
-             zoo_graph_nparams(b.g) - 1, n);
-    for (int i = 0; i < n; i++) {
-        char full[256];
-        snprintf(full, sizeof full, PREFIX "%s", want[i].name);
-        zoo_tensor *t = zoo_graph_find_param(b.g, full);
-        int nd = 0;
-        while (nd < 4 && want[i].s[nd])
-            nd++;
-        int ok = t && zoo_tensor_ndim(t) == nd && zoo_tensor_is_trainable(t);
-        for (int d = 0; ok && d < nd; d++)
-            ok = zoo_tensor_dim(t, d) == want[i].s[d];
-        ZT_CHECK(ok, "gla %s: %s missing, misshaped or frozen", knobs, full);
-    }
-    built_free(&b);
+    zt_mixer_names("gla", PREFIX, knobs, (zoo_layer_info){0, 2, 64, 8, 8, 1}, want, n, 0, 0);
 }
 
 /* Mean and root mean square of a planned parameter's values (the model's init). */
@@ -270,17 +113,9 @@ static int moments(zoo_graph *g, const char *full, double *mean, double *rms)
  * shapes, its state size, and the inits that are not the plain Linear rule. */
 static void model_checks(void)
 {
-    zoo_run_spec s;
-    zoo_run_spec_default(&s);
-    zoo_model *m = NULL;
-    int rc = zoo_run_spec_set(&s, "mixer", "gla");
-    if (!rc)
-        rc = zoo_model_build(&s, 2, 8, &m);
-    ZT_CHECK(!rc, "model gla: %s", zoo_error_last()->msg);
-    if (rc) {
-        zoo_model_free(m);
+    zoo_model *m = zt_model("gla", NULL, NULL);
+    if (!m)
         return;
-    }
     /* key_dim 32, value_dim 64, 4 heads: q, k 32x64; v, g, o 64x64; gk_proj 16x64 and
      * 32x16 + 32; the norm weight 16. Per layer 17,968 + 256 (norm1, norm2); embedding
      * 524,288 (no positions: not the attention family); ln_f 128. */
@@ -312,10 +147,10 @@ static void model_checks(void)
 static void conv_init(void)
 {
     gcase c = {"conv init", "use_short_conv=true conv_size=4 conv_bias=true", 1, 8, 64};
-    built b;
+    zt_mixer b;
     if (build_case(&c, "", &b) || zt_check_rc(zoo_graph_plan(b.g, 3), "plan")) {
         ZT_CHECK(0, "gla conv init: build");
-        built_free(&b);
+        zt_mixer_free(&b);
         return;
     }
     const char *names[] = {PREFIX "q_conv1d.weight", PREFIX "v_conv1d.bias"};
@@ -328,11 +163,12 @@ static void conv_init(void)
         ZT_CHECK(v && lo >= -0.5 && hi <= 0.5 && hi - lo > 0.5, "%s: values in [%g, %g], want U(-0.5, 0.5)", names[i],
                  lo, hi);
     }
-    built_free(&b);
+    zt_mixer_free(&b);
 }
 
-static int run_unit(void)
+static int run_unit(const char *arg, uint64_t seed)
 {
+    (void)arg, (void)seed;
     bad_knob("num_heads=0", "num_heads", 64);
     bad_knob("num_heads=3", "num_heads", 64);  /* key_dim 32 */
     bad_knob("expand_v=0.5625 num_heads=8", "value_dim", 64); /* key_dim 32, value_dim 36 */
@@ -360,25 +196,25 @@ static int run_unit(void)
     ZT_CHECK(state_of("expand_k=0.3 num_heads=1", 10) == 3 * 10,
              "expand_k 0.3 at D 10: key_dim int(3.0000000000000004) = 3, 1 head: 3 x 10");
 
-    static const pshape defaults[] = {
-        {"q_proj.weight", {32, 64}},     {"k_proj.weight", {32, 64}},  {"v_proj.weight", {64, 64}},
-        {"g_proj.weight", {64, 64}},     {"gk_proj.0.weight", {16, 64}}, {"gk_proj.1.weight", {32, 16}},
-        {"gk_proj.1.bias", {32}},        {"o_proj.weight", {64, 64}},  {"g_norm_swish_gate.weight", {16}},
+    static const zt_pshape defaults[] = {
+        {"q_proj.weight", {32, 64}, 0},     {"k_proj.weight", {32, 64}, 0},  {"v_proj.weight", {64, 64}, 0},
+        {"g_proj.weight", {64, 64}, 0},     {"gk_proj.0.weight", {16, 64}, 0}, {"gk_proj.1.weight", {32, 16}, 0},
+        {"gk_proj.1.bias", {32}, 0},        {"o_proj.weight", {64, 64}, 0},  {"g_norm_swish_gate.weight", {16}, 0},
     };
     names_shapes("", defaults, (int)(sizeof defaults / sizeof defaults[0]));
-    static const pshape conv[] = {
-        {"q_proj.weight", {32, 64}},        {"k_proj.weight", {32, 64}},        {"v_proj.weight", {64, 64}},
-        {"g_proj.weight", {64, 64}},        {"q_conv1d.weight", {32, 1, 4}},    {"k_conv1d.weight", {32, 1, 4}},
-        {"v_conv1d.weight", {64, 1, 4}},    {"gk_proj.0.weight", {16, 64}},     {"gk_proj.1.weight", {32, 16}},
-        {"gk_proj.1.bias", {32}},           {"o_proj.weight", {64, 64}},        {"g_norm_swish_gate.weight", {16}},
+    static const zt_pshape conv[] = {
+        {"q_proj.weight", {32, 64}, 0},        {"k_proj.weight", {32, 64}, 0},        {"v_proj.weight", {64, 64}, 0},
+        {"g_proj.weight", {64, 64}, 0},        {"q_conv1d.weight", {32, 1, 4}, 0},    {"k_conv1d.weight", {32, 1, 4}, 0},
+        {"v_conv1d.weight", {64, 1, 4}, 0},    {"gk_proj.0.weight", {16, 64}, 0},     {"gk_proj.1.weight", {32, 16}, 0},
+        {"gk_proj.1.bias", {32}, 0},           {"o_proj.weight", {64, 64}, 0},        {"g_norm_swish_gate.weight", {16}, 0},
     };
     names_shapes("use_short_conv=true", conv, (int)(sizeof conv / sizeof conv[0]));
-    static const pshape nogate[] = {
-        {"q_proj.weight", {64, 64}},   {"k_proj.weight", {64, 64}},   {"v_proj.weight", {64, 64}},
-        {"q_conv1d.weight", {64, 1, 2}}, {"q_conv1d.bias", {64}},     {"k_conv1d.weight", {64, 1, 2}},
-        {"k_conv1d.bias", {64}},       {"v_conv1d.weight", {64, 1, 2}}, {"v_conv1d.bias", {64}},
-        {"gk_proj.0.weight", {5, 64}}, {"gk_proj.1.weight", {64, 5}}, {"gk_proj.1.bias", {64}},
-        {"o_proj.weight", {64, 64}},   {"g_norm.weight", {32}},
+    static const zt_pshape nogate[] = {
+        {"q_proj.weight", {64, 64}, 0},   {"k_proj.weight", {64, 64}, 0},   {"v_proj.weight", {64, 64}, 0},
+        {"q_conv1d.weight", {64, 1, 2}, 0}, {"q_conv1d.bias", {64}, 0},     {"k_conv1d.weight", {64, 1, 2}, 0},
+        {"k_conv1d.bias", {64}, 0},       {"v_conv1d.weight", {64, 1, 2}, 0}, {"v_conv1d.bias", {64}, 0},
+        {"gk_proj.0.weight", {5, 64}, 0}, {"gk_proj.1.weight", {64, 5}, 0}, {"gk_proj.1.bias", {64}, 0},
+        {"o_proj.weight", {64, 64}, 0},   {"g_norm.weight", {32}, 0},
     };
     names_shapes("use_output_gate=false use_short_conv=true conv_size=2 conv_bias=true expand_k=1 num_heads=2 "
                  "gate_low_rank_dim=5",
@@ -390,23 +226,7 @@ static int run_unit(void)
 
 int main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
-    uint64_t seed = 20240611;
-    int bad;
-    zoo_set_threads(2);
-    if (!strcmp(mode, "torchref")) {
-        int rc = run_torchref(seed);
-        if (rc == ZT_SKIP)
-            return ZT_SKIP;
-        bad = rc != 0;
-    } else if (!strcmp(mode, "gradcheck")) {
-        bad = run_gradcheck(seed);
-    } else if (!strcmp(mode, "unit")) {
-        bad = run_unit();
-    } else {
-        fprintf(stderr, "usage: %s torchref|gradcheck|unit\n", argv[0]);
-        return 2;
-    }
-    printf("gla %s: %s\n", mode, bad ? "FAIL" : "ok");
-    return bad ? 1 : 0;
+    static const zt_mode modes[] = {
+        {"torchref", run_torchref}, {"gradcheck", run_gradcheck}, {"unit", run_unit}, {NULL, NULL}};
+    return zt_main(argc, argv, "gla", 20240611, modes);
 }

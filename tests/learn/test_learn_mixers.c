@@ -66,7 +66,7 @@ static int run_one(const char *name, const char *out)
     zoo_run_spec_default(&s);
     const char *kv[][2] = {{"vocab", "256"},         {"seq_len", "128"},      {"kv_pairs", "8"},
                            {"train_examples", "10000"}, {"test_examples", "500"}, {"d_model", "64"},
-                           {"batch_size", "32"},     {"lr", "2.154434690031884e-3"}, {"epochs", EPOCHS},
+                           {"batch_size", "32"},     {"lr", "2.154434690031884e-3"}, {"epochs", c->epochs ? c->epochs : EPOCHS},
                            {"pos_emb", "off"},       {"mixer", c->mixer}};
     int bad = 0;
     for (size_t i = 0; i < sizeof kv / sizeof *kv; i++)
@@ -101,7 +101,8 @@ static int check(const char *dir)
 {
     double acc[N_CASES], loss[N_CASES];
     int fails = 0;
-    printf("MQAR D=64 L=128 K=8 V=256, 10k examples x <= %s epochs, batch 32, lr 2.15e-3\n", EPOCHS);
+    printf("MQAR D=64 L=128 K=8 V=256, 10k examples x <= %s epochs (the newer mixers %s), batch 32, lr 2.15e-3\n",
+           EPOCHS, NEW_EPOCHS);
     printf("%-18s %10s %10s %10s %7s %9s %9s %12s\n", "mixer", "final acc", "best acc", "test loss", "epochs", "wall s",
            "params", "state floats");
     for (int i = 0; i < N_CASES; i++) {

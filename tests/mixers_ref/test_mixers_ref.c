@@ -13,11 +13,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testlib.h"
-#include "zoo/plugin.h"
-#include "zoo/run.h"
+#include "mixer_test.h"
 
-#define PREFIX "backbone.layers.0.sequence_mixer."
+#define PREFIX ZT_MIXER_PREFIX
 
 typedef struct mcase {
     const char *label, *mixer, *knobs; /* knobs: "name=value ..." over the defaults */
@@ -52,81 +50,24 @@ static const mcase cases[] = {
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-static int set_knobs(zoo_hvals *h, const char *knobs)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", knobs);
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            return 1;
-        *eq = 0;
-        if (zoo_hvals_set(h, tok, eq + 1)) {
-            fprintf(stderr, "FAIL: knob %s=%s: %s\n", tok, eq + 1, zoo_error_last()->msg);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-typedef struct built {
-    zoo_plugin *p;
-    zoo_hvals *h;
-    zoo_graph *g;
-    zoo_tensor *x, *y;
-    zoo_layer_info li;
-} built;
-
-static void built_free(built *b)
-{
-    zoo_graph_free(b->g);
-    zoo_hvals_free(b->h);
-    zoo_plugin_close(b->p);
-    memset(b, 0, sizeof *b);
-}
-
 /* Build the mixer of case c on x = parameter "x" (B, L, D); not planned. 0 ok. */
-static int build_case(const mcase *c, built *b)
+static int build_case(const mcase *c, zt_mixer *b)
 {
-    memset(b, 0, sizeof *b);
-    if (zoo_plugin_find(c->mixer, &b->p) || zoo_hvals_new(b->p->mixer, &b->h) || set_knobs(b->h, c->knobs)) {
-        fprintf(stderr, "FAIL [%s]: cannot load the plugin: %s\n", c->label, zoo_error_last()->msg);
-        return 1;
-    }
-    b->li = (zoo_layer_info){c->layer, c->n_layers, c->D, c->L, c->lmax, c->B};
-    b->g = zoo_graph_new(ZOO_BACKEND_CPU);
-    b->x = zoo_param(b->g, "x", 3, (int64_t[]){c->B, c->L, c->D}, zoo_init_zeros());
-    zoo_graph_set_prefix(b->g, PREFIX);
-    int rc = b->p->mixer->build(b->g, b->h, &b->li, b->x, &b->y);
-    zoo_graph_set_prefix(b->g, "");
-    if (rc || !b->y) {
-        fprintf(stderr, "FAIL [%s]: build: %s\n", c->label, zoo_graph_error(b->g));
-        return 1;
-    }
-    return 0;
-}
-
-static float *pdata(zoo_graph *g, const char *rel)
-{
-    char name[256];
-    snprintf(name, sizeof name, PREFIX "%s", rel);
-    zoo_tensor *t = zoo_graph_find_param(g, name);
-    return t ? zoo_tensor_data(t) : NULL;
+    return zt_mixer_build(b, c->mixer, PREFIX, c->label, c->knobs, NULL,
+                          (zoo_layer_info){c->layer, c->n_layers, c->D, c->L, c->lmax, c->B});
 }
 
 /* Generic values (every trainable N(0, 0.3^2), x N(0, 1)), then the few parameters whose
  * meaning needs a range: H3's step sizes and poles, and Hyena's aliases of the shared
  * sine frequency, which a checkpoint must hold equal to implicit_filter.1.freq. */
-static int plan_fill(const mcase *c, built *b, uint64_t seed)
+static int plan_fill(const mcase *c, zt_mixer *b, uint64_t seed)
 {
-    if (zt_check_rc(zoo_graph_plan(b->g, seed), "plan"))
+    if (zt_mixer_plan_fill(b, seed, 0.3f))
         return 1;
-    zt_fill_params(b->g, seed, 0.3f);
-    zt_fill_normal(zoo_tensor_data(b->x), zoo_tensor_numel(b->x), seed + 1, 1.0f);
     if (!strcmp(c->mixer, "h3")) {
         zoo_tensor *ld = zoo_graph_find_param(b->g, PREFIX "kernel.kernel.log_dt");
         zoo_tensor *ai = zoo_graph_find_param(b->g, PREFIX "kernel.kernel.A_imag");
-        float *iar = pdata(b->g, "kernel.kernel.inv_A_real"), *aid = zoo_tensor_data(ai);
+        float *iar = zt_mixer_pdata(b, "kernel.kernel.inv_A_real"), *aid = zoo_tensor_data(ai);
         int64_t n2 = zoo_tensor_dim(ai, 1);
         zt_fill_uniform(zoo_tensor_data(ld), zoo_tensor_numel(ld), seed + 2, logf(0.01f), logf(0.5f));
         for (int64_t i = 0; i < zoo_tensor_numel(ai); i++) {
@@ -139,7 +80,7 @@ static int plan_fill(const mcase *c, built *b, uint64_t seed)
         for (int i = 3; f1 && i < 2 * 64 + 3; i += 2) {
             char rel[96];
             snprintf(rel, sizeof rel, "filter_fn.implicit_filter.%d.freq", i);
-            float *fa = pdata(b->g, rel);
+            float *fa = zt_mixer_pdata(b, rel);
             if (fa)
                 memcpy(fa, zoo_tensor_data(f1), sizeof(float) * (size_t)zoo_tensor_numel(f1));
         }
@@ -147,176 +88,43 @@ static int plan_fill(const mcase *c, built *b, uint64_t seed)
     return 0;
 }
 
-/* ---- torchref ------------------------------------------------------------------------ */
-static int write_config(const char *dir, const mcase *c, const built *b)
+/* Case i built and filled; the long cases exist for the FFT path: torchref covers them. */
+static int make_case(int i, int gradcheck, zt_mixer *b, uint64_t seed)
 {
-    char path[1200], knobs[1024];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    zoo_hvals_format(b->h, knobs, sizeof knobs);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return 1;
-    fprintf(f, "{\"mixer\": \"%s\", \"knobs\": \"%s\", \"B\": %lld, \"L\": %lld, \"l_max\": %lld, \"D\": %lld, "
-               "\"layer_idx\": %d, \"n_layers\": %d, \"prefix\": \"%s\", \"label\": \"%s\"}\n",
-            c->mixer, knobs, (long long)c->B, (long long)c->L, (long long)c->lmax, (long long)c->D, c->layer,
-            c->n_layers, PREFIX, c->label);
-    return fclose(f) != 0;
+    if (gradcheck && cases[i].L > 16)
+        return -1;
+    return build_case(&cases[i], b) || plan_fill(&cases[i], b, seed);
 }
 
-static int run_torchref(uint64_t seed)
+static int run_torchref(const char *arg, uint64_t seed)
 {
-    char root[1024];
-    if (zt_tmpdir(root, sizeof root, "mixers_ref"))
-        return 1;
-    int bad = 0;
-    for (int i = 0; i < NCASES && !bad; i++) {
-        built b;
-        bad = build_case(&cases[i], &b) || plan_fill(&cases[i], &b, seed + (uint64_t)i);
-        if (!bad) {
-            char sub[1100];
-            snprintf(sub, sizeof sub, "%s/case%02d", root, i);
-            zt_dump *d = zt_dump_open(sub, NULL);
-            bad = !d || write_config(sub, &cases[i], &b) || zt_torchref(d, b.g, b.y, seed + (uint64_t)i, NULL);
-        }
-        built_free(&b);
-    }
-    char args[1100];
-    snprintf(args, sizeof args, "'%s'", root);
-    int rc = bad ? 1 : zt_python(ZT_DIR "/ref_mixers.py", args);
-    if (rc == 0 || rc == ZT_SKIP)
-        zt_rmtree(root);
-    else
-        fprintf(stderr, "  (reference inputs kept in %s)\n", root);
-    return rc;
+    (void)arg;
+    return zt_mixer_torchref("mixers_ref", ZT_DIR "/ref_mixers.py", NCASES, make_case, seed);
 }
 
-/* ---- gradcheck ------------------------------------------------------------------------ */
-static int run_gradcheck(uint64_t seed)
+static int run_gradcheck(const char *arg, uint64_t seed)
 {
-    int bad = 0;
-    for (int i = 0; i < NCASES; i++) {
-        if (cases[i].L > 16) /* the long cases exist for the FFT path; torchref covers them */
-            continue;
-        built b;
-        int fail = build_case(&cases[i], &b) || plan_fill(&cases[i], &b, seed + (uint64_t)i) ||
-                   zt_check_rc(zoo_graph_forward(b.g), "forward") || zt_gradcheck(b.g, b.y, seed, 12, 0, 0, 0);
-        if (fail)
-            fprintf(stderr, "  in case [%s]\n", cases[i].label);
-        bad |= fail;
-        built_free(&b);
-    }
-    return bad;
+    (void)arg;
+    return zt_mixer_gradcheck(NCASES, make_case, seed);
 }
 
 /* ---- unit ------------------------------------------------------------------------------ */
-static int fails;
-#define CHECK(cond, ...)                                                                                             \
-    do {                                                                                                             \
-        if (!(cond)) {                                                                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            fprintf(stderr, __VA_ARGS__);                                                                            \
-            fprintf(stderr, "\n");                                                                                   \
-            fails++;                                                                                                 \
-        }                                                                                                            \
-    } while (0)
-
 /* A bad knob value: validate refuses with one line naming the mixer and the knob, and
  * build refuses the same way. */
 static void bad_knob(const char *mixer, const char *knobs, const char *knob, int64_t D, int n_layers)
 {
-    mcase c = {knobs, mixer, knobs, 1, 8, 8, D, 0, n_layers};
-    zoo_plugin *p = NULL;
-    zoo_hvals *h = NULL;
-    if (zoo_plugin_find(mixer, &p) || zoo_hvals_new(p->mixer, &h) || set_knobs(h, knobs)) {
-        CHECK(0, "%s: cannot load or set %s", mixer, knobs);
-        zoo_hvals_free(h);
-        zoo_plugin_close(p);
-        return;
-    }
-    zoo_layer_info li = {0, n_layers, D, 8, 8, 1};
-    char msg[512] = "", want[80];
-    snprintf(want, sizeof want, "'%s'", mixer);
-    int rc = p->mixer->validate ? p->mixer->validate(h, &li, msg, sizeof msg) : 0;
-    CHECK(rc == ZOO_ERR_INVALID && strstr(msg, want) && strstr(msg, knob) && !strchr(msg, '\n'),
-          "%s with %s: validate gave %d '%s' (want one line naming %s and %s)", mixer, knobs, rc, msg, want, knob);
-    built b;
-    zoo_error_clear();
-    memset(&b, 0, sizeof b);
-    b.p = p;
-    b.h = h;
-    b.g = zoo_graph_new(ZOO_BACKEND_CPU);
-    b.x = zoo_param(b.g, "x", 3, (int64_t[]){1, 8, D}, zoo_init_zeros());
-    rc = p->mixer->build(b.g, h, &li, b.x, &b.y);
-    CHECK(rc == ZOO_ERR_INVALID && strstr(zoo_graph_error(b.g), knob), "%s with %s: build gave %d '%s'", mixer,
-          knobs, rc, zoo_graph_error(b.g));
-    (void)c;
-    built_free(&b);
+    zt_mixer_bad_knob(mixer, knobs, knob, NULL, (zoo_layer_info){0, n_layers, D, 8, 8, 1}, ZOO_ERR_INVALID);
 }
 
 static double state_of(const char *mixer, const char *knobs, int layer, int64_t D, int64_t lmax)
 {
-    zoo_plugin *p = NULL;
-    zoo_hvals *h = NULL;
-    double s = -1;
-    if (!zoo_plugin_find(mixer, &p) && !zoo_hvals_new(p->mixer, &h) && !set_knobs(h, knobs) && p->mixer->state_size) {
-        zoo_layer_info li = {layer, 2, D, lmax, lmax, 1};
-        s = p->mixer->state_size(h, &li);
-    }
-    zoo_hvals_free(h);
-    zoo_plugin_close(p);
-    return s;
+    return zt_mixer_state(mixer, knobs, (zoo_layer_info){layer, 2, D, lmax, lmax, 1});
 }
 
-/* The reference state_dict: every parameter and buffer of one layer, name, shape and
- * whether trained. */
-typedef struct pshape {
-    const char *name;
-    int64_t s[4];
-    int buffer;
-} pshape;
-
-static void names_shapes(const char *mixer, const char *knobs, int layer, const pshape *want, int n)
+/* The reference state_dict of one layer at D = 64, l_max = 64. */
+static void names_shapes(const char *mixer, const char *knobs, int layer, const zt_pshape *want, int n)
 {
-    mcase c = {mixer, mixer, knobs, 1, 64, 64, 64, layer, 2};
-    built b;
-    if (build_case(&c, &b)) {
-        CHECK(0, "%s: build", mixer);
-        built_free(&b);
-        return;
-    }
-    CHECK(zoo_graph_nparams(b.g) == n + 1, "%s layer %d: %d parameters and buffers, the reference lists %d", mixer, layer,
-          zoo_graph_nparams(b.g) - 1, n);
-    for (int i = 0; i < n; i++) {
-        char full[256];
-        snprintf(full, sizeof full, PREFIX "%s", want[i].name);
-        zoo_tensor *t = zoo_graph_find_param(b.g, full);
-        int nd = 0;
-        while (nd < 4 && want[i].s[nd])
-            nd++;
-        int ok = t && zoo_tensor_ndim(t) == nd && zoo_tensor_is_trainable(t) == !want[i].buffer;
-        for (int d = 0; ok && d < nd; d++)
-            ok = zoo_tensor_dim(t, d) == want[i].s[d];
-        CHECK(ok, "%s layer %d: %s missing, misshaped or wrongly %s", mixer, layer, full,
-              want[i].buffer ? "trainable" : "frozen");
-    }
-    built_free(&b);
-}
-
-static void model_count(const char *mixer, const char *extra_key, const char *extra_val, int64_t want)
-{
-    zoo_run_spec s;
-    zoo_run_spec_default(&s);
-    zoo_model *m = NULL;
-    int rc = zoo_run_spec_set(&s, "mixer", mixer);
-    if (!rc && extra_key)
-        rc = zoo_run_spec_set(&s, extra_key, extra_val);
-    if (!rc)
-        rc = zoo_model_build(&s, 2, 8, &m);
-    CHECK(!rc, "model %s: %s", mixer, zoo_error_last()->msg);
-    if (!rc)
-        CHECK(zoo_graph_count_trainable(m->g) == want, "model %s at D=64 L=64 V=8192: %lld trainable, expected %lld",
-              mixer, (long long)zoo_graph_count_trainable(m->g), (long long)want);
-    zoo_model_free(m);
+    zt_mixer_names(mixer, PREFIX, knobs, (zoo_layer_info){layer, 2, 64, 64, 64, 1}, want, n, 0, 0);
 }
 
 /* RWKV's constructor init (docs/mixers.md, rwkv) at D = 8, layer 1 of a 2-layer model with
@@ -326,35 +134,36 @@ static void rwkv_init(void)
 {
     for (int real = 0; real < 2; real++) {
         mcase c = {"rwkv init", "rwkv", real ? "init_n_layer=0" : "", 1, 4, 4, 8, 1, 2};
-        built b;
+        zt_mixer b;
         if (build_case(&c, &b) || zt_check_rc(zoo_graph_plan(b.g, 5), "plan")) {
-            CHECK(0, "rwkv init: build");
-            built_free(&b);
+            ZT_CHECK(0, "rwkv init: build");
+            zt_mixer_free(&b);
             return;
         }
         double D = 8, r0 = real ? 1.0 : 1.0 / 11.0, r1 = real ? 0.5 : 1.0 - 1.0 / 12.0;
-        const float *dec = pdata(b.g, "time_decay"), *fst = pdata(b.g, "time_first"), *mk = pdata(b.g, "time_mix_k"),
-                    *mv = pdata(b.g, "time_mix_v"), *mr = pdata(b.g, "time_mix_r");
+        const float *dec = zt_mixer_pdata(&b, "time_decay"), *fst = zt_mixer_pdata(&b, "time_first"), *mk = zt_mixer_pdata(&b, "time_mix_k"),
+                    *mv = zt_mixer_pdata(&b, "time_mix_v"), *mr = zt_mixer_pdata(&b, "time_mix_r");
         for (int i = 0; i < 8; i++) {
             double want[5] = {-5.0 + 8.0 * pow(i / (D - 1), 0.7 + 1.3 * r0), log(0.3) + 0.5 * ((i + 1) % 3 - 1),
                               pow(i / D, r1), pow(i / D, r1) + 0.3 * r0, pow(i / D, 0.5 * r1)};
             const float *got[5] = {dec, fst, mk, mv, mr};
             for (int j = 0; j < 5; j++)
-                CHECK(fabs(got[j][i] - want[j]) <= 1e-6 * (1 + fabs(want[j])),
+                ZT_CHECK(fabs(got[j][i] - want[j]) <= 1e-6 * (1 + fabs(want[j])),
                       "rwkv init (%s): parameter %d channel %d is %.8g, the init formula gives %.8g", c.knobs, j, i, got[j][i],
                       want[j]);
         }
-        float *kw = pdata(b.g, "key.weight");
+        float *kw = zt_mixer_pdata(&b, "key.weight");
         double ss = 0;
         for (int i = 0; i < 64; i++)
             ss += (double)kw[i] * kw[i];
-        CHECK(ss > 0 && sqrt(ss / 64) < 0.05, "rwkv init: key.weight should be N(0, 0.02^2), rms %.4g", sqrt(ss / 64));
-        built_free(&b);
+        ZT_CHECK(ss > 0 && sqrt(ss / 64) < 0.05, "rwkv init: key.weight should be N(0, 0.02^2), rms %.4g", sqrt(ss / 64));
+        zt_mixer_free(&b);
     }
 }
 
-static int run_unit(void)
+static int run_unit(const char *arg, uint64_t seed)
 {
+    (void)arg, (void)seed;
     bad_knob("base_conv", "kernel_size=[3,-1]", "kernel_size", 64, 4);
     bad_knob("base_conv", "kernel_size=0", "kernel_size", 64, 2);
     bad_knob("base_conv", "kernel_size=-2", "kernel_size", 64, 2);
@@ -380,24 +189,24 @@ static int run_unit(void)
     rwkv_init();
 
     /* state sizes (floats per layer, docs/mixers.md) at D = 64, l_max = 64 */
-    CHECK(state_of("base_conv", "", 0, 64, 64) == 64 * 3, "base_conv short k=3: D k");
-    CHECK(state_of("base_conv", "", 1, 64, 64) == 64 * 64, "base_conv long: D L");
-    CHECK(state_of("hyena", "", 0, 64, 512) == 64 * 512, "hyena: D L");
-    CHECK(state_of("h3", "d_state=32", 0, 64, 64) == 64 * 32, "h3: D N");
-    CHECK(state_of("based", "", 0, 64, 64) == 9945,
+    ZT_CHECK(state_of("base_conv", "", 0, 64, 64) == 64 * 3, "base_conv short k=3: D k");
+    ZT_CHECK(state_of("base_conv", "", 1, 64, 64) == 64 * 64, "base_conv long: D L");
+    ZT_CHECK(state_of("hyena", "", 0, 64, 512) == 64 * 512, "hyena: D L");
+    ZT_CHECK(state_of("h3", "d_state=32", 0, 64, 64) == 64 * 32, "h3: D N");
+    ZT_CHECK(state_of("based", "", 0, 64, 64) == 9945,
           "based f=16: D E + E = 9945 with E = f(f+1)/2 + f + 1 = 153, got %g", state_of("based", "", 0, 64, 64));
-    CHECK(state_of("linear_attention", "feature_name=relu feature_dim=8", 0, 64, 64) == 64 * 8 + 8,
+    ZT_CHECK(state_of("linear_attention", "feature_name=relu feature_dim=8", 0, 64, 64) == 64 * 8 + 8,
           "linear_attention relu f=8: D f + f");
-    CHECK(state_of("sliding_window", "block_size=16", 0, 64, 64) == 2 * 16 * 64, "sliding_window: 2 w D");
-    CHECK(state_of("rwkv", "", 0, 64, 512) == 3 * 64, "rwkv: 3 D (WKV numerator, denominator, previous token)");
+    ZT_CHECK(state_of("sliding_window", "block_size=16", 0, 64, 64) == 2 * 16 * 64, "sliding_window: 2 w D");
+    ZT_CHECK(state_of("rwkv", "", 0, 64, 512) == 3 * 64, "rwkv: 3 D (WKV numerator, denominator, previous token)");
 
-    static const pshape bc0[] = {{"projection.weight", {64, 64}, 0}, {"projection.bias", {64}, 0},
+    static const zt_pshape bc0[] = {{"projection.weight", {64, 64}, 0}, {"projection.bias", {64}, 0},
                                  {"conv.conv.weight", {64, 1, 3}, 0}, {"conv.conv.bias", {64}, 0}};
-    static const pshape bc1[] = {{"projection.weight", {64, 64}, 0}, {"projection.bias", {64}, 0},
+    static const zt_pshape bc1[] = {{"projection.weight", {64, 64}, 0}, {"projection.bias", {64}, 0},
                                  {"conv.pos_emb.z", {1, 64, 3}, 1},  {"conv.mlp.0.weight", {16, 3}, 0},
                                  {"conv.mlp.0.bias", {16}, 0},       {"conv.mlp.2.weight", {64, 16}, 0},
                                  {"conv.mlp.2.bias", {64}, 0}};
-    static const pshape hy[] = {
+    static const zt_pshape hy[] = {
         {"in_proj.weight", {192, 64}, 0},
         {"in_proj.bias", {192}, 0},
         {"out_proj.weight", {64, 64}, 0},
@@ -419,7 +228,7 @@ static int run_unit(void)
         {"filter_fn.implicit_filter.6.weight", {64, 64}, 0},
         {"filter_fn.modulation.deltas", {1, 1, 64}, 1},
     };
-    static const pshape h3[] = {
+    static const zt_pshape h3[] = {
         {"ssm_k_D", {64}, 0},
         {"D", {32}, 0},
         {"q_proj.weight", {64, 64}, 0},
@@ -438,11 +247,11 @@ static int run_unit(void)
         {"output_linear.weight", {64, 64}, 0},
         {"output_linear.bias", {64}, 0},
     };
-    static const pshape bd[] = {{"proj_q.weight", {8, 64}, 0},
+    static const zt_pshape bd[] = {{"proj_q.weight", {8, 64}, 0},
                                 {"proj_k.weight", {8, 64}, 0},
                                 {"proj_v.weight", {64, 64}, 0},
                                 {"proj_o.weight", {64, 64}, 0}};
-    static const pshape sw[] = {{"Wqkv.weight", {192, 64}, 0},
+    static const zt_pshape sw[] = {{"Wqkv.weight", {192, 64}, 0},
                                 {"Wqkv.bias", {192}, 0},
                                 {"out_proj.weight", {64, 64}, 0},
                                 {"out_proj.bias", {64}, 0}};
@@ -452,7 +261,7 @@ static int run_unit(void)
     names_shapes("h3", "d_state=64 head_dim=2", 0, h3, (int)(sizeof h3 / sizeof h3[0]));
     names_shapes("based", "feature_dim=8", 1, bd, 4);
     names_shapes("sliding_window", "block_size=16", 0, sw, 4);
-    static const pshape rw[] = {{"time_decay", {64}, 0},          {"time_first", {64}, 0},
+    static const zt_pshape rw[] = {{"time_decay", {64}, 0},          {"time_first", {64}, 0},
                                 {"time_mix_k", {1, 1, 64}, 0},    {"time_mix_v", {1, 1, 64}, 0},
                                 {"time_mix_r", {1, 1, 64}, 0},    {"key.weight", {64, 64}, 0},
                                 {"value.weight", {64, 64}, 0},    {"receptance.weight", {64, 64}, 0},
@@ -460,36 +269,20 @@ static int run_unit(void)
     names_shapes("rwkv", "", 1, rw, 9);
 
     /* Whole models at D=64, L=64, V=8192, 2 layers (docs/model.md, sizes to check against) */
-    model_count("base_conv", NULL, NULL, 534656);
-    model_count("hyena", NULL, NULL, 585728);
-    model_count("h3", "h3.d_state", "64", 587136);
-    model_count("sliding_window", NULL, NULL, 558208);
-    model_count("[base_conv, based]", "based.feature_dim", "8", 538560);
+    zt_model_count("base_conv", NULL, NULL, 534656);
+    zt_model_count("hyena", NULL, NULL, 585728);
+    zt_model_count("h3", "h3.d_state", "64", 587136);
+    zt_model_count("sliding_window", NULL, NULL, 558208);
+    zt_model_count("[base_conv, based]", "based.feature_dim", "8", 538560);
     /* RWKV from its parameter shapes: 524,288 (E) + 2 x (64 time_decay + 64 time_first
      * + 3 x 64 time_mix + 4 x 4,096 key/value/receptance/output + 256 LN) + 128 (LN_f) */
-    model_count("rwkv", NULL, NULL, 524288 + 2 * (64 + 64 + 3 * 64 + 4 * 4096 + 256) + 128);
-    return fails != 0;
+    zt_model_count("rwkv", NULL, NULL, 524288 + 2 * (64 + 64 + 3 * 64 + 4 * 4096 + 256) + 128);
+    return zt_fails != 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
-    uint64_t seed = 20240607;
-    int bad;
-    zoo_set_threads(2);
-    if (!strcmp(mode, "torchref")) {
-        int rc = run_torchref(seed);
-        if (rc == ZT_SKIP)
-            return ZT_SKIP;
-        bad = rc != 0;
-    } else if (!strcmp(mode, "gradcheck")) {
-        bad = run_gradcheck(seed);
-    } else if (!strcmp(mode, "unit")) {
-        bad = run_unit();
-    } else {
-        fprintf(stderr, "usage: %s torchref|gradcheck|unit\n", argv[0]);
-        return 2;
-    }
-    printf("mixers_ref %s: %s\n", mode, bad ? "FAIL" : "ok");
-    return bad ? 1 : 0;
+    static const zt_mode modes[] = {
+        {"torchref", run_torchref}, {"gradcheck", run_gradcheck}, {"unit", run_unit}, {NULL, NULL}};
+    return zt_main(argc, argv, "mixers_ref", 20240607, modes);
 }

@@ -14,11 +14,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "testlib.h"
-#include "zoo/plugin.h"
-#include "zoo/run.h"
+#include "mixer_test.h"
 
-#define PREFIX "backbone.layers.0.sequence_mixer."
+#define PREFIX ZT_MIXER_PREFIX
 #define SMALL "decay_low_rank_dim=3 gate_low_rank_dim=5 a_low_rank_dim=3 v_low_rank_dim=2"
 
 typedef struct mcase {
@@ -37,255 +35,86 @@ static const mcase cases[] = {
 };
 #define NCASES ((int)(sizeof cases / sizeof cases[0]))
 
-static int set_knobs(zoo_hvals *h, const char *knobs)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", knobs);
-    for (char *save = NULL, *tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-        char *eq = strchr(tok, '=');
-        if (!eq)
-            return 1;
-        *eq = 0;
-        if (zoo_hvals_set(h, tok, eq + 1)) {
-            fprintf(stderr, "FAIL: knob %s=%s: %s\n", tok, eq + 1, zoo_error_last()->msg);
-            return 1;
-        }
-    }
-    return 0;
-}
-
-typedef struct built {
-    zoo_plugin *p;
-    zoo_hvals *h;
-    zoo_graph *g;
-    zoo_tensor *x, *y;
-    zoo_layer_info li;
-} built;
-
-static void built_free(built *b)
-{
-    zoo_graph_free(b->g);
-    zoo_hvals_free(b->h);
-    zoo_plugin_close(b->p);
-    memset(b, 0, sizeof *b);
-}
-
 /* Build case c on x = parameter "x" (B, L, D); not planned. 0 ok. */
-static int build_case(const mcase *c, built *b)
+static int build_case(const mcase *c, zt_mixer *b)
 {
-    memset(b, 0, sizeof *b);
-    if (zoo_plugin_find("rwkv7", &b->p) || zoo_hvals_new(b->p->mixer, &b->h) || set_knobs(b->h, c->knobs)) {
-        fprintf(stderr, "FAIL [%s]: cannot load the plugin: %s\n", c->label, zoo_error_last()->msg);
-        return 1;
-    }
-    b->li = (zoo_layer_info){c->layer, c->n_layers, c->D, c->L, c->L, c->B};
-    b->g = zoo_graph_new(ZOO_BACKEND_CPU);
-    b->x = zoo_param(b->g, "x", 3, (int64_t[]){c->B, c->L, c->D}, zoo_init_zeros());
-    zoo_graph_set_prefix(b->g, PREFIX);
-    int rc = b->p->mixer->build(b->g, b->h, &b->li, b->x, &b->y);
-    zoo_graph_set_prefix(b->g, "");
-    if (rc || !b->y) {
-        fprintf(stderr, "FAIL [%s]: build: %s\n", c->label, zoo_graph_error(b->g));
-        return 1;
-    }
-    return 0;
+    return zt_mixer_build(b, "rwkv7", PREFIX, c->label, c->knobs, NULL,
+                          (zoo_layer_info){c->layer, c->n_layers, c->D, c->L, c->L, c->B});
 }
 
 /* Generic values: every trainable N(0, s^2) (the zero inits would hide the delta
  * rule, the bonus and the shift), x N(0, 1). s = 0.3 up to D = 8, then 0.3 sqrt(8/D),
  * so projections stay O(1): with 0.3 at D = 64 they reach ~2.4 and the f32 finite
  * differences lose their digits (torchref still agrees there). */
-static int plan_fill(built *b, uint64_t seed)
+static int plan_fill(zt_mixer *b, uint64_t seed)
 {
-    if (zt_check_rc(zoo_graph_plan(b->g, seed), "plan"))
-        return 1;
     double D = (double)b->li.d_model;
-    zt_fill_params(b->g, seed, (float)(D > 8 ? 0.3 * sqrt(8.0 / D) : 0.3));
-    zt_fill_normal(zoo_tensor_data(b->x), zoo_tensor_numel(b->x), seed + 1, 1.0f);
-    return 0;
+    return zt_mixer_plan_fill(b, seed, (float)(D > 8 ? 0.3 * sqrt(8.0 / D) : 0.3));
 }
 
-static float *pdata(zoo_graph *g, const char *rel)
+/* ---- torchref and gradcheck ------------------------------------------------------------ */
+/* Case i built and filled; the long and the wide case are for the reference. */
+static int make_case(int i, int gradcheck, zt_mixer *b, uint64_t seed)
 {
-    char name[256];
-    snprintf(name, sizeof name, PREFIX "%s", rel);
-    zoo_tensor *t = zoo_graph_find_param(g, name);
-    return t ? zoo_tensor_data(t) : NULL;
+    if (gradcheck && (cases[i].L > 16 || cases[i].D > 16))
+        return -1;
+    return build_case(&cases[i], b) || plan_fill(b, seed);
 }
 
-/* ---- torchref ------------------------------------------------------------------------ */
-static int write_config(const char *dir, const mcase *c, const built *b)
+static int run_torchref(const char *arg, uint64_t seed)
 {
-    char path[1200], knobs[1024];
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    zoo_hvals_format(b->h, knobs, sizeof knobs);
-    FILE *f = fopen(path, "w");
-    if (!f)
-        return 1;
-    fprintf(f, "{\"knobs\": \"%s\", \"B\": %lld, \"L\": %lld, \"D\": %lld, \"layer_idx\": %d, \"n_layers\": %d, "
-               "\"state_size\": %.17g, \"prefix\": \"%s\", \"label\": \"%s\"}\n",
-            knobs, (long long)c->B, (long long)c->L, (long long)c->D, c->layer, c->n_layers,
-            b->p->mixer->state_size(b->h, &b->li), PREFIX, c->label);
-    return fclose(f) != 0;
+    (void)arg;
+    return zt_mixer_torchref("rwkv7", ZT_DIR "/ref_rwkv7.py", NCASES, make_case, seed);
 }
 
-static int run_torchref(uint64_t seed)
+static int run_gradcheck(const char *arg, uint64_t seed)
 {
-    char root[1024];
-    if (zt_tmpdir(root, sizeof root, "rwkv7"))
-        return 1;
-    int bad = 0;
-    for (int i = 0; i < NCASES && !bad; i++) {
-        built b;
-        bad = build_case(&cases[i], &b) || plan_fill(&b, seed + (uint64_t)i);
-        if (!bad) {
-            char sub[1100];
-            snprintf(sub, sizeof sub, "%s/case%02d", root, i);
-            zt_dump *d = zt_dump_open(sub, NULL);
-            bad = !d || write_config(sub, &cases[i], &b) || zt_torchref(d, b.g, b.y, seed + (uint64_t)i, NULL);
-        }
-        built_free(&b);
-    }
-    char args[1100];
-    snprintf(args, sizeof args, "'%s'", root);
-    int rc = bad ? 1 : zt_python(ZT_DIR "/ref_rwkv7.py", args);
-    if (rc == 0 || rc == ZT_SKIP)
-        zt_rmtree(root);
-    else
-        fprintf(stderr, "  (reference inputs kept in %s)\n", root);
-    return rc;
-}
-
-/* ---- gradcheck ------------------------------------------------------------------------ */
-static int run_gradcheck(uint64_t seed)
-{
-    int bad = 0;
-    for (int i = 0; i < NCASES; i++) {
-        if (cases[i].L > 16 || cases[i].D > 16) /* the long and the wide case are for the reference */
-            continue;
-        built b;
-        int fail = build_case(&cases[i], &b) || plan_fill(&b, seed + (uint64_t)i) ||
-                   zt_check_rc(zoo_graph_forward(b.g), "forward") || zt_gradcheck(b.g, b.y, seed, 12, 0, 0, 0);
-        if (fail)
-            fprintf(stderr, "  in case [%s]\n", cases[i].label);
-        bad |= fail;
-        built_free(&b);
-    }
-    return bad;
+    (void)arg;
+    return zt_mixer_gradcheck(NCASES, make_case, seed);
 }
 
 /* ---- unit ------------------------------------------------------------------------------ */
-static int fails;
-#define CHECK(cond, ...)                                                                                             \
-    do {                                                                                                             \
-        if (!(cond)) {                                                                                               \
-            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                                                     \
-            fprintf(stderr, __VA_ARGS__);                                                                            \
-            fprintf(stderr, "\n");                                                                                   \
-            fails++;                                                                                                 \
-        }                                                                                                            \
-    } while (0)
-
 /* A bad knob value at d_model D: validate refuses with one line naming the mixer and the
  * knob, and build refuses the same way. */
 static void bad_knob(const char *knobs, const char *knob, int64_t D)
 {
-    zoo_plugin *p = NULL;
-    zoo_hvals *h = NULL;
-    if (zoo_plugin_find("rwkv7", &p) || zoo_hvals_new(p->mixer, &h) || set_knobs(h, knobs)) {
-        CHECK(0, "rwkv7: cannot load or set %s", knobs);
-        zoo_hvals_free(h);
-        zoo_plugin_close(p);
-        return;
-    }
-    zoo_layer_info li = {0, 2, D, 8, 8, 1};
-    char msg[512] = "";
-    int rc = p->mixer->validate ? p->mixer->validate(h, &li, msg, sizeof msg) : 0;
-    CHECK(rc == ZOO_ERR_INVALID && strstr(msg, "'rwkv7'") && strstr(msg, knob) && !strchr(msg, '\n'),
-          "%s: validate gave %d '%s' (want one line naming 'rwkv7' and %s)", knobs, rc, msg, knob);
-    built b;
-    memset(&b, 0, sizeof b);
-    b.p = p;
-    b.h = h;
-    b.g = zoo_graph_new(ZOO_BACKEND_CPU);
-    b.x = zoo_param(b.g, "x", 3, (int64_t[]){1, 8, D}, zoo_init_zeros());
-    rc = p->mixer->build(b.g, h, &li, b.x, &b.y);
-    CHECK(rc == ZOO_ERR_INVALID && strstr(zoo_graph_error(b.g), knob), "%s: build gave %d '%s'", knobs, rc,
-          zoo_graph_error(b.g));
-    built_free(&b);
+    zt_mixer_bad_knob("rwkv7", knobs, knob, NULL, (zoo_layer_info){0, 2, D, 8, 8, 1}, ZOO_ERR_INVALID);
 }
 
 static double state_of(const char *knobs, int64_t D)
 {
-    zoo_plugin *p = NULL;
-    zoo_hvals *h = NULL;
-    double s = -1;
-    if (!zoo_plugin_find("rwkv7", &p) && !zoo_hvals_new(p->mixer, &h) && !set_knobs(h, knobs) && p->mixer->state_size) {
-        zoo_layer_info li = {1, 2, D, 512, 512, 1};
-        s = p->mixer->state_size(h, &li);
-    }
-    zoo_hvals_free(h);
-    zoo_plugin_close(p);
-    return s;
+    return zt_mixer_state("rwkv7", knobs, (zoo_layer_info){1, 2, D, 512, 512, 1});
 }
-
-typedef struct pshape {
-    const char *name;
-    int64_t s[2];
-} pshape;
 
 /* Every parameter of one layer at D = 64 with the default knobs (one head of 64), as
  * Zoology's state_dict lists them, all trainable. */
 static void names_shapes(int layer)
 {
-    static const pshape want[] = {
-        {"x_x", {6, 64}},
-        {"k_k", {64}},
-        {"k_a", {64}},
-        {"r_k", {1, 64}},
-        {"r_proj.weight", {64, 64}},
-        {"k_proj.weight", {64, 64}},
-        {"v_proj.weight", {64, 64}},
-        {"o_proj.weight", {64, 64}},
-        {"w_lora.lora.0.weight", {64, 64}},
-        {"w_lora.lora.2.weight", {64, 64}},
-        {"w_lora.lora.2.bias", {64}},
-        {"a_lora.lora.0.weight", {64, 64}},
-        {"a_lora.lora.2.weight", {64, 64}},
-        {"a_lora.lora.2.bias", {64}},
-        {"g_lora.lora.0.weight", {128, 64}},
-        {"g_lora.lora.2.weight", {64, 128}},
-        {"g_norm.weight", {64}},
-        {"g_norm.bias", {64}},
-        {"v_lora.lora.0.weight", {16, 64}}, /* layers > 0 only: the last three */
-        {"v_lora.lora.2.weight", {64, 16}},
-        {"v_lora.lora.2.bias", {64}},
+    static const zt_pshape want[] = {
+        {"x_x", {6, 64}, 0},
+        {"k_k", {64}, 0},
+        {"k_a", {64}, 0},
+        {"r_k", {1, 64}, 0},
+        {"r_proj.weight", {64, 64}, 0},
+        {"k_proj.weight", {64, 64}, 0},
+        {"v_proj.weight", {64, 64}, 0},
+        {"o_proj.weight", {64, 64}, 0},
+        {"w_lora.lora.0.weight", {64, 64}, 0},
+        {"w_lora.lora.2.weight", {64, 64}, 0},
+        {"w_lora.lora.2.bias", {64}, 0},
+        {"a_lora.lora.0.weight", {64, 64}, 0},
+        {"a_lora.lora.2.weight", {64, 64}, 0},
+        {"a_lora.lora.2.bias", {64}, 0},
+        {"g_lora.lora.0.weight", {128, 64}, 0},
+        {"g_lora.lora.2.weight", {64, 128}, 0},
+        {"g_norm.weight", {64}, 0},
+        {"g_norm.bias", {64}, 0},
+        {"v_lora.lora.0.weight", {16, 64}, 0}, /* layers > 0 only: the last three */
+        {"v_lora.lora.2.weight", {64, 16}, 0},
+        {"v_lora.lora.2.bias", {64}, 0},
     };
     int n = layer ? 21 : 18;
-    mcase c = {"names", "", 1, 8, 64, layer, 2};
-    built b;
-    if (build_case(&c, &b)) {
-        CHECK(0, "rwkv7 layer %d: build", layer);
-        built_free(&b);
-        return;
-    }
-    CHECK(zoo_graph_nparams(b.g) == n + 1, "rwkv7 layer %d: %d parameters and buffers, Zoology's module has %d", layer,
-          zoo_graph_nparams(b.g) - 1, n);
-    for (int i = 0; i < 21; i++) {
-        char full[256];
-        snprintf(full, sizeof full, PREFIX "%s", want[i].name);
-        zoo_tensor *t = zoo_graph_find_param(b.g, full);
-        if (i >= n) {
-            CHECK(!t, "rwkv7 layer 0 has %s: Zoology creates v_lora only in later layers", full);
-            continue;
-        }
-        int nd = want[i].s[1] ? 2 : 1;
-        int ok = t && zoo_tensor_ndim(t) == nd && zoo_tensor_is_trainable(t);
-        for (int d = 0; ok && d < nd; d++)
-            ok = zoo_tensor_dim(t, d) == want[i].s[d];
-        CHECK(ok, "rwkv7 layer %d: %s missing, misshaped or frozen", layer, full);
-    }
-    built_free(&b);
+    zt_mixer_names("rwkv7", PREFIX, "", (zoo_layer_info){layer, 2, 64, 8, 8, 1}, want, n, 21 - n, 0);
 }
 
 static double rms(const float *x, int64_t n)
@@ -301,10 +130,10 @@ static double rms(const float *x, int64_t n)
 static void init_values(void)
 {
     mcase c = {"init", "head_dim=8", 1, 4, 16, 1, 2};
-    built b;
+    zt_mixer b;
     if (build_case(&c, &b) || zt_check_rc(zoo_graph_plan(b.g, 11), "plan")) {
-        CHECK(0, "rwkv7 init: build and plan");
-        built_free(&b);
+        ZT_CHECK(0, "rwkv7 init: build and plan");
+        zt_mixer_free(&b);
         return;
     }
     static const char *zero[] = {"x_x", "k_k", "k_a", "r_k", "g_norm.bias", "w_lora.lora.2.bias", "a_lora.lora.2.bias",
@@ -313,11 +142,11 @@ static void init_values(void)
         char full[256];
         snprintf(full, sizeof full, PREFIX "%s", zero[i]);
         zoo_tensor *t = zoo_graph_find_param(b.g, full);
-        CHECK(t && rms(zoo_tensor_data(t), zoo_tensor_numel(t)) == 0.0, "rwkv7 init: %s should start at 0", zero[i]);
+        ZT_CHECK(t && rms(zoo_tensor_data(t), zoo_tensor_numel(t)) == 0.0, "rwkv7 init: %s should start at 0", zero[i]);
     }
-    const float *gw = pdata(b.g, "g_norm.weight");
+    const float *gw = zt_mixer_pdata(&b, "g_norm.weight");
     for (int i = 0; gw && i < 16; i++)
-        CHECK(gw[i] == 1.0f, "rwkv7 init: g_norm.weight[%d] = %g, should be 1", i, gw[i]);
+        ZT_CHECK(gw[i] == 1.0f, "rwkv7 init: g_norm.weight[%d] = %g, should be 1", i, gw[i]);
     static const char *normal[] = {"r_proj.weight", "g_lora.lora.0.weight", "w_lora.lora.2.weight",
                                    "v_lora.lora.0.weight"};
     for (int i = 0; i < 4; i++) {
@@ -325,9 +154,9 @@ static void init_values(void)
         snprintf(full, sizeof full, PREFIX "%s", normal[i]);
         zoo_tensor *t = zoo_graph_find_param(b.g, full);
         double r = t ? rms(zoo_tensor_data(t), zoo_tensor_numel(t)) : 0;
-        CHECK(r > 0.012 && r < 0.03, "rwkv7 init: %s rms %.4g, should be N(0, 0.02^2)", normal[i], r);
+        ZT_CHECK(r > 0.012 && r < 0.03, "rwkv7 init: %s rms %.4g, should be N(0, 0.02^2)", normal[i], r);
     }
-    built_free(&b);
+    zt_mixer_free(&b);
 }
 
 /* A 2-layer model at D=64, L=64, V=8192 with the default knobs: 524,288 (tied embedding)
@@ -341,15 +170,9 @@ static void model_count(void)
     const int64_t layer0 = 6 * D + 3 * D + 4 * D * D + 2 * lora + 2 * D * 128 + 2 * D;
     const int64_t layer1 = layer0 + 2 * D * 16 + D;
     const int64_t want = 524288 + (256 + layer0) + (256 + layer1) + 128;
-    zoo_run_spec s;
-    zoo_run_spec_default(&s);
-    zoo_model *m = NULL;
-    int rc = zoo_run_spec_set(&s, "mixer", "rwkv7");
-    if (!rc)
-        rc = zoo_model_build(&s, 2, 8, &m);
-    CHECK(!rc, "model rwkv7: %s", zoo_error_last()->msg);
-    if (!rc) {
-        CHECK(zoo_graph_count_trainable(m->g) == want, "model rwkv7 at D=64 L=64 V=8192: %lld trainable, expected %lld",
+    zoo_model *m = zt_model("rwkv7", NULL, NULL);
+    if (m) {
+        ZT_CHECK(zoo_graph_count_trainable(m->g) == want, "model rwkv7 at D=64 L=64 V=8192: %lld trainable, expected %lld",
               (long long)zoo_graph_count_trainable(m->g), (long long)want);
         zoo_tensor *o = zoo_graph_find_param(m->g, "backbone.layers.1.sequence_mixer.o_proj.weight");
         double r = 0;
@@ -359,13 +182,14 @@ static void model_count(void)
                 r = rms(buf, zoo_tensor_numel(o));
             free(buf);
         }
-        CHECK(r > 0.016 && r < 0.024, "model rwkv7: o_proj.weight rms %.4g, should be 0.02 (not depth-scaled)", r);
+        ZT_CHECK(r > 0.016 && r < 0.024, "model rwkv7: o_proj.weight rms %.4g, should be 0.02 (not depth-scaled)", r);
     }
     zoo_model_free(m);
 }
 
-static int run_unit(void)
+static int run_unit(const char *arg, uint64_t seed)
 {
+    (void)arg, (void)seed;
     bad_knob("d_state=32", "d_state", 64);
     bad_knob("d_state=1024", "d_state", 64);
     bad_knob("head_dim=48", "head_dim", 64);
@@ -389,35 +213,19 @@ static int run_unit(void)
     } st[] = {{"", 64, 1, 64}, {"head_dim=32", 128, 4, 32}, {"head_dim=0 num_heads=8", 64, 8, 8}, {"d_state=16 head_dim=4", 16, 4, 4}};
     for (int i = 0; i < 4; i++) {
         double want = (double)(st[i].H * st[i].N * st[i].N + st[i].D), got = state_of(st[i].knobs, st[i].D);
-        CHECK(got == want, "rwkv7 %s at D=%lld: state_size %g, want H N^2 + D = %g (Zoology's H D^2 = %g)", st[i].knobs,
+        ZT_CHECK(got == want, "rwkv7 %s at D=%lld: state_size %g, want H N^2 + D = %g (Zoology's H D^2 = %g)", st[i].knobs,
               (long long)st[i].D, got, want, (double)(st[i].H * st[i].D * st[i].D));
     }
     names_shapes(0);
     names_shapes(1);
     init_values();
     model_count();
-    return fails != 0;
+    return zt_fails != 0;
 }
 
 int main(int argc, char **argv)
 {
-    const char *mode = argc > 1 ? argv[1] : "";
-    uint64_t seed = 20250307;
-    int bad;
-    zoo_set_threads(2);
-    if (!strcmp(mode, "torchref")) {
-        int rc = run_torchref(seed);
-        if (rc == ZT_SKIP)
-            return ZT_SKIP;
-        bad = rc != 0;
-    } else if (!strcmp(mode, "gradcheck")) {
-        bad = run_gradcheck(seed);
-    } else if (!strcmp(mode, "unit")) {
-        bad = run_unit();
-    } else {
-        fprintf(stderr, "usage: %s torchref|gradcheck|unit\n", argv[0]);
-        return 2;
-    }
-    printf("rwkv7 %s: %s\n", mode, bad ? "FAIL" : "ok");
-    return bad ? 1 : 0;
+    static const zt_mode modes[] = {
+        {"torchref", run_torchref}, {"gradcheck", run_gradcheck}, {"unit", run_unit}, {NULL, NULL}};
+    return zt_main(argc, argv, "rwkv7", 20250307, modes);
 }
