@@ -81,6 +81,7 @@ def torch_worker(a):
     import zoology_ref
     sys.path.insert(0, os.path.join(ROOT, "tests", "mixers_ref"))  # the mixer references
     import ref_mixers
+    import zt  # on the path ref_mixers sets: the knob-text helpers
     sys.path.insert(0, os.path.join(ROOT, "tests", "mamba"))  # Mamba blocks (imported when used: it needs h5py)
 
     torch.set_num_threads(a.threads)
@@ -99,17 +100,17 @@ def torch_worker(a):
     pattern = json.loads(a.pattern)
 
     def knob(entry, name):
-        return ref_mixers.knobs_of(entry["knobs"])[name]
+        return zt.knobs_of(entry["knobs"])[name]
 
     def make_mixer(l):
         e = pattern[l % len(pattern)]
         if e["name"] == "attention":
             return zoology_ref.MHA(a.d, int(knob(e, "num_heads")), float(knob(e, "dropout")),
-                                   ref_mixers.truth(knob(e, "bias")))
+                                   zt.truth(knob(e, "bias")))
         if e["name"] == "mamba":
-            k = ref_mixers.knobs_of(e["knobs"])
+            k = zt.knobs_of(e["knobs"])
             mk = {n: int(k[n]) for n in ("d_state", "d_conv", "expand", "dt_rank")}
-            mk.update({n: ref_mixers.truth(k[n]) for n in ("conv_bias", "bias")})
+            mk.update({n: zt.truth(k[n]) for n in ("conv_bias", "bias")})
             import check_mamba_model
             return check_mamba_model.Mamba(a.d, **mk)
         cfg = {"mixer": e["name"], "knobs": e["knobs"], "D": a.d, "l_max": a.l, "layer_idx": l,

@@ -9,10 +9,7 @@ load_state_dict(strict=True); then the output, the gradient of x and of every
 parameter are compared, and the parameters that receive a gradient must be exactly
 those zoo trains. Exit 0 pass, 1 mismatch, 77 torch missing.
 """
-import json
-import math
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -154,21 +151,15 @@ class DeltaNet(nn.Module):
         return self.o_proj(o.reshape(Bsz, L, H * dv)), carried // Bsz
 
 
-def knobs_of(text):
-    return dict(re.findall(r"(\w+)=(\[[^\]]*\]|\S+)", text))
-
-
-def truth(v):
-    return v in ("true", "1", "yes")
 
 
 def make(cfg):
-    m, k, D = cfg["mixer"], knobs_of(cfg["knobs"]), cfg["D"]
-    H, K, cb, gate = int(k["num_heads"]), int(k["conv_size"]), truth(k["conv_bias"]), truth(k["use_gate"])
-    conv, eps = truth(k["use_short_conv"]), float(k["norm_eps"])
+    m, k, D = cfg["mixer"], zt.knobs_of(cfg["knobs"]), cfg["D"]
+    H, K, cb, gate = int(k["num_heads"]), int(k["conv_size"]), zt.truth(k["conv_bias"]), zt.truth(k["use_gate"])
+    conv, eps = zt.truth(k["use_short_conv"]), float(k["norm_eps"])
     if m == "delta_net":
-        return DeltaNet(D, H, int(D * float(k["expand_k"])), int(D * float(k["expand_v"])), truth(k["use_beta"]), gate,
-                        conv, K, cb, truth(k["allow_neg_eigval"]), k["qk_activation"], eps)
+        return DeltaNet(D, H, int(D * float(k["expand_k"])), int(D * float(k["expand_v"])), zt.truth(k["use_beta"]), gate,
+                        conv, K, cb, zt.truth(k["allow_neg_eigval"]), k["qk_activation"], eps)
     if m == "gated_delta_net":
         hd = D // H
         return DeltaNet(D, H, H * hd, H * hd * int(k["expand_v"]), True, gate, conv, K, cb, False, "silu", eps,
@@ -176,58 +167,13 @@ def make(cfg):
     raise ValueError("no reference for mixer %s" % m)
 
 
-def check(path):
-    case = zt.Dump(path)
-    with open(os.path.join(path, "config.json")) as f:
-        cfg = json.load(f)
-    pre = cfg["prefix"]
-    what = "%s [%s]" % (path, cfg["label"])
-    torch.manual_seed(0)
-    model = make(cfg).double()
-    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
-             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        print("FAIL %s: zoo's parameters do not load as the Zoology state_dict: %s" % (what, e), file=sys.stderr)
-        return False
-    ok = True
-    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
+
+def run(model, x, cfg, what):
     out, carried = model(x)
-    if carried != cfg["state_size"]:
-        print("FAIL %s: the recurrent form carries %d floats per row, the plugin's state_size says %g"
-              % (what, carried, cfg["state_size"]), file=sys.stderr)
-        ok = False
-    ok &= zt.compare("%s: out" % what, case["out"], out.detach().numpy(), *zt.tol("fwd"))
-    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
-    ok &= zt.compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *zt.tol("bwd"))
-    # what the reference trains: parameters a gradient reaches (Gated DeltaNet's D never
-    # gets one, so PyTorch's optimiser skips it; zoo holds it as a buffer)
-    zoo_trained = {n[len(pre):-len(".grad")] for n in case.names("grad") if n.startswith(pre)}
-    ref_trained = {n for n, p in model.named_parameters() if p.grad is not None}
-    if zoo_trained != ref_trained:
-        print("FAIL %s: trained parameters differ: zoo only %s, reference only %s"
-              % (what, sorted(zoo_trained - ref_trained), sorted(ref_trained - zoo_trained)), file=sys.stderr)
-        ok = False
-    for n, p in model.named_parameters():
-        if p.grad is not None and pre + n + ".grad" in case:
-            ok &= zt.compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], p.grad.numpy(), *zt.tol("bwd"))
-    return ok
-
-
-def main():
-    torch.set_num_threads(1)
-    dirs = zt._case_dirs(sys.argv[1:])
-    if not dirs:
-        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
-        sys.exit(1)
-    ok = True
-    for d in dirs:
-        good = check(d)
-        print("%s %s" % ("ok  " if good else "FAIL", d))
-        ok &= good
-    sys.exit(0 if ok else 1)
+    return out, zt.check_carried(carried, cfg, what)
 
 
 if __name__ == "__main__":  # importable: a benchmark can build its PyTorch models from make()
-    main()
+    # what the reference trains: parameters a gradient reaches (Gated DeltaNet's D never
+    # gets one, so PyTorch's optimiser skips it; zoo holds it as a buffer)
+    zt.mixer_main(lambda path: zt.check_mixer(path, make, run, trained_by_grad=True))

@@ -10,9 +10,7 @@ Each dump directory (from test_gla.c) is loaded with load_state_dict(strict=True
 the forward output and the gradients of x and of every parameter are compared, and the
 set of trainable parameters must match zoo's. Exit 0 pass, 1 mismatch, 77 torch missing.
 """
-import json
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -121,75 +119,23 @@ class GatedLinearAttention(nn.Module):
         return self.o_proj(o.reshape(b, L, self.value_dim)), carried
 
 
-def knobs_of(text):
-    """zoo_hvals_format's "name=value ..."."""
-    return dict(re.findall(r"(\w+)=(\[[^\]]*\]|\S+)", text))
-
-
-def truth(v):
-    return v in ("true", "1", "yes")
 
 
 def make(cfg):
-    k = knobs_of(cfg["knobs"])
+    k = zt.knobs_of(cfg["knobs"])
     cm = float(k["clamp_min"])
     return GatedLinearAttention(cfg["D"], float(k["expand_k"]), float(k["expand_v"]), int(k["num_heads"]),
-                                k["feature_map"], truth(k["use_short_conv"]), int(k["conv_size"]),
-                                truth(k["conv_bias"]), truth(k["use_output_gate"]), float(k["norm_eps"]),
+                                k["feature_map"], zt.truth(k["use_short_conv"]), int(k["conv_size"]),
+                                zt.truth(k["conv_bias"]), zt.truth(k["use_output_gate"]), float(k["norm_eps"]),
                                 float(k["gate_logit_normalizer"]), int(k["gate_low_rank_dim"]),
                                 cm if cm < 0 else None)
 
 
-def check(path):
-    case = zt.Dump(path)
-    with open(os.path.join(path, "config.json")) as f:
-        cfg = json.load(f)
-    pre = cfg["prefix"]
-    what = "%s [%s]" % (path, cfg["label"])
-    model = make(cfg).double()
-    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
-             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        print("FAIL %s: zoo's parameters do not load as the Zoology state_dict: %s" % (what, e), file=sys.stderr)
-        return False
-    ok = True
-    zoo_trained = {n[len(pre):-len(".grad")] for n in case.names("grad") if n.startswith(pre)}
-    ref_trained = {n for n, p in model.named_parameters() if p.requires_grad}
-    if zoo_trained != ref_trained:
-        print("FAIL %s: trainable parameters differ: zoo only %s, Zoology only %s"
-              % (what, sorted(zoo_trained - ref_trained), sorted(ref_trained - zoo_trained)), file=sys.stderr)
-        ok = False
-    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
+
+def run(model, x, cfg, what):
     out, carried = model(x)
-    if carried != cfg["state_size"]:
-        print("FAIL %s: the recurrent form carries %d floats per row between tokens, state_size says %g"
-              % (what, carried, cfg["state_size"]), file=sys.stderr)
-        ok = False
-    ok &= zt.compare("%s: out" % what, case["out"], out.detach().numpy(), *zt.tol("fwd"))
-    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
-    ok &= zt.compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *zt.tol("bwd"))
-    for n, p in model.named_parameters():
-        if p.requires_grad and pre + n + ".grad" in case:
-            ref = torch.zeros_like(p) if p.grad is None else p.grad
-            ok &= zt.compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], ref.numpy(), *zt.tol("bwd"))
-    return ok
-
-
-def main():
-    torch.set_num_threads(1)
-    dirs = zt._case_dirs(sys.argv[1:])
-    if not dirs:
-        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
-        sys.exit(1)
-    ok = True
-    for d in dirs:
-        good = check(d)
-        print("%s %s" % ("ok  " if good else "FAIL", d))
-        ok &= good
-    sys.exit(0 if ok else 1)
+    return out, zt.check_carried(carried, cfg, what)
 
 
 if __name__ == "__main__":  # importable: a benchmark can build the PyTorch module from make()
-    main()
+    zt.mixer_main(lambda path: zt.check_mixer(path, make, run))

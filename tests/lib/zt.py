@@ -189,3 +189,81 @@ def main(forward, fwd_tol="fwd", bwd_tol="bwd"):
         print("%s %s" % ("ok  " if good else "FAIL", d))
         ok &= good
     sys.exit(0 if ok else 1)
+
+
+# ---- mixer layers (tests/lib/mixer_test.c dumps one layer with a config.json) ----------
+def knobs_of(text):
+    """zoo_hvals_format's "name=value ..." (lists are bracketed and may hold spaces)."""
+    return dict(re.findall(r"(\w+)=(\[[^\]]*\]|\S+)", text))
+
+
+def truth(v):
+    return v in ("true", "1", "yes")
+
+
+def check_mixer(path, make, run=None, trained_by_grad=False):
+    """One dumped mixer layer against a PyTorch module: make(cfg) builds it (float64),
+    zoo's parameters load by state_dict with strict=True, the trained parameter sets agree,
+    then run(model, x, cfg, what) -> (out, ok) (default: model(x), True; a run does the
+    mixer's own extra checks, such as the state it carries) and the output, x.grad and
+    every parameter's gradient are compared. trained_by_grad: the reference trains what a
+    gradient reaches (a parameter its forward never reads is not trained); otherwise what
+    requires_grad. A parameter no gradient reaches compares as 0."""
+    import torch
+    case = Dump(path)
+    with open(os.path.join(path, "config.json")) as f:
+        cfg = json.load(f)
+    pre = cfg["prefix"]
+    what = "%s [%s]" % (path, cfg["label"])
+    torch.manual_seed(0)
+    model = make(cfg).double()
+    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
+             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as e:
+        print("FAIL %s: zoo's parameters do not load as the reference's state_dict: %s" % (what, e), file=sys.stderr)
+        return False
+    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
+    out, ok = run(model, x, cfg, what) if run else (model(x), True)
+    ok &= compare("%s: out" % what, case["out"], out.detach().numpy(), *tol("fwd"))
+    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
+    ok &= compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *tol("bwd"))
+    zoo_trained = {n[len(pre):-len(".grad")] for n in case.names("grad") if n.startswith(pre)}
+    ref_trained = {n for n, p in model.named_parameters()
+                   if (p.grad is not None if trained_by_grad else p.requires_grad)}
+    if zoo_trained != ref_trained:
+        print("FAIL %s: trained parameters differ: zoo only %s, reference only %s"
+              % (what, sorted(zoo_trained - ref_trained), sorted(ref_trained - zoo_trained)), file=sys.stderr)
+        ok = False
+    for n, p in model.named_parameters():
+        if n in ref_trained and pre + n + ".grad" in case:
+            ref = torch.zeros_like(p) if p.grad is None else p.grad
+            ok &= compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], ref.numpy(), *tol("bwd"))
+    return ok
+
+
+def check_carried(carried, cfg, what, form="the recurrent form"):
+    """The floats a reference's step-by-step form carries between tokens (per batch row,
+    summed over what it keeps) must equal the plugin's state_size."""
+    if carried != cfg["state_size"]:
+        print("FAIL %s: %s carries %d floats between tokens, the plugin's state_size says %g"
+              % (what, form, carried, cfg["state_size"]), file=sys.stderr)
+        return False
+    return True
+
+
+def mixer_main(check):
+    """Run check(dir) on every dump directory given (or found) on the command line."""
+    import torch
+    torch.set_num_threads(1)
+    dirs = _case_dirs(sys.argv[1:])
+    if not dirs:
+        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
+        sys.exit(1)
+    ok = True
+    for d in dirs:
+        good = check(d)
+        print("%s %s" % ("ok  " if good else "FAIL", d))
+        ok &= good
+    sys.exit(0 if ok else 1)

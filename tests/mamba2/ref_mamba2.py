@@ -10,9 +10,7 @@ M[t, s] = prod_{s < r <= t} exp(dt_r A)) must agree with the step form, and the 
 the step form carries per batch row must equal zoo's state_size.
 Exit 0 pass, 1 mismatch, 77 torch missing.
 """
-import json
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -134,76 +132,25 @@ class Mamba2(nn.Module):
         return self._finish(y.reshape(*y.shape[:2], self.d_ssm), z0, x0, z)
 
 
-def knobs_of(text):
-    """zoo_hvals_format's "name=value ..." (lists are bracketed and may hold spaces)."""
-    return dict(re.findall(r"(\w+)=(\[[^\]]*\]|\S+)", text))
-
-
-def truth(v):
-    return v in ("true", "1", "yes")
 
 
 def make(cfg):
-    k = knobs_of(cfg["knobs"])
+    k = zt.knobs_of(cfg["knobs"])
     return Mamba2(cfg["D"], int(k["d_state"]), int(k["d_conv"]), int(k["expand"]), int(k["headdim"]),
-                  int(k["d_ssm"]), int(k["ngroups"]), truth(k["D_has_hdim"]), truth(k["rmsnorm"]),
-                  truth(k["norm_before_gate"]), truth(k["bias"]), truth(k["conv_bias"]))
+                  int(k["d_ssm"]), int(k["ngroups"]), zt.truth(k["D_has_hdim"]), zt.truth(k["rmsnorm"]),
+                  zt.truth(k["norm_before_gate"]), zt.truth(k["bias"]), zt.truth(k["conv_bias"]))
 
 
-def check(path):
-    case = zt.Dump(path)
-    with open(os.path.join(path, "config.json")) as f:
-        cfg = json.load(f)
-    pre = cfg["prefix"]
-    what = "%s [%s]" % (path, cfg["label"])
-    model = make(cfg).double()
-    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
-             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        print("FAIL %s: zoo's parameters do not load as the Zoology state_dict: %s" % (what, e), file=sys.stderr)
-        return False
-    ok = True
-    zoo_trained = {n[len(pre):-len(".grad")] for n in case.names("grad") if n.startswith(pre)}
-    ref_trained = {n for n, p in model.named_parameters() if p.requires_grad}
-    if zoo_trained != ref_trained:
-        print("FAIL %s: trainable parameters differ: zoo only %s, Zoology only %s"
-              % (what, sorted(zoo_trained - ref_trained), sorted(ref_trained - zoo_trained)), file=sys.stderr)
-        ok = False
-    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
+
+def run(model, x, cfg, what):
+    """The step form is compared with zoo; the parallel (SSD quadratic) form must agree with it."""
     out, carried = model.forward_steps(x)
     with torch.no_grad():
         par = model(x)
-    ok &= zt.compare("%s: parallel (SSD quadratic) form vs step form" % what, par.numpy(), out.detach().numpy(),
-                     1e-12, 1e-9)
-    if carried != cfg["state_size"]:
-        print("FAIL %s: the step form carries %d floats per batch row, zoo's state_size says %g"
-              % (what, carried, cfg["state_size"]), file=sys.stderr)
-        ok = False
-    ok &= zt.compare("%s: out" % what, case["out"], out.detach().numpy(), *zt.tol("fwd"))
-    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
-    ok &= zt.compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *zt.tol("bwd"))
-    for n, p in model.named_parameters():
-        if p.requires_grad and pre + n + ".grad" in case:
-            ref = torch.zeros_like(p) if p.grad is None else p.grad
-            ok &= zt.compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], ref.numpy(), *zt.tol("bwd"))
-    return ok
-
-
-def main():
-    torch.set_num_threads(1)
-    dirs = zt._case_dirs(sys.argv[1:])
-    if not dirs:
-        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
-        sys.exit(1)
-    ok = True
-    for d in dirs:
-        good = check(d)
-        print("%s %s" % ("ok  " if good else "FAIL", d))
-        ok &= good
-    sys.exit(0 if ok else 1)
+    ok = zt.compare("%s: parallel (SSD quadratic) form vs step form" % what, par.numpy(), out.detach().numpy(),
+                    1e-12, 1e-9)
+    return out, ok & zt.check_carried(carried, cfg, what, "the step form")
 
 
 if __name__ == "__main__":  # importable: a benchmark can build the PyTorch module from make()
-    main()
+    zt.mixer_main(lambda path: zt.check_mixer(path, make, run))

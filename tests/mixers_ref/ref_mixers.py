@@ -6,10 +6,8 @@ test_mixers_ref.c) is loaded with load_state_dict(strict=True); then the forward
 the gradient of x and of every parameter are compared, and the set of trainable
 parameters must match zoo's. Exit 0 pass, 1 mismatch, 77 torch missing.
 """
-import json
 import math
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -353,23 +351,16 @@ class RWKVTimeMixer(nn.Module):
         return self.output(torch.sigmoid(r) * torch.stack(ys, dim=1))
 
 
-def knobs_of(text):
-    """zoo_hvals_format's "name=value ..." (lists are bracketed and may hold spaces)."""
-    return dict(re.findall(r"(\w+)=(\[[^\]]*\]|\S+)", text))
-
-
-def truth(v):
-    return v in ("true", "1", "yes")
 
 
 def make(cfg):
-    m, k, D, lmax = cfg["mixer"], knobs_of(cfg["knobs"]), cfg["D"], cfg["l_max"]
+    m, k, D, lmax = cfg["mixer"], zt.knobs_of(cfg["knobs"]), cfg["D"], cfg["l_max"]
     if m == "base_conv":
         ks = [int(s) for s in k["kernel_size"].strip("[]").split(",")]
-        return BaseConv(D, lmax, ks, cfg["layer_idx"], truth(k["implicit_long_conv"]), truth(k["use_act"]))
+        return BaseConv(D, lmax, ks, cfg["layer_idx"], zt.truth(k["implicit_long_conv"]), zt.truth(k["use_act"]))
     if m == "hyena":
         return Hyena(D, lmax, int(k["filter_order"]), int(k["short_filter_order"]), int(k["num_inner_mlps"]),
-                     int(k["emb_dim"]), float(k["w"]), truth(k["modulate"]), truth(k["bias"]))
+                     int(k["emb_dim"]), float(k["w"]), zt.truth(k["modulate"]), zt.truth(k["bias"]))
     if m == "h3":
         N = int(k["d_state"]) or lmax
         return H3(D, N, lmax, int(k["head_dim"]))
@@ -377,59 +368,12 @@ def make(cfg):
         f = int(k["feature_dim"]) or D
         return Based(D, f, int(k["num_heads"]), k["feature_name"], float(k["eps"]), k["train_view"])
     if m == "sliding_window":
-        return SlidingAttn(D, int(k["block_size"]), truth(k["bias"]))
+        return SlidingAttn(D, int(k["block_size"]), zt.truth(k["bias"]))
     if m == "rwkv":
         return RWKVTimeMixer(D, cfg["layer_idx"], int(k["init_n_layer"]) or cfg["n_layers"])
     raise ValueError("no reference for mixer %s" % m)
 
 
-def check(path):
-    case = zt.Dump(path)
-    with open(os.path.join(path, "config.json")) as f:
-        cfg = json.load(f)
-    pre = cfg["prefix"]
-    what = "%s [%s]" % (path, cfg["label"])
-    torch.manual_seed(0)
-    model = make(cfg).double()
-    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
-             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        print("FAIL %s: zoo's parameters do not load as the Zoology state_dict: %s" % (what, e), file=sys.stderr)
-        return False
-    ok = True
-    zoo_trained = {n[len(pre):-len(".grad")] for n in case.names("grad") if n.startswith(pre)}
-    ref_trained = {n for n, p in model.named_parameters() if p.requires_grad}
-    if zoo_trained != ref_trained:
-        print("FAIL %s: trainable parameters differ: zoo only %s, Zoology only %s"
-              % (what, sorted(zoo_trained - ref_trained), sorted(ref_trained - zoo_trained)), file=sys.stderr)
-        ok = False
-    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
-    out = model(x)
-    ok &= zt.compare("%s: out" % what, case["out"], out.detach().numpy(), *zt.tol("fwd"))
-    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
-    ok &= zt.compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *zt.tol("bwd"))
-    for n, p in model.named_parameters():
-        if p.requires_grad and pre + n + ".grad" in case:
-            ref = torch.zeros_like(p) if p.grad is None else p.grad  # unused (RWKV's decay at L = 1): 0
-            ok &= zt.compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], ref.numpy(), *zt.tol("bwd"))
-    return ok
-
-
-def main():
-    torch.set_num_threads(1)
-    dirs = zt._case_dirs(sys.argv[1:])
-    if not dirs:
-        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
-        sys.exit(1)
-    ok = True
-    for d in dirs:
-        good = check(d)
-        print("%s %s" % ("ok  " if good else "FAIL", d))
-        ok &= good
-    sys.exit(0 if ok else 1)
-
 
 if __name__ == "__main__":  # importable: bench/run.py builds its PyTorch models from make()
-    main()
+    zt.mixer_main(lambda path: zt.check_mixer(path, make))

@@ -11,10 +11,8 @@ every parameter are compared, the trainable sets must be equal, and the state th
 recurrent form carries from step to step (per batch row: S and the previous token)
 must have zoo's state_size elements. Exit 0 pass, 1 mismatch, 77 torch missing.
 """
-import json
 import math
 import os
-import re
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -123,70 +121,22 @@ class RWKV7Attention(nn.Module):
         return self.o_proj(o * g)
 
 
-def knobs_of(text):
-    return dict(re.findall(r"(\w+)=(\[[^\]]*\]|\S+)", text))
-
 
 def make(cfg):
-    k = knobs_of(cfg["knobs"])
+    k = zt.knobs_of(cfg["knobs"])
     hidden = int(k["d_state"]) or cfg["D"]
     return RWKV7Attention(hidden, int(k["head_dim"]), int(k["num_heads"]), int(k["decay_low_rank_dim"]),
                           int(k["gate_low_rank_dim"]), int(k["a_low_rank_dim"]), int(k["v_low_rank_dim"]),
                           k["elementwise_affine"] in ("true", "1", "yes"), float(k["norm_eps"]), cfg["layer_idx"])
 
 
-def check(path):
-    case = zt.Dump(path)
-    with open(os.path.join(path, "config.json")) as f:
-        cfg = json.load(f)
-    pre = cfg["prefix"]
-    what = "%s [%s]" % (path, cfg["label"])
-    model = make(cfg).double()
-    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
-             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        print("FAIL %s: zoo's parameters do not load as the Zoology state_dict: %s" % (what, e), file=sys.stderr)
-        return False
-    ok = True
-    zoo_trained = {n[len(pre):-len(".grad")] for n in case.names("grad") if n.startswith(pre)}
-    ref_trained = {n for n, p in model.named_parameters() if p.requires_grad}
-    if zoo_trained != ref_trained:
-        print("FAIL %s: trainable parameters differ: zoo only %s, Zoology only %s"
-              % (what, sorted(zoo_trained - ref_trained), sorted(ref_trained - zoo_trained)), file=sys.stderr)
-        ok = False
-    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
+
+def run(model, x, cfg, what):
+    """The WKV state and the previous token (v_lora is never reached: its gradient is 0)."""
     out = model(x)
-    carried = model.carried + model.carried_shift
-    if carried != cfg["state_size"]:
-        print("FAIL %s: the recurrent form carries %d floats per layer (S %d + previous token %d), zoo's "
-              "state_size says %g" % (what, carried, model.carried, model.carried_shift, cfg["state_size"]),
-              file=sys.stderr)
-        ok = False
-    ok &= zt.compare("%s: out" % what, case["out"], out.detach().numpy(), *zt.tol("fwd"))
-    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
-    ok &= zt.compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *zt.tol("bwd"))
-    for n, p in model.named_parameters():
-        if p.requires_grad and pre + n + ".grad" in case:
-            ref = torch.zeros_like(p) if p.grad is None else p.grad  # v_lora is never reached: 0
-            ok &= zt.compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], ref.numpy(), *zt.tol("bwd"))
-    return ok
-
-
-def main():
-    torch.set_num_threads(1)
-    dirs = zt._case_dirs(sys.argv[1:])
-    if not dirs:
-        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
-        sys.exit(1)
-    ok = True
-    for d in dirs:
-        good = check(d)
-        print("%s %s" % ("ok  " if good else "FAIL", d))
-        ok &= good
-    sys.exit(0 if ok else 1)
+    return out, zt.check_carried(model.carried + model.carried_shift, cfg, what,
+                                 "the recurrent form (S %d + previous token %d)" % (model.carried, model.carried_shift))
 
 
 if __name__ == "__main__":  # importable: a benchmark can build the PyTorch module from make()
-    main()
+    zt.mixer_main(lambda path: zt.check_mixer(path, make, run))

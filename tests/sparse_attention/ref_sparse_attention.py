@@ -9,7 +9,6 @@ and a scatter-add, out of place here so x keeps its gradient). The selection rul
 modes. Each dump directory (from test_sparse_attention.c) is loaded with
 load_state_dict(strict=True); output, x.grad and every parameter gradient are compared.
 Exit 0 pass, 1 mismatch, 77 torch missing."""
-import json
 import math
 import os
 import sys
@@ -60,51 +59,19 @@ class SelectiveLookups(nn.Module):
         return x.clone().scatter_add(1, top, torch.gather(attn * sel, 1, top))
 
 
-def knobs_of(s):
-    return dict(kv.split("=", 1) for kv in s.split())
 
 
-def check(path):
-    case = zt.Dump(path)
-    with open(os.path.join(path, "config.json")) as f:
-        cfg = json.load(f)
-    pre, k = cfg["prefix"], knobs_of(cfg["knobs"])
-    what = "%s [%s]" % (path, cfg["label"])
-    model = SelectiveLookups(cfg["D"], int(k["num_heads"]), k["bias"] in ("true", "1", "yes"), k["selection"]).double()
+def make(cfg):
+    k = zt.knobs_of(cfg["knobs"])
+    return SelectiveLookups(cfg["D"], int(k["num_heads"]), zt.truth(k["bias"]), k["selection"])
+
+
+def make_case(cfg):
+    """SelectiveLookups in the dump's mode (training: softmax weights; eval: top-k)."""
+    model = make(cfg)
     model.train(bool(cfg["training"]))
-    state = {n[len(pre):]: torch.tensor(case[n].astype("float64"))
-             for n in case.order if n.startswith(pre) and case.roles[n] in ("param", "buffer")}
-    try:
-        model.load_state_dict(state, strict=True)
-    except RuntimeError as e:
-        print("FAIL %s: zoo's parameters do not load as the SelectiveLookups state_dict: %s" % (what, e),
-              file=sys.stderr)
-        return False
-    ok = True
-    x = torch.tensor(case["x"].astype("float64"), requires_grad=True)
-    out = model(x)
-    ok &= zt.compare("%s: out" % what, case["out"], out.detach().numpy(), *zt.tol("fwd"))
-    (out * torch.tensor(case["dout"].astype("float64")).reshape(out.shape)).sum().backward()
-    ok &= zt.compare("%s: x.grad" % what, case["x.grad"], x.grad.numpy(), *zt.tol("bwd"))
-    for n, p in model.named_parameters():
-        ref = torch.zeros_like(p) if p.grad is None else p.grad
-        ok &= zt.compare("%s: %s.grad" % (what, n), case[pre + n + ".grad"], ref.numpy(), *zt.tol("bwd"))
-    return ok
+    return model
 
 
-def main():
-    torch.set_num_threads(1)
-    dirs = zt._case_dirs(sys.argv[1:])
-    if not dirs:
-        print("FAIL: no dump under %s" % " ".join(sys.argv[1:]), file=sys.stderr)
-        sys.exit(1)
-    ok = True
-    for d in dirs:
-        good = check(d)
-        print("%s %s" % ("ok  " if good else "FAIL", d))
-        ok &= good
-    sys.exit(0 if ok else 1)
-
-
-if __name__ == "__main__":  # importable: a benchmark can build its PyTorch model from SelectiveLookups
-    main()
+if __name__ == "__main__":  # importable: a benchmark can build the PyTorch module
+    zt.mixer_main(lambda path: zt.check_mixer(path, make_case))
