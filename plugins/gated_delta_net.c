@@ -8,6 +8,7 @@
  * module's; its D (ones, never read by the forward) is a buffer here.
  * State per layer: H dk dv + (conv_size - 1)(2 H dk + H dv). */
 #include "delta_common.h"
+#include "dt_init.h"
 
 #define MIXER "gated_delta_net"
 
@@ -61,18 +62,11 @@ static void fill_a_log(float *x, int64_t n, const int64_t *shape, int ndim, zoo_
     }
 }
 
-/* dt_bias = softplus^-1(dt), dt = exp(U(ln DT_MIN, ln DT_MAX)) floored at DT_FLOOR; the
- * inverse softplus is dt + ln(-expm1(-dt)). */
+/* dt_bias = softplus^-1(dt), dt = exp(U(ln DT_MIN, ln DT_MAX)) floored at DT_FLOOR. */
 static void fill_dt_bias(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
 {
     (void)shape, (void)ndim, (void)ctx;
-    double lo = log(DT_MIN), hi = log(DT_MAX);
-    for (int64_t i = 0; i < n; i++) {
-        double dt = exp(zoo_rng_uniform(rng) * (hi - lo) + lo);
-        if (dt < DT_FLOOR)
-            dt = DT_FLOOR;
-        x[i] = (float)(dt + log(-expm1(-dt)));
-    }
+    zoo_dt_bias_draw(x, n, rng, DT_MIN, DT_MAX, DT_FLOOR);
 }
 
 static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo_tensor *x, zoo_tensor **y)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dt_init.h"
 #include "zoo/mixer.h"
 
 static const zoo_hparam knobs[] = {
@@ -75,23 +76,6 @@ static void fill_a_log(float *x, int64_t n, const int64_t *shape, int ndim, zoo_
         x[i] = (float)log((double)(i % shape[1] + 1));
 }
 
-/* init=mamba dt_proj.bias: dt = exp(U[ln dt_min, ln dt_max]) clamped to dt_init_floor,
- * bias = dt + ln(-expm1(-dt)) (inverse softplus). ctx is the layer's knob values, which
- * live as long as the model. */
-static void fill_dt_bias(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
-{
-    (void)shape, (void)ndim;
-    const zoo_hvals *h = ctx;
-    double lo = log(zoo_hvals_float(h, "dt_min")), hi = log(zoo_hvals_float(h, "dt_max"));
-    double fl = zoo_hvals_float(h, "dt_init_floor");
-    for (int64_t i = 0; i < n; i++) {
-        double dt = exp(zoo_rng_uniform(rng) * (hi - lo) + lo);
-        if (dt < fl)
-            dt = fl;
-        x[i] = (float)(dt + log(-expm1(-dt)));
-    }
-}
-
 static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo_tensor *x, zoo_tensor **y)
 {
     char msg[512];
@@ -120,7 +104,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     if (!zinit) {
         float s = (float)(zoo_hvals_float(h, "dt_scale") / sqrt((double)R));
         wdt = strcmp(zoo_hvals_str(h, "dt_init"), "constant") ? zoo_init_uniform(-s, s) : zoo_init_const(s);
-        bdt = zoo_init_fn(fill_dt_bias, h);
+        bdt = zoo_init_fn(zoo_dt_bias_fill_knobs, h);
     }
     zoo_tensor *Wdt = zoo_param(g, "dt_proj.weight", 2, (int64_t[]){Di, R}, wdt);
     zoo_tensor *Bdt = zoo_param(g, "dt_proj.bias", 1, (int64_t[]){Di}, bdt);

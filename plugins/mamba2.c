@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dt_init.h"
 #include "zoo/mixer.h"
 
 static const zoo_hparam knobs[] = {
@@ -117,23 +118,6 @@ static int validate(const zoo_hvals *h, const zoo_layer_info *li, char *msg, siz
     return check(h, li, msg, msglen);
 }
 
-/* dt_bias (H): dt = exp(U[ln dt_min, ln dt_max]) clamped to dt_init_floor, stored as its
- * inverse softplus dt + ln(-expm1(-dt)). ctx is the layer's knob values (they live as long
- * as the model). */
-static void fill_dt_bias(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
-{
-    (void)shape, (void)ndim;
-    const zoo_hvals *h = ctx;
-    double lo = log(zoo_hvals_float(h, "dt_min")), hi = log(zoo_hvals_float(h, "dt_max"));
-    double fl = zoo_hvals_float(h, "dt_init_floor");
-    for (int64_t i = 0; i < n; i++) {
-        double dt = exp(zoo_rng_uniform(rng) * (hi - lo) + lo);
-        if (dt < fl)
-            dt = fl;
-        x[i] = (float)(dt + log(-expm1(-dt)));
-    }
-}
-
 /* A_log (H) = ln U[lo, hi] with [lo, hi] = A_init_range, so A = -exp(A_log) in [-hi, -lo]. */
 static void fill_a_log(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
 {
@@ -205,7 +189,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
      * its submodules). Linears N(0, 0.02) with zero bias (the model re-draws
      * out_proj.weight, docs/model.md); the conv keeps PyTorch's default unless conv_init;
      * dt_bias, A_log, D and norm.weight their constructor values. */
-    zoo_tensor *dt_bias = zoo_param(g, "dt_bias", 1, (int64_t[]){d.H}, zoo_init_fn(fill_dt_bias, h));
+    zoo_tensor *dt_bias = zoo_param(g, "dt_bias", 1, (int64_t[]){d.H}, zoo_init_fn(zoo_dt_bias_fill_knobs, h));
     zoo_tensor *A_log = zoo_param(g, "A_log", 1, (int64_t[]){d.H}, zoo_init_fn(fill_a_log, h));
     int d_hdim = zoo_hvals_bool(h, "D_has_hdim");
     zoo_tensor *Dp = zoo_param(g, "D", 1, (int64_t[]){d_hdim ? d.ssm : d.H}, zoo_init_const(1.0f));

@@ -14,9 +14,9 @@
  * passes v_first between layers (its blocks call the mixer with x alone), so every layer
  * uses its own v, as Zoology's first layer does, and v_lora is created but unused there
  * and here (zero gradient).
- * Two constants the composition needs (the unit weight of the norms, a ones matrix for
- * the per-head sum of the bonus) are made as exp(0 * k_k), not as buffers, so the
- * state_dict stays Zoology's. */
+ * Two constants the composition needs (the unit weight and zero bias of the GroupNorm
+ * before its affine, a ones matrix for the per-head sum of the bonus) are made as
+ * exp(0 * k_k), not as buffers, so the state_dict stays Zoology's. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -159,8 +159,8 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     zoo_tensor *ones_nn = zoo_reshape(g, zoo_head_outer(g, ones, ones, 1), 2, (int64_t[]){N, N});
 
     /* fla's l2norm x / sqrt(|x|^2 + 1e-6) per head is RMSNorm with eps 1e-6/N times 1/sqrt(N) */
-    zoo_tensor *kk = flat3(g, zoo_rmsnorm(g, heads4(g, zoo_mul(g, k, k_k), &d), zoo_scale(g, ones, (float)(1.0 / sqrt((double)N))),
-                                      (float)(1e-6 / (double)N)), &d);
+    zoo_tensor *kk = zoo_scale(g, flat3(g, zoo_rmsnorm(g, heads4(g, zoo_mul(g, k, k_k), &d), NULL, (float)(1e-6 / (double)N)), &d),
+                               (float)(1.0 / sqrt((double)N)));
     /* k' = k + k (a - 1) k_a */
     k = zoo_add(g, k, zoo_mul(g, zoo_add(g, zoo_mul(g, k, a), zoo_scale(g, k, -1.0f)), k_a));
     zoo_tensor *o = zoo_recurrence(g, r, k, v, decay, zoo_mul(g, kk, a), zoo_scale(g, kk, -1.0f), (int)H);
