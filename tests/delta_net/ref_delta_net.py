@@ -94,7 +94,9 @@ class DeltaNet(nn.Module):
         if gated:
             self.a_proj = nn.Linear(d_model, num_heads, bias=False)
             self.A_log = nn.Parameter(torch.log(torch.empty(num_heads).uniform_(0, 16)))
-            self.D = nn.Parameter(torch.ones(num_heads))  # never read by the forward
+            # never read by the forward, so never trained (zoo holds it as a buffer): frozen here
+            # too, so that both sides count the same trainable parameters
+            self.D = nn.Parameter(torch.ones(num_heads), requires_grad=False)
             self.dt_bias = nn.Parameter(torch.zeros(num_heads))
         if use_short_conv:
             qk_act = "silu" if qk_activation == "silu" else None
