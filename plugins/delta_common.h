@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "group_scale.h"
 #include "zoo/mixer.h"
 
 /* The key feature maps of DeltaNet's qk_activation. */
@@ -49,17 +50,6 @@ static zoo_tensor *dn_branch(zoo_graph *g, zoo_tensor *x, const char *proj, cons
         p = zoo_shortconv(g, p, w, b);
     }
     return dn_apply_act(g, p, act);
-}
-
-/* x (B, L, H*d) times s (B, L, H), one scalar per row and head: zoo_mul broadcasts only
- * over leading dims, so the head's d channels are moved in front, (B L H, d) -> (d, B L H),
- * multiplied and moved back. */
-static zoo_tensor *dn_head_scale(zoo_graph *g, zoo_tensor *x, zoo_tensor *s, int64_t heads, int64_t d)
-{
-    int64_t B = zoo_tensor_dim(x, 0), L = zoo_tensor_dim(x, 1), n = B * L * heads;
-    zoo_tensor *xt = zoo_transpose(g, zoo_reshape(g, x, 2, (int64_t[]){n, d}));
-    zoo_tensor *y = zoo_mul(g, xt, zoo_reshape(g, s, 1, (int64_t[]){n}));
-    return zoo_reshape(g, zoo_transpose(g, y), 3, (int64_t[]){B, L, heads * d});
 }
 
 /* fla's L2 norm of each head's d channels, times c (the query scale, or 1):

@@ -121,7 +121,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     zoo_tensor *kb;
     if (zoo_hvals_bool(h, "use_beta")) {
         zoo_tensor *beta = zoo_sigmoid(g, zoo_nn_linear(g, x, "b_proj", d.heads, 0)); /* (B, L, H) */
-        kb = dn_head_scale(g, k, bmul == 1.0f ? beta : zoo_scale(g, beta, bmul), d.heads, d.dk);
+        kb = group_scale(g, k, bmul == 1.0f ? beta : zoo_scale(g, beta, bmul), d.heads, d.dk);
     } else {
         kb = bmul == 1.0f ? k : zoo_scale(g, k, bmul);
     }

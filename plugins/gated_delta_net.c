@@ -99,8 +99,8 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     zoo_tensor *gl = zoo_mul(g, zoo_softplus(g, zoo_add(g, a_proj, dt_bias)), zoo_scale(g, zoo_exp(g, A_log), -1.0f));
     zoo_tensor *alpha = zoo_exp(g, gl);
 
-    zoo_tensor *kb = dn_head_scale(g, k, beta, H, dk);
-    zoo_tensor *a = dn_head_scale(g, kb, zoo_scale(g, alpha, -1.0f), H, dk);
+    zoo_tensor *kb = group_scale(g, k, beta, H, dk);
+    zoo_tensor *a = group_scale(g, kb, zoo_scale(g, alpha, -1.0f), H, dk);
     zoo_tensor *o = zoo_recurrence(g, q, kb, v, alpha, a, k, (int)H);
     *y = dn_output(g, o, x, H, dv, zoo_hvals_bool(h, "use_gate"), (float)zoo_hvals_float(h, "norm_eps"), D);
     return zoo_graph_status(g);

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "dt_init.h"
+#include "group_scale.h"
 #include "zoo/mixer.h"
 
 static const zoo_hparam knobs[] = {
@@ -128,16 +129,6 @@ static void fill_a_log(float *x, int64_t n, const int64_t *shape, int ndim, zoo_
         x[i] = (float)log((double)r[0] + zoo_rng_uniform(rng) * (double)(r[1] - r[0]));
 }
 
-/* x (B, L, H*P) times s per head: s (B, L, H) broadcast over each head's P channels. The
- * ops broadcast only over leading dims, so the head axis is moved last: (B*L*H, P) ->
- * (P, B*L*H), times s flattened, and back. */
-static zoo_tensor *per_head_mul_bl(zoo_graph *g, zoo_tensor *x, zoo_tensor *s, const dims *d, int64_t B, int64_t L)
-{
-    zoo_tensor *xt = zoo_transpose(g, zoo_reshape(g, x, 2, (int64_t[]){B * L * d->H, d->P}));
-    zoo_tensor *sf = zoo_reshape(g, s, 1, (int64_t[]){B * L * d->H});
-    return zoo_reshape(g, zoo_transpose(g, zoo_mul(g, xt, sf)), 3, (int64_t[]){B, L, d->ssm});
-}
-
 /* x (B, L, H*P) times c (H) per head: (B*L, H, P) -> (B*L, P, H), times c, and back. */
 static zoo_tensor *per_head_mul(zoo_graph *g, zoo_tensor *x, zoo_tensor *c, const dims *d, int64_t B, int64_t L)
 {
@@ -213,7 +204,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     dt = zoo_softplus(g, zoo_add(g, dt, dt_bias));               /* (B, L, H) */
     zoo_tensor *A = zoo_scale(g, zoo_exp(g, A_log), -1.0f);      /* (H) */
     zoo_tensor *w = zoo_exp(g, zoo_mul(g, dt, A));               /* decay per head, (B, L, H) */
-    zoo_tensor *v = per_head_mul_bl(g, x, dt, &d, B, L);           /* dt x, (B, L, d_ssm) */
+    zoo_tensor *v = group_scale(g, x, dt, d.H, d.P);           /* dt x, (B, L, d_ssm) */
     zoo_tensor *k = per_head_groups(g, Bm, &d), *q = per_head_groups(g, Cm, &d);
     zoo_tensor *ys = zoo_recurrence(g, q, k, v, w, NULL, NULL, (int)d.H);
     ys = zoo_add(g, ys, d_hdim ? zoo_mul(g, x, Dp) : per_head_mul(g, x, Dp, &d, B, L));

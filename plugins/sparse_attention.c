@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "group_scale.h"
 #include "zoo/mixer.h"
 
 static const zoo_hparam knobs[] = {
@@ -55,16 +56,6 @@ static int validate(const zoo_hvals *h, const zoo_layer_info *li, char *msg, siz
     return check(h, li, msg, msglen);
 }
 
-/* a (B, L, D) times sel (B, L, 1) broadcast over D. zoo_mul broadcasts over leading dims
- * only, so the rows go last: (B L, D) -> (D, B L), times sel as (B L), and back. */
-static zoo_tensor *scale_rows(zoo_graph *g, zoo_tensor *a, zoo_tensor *sel)
-{
-    int64_t B = zoo_tensor_dim(a, 0), L = zoo_tensor_dim(a, 1), D = zoo_tensor_dim(a, 2);
-    zoo_tensor *at = zoo_transpose(g, zoo_reshape(g, a, 2, (int64_t[]){B * L, D}));
-    zoo_tensor *p = zoo_mul(g, at, zoo_reshape(g, sel, 1, (int64_t[]){B * L}));
-    return zoo_reshape(g, zoo_transpose(g, p), 3, (int64_t[]){B, L, D});
-}
-
 static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo_tensor *x, zoo_tensor **y)
 {
     char msg[512];
@@ -87,7 +78,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     zoo_tensor *sel = zoo_scale(g, softmax ? zoo_softmax_seq(g, s) : zoo_sigmoid(g, s), (float)(sqrt((double)D) / 8.0));
     if (softmax) /* eval only: the top ceil(sqrt(L)) positions keep their weight */
         sel = zoo_topk_seq(g, sel, (int64_t)ceil(sqrt((double)L)));
-    *y = zoo_add(g, scale_rows(g, a, sel), x);
+    *y = zoo_add(g, group_scale(g, a, sel, 1, zoo_tensor_dim(a, 2)), x);
     return zoo_graph_status(g);
 }
 
