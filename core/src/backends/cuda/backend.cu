@@ -83,7 +83,7 @@ static void ctx_free(zoo_cuda_ctx *c)
         cufftDestroy(c->plans[i]);
     free(c->plans);
     if (c->blas)
-        cublasDestroy(c->blas);
+        zoo_cublas.destroy(c->blas);
     if (c->stream)
         cudaStreamSynchronize(c->stream);
     cudaFree(c->blas_ws);
@@ -110,12 +110,15 @@ static int ctx_init(zoo_exec *x, zoo_cuda_ctx *c)
                         count == 1 ? "" : "s");
     ZOO_CU(cudaSetDevice(c->device));
     ZOO_CU(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking));
-    ZOO_CUBLAS(cublasCreate(&c->blas));
-    ZOO_CUBLAS(cublasSetStream(c->blas, c->stream));
+    int rc = zoo_cublas_load();
+    if (rc)
+        return rc;
+    ZOO_CUBLAS(zoo_cublas.create(&c->blas));
+    ZOO_CUBLAS(zoo_cublas.set_stream(c->blas, c->stream));
     ZOO_CU(cudaMalloc(&c->blas_ws, BLAS_WS_BYTES));
-    ZOO_CUBLAS(cublasSetWorkspace(c->blas, c->blas_ws, BLAS_WS_BYTES));
+    ZOO_CUBLAS(zoo_cublas.set_workspace(c->blas, c->blas_ws, BLAS_WS_BYTES));
     c->tf32 = x->g && x->g->tf32;
-    ZOO_CUBLAS(cublasSetMathMode(c->blas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
+    ZOO_CUBLAS(zoo_cublas.set_math_mode(c->blas, c->tf32 ? CUBLAS_TF32_TENSOR_OP_MATH : CUBLAS_PEDANTIC_MATH));
     ZOO_CU(cudaMalloc((void **)&c->step, sizeof(zoo_step_state)));
     return 0;
 }
@@ -281,7 +284,7 @@ extern "C" int zoo_cuda_gemm(zoo_exec *x, int trans_a, int trans_b, int64_t m, i
                              int64_t ldc)
 {
     /* row-major C = op(A) op(B) is column-major C^T = op(B)^T op(A)^T: swap the operands */
-    ZOO_CUBLAS(cublasSgemm(zoo_cuda_of(x)->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
+    ZOO_CUBLAS(zoo_cublas.sgemm(zoo_cuda_of(x)->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, trans_a ? CUBLAS_OP_T : CUBLAS_OP_N,
                            (int)n, (int)m, (int)k, &alpha, B, (int)ldb, A, (int)lda, &beta, C, (int)ldc));
     return 0;
 }
@@ -291,7 +294,7 @@ extern "C" int zoo_cuda_gemm_batched(zoo_exec *x, int trans_a, int trans_b, int6
                                      int64_t ldb, int64_t stride_b, float beta, float *C, int64_t ldc,
                                      int64_t stride_c, int64_t batch)
 {
-    ZOO_CUBLAS(cublasSgemmStridedBatched(zoo_cuda_of(x)->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
+    ZOO_CUBLAS(zoo_cublas.sgemm_strided_batched(zoo_cuda_of(x)->blas, trans_b ? CUBLAS_OP_T : CUBLAS_OP_N,
                                          trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, (int)n, (int)m, (int)k, &alpha, B,
                                          (int)ldb, stride_b, A, (int)lda, stride_a, &beta, C, (int)ldc, stride_c,
                                          (int)batch));

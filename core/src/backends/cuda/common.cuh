@@ -63,12 +63,31 @@ typedef struct zoo_cuda_ctx {
 
 static inline zoo_cuda_ctx *zoo_cuda_of(zoo_exec *x) { return (zoo_cuda_ctx *)x->impl; }
 
+/* The cuBLAS calls the backend makes, through pointers that zoo_cublas_load fills
+ * (cublas_load.cu says why it is not linked): X(field, cuBLAS function). */
+#define ZOO_CUBLAS_FNS(X)                                                                  \
+    X(create, cublasCreate)                                                                \
+    X(destroy, cublasDestroy)                                                              \
+    X(set_stream, cublasSetStream)                                                         \
+    X(set_workspace, cublasSetWorkspace)                                                   \
+    X(set_math_mode, cublasSetMathMode)                                                    \
+    X(sgemm, cublasSgemm)                                                                  \
+    X(sgemm_strided_batched, cublasSgemmStridedBatched)
+#define ZOO_CUBLAS_FIELD(field, fn) decltype(&fn) field;
+typedef struct zoo_cublas_api {
+    ZOO_CUBLAS_FNS(ZOO_CUBLAS_FIELD)
+} zoo_cublas_api;
+#undef ZOO_CUBLAS_FIELD
+extern zoo_cublas_api zoo_cublas;
+
 extern "C" {
 /* Failure of a CUDA runtime, cuBLAS or cuFFT call: ZOO_ERR_CUDA with the call, its
  * error name and where it was made (the engine prefixes the op and node). */
 int zoo_cuda_fail_rt(cudaError_t e, const char *call, const char *file, int line);
 int zoo_cuda_fail_blas(cublasStatus_t s, const char *call, const char *file, int line);
 int zoo_cuda_fail_fft(cufftResult r, const char *call, const char *file, int line);
+/* Fill zoo_cublas, once per process (thread-safe): 0, or ZOO_ERR_CUDA saying why. */
+int zoo_cublas_load(void);
 /* Register a cuFFT plan made by a prepare hook; destroyed with the context. */
 int zoo_cuda_keep_plan(zoo_exec *x, cufftHandle h);
 }
