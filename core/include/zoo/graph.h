@@ -134,7 +134,8 @@ int zoo_ce_head_logits(const zoo_tensor *ce, float *dst, int64_t cap_rows, int64
 
 /* ---- mixer ops: elementwise, shape, convolutions, SSM kernels, linear attention ---- */
 /* y = a * b elementwise; b has a's shape or a trailing part of it (broadcast over the
- * leading dims of a, as in zoo_add). */
+ * leading dims of a, as in zoo_add), and ones at b's end broadcast over a's dims there:
+ * a (n, d) times b (n, 1) scales row i by b[i]. */
 zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b);
 /* Elementwise maps, any shape. softplus(x) = log(1 + e^x), and x where x > 20 (PyTorch's
  * threshold); silu(x) = x * sigmoid(x). */

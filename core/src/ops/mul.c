@@ -1,18 +1,25 @@
-/* mul.c: y = a * b elementwise (gates of the gated convolutions), b broadcast over the
- * leading dims of a exactly as in add.c. No other broadcasting. */
+/* mul.c: y = a * b elementwise (gates of the gated convolutions, per-row scales), a
+ * seen as (reps, nb, inner): b (nb values) matches a run of a's dims and is broadcast
+ * over the dims before it (reps, as in add.c) and, where b's shape ends in ones, over
+ * the dims those ones stand for (inner): a (n, d) times b (n, 1) scales each row. */
 #include "../backends/cuda/slot.h"
 #include "../internal.h"
+
+enum { IP_INNER = 0 }; /* elements of a per element of b in a run (1: no trailing ones) */
 
 static int mul_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     (void)ex;
-    const float *a = t->src[0]->data, *b = t->src[1]->data; /* a: (reps, nb), b: (nb) */
-    float *y = t->data;                                      /* y: (reps, nb) */
-    int64_t nb = t->src[1]->n, reps = t->n / nb;
+    const float *a = t->src[0]->data, *b = t->src[1]->data; /* a: (reps, nb, inner), b: (nb) */
+    float *y = t->data;                                      /* y: a's shape */
+    int64_t nb = t->src[1]->n, inner = t->ip[IP_INNER], reps = t->n / (nb * inner);
 #pragma omp parallel for schedule(static)
-    for (int64_t r = 0; r < reps; r++)
-        for (int64_t i = 0; i < nb; i++)
-            y[r * nb + i] = a[r * nb + i] * b[i];
+    for (int64_t r = 0; r < reps * nb; r++) {
+        const float bi = b[r % nb], *ar = a + r * inner;
+        float *yr = y + r * inner;
+        for (int64_t j = 0; j < inner; j++)
+            yr[j] = ar[j] * bi;
+    }
     return 0;
 }
 
@@ -20,23 +27,28 @@ static int mul_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     (void)ex;
     zoo_tensor *A = t->src[0], *B = t->src[1];
-    const float *dy = t->grad, *a = A->data, *b = B->data; /* dy, a: (reps, nb); b: (nb) */
-    int64_t nb = B->n, reps = t->n / nb;
+    const float *dy = t->grad, *a = A->data, *b = B->data; /* dy, a: (reps, nb, inner); b: (nb) */
+    int64_t nb = B->n, inner = t->ip[IP_INNER], reps = t->n / (nb * inner);
     if (A->grad) {
         float *da = A->grad;
 #pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < reps; r++)
-            for (int64_t i = 0; i < nb; i++)
-                da[r * nb + i] += dy[r * nb + i] * b[i];
+        for (int64_t r = 0; r < reps * nb; r++) {
+            const float bi = b[r % nb];
+            for (int64_t j = 0; j < inner; j++)
+                da[r * inner + j] += dy[r * inner + j] * bi;
+        }
     }
     if (B->grad) {
         float *db = B->grad;
-        /* one thread per element of b sums its rows in order: deterministic */
+        /* one thread per element of b sums its rows, then its run, in order: deterministic */
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < nb; i++) {
             float s = 0;
             for (int64_t r = 0; r < reps; r++)
-                s += dy[r * nb + i] * a[r * nb + i];
+                for (int64_t j = 0; j < inner; j++) {
+                    int64_t k = (r * nb + i) * inner + j;
+                    s += dy[k] * a[k];
+                }
             db[i] += s;
         }
     }
@@ -53,12 +65,26 @@ zoo_tensor *zoo_mul(zoo_graph *g, zoo_tensor *a, zoo_tensor *b)
     char sa[64], sb[64];
     if (a->dtype != ZOO_F32 || b->dtype != ZOO_F32)
         return zoo_node_fail(g, ZOO_ERR_INVALID, "mul: inputs must be f32");
-    int off = a->ndim - b->ndim;
-    for (int i = 0; off >= 0 && i < b->ndim; i++)
+    /* b aligned to a's end: b's trailing ones (not all of b) stand for a's last dims,
+     * the rest of b must equal the dims of a just before those */
+    int nb_dims = b->ndim, ones = 0;
+    while (nb_dims > 1 && b->shape[nb_dims - 1] == 1 && ones < a->ndim)
+        nb_dims--, ones++;
+    int off = a->ndim - ones - nb_dims;
+    for (int i = 0; off >= 0 && i < nb_dims; i++)
         if (b->shape[i] != a->shape[off + i])
             off = -1;
     if (off < 0)
-        return zoo_node_fail(g, ZOO_ERR_SHAPE, "mul: %s cannot broadcast to %s (b must match a's trailing dims)",
+        return zoo_node_fail(g, ZOO_ERR_SHAPE,
+                             "mul: %s cannot broadcast to %s (b must match a's trailing dims, where ones at "
+                             "b's end stand for any of a's)",
                              zoo_shape_str(b, sb, 64), zoo_shape_str(a, sa, 64));
-    return zoo_node_new(g, &zoo_op_mul, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
+    zoo_tensor *t = zoo_node_new(g, &zoo_op_mul, a->ndim, a->shape, (zoo_tensor *[]){a, b}, 2);
+    if (!t)
+        return NULL;
+    int64_t inner = 1;
+    for (int i = a->ndim - ones; i < a->ndim; i++)
+        inner *= a->shape[i];
+    t->ip[IP_INNER] = inner;
+    return t;
 }
