@@ -176,17 +176,96 @@ def mamba2_forward(m, u):
     return m._finish(y.reshape(*y.shape[:2], m.d_ssm), z0, x0, z)
 
 
+# ---- DeltaNet and Gated DeltaNet: the chunked delta rule (WY / UT form) ---------------
+def delta_chunked(q, k, v, beta, g=None, chunk=64):
+    """o_t = S_t^T q_t with S_t = a_t S_{t-1} + beta_t k_t (v_t - a_t S_{t-1}^T k_t)^T,
+    S_0 = 0, a_t = exp(g_t) (1 when g is None). q, k: (b, H, L, dk), v: (b, H, L, dv),
+    beta, g: (b, H, L) -> o (b, H, L, dv).
+
+    Within a chunk, with G the inclusive cumulative sum of g and S0 the state before it,
+    S_t = e^{G_t} S0 + sum_{i<=t} e^{G_t - G_i} k_i u_i^T, where the pseudo-values u solve
+    the unit lower-triangular system (I + diag(beta) A) U = diag(beta) (V - diag(e^G) K S0),
+    A[t, i] = e^{G_t - G_i} k_t . k_i (i < t). So U = T (beta V) - T (beta e^G K) S0 with
+    both T products one triangular solve per chunk, done for all chunks at once; only
+    U, the output and the state carry from chunk to chunk. Every exponent is <= 0."""
+    b, H, L, dk = k.shape
+    dv = v.shape[-1]
+    if g is None:
+        g = beta.new_zeros(beta.shape)
+    pad = (-L) % chunk
+    if pad:
+        q, k, v = (F.pad(t, (0, 0, 0, pad)) for t in (q, k, v))
+        beta, g = F.pad(beta, (0, pad)), F.pad(g, (0, pad))
+    n, c = (L + pad) // chunk, chunk
+    q, k = q.reshape(b, H, n, c, dk), k.reshape(b, H, n, c, dk)
+    v, beta = v.reshape(b, H, n, c, dv), beta.reshape(b, H, n, c)
+    G = torch.cumsum(g.reshape(b, H, n, c), dim=-1)
+    low = torch.tril(torch.ones(c, c, dtype=torch.bool, device=q.device))
+    seg = G[..., :, None] - G[..., None, :]
+    decay = torch.where(low, torch.exp(torch.where(low, seg, torch.zeros_like(seg))), torch.zeros_like(seg))
+    strict = torch.tril(torch.ones(c, c, dtype=torch.bool, device=q.device), -1)
+    A = torch.where(strict, (k @ k.transpose(-1, -2)) * decay, torch.zeros_like(decay))
+    M = torch.eye(c, dtype=q.dtype, device=q.device) + beta[..., None] * A
+    rhs = torch.cat([beta[..., None] * v, (beta * torch.exp(G))[..., None] * k], dim=-1)
+    TV, TK = torch.linalg.solve_triangular(M, rhs, upper=False, unitriangular=True).split([dv, dk], dim=-1)
+    QK = (q @ k.transpose(-1, -2)) * decay  # lower triangle, diagonal included
+    Qd = q * torch.exp(G)[..., None]
+    last = G[..., -1:]
+    Kend = k * torch.exp(last - G)[..., None]
+    S = q.new_zeros(b, H, dk, dv)
+    outs = []
+    for i in range(n):
+        U = TV[:, :, i] - TK[:, :, i] @ S
+        outs.append(Qd[:, :, i] @ S + QK[:, :, i] @ U)
+        S = torch.exp(last[:, :, i])[..., None] * S + Kend[:, :, i].transpose(-1, -2) @ U
+    return torch.stack(outs, dim=2).reshape(b, H, n * c, dv)[:, :, :L]
+
+
+def delta_forward(m, x):
+    """ref_delta_net.DeltaNet's output (delta_net and gated_delta_net), the delta rule
+    chunked (delta_chunked), the projections and convolutions over the whole sequence."""
+    b, L, _ = x.shape
+    H, dk, dv = m.H, m.dk, m.dv
+    q, k, v = m.q_proj(x), m.k_proj(x), m.v_proj(x)
+    if m.use_short_conv:  # the causal depthwise convs (step() is their decoding form), then their activation
+        def conv(c, t):
+            y = c(t.transpose(1, 2))[..., :L].transpose(1, 2)
+            return F.silu(y) if c.activation == "silu" else y
+        q, k, v = conv(m.q_conv1d, q), conv(m.k_conv1d, k), conv(m.v_conv1d, v)
+    else:
+        if m.qk_activation == "silu":
+            q, k = F.silu(q), F.silu(k)
+        v = F.silu(v)
+    q, k = ref_module("delta_net").qk_map(q, m.qk_activation), ref_module("delta_net").qk_map(k, m.qk_activation)
+    l2 = ref_module("delta_net").l2norm
+
+    def heads(t, d):
+        return t.reshape(b, L, H, d).transpose(1, 2)
+
+    q, k = l2(heads(q, dk)) * dk ** -0.5, l2(heads(k, dk))
+    beta = torch.sigmoid(m.b_proj(x)) if m.use_beta else x.new_ones(b, L, H)
+    if m.allow_neg_eigval:
+        beta = beta * 2.0
+    g = -m.A_log.exp() * F.softplus(m.a_proj(x) + m.dt_bias) if m.gated else None
+    o = delta_chunked(q, k, heads(v, dv), beta.transpose(1, 2), None if g is None else g.transpose(1, 2))
+    o = o.transpose(1, 2)  # (b, L, H, dv)
+    o = m.o_norm(o, m.g_proj(x).reshape(b, L, H, dv)) if m.use_gate else m.o_norm(o)
+    return m.o_proj(o.reshape(b, L, H * dv))
+
+
 # What run.py times per mixer: (the fast forward, what the notes call it). Mixers not
 # listed run their reference's own forward.
 FAST = {
     "gla": (gla_forward, "chunked GLA (chunks of 64, sub-chunks of 16; bench/torch_recurrent.py)"),
     "mamba2": (mamba2_forward, "chunked SSD (chunks of 64; bench/torch_recurrent.py)"),
+    "delta_net": (delta_forward, "chunked delta rule (WY/UT form, chunks of 64; bench/torch_recurrent.py)"),
+    "gated_delta_net": (delta_forward, "chunked gated delta rule (WY/UT form, chunks of 64; bench/torch_recurrent.py)"),
 }
 
 
 # References whose forward runs the recurrence one token at a time (and that have no fast
 # form here yet): run.py labels their column "token loop".
-TOKEN_LOOP = {"delta_net", "gated_delta_net", "rwkv7"}
+TOKEN_LOOP = {"rwkv7"}
 
 
 def form_of(name):
@@ -224,6 +303,12 @@ CHECKS = {  # mixer: (knobs as zoo_bench_train prints them, D, L): L not a multi
                 "norm_before_gate=false bias=false conv_bias=true", 16, 150),
                ("d_state=8 d_conv=3 expand=2 headdim=16 d_ssm=16 ngroups=1 D_has_hdim=false rmsnorm=false "
                 "norm_before_gate=true bias=true conv_bias=false", 16, 64)],
+    "delta_net": [("num_heads=4 expand_k=1 expand_v=1 use_beta=true use_gate=false use_short_conv=true conv_size=4 "
+                   "conv_bias=false allow_neg_eigval=false qk_activation=silu qk_norm=l2 norm_eps=1e-05", 16, 150),
+                  ("num_heads=2 expand_k=1 expand_v=2 use_beta=true use_gate=true use_short_conv=false conv_size=4 "
+                   "conv_bias=true allow_neg_eigval=true qk_activation=relu qk_norm=l2 norm_eps=1e-05", 16, 70)],
+    "gated_delta_net": [("num_heads=2 expand_v=2 use_gate=true use_short_conv=true conv_size=4 conv_bias=false "
+                         "norm_eps=1e-05", 16, 150)],
 }
 
 
