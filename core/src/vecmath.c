@@ -19,45 +19,6 @@
 #endif
 
 
-static inline float f_from_bits(int32_t b)
-{
-    float f;
-    memcpy(&f, &b, sizeof f);
-    return f;
-}
-
-static inline int32_t bits_from_f(float f)
-{
-    int32_t b;
-    memcpy(&b, &f, sizeof b);
-    return b;
-}
-
-/* exp(x) for x in [-87, 88] (x below -87 returns 0): Cody-Waite reduction
- * x = n ln2 + r with |r| <= ln2/2, Cephes' degree-6 polynomial for e^r, then 2^n
- * assembled in the exponent bits. Max error about 2 ulp; branch free, so it vectorises. */
-static inline float exp_poly(float x)
-{
-    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
-    float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
-    float t = xc * 1.44269504088896341f + magic;
-    float n = t - magic;
-    /* n as an integer, |n| <= 127 for finite x. Unsigned arithmetic: a NaN input (a
-     * diverged run) gives garbage bits here, and a NaN result, but no undefined shift. */
-    uint32_t ni = (uint32_t)bits_from_f(t) - (uint32_t)bits_from_f(magic);
-    float r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float y = 1.9875691500e-4f;
-    y = y * r + 1.3981999507e-3f;
-    y = y * r + 8.3334519073e-3f;
-    y = y * r + 4.1665795894e-2f;
-    y = y * r + 1.6666665459e-1f;
-    y = y * r + 5.0000001201e-1f;
-    y = y * (r * r) + r + 1.0f;
-    float e = y * f_from_bits((int32_t)((ni + 127u) << 23));
-    return x < -87.0f ? 0.0f : e;
-}
-
 static float lanes_total(float *acc)
 {
     for (int w = LANES / 2; w > 0; w /= 2)
@@ -84,7 +45,7 @@ VEC_CLONES static float vec_expsum_clones(const float *x, float *y, int64_t n, f
         for (int64_t i = 0; i < nv; i += LANES) {
 #pragma omp simd
             for (int j = 0; j < LANES; j++) {
-                float e = exp_poly(x[i + j] - shift);
+                float e = zoo_exp_poly(x[i + j] - shift);
                 y[i + j] = e;
                 acc[j] += e;
             }
@@ -93,11 +54,11 @@ VEC_CLONES static float vec_expsum_clones(const float *x, float *y, int64_t n, f
         for (int64_t i = 0; i < nv; i += LANES) {
 #pragma omp simd
             for (int j = 0; j < LANES; j++)
-                acc[j] += exp_poly(x[i + j] - shift);
+                acc[j] += zoo_exp_poly(x[i + j] - shift);
         }
     }
     for (int64_t i = nv; i < n; i++) {
-        float e = exp_poly(x[i] - shift);
+        float e = zoo_exp_poly(x[i] - shift);
         acc[i - nv] += e;
         if (y)
             y[i] = e;
@@ -109,7 +70,7 @@ VEC_CLONES static void vec_expscale_clones(const float *x, float *y, int64_t n, 
 {
 #pragma omp simd
     for (int64_t i = 0; i < n; i++)
-        y[i] = c * exp_poly(x[i] - shift);
+        y[i] = c * zoo_exp_poly(x[i] - shift);
 }
 
 VEC_CLONES static void vec_scale_clones(float *y, int64_t n, float c)

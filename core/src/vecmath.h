@@ -4,6 +4,7 @@
 #define ZOO_VECMATH_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* The library is built for baseline x86-64; hot loops carry AVX-512 and AVX2 clones
  * picked at load time. Only IEEE mul/add/div/sqrt (no FMA contraction in ISO C mode)
@@ -16,6 +17,46 @@
 
 /* Sums are kept in VEC_LANES partial sums (fixed order, whatever the vector width). */
 #define VEC_LANES 16
+
+static inline float zoo_f_from_bits(int32_t b)
+{
+    float f;
+    memcpy(&f, &b, sizeof f);
+    return f;
+}
+
+static inline int32_t zoo_bits_from_f(float f)
+{
+    int32_t b;
+    memcpy(&b, &f, sizeof b);
+    return b;
+}
+
+/* exp(x) for x in [-87, 88] (x below -87 returns 0): Cody-Waite reduction
+ * x = n ln2 + r with |r| <= ln2/2, Cephes' degree-6 polynomial for e^r, then 2^n
+ * assembled in the exponent bits. Max error about 2 ulp; branch free, so it vectorises
+ * (the CPU's softmax, log-sum-exp and sigmoid). */
+static inline float zoo_exp_poly(float x)
+{
+    const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
+    float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    float t = xc * 1.44269504088896341f + magic;
+    float n = t - magic;
+    /* n as an integer, |n| <= 127 for finite x. Unsigned arithmetic: a NaN input (a
+     * diverged run) gives garbage bits here, and a NaN result, but no undefined shift. */
+    uint32_t ni = (uint32_t)zoo_bits_from_f(t) - (uint32_t)zoo_bits_from_f(magic);
+    float r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float y = 1.9875691500e-4f;
+    y = y * r + 1.3981999507e-3f;
+    y = y * r + 8.3334519073e-3f;
+    y = y * r + 4.1665795894e-2f;
+    y = y * r + 1.6666665459e-1f;
+    y = y * r + 5.0000001201e-1f;
+    y = y * (r * r) + r + 1.0f;
+    float e = y * zoo_f_from_bits((int32_t)((ni + 127u) << 23));
+    return x < -87.0f ? 0.0f : e;
+}
 
 /* max of x[0..n), n >= 1. */
 float zoo_vec_max(const float *x, int64_t n);

@@ -21,13 +21,20 @@
 #define ZOO_UNARY_FN static inline
 #endif
 
-/* Logistic function that stays finite for large |x|. */
+/* The exp of sigmoid (and so of silu and softplus's slope): on the CPU vecmath.h's
+ * branch-free polynomial (within 2 ulp of expf), so that the kernels vectorise; a CUDA
+ * translation unit defines it as expf before including. */
+#ifndef ZOO_UNARY_EXPF
+#include "../vecmath.h"
+#define ZOO_UNARY_EXPF zoo_exp_poly
+#endif
+
+/* Logistic function that stays finite for large |x|: e = exp(-|x|) <= 1, then 1/(1+e)
+ * or e/(1+e), a select rather than a branch. */
 ZOO_UNARY_FN float zoo_sigmoidf(float x)
 {
-    if (x >= 0.0f)
-        return 1.0f / (1.0f + expf(-x));
-    float e = expf(x);
-    return e / (1.0f + e);
+    float e = ZOO_UNARY_EXPF(x >= 0.0f ? -x : x), s = 1.0f / (1.0f + e);
+    return x >= 0.0f ? s : e * s;
 }
 
 /* The sine and cosine the sin row calls: libm's, unless the including source brings
