@@ -18,14 +18,22 @@
 /* Sums are kept in VEC_LANES partial sums (fixed order, whatever the vector width). */
 #define VEC_LANES 16
 
-static inline float zoo_f_from_bits(int32_t b)
+/* Helpers called from the clones: GCC inlines a baseline function into an AVX2 or
+ * AVX-512 clone only when told to (else each element pays a call). */
+#if defined(__GNUC__)
+#define VEC_INLINE static inline __attribute__((always_inline))
+#else
+#define VEC_INLINE static inline
+#endif
+
+VEC_INLINE float zoo_f_from_bits(int32_t b)
 {
     float f;
     memcpy(&f, &b, sizeof f);
     return f;
 }
 
-static inline int32_t zoo_bits_from_f(float f)
+VEC_INLINE int32_t zoo_bits_from_f(float f)
 {
     int32_t b;
     memcpy(&b, &f, sizeof b);
@@ -36,7 +44,7 @@ static inline int32_t zoo_bits_from_f(float f)
  * x = n ln2 + r with |r| <= ln2/2, Cephes' degree-6 polynomial for e^r, then 2^n
  * assembled in the exponent bits. Max error about 2 ulp; branch free, so it vectorises
  * (the CPU's softmax, log-sum-exp and sigmoid). */
-static inline float zoo_exp_poly(float x)
+VEC_INLINE float zoo_exp_poly(float x)
 {
     const float magic = 12582912.0f; /* 1.5 * 2^23: adding it rounds to an integer */
     float xc = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);

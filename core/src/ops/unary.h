@@ -18,7 +18,8 @@
 /* Plain functions of floats with no globals: a CUDA translation unit defines this as
  * `static inline __host__ __device__` before including, and shares the expressions. */
 #ifndef ZOO_UNARY_FN
-#define ZOO_UNARY_FN static inline
+#include "../vecmath.h"
+#define ZOO_UNARY_FN VEC_INLINE /* into unary.c's vector clones */
 #endif
 
 /* The exp of sigmoid (and so of silu and softplus's slope): on the CPU vecmath.h's
