@@ -310,6 +310,14 @@ static int64_t gemm_floats(const dims *d) { return 4 * RC * RC + 2 * RC * d->dk 
  * product form, that form's scratch. */
 static int64_t chunk_floats(const dims *d) { return gemm_form(d) ? gemm_floats(d) : RC * d->dk * d->dv; }
 
+/* dst[s, :] += scale[s] src[s, :] for rows s < rows; dst has row stride ld. */
+static void add_scaled_rows(float *dst, int64_t ld, const float *scale, const float *src, int64_t rows, int64_t cols)
+{
+    for (int64_t s = 0; s < rows; s++)
+        for (int64_t j = 0; j < cols; j++)
+            dst[s * ld + j] += scale[s] * src[s * cols + j];
+}
+
 static void chunk_bwd_gemm(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, int64_t t0, int64_t C,
                            const float *S0, float *G, float *ws)
 {
@@ -365,21 +373,15 @@ static void chunk_bwd_gemm(const zoo_tensor *t, const dims *d, int64_t b, int64_
     }
     if (gv) {
         zoo_gemm(CblasTrans, CblasNoTrans, C, dv, C, 1.0f, A, C, dO, ldv, 1.0f, gv, ldv);
-        for (int64_t s = 0; s < C; s++)
-            for (int64_t j = 0; j < dv; j++)
-                gv[s * ldv + j] += Dend[s] * KG[s * dv + j];
+        add_scaled_rows(gv, ldv, Dend, KG, C, dv);
     }
     if (gk) {
         zoo_gemm(CblasTrans, CblasNoTrans, C, dk, C, 1.0f, dQK, C, Q, ldk, 1.0f, gk, ldk);
-        for (int64_t s = 0; s < C; s++)
-            for (int64_t i = 0; i < dk; i++)
-                gk[s * ldk + i] += Dend[s] * VG[s * dk + i];
+        add_scaled_rows(gk, ldk, Dend, VG, C, dk);
     }
     if (gq) {
         zoo_gemm(CblasNoTrans, CblasNoTrans, C, dk, C, 1.0f, dQK, C, K, ldk, 1.0f, gq, ldk);
-        for (int64_t s = 0; s < C; s++)
-            for (int64_t i = 0; i < dk; i++)
-                gq[s * ldk + i] += P[s] * X[s * dk + i];
+        add_scaled_rows(gq, ldk, P, X, C, dk);
     }
     if (gw) {
         /* Y[t][s] = sum_{t' >= t} dD[t'][s] D[t'][s] (rows added from the last), so that
