@@ -6,6 +6,7 @@
 #include "../internal.h"
 
 enum { IP_INNER = 0 }; /* elements of a per element of b in a run (1: no trailing ones) */
+#define DB_COLS 16        /* elements of b per task of the backward's sum: one cache line */
 
 static int mul_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
@@ -13,6 +14,13 @@ static int mul_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
     const float *a = t->src[0]->data, *b = t->src[1]->data; /* a: (reps, nb, inner), b: (nb) */
     float *y = t->data;                                      /* y: a's shape */
     int64_t nb = t->src[1]->n, inner = t->ip[IP_INNER], reps = t->n / (nb * inner);
+    if (inner == 1) { /* b over whole rows: contiguous, vectorised loops */
+#pragma omp parallel for schedule(static)
+        for (int64_t r = 0; r < reps; r++)
+            for (int64_t i = 0; i < nb; i++)
+                y[r * nb + i] = a[r * nb + i] * b[i];
+        return 0;
+    }
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < reps * nb; r++) {
         const float bi = b[r % nb], *ar = a + r * inner;
@@ -23,6 +31,33 @@ static int mul_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
     return 0;
 }
 
+/* db[i0 .. i0+m) += the sums over rows r, then the run j, in order, of dy * a: the
+ * columns of one task walked together, row by row, so each row's block is one
+ * contiguous read (one element per task read every cache line DB_COLS times over:
+ * rwkv7's per-channel mixes spent 24% of its step there). */
+static void db_block(const float *dy, const float *a, float *db, int64_t i0, int64_t m, int64_t nb, int64_t reps,
+                     int64_t inner)
+{
+    float s[DB_COLS] = {0};
+    for (int64_t r = 0; r < reps; r++) {
+        const float *dyr = dy + (r * nb + i0) * inner, *ar = a + (r * nb + i0) * inner;
+        if (inner == 1) {
+#pragma omp simd
+            for (int64_t i = 0; i < m; i++)
+                s[i] += dyr[i] * ar[i];
+        } else {
+            for (int64_t i = 0; i < m; i++) {
+                float acc = s[i];
+                for (int64_t j = 0; j < inner; j++)
+                    acc += dyr[i * inner + j] * ar[i * inner + j];
+                s[i] = acc;
+            }
+        }
+    }
+    for (int64_t i = 0; i < m; i++)
+        db[i0 + i] += s[i];
+}
+
 static int mul_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
     (void)ex;
@@ -31,25 +66,26 @@ static int mul_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     int64_t nb = B->n, inner = t->ip[IP_INNER], reps = t->n / (nb * inner);
     if (A->grad) {
         float *da = A->grad;
+        if (inner == 1) {
 #pragma omp parallel for schedule(static)
-        for (int64_t r = 0; r < reps * nb; r++) {
-            const float bi = b[r % nb];
-            for (int64_t j = 0; j < inner; j++)
-                da[r * inner + j] += dy[r * inner + j] * bi;
+            for (int64_t r = 0; r < reps; r++)
+                for (int64_t i = 0; i < nb; i++)
+                    da[r * nb + i] += dy[r * nb + i] * b[i];
+        } else {
+#pragma omp parallel for schedule(static)
+            for (int64_t r = 0; r < reps * nb; r++) {
+                const float bi = b[r % nb];
+                for (int64_t j = 0; j < inner; j++)
+                    da[r * inner + j] += dy[r * inner + j] * bi;
+            }
         }
     }
     if (B->grad) {
-        float *db = B->grad;
-        /* one thread per element of b sums its rows, then its run, in order: deterministic */
+        int64_t nblk = (nb + DB_COLS - 1) / DB_COLS;
 #pragma omp parallel for schedule(static)
-        for (int64_t i = 0; i < nb; i++) {
-            float s = 0;
-            for (int64_t r = 0; r < reps; r++)
-                for (int64_t j = 0; j < inner; j++) {
-                    int64_t k = (r * nb + i) * inner + j;
-                    s += dy[k] * a[k];
-                }
-            db[i] += s;
+        for (int64_t blk = 0; blk < nblk; blk++) {
+            int64_t i0 = blk * DB_COLS;
+            db_block(dy, a, B->grad, i0, nb - i0 < DB_COLS ? nb - i0 : DB_COLS, nb, reps, inner);
         }
     }
     return 0;
