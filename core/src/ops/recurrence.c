@@ -305,7 +305,6 @@ VEC_CLONES static void step_bwd(const step_in *s, const step_grad *gr, int wmode
 
 static int64_t gemm_floats(const dims *d) { return 4 * RC * RC + 2 * RC * d->dk + RC * d->dv + 5 * RC; }
 
-
 /* Floats at the start of a thread slot for the backward's chunk: its states or, in the
  * product form, that form's scratch. */
 static int64_t chunk_floats(const dims *d) { return gemm_form(d) ? gemm_floats(d) : RC * d->dk * d->dv; }
