@@ -172,9 +172,10 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     gk = zoo_scale(g, zoo_softplus(g, zoo_scale(g, gk, -1.0f)), -inv_n);
     double cm = zoo_hvals_float(h, "clamp_min");
     if (cm < 0) {
-        /* max(gk, c) = c + relu(gk - c); the constant c as a tensor: exp(0 * gk) * c. */
-        zoo_tensor *c = zoo_scale(g, zoo_exp(g, zoo_scale(g, gk, 0.0f)), (float)cm);
-        gk = zoo_add(g, c, zoo_relu(g, zoo_add(g, gk, zoo_scale(g, c, -1.0f))));
+        /* max(gk, c) = relu(gk - c) + c, c broadcast over the key channels */
+        zoo_tensor *c = zoo_fill(g, 1, (int64_t[]){d.key_dim}, (float)cm);
+        zoo_tensor *minus_c = zoo_fill(g, 1, (int64_t[]){d.key_dim}, (float)-cm);
+        gk = zoo_add(g, zoo_relu(g, zoo_add(g, gk, minus_c)), c);
     }
     /* fla's GLA kernels scale q by head_k_dim^-0.5 (their default scale); the op does not. */
     q = zoo_scale(g, q, (float)(1.0 / sqrt((double)d.dk)));

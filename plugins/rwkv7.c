@@ -14,9 +14,9 @@
  * passes v_first between layers (its blocks call the mixer with x alone), so every layer
  * uses its own v, as Zoology's first layer does, and v_lora is created but unused there
  * and here (zero gradient).
- * Two constants the composition needs (the unit weight and zero bias of the GroupNorm
- * before its affine, a ones matrix for the per-head sum of the bonus) are made as
- * exp(0 * k_k), not as buffers, so the state_dict stays Zoology's. */
+ * The constants the composition needs (the unit weight and zero bias of the GroupNorm
+ * before its affine, a ones matrix for the per-head sum of the bonus) are zoo_fill
+ * nodes, not buffers, so the state_dict stays Zoology's. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -155,8 +155,8 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     zoo_tensor *gate = lora(g, xs[5], "g_lora", zoo_hvals_int(h, "gate_low_rank_dim"), D, ACT_SIGMOID, 0);
 
     /* constants (N): 0 and 1, and the (N, N) ones whose product sums a head's channels */
-    zoo_tensor *zeros = zoo_scale(g, zoo_slice(g, k_k, 0, N), 0.0f), *ones = zoo_exp(g, zeros);
-    zoo_tensor *ones_nn = zoo_reshape(g, zoo_head_outer(g, ones, ones, 1), 2, (int64_t[]){N, N});
+    zoo_tensor *zeros = zoo_fill(g, 1, (int64_t[]){N}, 0.0f), *ones = zoo_fill(g, 1, (int64_t[]){N}, 1.0f);
+    zoo_tensor *ones_nn = zoo_fill(g, 2, (int64_t[]){N, N}, 1.0f);
 
     /* fla's l2norm x / sqrt(|x|^2 + 1e-6) per head is RMSNorm with eps 1e-6/N times 1/sqrt(N) */
     zoo_tensor *kk = zoo_scale(g, flat3(g, zoo_rmsnorm(g, heads4(g, zoo_mul(g, k, k_k), &d), NULL, (float)(1e-6 / (double)N)), &d),

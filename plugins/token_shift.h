@@ -6,15 +6,15 @@
 
 #include "zoo/mixer.h"
 
-/* x: (B, L, D) -> (B, L, D). With time as the last dim, a zero column (0 times the
- * first, so no constant tensor is needed) goes before the first L-1 steps. */
+/* x: (B, L, D) -> (B, L, D). With time as the last dim, a zero column goes before the
+ * first L-1 steps. */
 static zoo_tensor *token_shift(zoo_graph *g, zoo_tensor *x)
 {
-    int64_t L = zoo_tensor_dim(x, 1);
+    int64_t B = zoo_tensor_dim(x, 0), L = zoo_tensor_dim(x, 1), D = zoo_tensor_dim(x, 2);
     if (L == 1)
-        return zoo_scale(g, x, 0.0f);
+        return zoo_fill(g, 3, (int64_t[]){B, 1, D}, 0.0f);
     zoo_tensor *xt = zoo_transpose(g, x); /* (B, D, L) */
-    zoo_tensor *parts[2] = {zoo_scale(g, zoo_slice(g, xt, 0, 1), 0.0f), zoo_slice(g, xt, 0, L - 1)};
+    zoo_tensor *parts[2] = {zoo_fill(g, 3, (int64_t[]){B, D, 1}, 0.0f), zoo_slice(g, xt, 0, L - 1)};
     return zoo_transpose(g, zoo_concat(g, parts, 2));
 }
 

@@ -145,6 +145,9 @@ zoo_tensor *zoo_relu(zoo_graph *g, zoo_tensor *x);
 zoo_tensor *zoo_silu(zoo_graph *g, zoo_tensor *x);
 zoo_tensor *zoo_sigmoid(zoo_graph *g, zoo_tensor *x);
 zoo_tensor *zoo_softplus(zoo_graph *g, zoo_tensor *x);
+/* A tensor of `shape` (ndim dims) with every element c: a constant the graph makes each
+ * forward, not a parameter or buffer (not in the state dict, never trained). */
+zoo_tensor *zoo_fill(zoo_graph *g, int ndim, const int64_t *shape, float c);
 /* Concatenate xs[0..n) along the last dim; every other dim must agree. n >= 1. */
 zoo_tensor *zoo_concat(zoo_graph *g, zoo_tensor *const *xs, int n);
 /* Swap the last two dims: (..., R, C) -> (..., C, R). A copy. */
