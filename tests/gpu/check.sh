@@ -102,7 +102,8 @@ fi
 # --- S2 every op: the op tests' backend mode, GPU against CPU
 OPTESTS=$(ls "$BUILD"/tests/ops/test_op_* "$BUILD"/tests/ops_mixer/test_ops_mixer_* "$BUILD"/tests/attn/test_attn_* \
     "$BUILD"/tests/mamba/test_mamba_rmsnorm "$BUILD"/tests/mamba/test_mamba_selective_scan \
-    "$BUILD"/tests/ops_wkv/test_ops_wkv 2>/dev/null)
+    "$BUILD"/tests/ops_wkv/test_ops_wkv "$BUILD"/tests/ops_recurrence/test_ops_recurrence \
+    "$BUILD"/tests/ops_select/test_ops_select 2>/dev/null)
 for t in $OPTESTS; do
     run "S2.$(basename "$t")" 30 "$t" backend cuda
 done
