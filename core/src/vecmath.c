@@ -19,14 +19,6 @@
 #endif
 
 
-static float lanes_total(float *acc)
-{
-    for (int w = LANES / 2; w > 0; w /= 2)
-        for (int j = 0; j < w; j++)
-            acc[j] += acc[j + w];
-    return acc[0];
-}
-
 VEC_CLONES static float vec_max_clones(const float *x, int64_t n)
 {
     float m = x[0];
@@ -63,7 +55,7 @@ VEC_CLONES static float vec_expsum_clones(const float *x, float *y, int64_t n, f
         if (y)
             y[i] = e;
     }
-    return lanes_total(acc);
+    return zoo_lanes_total(acc);
 }
 
 VEC_CLONES static void vec_expscale_clones(const float *x, float *y, int64_t n, float shift, float c)

@@ -2,8 +2,8 @@
  * recurrence) against finite differences and a float64 PyTorch loop of its formula, on
  * shapes with L = 1, L past one and two checkpoint chunks (64 steps), H = 2, dk != dv,
  * w absent / per head / per key channel, a, b absent / given, a DeltaNet-like case
- * (b is k itself, a = -beta k, unit-norm k), and states large enough for the backward's
- * matrix-product form (dk >= 32), one with decays of 0 and below its division bound. unit: thread determinism (every case),
+ * (b is k itself, a = -beta k, unit-norm k), and states of 32 x 32 and more (several
+ * 16-lane blocks per row, tails), one with decays of 0 and tiny ones. unit: thread determinism (every case),
  * shape errors, and a model around the op trained with activation memory reuse on and
  * off (bitwise equal: what the op declares its backward reads is true). */
 #define _POSIX_C_SOURCE 200809L /* setenv */
@@ -52,8 +52,8 @@ static void fill(zoo_graph *g, const optest_case *c, uint64_t seed)
         float *wd = zoo_tensor_data(w);
         for (int64_t i = 0; i < zoo_tensor_numel(w); i++)
             wd[i] = sigmoid(wd[i] + 1.0f);
-        /* decays the backward's product form may not divide by (0, below 1e-4) and
-         * some just above that bound, among the usual ones */
+        /* zero and tiny decays among the usual ones (a backward that divided by w
+         * would fail on them) */
         static const float small[] = {0.0f, 1e-6f, 5e-5f, 2e-4f, 0.0f, 1e-3f};
         if (c->flag & FL_SMALLW)
             for (int64_t i = 0; i < zoo_tensor_numel(w); i += 7)
@@ -236,10 +236,9 @@ static const optest_case cases[] = {
     {"B1 L130 H1 dk17 dv19, w per channel (lanes and tails)", {1, 130, 1, 17}, {19}, W_CHAN},
     {"B2 L12 H2 dk4 dv3, delta rule, no w", {2, 12, 2, 4}, {3}, FL_DELTA},
     {"B1 L67 H2 dk5 dv4, gated delta rule (w per head)", {1, 67, 2, 5}, {4}, W_HEAD | FL_DELTA},
-    {"B1 L130 H2 dk32 dv32, w per head (product-form backward, 3 chunks)", {1, 130, 2, 32}, {32}, W_HEAD},
-    {"B2 L70 H1 dk48 dv24, no w (product-form backward)", {2, 70, 1, 48}, {24}, W_NONE},
-    {"B1 L100 H1 dk32 dv40, w per head with zeros and tiny decays (product form)", {1, 100, 1, 32}, {40},
-     W_HEAD | FL_SMALLW},
+    {"B1 L130 H2 dk32 dv32, w per head (3 chunks)", {1, 130, 2, 32}, {32}, W_HEAD},
+    {"B2 L70 H1 dk48 dv24, no w", {2, 70, 1, 48}, {24}, W_NONE},
+    {"B1 L100 H1 dk32 dv40, w per head with zeros and tiny decays", {1, 100, 1, 32}, {40}, W_HEAD | FL_SMALLW},
 };
 
 int main(int argc, char **argv)

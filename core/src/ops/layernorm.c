@@ -23,14 +23,6 @@ static int64_t nblocks_of(int64_t rows) { return (rows + ROWS_PER_BLOCK - 1) / R
  * them stay 8-byte aligned. */
 static int64_t stats_floats(int64_t rows) { return 2 * rows; }
 
-static double lanes_total(double *acc)
-{
-    for (int w = LN_LANES / 2; w > 0; w /= 2)
-        for (int j = 0; j < w; j++)
-            acc[j] += acc[j + w];
-    return acc[0];
-}
-
 /* One row: mean and variance in double (fixed partial sums), then y. */
 VEC_CLONES static void row_fwd(const float *x, const float *w, const float *b, float *y, int64_t D, double eps,
                                float *stats)
@@ -44,7 +36,7 @@ VEC_CLONES static void row_fwd(const float *x, const float *w, const float *b, f
     }
     for (int64_t i = nv; i < D; i++)
         acc[i - nv] += x[i];
-    double m = lanes_total(acc) / (double)D;
+    double m = zoo_lanes_total_d(acc) / (double)D;
     double acv[LN_LANES] = {0};
     for (int64_t i = 0; i < nv; i += LN_LANES) {
 #pragma omp simd
@@ -57,7 +49,7 @@ VEC_CLONES static void row_fwd(const float *x, const float *w, const float *b, f
         double c = (double)x[i] - m;
         acv[i - nv] += c * c;
     }
-    double v = lanes_total(acv) / (double)D;
+    double v = zoo_lanes_total_d(acv) / (double)D;
     float mean = (float)m, rstd = (float)(1.0 / sqrt(v + eps));
     stats[0] = mean;
     stats[1] = rstd;
@@ -108,7 +100,7 @@ VEC_CLONES static void block_bwd(const float *x, const float *dy, const float *w
                 a1[i - nv] += gh;
                 a2[i - nv] += gh * ((xr[i] - mean) * rstd);
             }
-            float m1 = (float)(lanes_total(a1) / (double)D), m2 = (float)(lanes_total(a2) / (double)D);
+            float m1 = (float)(zoo_lanes_total_d(a1) / (double)D), m2 = (float)(zoo_lanes_total_d(a2) / (double)D);
             float *dxr = dx + r * D;
             if (dx_fresh) {
 #pragma omp simd

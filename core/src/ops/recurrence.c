@@ -12,8 +12,8 @@
  * Keeping every S_t would take B*H*L*dk*dv floats; the forward keeps the state at the
  * start of every chunk of RC steps instead (1/RC of that, in aux until the backward),
  * and the backward recomputes one chunk's states into its thread's slot before walking
- * the chunk backwards; or, for w per head or none without a, b on a large enough state,
- * does the chunk as matrix products (chunk_bwd_gemm).
+ * the chunk backwards. (A chunk's backward as matrix products, and the delta rule's
+ * chunked WY form, were measured slower on CPU than this, docs/mixers.md.)
  *
  * Each (b, h) is one task, run by one thread in a fixed order, and no gradient is
  * summed over tasks (w, a, b are per position), so results do not depend on the thread
@@ -22,7 +22,6 @@
 #include <string.h>
 
 #include "../backends/cuda/slot.h"
-#include "../gemm.h"
 #include "../internal.h"
 #include "../vecmath.h"
 #include "slots.h"
@@ -39,12 +38,6 @@ typedef struct dims {
     int64_t B, L, H, dk, dv, nck;
     int wmode, ab;
 } dims;
-
-/* Whether the backward takes the matrix-product form (chunk_bwd_gemm): w per head or
- * none, no a, b, and a state large enough that sgemm's per-call cost is paid back
- * (measured with zoo_bench_recurrence: dk = dv = 32 and dk = 128, dv = 16 gain,
- * dk = 16, dv = 64 loses). */
-static int gemm_form(const dims *d) { return !d->ab && d->wmode != W_CHAN && d->dk >= 32 && d->dk * d->dv >= 1024; }
 
 static dims dims_of(const zoo_tensor *t)
 {
@@ -79,14 +72,6 @@ static step_in step_at(const zoo_tensor *t, const dims *d, int64_t b, int64_t h,
         s.b = t->src[src_a(d) + 1]->data + ok;
     }
     return s;
-}
-
-static inline float lanes_total(float *acc)
-{
-    for (int w = LANES / 2; w > 0; w /= 2)
-        for (int j = 0; j < w; j++)
-            acc[j] += acc[j + w];
-    return acc[0];
 }
 
 /* S = diag(w) Sp + a (b^T Sp) + k v^T (S may be Sp: row i reads only row i of Sp and
@@ -253,21 +238,24 @@ VEC_CLONES static void step_bwd(const step_in *s, const step_grad *gr, int wmode
                 blk_first(tail, qi, ki, wi, gy + nv, v + nv, Si + nv, Spi + nv, Gi + nv, gv + nv, aq, ak, aw);
         }
         if (gr->q)
-            gr->q[i] += lanes_total(aq);
+            gr->q[i] += zoo_lanes_total(aq);
         if (gr->k)
-            gr->k[i] += lanes_total(ak);
+            gr->k[i] += zoo_lanes_total(ak);
         if (gr->w) {
             if (wmode == W_CHAN)
-                gr->w[i] += lanes_total(aw);
+                gr->w[i] += zoo_lanes_total(aw);
             else
-                dw_head += lanes_total(aw);
+                dw_head += zoo_lanes_total(aw);
         }
     }
     if (gr->w && wmode == W_HEAD)
         gr->w[0] += dw_head;
-    if (gr->v)
+    if (gr->v) {
+        float *dvj = gr->v;
+#pragma omp simd
         for (int64_t j = 0; j < dv; j++)
-            gr->v[j] += gv[j];
+            dvj[j] += gv[j];
+    }
     if (!s->a)
         return;
     for (int64_t i = 0; i < dk; i++) {
@@ -279,157 +267,14 @@ VEC_CLONES static void step_bwd(const step_in *s, const step_grad *gr, int wmode
         if (tail)
             blk_second(tail, wi, bi, c + nv, e + nv, Spi + nv, Gi + nv, aa, ab);
         if (gr->a)
-            gr->a[i] += lanes_total(aa);
+            gr->a[i] += zoo_lanes_total(aa);
         if (gr->b)
-            gr->b[i] += lanes_total(ab);
+            gr->b[i] += zoo_lanes_total(ab);
     }
-}
-
-/* The matrix-product backward of one chunk, for w per head or none and no a, b (GLA
- * without per-channel gates, Mamba-2, linear attention). Stepping the state backwards
- * costs about 14 dk dv flops a step in vector loops; written over the chunk of C steps
- * the same gradients are C x C, C x dk and dk x dv matrix products (sgemm), a little
- * more arithmetic run several times faster. With positions 0..C-1 of the chunk, S0 the
- * state before it and D[t][s] = w_{s+1} ... w_t (1 on the diagonal, 0 above it),
- * P_t = w_0 ... w_t:
- *   S_t = P_t S0 + sum_{s<=t} D[t][s] k_s v_s^T,  o_t = S_t^T q_t,
- * so with A = (Q K^T) . D and G = dL/dS_{C-1} from the chunks after this one:
- *   dQ = (dO V^T . D) K + diag(P) dO S0^T,   dK = (dO V^T . D)^T Q + diag(D[C-1]) V G^T,
- *   dV = A^T dO + diag(D[C-1]) K G,          dL/dS0 = (diag(P) Q)^T dO + P_{C-1} G.
- * dL/dw_r sums, over every product D[t][s] or P_t that holds w_r (s < r <= t), its
- * gradient times the product without w_r: that product divided by w_r (O(C^2) for the
- * chunk), or for |w_r| < W_DIVIDE (w may be 0) D[t][r] D[r-1][s] (P_{r-1} for P_t),
- * O(C^2) for that r alone.
- * Products into the gradients add with beta = 1 in a fixed order on one thread. */
-#define W_DIVIDE 1e-4f /* below it the products are multiplied out (a product under 1e-34 may be lost to underflow) */
-
-static int64_t gemm_floats(const dims *d) { return 4 * RC * RC + 2 * RC * d->dk + RC * d->dv + 5 * RC; }
-
-/* Floats at the start of a thread slot for the backward's chunk: its states or, in the
- * product form, that form's scratch. */
-static int64_t chunk_floats(const dims *d) { return gemm_form(d) ? gemm_floats(d) : RC * d->dk * d->dv; }
-
-/* dst[s, :] += scale[s] src[s, :] for rows s < rows; dst has row stride ld. */
-static void add_scaled_rows(float *dst, int64_t ld, const float *scale, const float *src, int64_t rows, int64_t cols)
-{
-    for (int64_t s = 0; s < rows; s++)
-        for (int64_t j = 0; j < cols; j++)
-            dst[s * ld + j] += scale[s] * src[s * cols + j];
-}
-
-static void chunk_bwd_gemm(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, int64_t t0, int64_t C,
-                           const float *S0, float *G, float *ws)
-{
-    const int64_t H = d->H, dk = d->dk, dv = d->dv, ldk = H * dk, ldv = H * dv, row0 = b * d->L + t0;
-    const int64_t ok = (row0 * H + h) * dk, ov = (row0 * H + h) * dv;
-    const float *Q = t->src[0]->data + ok, *K = t->src[1]->data + ok, *V = t->src[2]->data + ov;
-    const float *dO = t->grad + ov;
-    float *gq = t->src[0]->grad ? t->src[0]->grad + ok : NULL, *gk = t->src[1]->grad ? t->src[1]->grad + ok : NULL;
-    float *gv = t->src[2]->grad ? t->src[2]->grad + ov : NULL;
-    float *gw = d->wmode == W_HEAD && t->src[3]->grad ? t->src[3]->grad + row0 * H + h : NULL;
-    float *A = ws, *D = A + RC * RC, *dQK = D + RC * RC, *dD = dQK + RC * RC, *Y = A; /* A is read before Y is written */
-    float *X = dD + RC * RC, *VG = X + RC * dk, *KG = VG + RC * dk, *w = KG + RC * dv, *P = w + RC, *Pm = P + RC,
-          *dP = Pm + RC, *dPP = dP + RC;
-    for (int64_t u = 0; u < C; u++)
-        w[u] = d->wmode == W_HEAD ? t->src[3]->data[(row0 + u) * H + h] : 1.0f;
-    for (int64_t r = 0; r < C; r++) { /* row r of D is row r - 1 times w_r, then 1 at (r, r) */
-        float *Dr = D + r * C;
-        const float *Du = Dr - C;
-#pragma omp simd
-        for (int64_t s = 0; s < r; s++)
-            Dr[s] = Du[s] * w[r];
-        Dr[r] = 1.0f;
-        for (int64_t s = r + 1; s < C; s++)
-            Dr[s] = 0.0f;
-        P[r] = (r ? P[r - 1] : 1.0f) * w[r];
-        Pm[r] = r ? P[r - 1] : 1.0f;
-    }
-    zoo_gemm(CblasNoTrans, CblasTrans, C, C, dk, 1.0f, Q, ldk, K, ldk, 0.0f, A, C);    /* Q K^T */
-    zoo_gemm(CblasNoTrans, CblasTrans, C, C, dv, 1.0f, dO, ldv, V, ldv, 0.0f, dQK, C); /* dO V^T */
-    for (int64_t r = 0; r < C; r++)
-        for (int64_t s = 0; s < C; s++) { /* D is 0 above the diagonal, and so is dD */
-            int64_t i = r * C + s;
-            float qk = A[i], da = dQK[i];
-            dD[i] = s <= r ? da * qk : 0.0f;
-            A[i] = qk * D[i];
-            dQK[i] = da * D[i];
-        }
-    zoo_gemm(CblasNoTrans, CblasNoTrans, C, dv, dk, 1.0f, K, ldk, G, dv, 0.0f, KG, dv); /* K G */
-    zoo_gemm(CblasNoTrans, CblasTrans, C, dk, dv, 1.0f, V, ldv, G, dv, 0.0f, VG, dk);  /* V G^T */
-    zoo_gemm(CblasNoTrans, CblasTrans, C, dk, dv, 1.0f, dO, ldv, S0, dv, 0.0f, X, dk); /* dO S0^T */
-    const float *Dend = D + (C - 1) * C;
-    float sg = 0.0f; /* <S0, G>: the gradient of P_{C-1} through S_{C-1} */
-    for (int64_t i = 0; i < dk * dv; i++)
-        sg += S0[i] * G[i];
-    for (int64_t s = 0; s < C; s++) {
-        float kgv = 0.0f, qx = 0.0f;
-        for (int64_t j = 0; j < dv; j++)
-            kgv += KG[s * dv + j] * V[s * ldv + j];
-        for (int64_t i = 0; i < dk; i++)
-            qx += Q[s * ldk + i] * X[s * dk + i];
-        dD[(C - 1) * C + s] += kgv;
-        dP[s] = qx + (s == C - 1 ? sg : 0.0f);
-    }
-    if (gv) {
-        zoo_gemm(CblasTrans, CblasNoTrans, C, dv, C, 1.0f, A, C, dO, ldv, 1.0f, gv, ldv);
-        add_scaled_rows(gv, ldv, Dend, KG, C, dv);
-    }
-    if (gk) {
-        zoo_gemm(CblasTrans, CblasNoTrans, C, dk, C, 1.0f, dQK, C, Q, ldk, 1.0f, gk, ldk);
-        add_scaled_rows(gk, ldk, Dend, VG, C, dk);
-    }
-    if (gq) {
-        zoo_gemm(CblasNoTrans, CblasNoTrans, C, dk, C, 1.0f, dQK, C, K, ldk, 1.0f, gq, ldk);
-        add_scaled_rows(gq, ldk, P, X, C, dk);
-    }
-    if (gw) {
-        /* Y[t][s] = sum_{t' >= t} dD[t'][s] D[t'][s] (rows added from the last), so that
-         * sum_{t>=r} sum_{s<r} dD[t][s] D[t][s] is the sum of Y[r][s] over s < r. */
-        float *Yn = NULL;
-        for (int64_t tt = C - 1; tt >= 0; tt--) {
-            float *Yt = Y + tt * C;
-            const float *dDt = dD + tt * C, *Dt = D + tt * C;
-#pragma omp simd
-            for (int64_t s2 = 0; s2 < C; s2++)
-                Yt[s2] = dDt[s2] * Dt[s2] + (Yn ? Yn[s2] : 0.0f);
-            Yn = Yt;
-        }
-        float pp = 0.0f; /* sum_{t>=r} dP_t P_t */
-        for (int64_t tt = C - 1; tt >= 0; tt--) {
-            pp += dP[tt] * P[tt];
-            dPP[tt] = pp;
-        }
-        for (int64_t r = 0; r < C; r++) {
-            float acc = 0.0f;
-            if (fabsf(w[r]) >= W_DIVIDE) {
-                const float *Yr = Y + r * C;
-                acc = dPP[r];
-                for (int64_t s2 = 0; s2 < r; s2++)
-                    acc += Yr[s2];
-                acc /= w[r];
-            } else { /* the products without w_r, term by term: D[t][r] (D[r-1][s] or P_{r-1}) */
-                for (int64_t tt = r; tt < C; tt++) {
-                    float x = dP[tt] * Pm[r];
-                    for (int64_t s2 = 0; s2 < r; s2++)
-                        x += dD[tt * C + s2] * D[(r - 1) * C + s2];
-                    acc += D[tt * C + r] * x;
-                }
-            }
-            gw[r * H] += acc;
-        }
-    }
-    /* G <- dL/dS0 = P_{C-1} G + (diag(P) Q)^T dO, the next chunk's (backwards) G. */
-    for (int64_t s = 0; s < C; s++)
-        for (int64_t i = 0; i < dk; i++)
-            X[s * dk + i] = P[s] * Q[s * ldk + i];
-    for (int64_t i = 0; i < dk * dv; i++)
-        G[i] *= P[C - 1];
-    zoo_gemm(CblasTrans, CblasNoTrans, dk, dv, C, 1.0f, X, dk, dO, ldv, 1.0f, G, dv);
 }
 
 /* Backward of one (b, h): chunks from the last, each recomputed from its saved start
- * state ck into st (RC, dk, dv), then walked backwards; or, in the forms gemm_form
- * takes, done by chunk_bwd_gemm with st as its scratch. G (dk, dv); c, e, gv (dv). */
+ * state ck into st (RC, dk, dv), then walked backwards. G (dk, dv); c, e, gv (dv). */
 static void task_bwd(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, const float *ck, float *st,
                      float *G, float *c, float *e, float *gv)
 {
@@ -439,10 +284,6 @@ static void task_bwd(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, c
     for (int64_t ch = d->nck - 1; ch >= 0; ch--) {
         int64_t t0 = ch * RC, len = d->L - t0 < RC ? d->L - t0 : RC;
         const float *start = ck + ch * n;
-        if (gemm_form(d)) {
-            chunk_bwd_gemm(t, d, b, h, t0, len, start, G, st);
-            continue;
-        }
         for (int64_t u = 0; u < len; u++) {
             step_in s = step_at(t, d, b, h, t0 + u);
             step_fwd(&s, d->dk, d->dv, u ? st + (u - 1) * n : start, st + u * n, c, NULL);
@@ -458,7 +299,7 @@ static void task_bwd(const zoo_tensor *t, const dims *d, int64_t b, int64_t h, c
 }
 
 /* aux: the chunk start states (B*H, nck, dk, dv), kept from forward to backward, then
- * one slot per thread: the backward's chunk_floats, G (dk, dv), c, e, gv (dv); the
+ * one slot per thread: the backward's RC states, G (dk, dv), c, e, gv (dv); the
  * forward uses its start for S (dk, dv) and c (dv). */
 static int recurrence_fwd_cpu(zoo_exec *ex, zoo_tensor *t)
 {
@@ -488,10 +329,9 @@ static int recurrence_bwd_cpu(zoo_exec *ex, zoo_tensor *t)
     int64_t n = d.dk * d.dv, stride = t->ip[IP_STRIDE];
     const float *ck = t->aux;
     float *work = t->aux + d.B * d.H * d.nck * n;
-    zoo_blas_single(); /* the product form's BLAS calls run inside the tasks below */
 #pragma omp parallel num_threads(zoo_slot_threads(t->ip[IP_SLOTS]))
     {
-        float *st = work + (int64_t)zoo_slot_id() * stride, *G = st + chunk_floats(&d);
+        float *st = work + (int64_t)zoo_slot_id() * stride, *G = st + RC * n;
         float *c = G + n, *e = c + d.dv, *gv = e + d.dv;
 #pragma omp for schedule(static)
         for (int64_t bh = 0; bh < d.B * d.H; bh++)
@@ -508,7 +348,7 @@ static int recurrence_prepare_cpu(zoo_exec *ex, zoo_tensor *t)
     if (slots > d.B * d.H)
         slots = d.B * d.H;
     t->ip[IP_SLOTS] = slots;
-    t->ip[IP_STRIDE] = (chunk_floats(&d) + n + 3 * d.dv + 15) / 16 * 16;
+    t->ip[IP_STRIDE] = (RC * n + n + 3 * d.dv + 15) / 16 * 16;
     t->aux_n = d.B * d.H * d.nck * n + slots * t->ip[IP_STRIDE];
     return 0;
 }
