@@ -9,7 +9,8 @@
  *
  * One ctest test per mixer (they run in parallel), then the check (a fixture): every
  * mixer learns (test loss at least 0.5 nat below its start), attention recalls (>= 0.9),
- * and each gated convolution is at least 0.2 below attention.
+ * the newer mixers with a floor in mixer_cases.h reach it, and each gated convolution is
+ * at least 0.2 below attention.
  *
  * The setting: D=64, L=128, K=8, V=256, 10,000 training examples per epoch, batch 32,
  * lr 2.15e-3 (the paper grid's third value), at most EPOCHS epochs, early stop > 0.99, no
@@ -101,8 +102,8 @@ static int check(const char *dir)
 {
     double acc[N_CASES], loss[N_CASES];
     int fails = 0;
-    printf("MQAR D=64 L=128 K=8 V=256, 10k examples x <= %s epochs (the newer mixers %s), batch 32, lr 2.15e-3\n",
-           EPOCHS, NEW_EPOCHS);
+    printf("MQAR D=64 L=128 K=8 V=256, 10k examples x <= %s epochs (the newer mixers: their own), batch 32, lr 2.15e-3\n",
+           EPOCHS);
     printf("%-18s %10s %10s %10s %7s %9s %9s %12s\n", "mixer", "final acc", "best acc", "test loss", "epochs", "wall s",
            "params", "state floats");
     for (int i = 0; i < N_CASES; i++) {
@@ -136,12 +137,14 @@ static int check(const char *dir)
                     loss[i], at_init - 0.5);
             fails++;
         }
-    /* Attention recalls; each gated convolution (and RWKV) is clearly below it (the paper
-     * at D=64, L=128: attention ~0.98, BaseConv 0.37, H3 0.25, Hyena 0.19, RWKV 0.18). */
-    if (acc[0] < 0.9) {
-        fprintf(stderr, "FAIL attention reached only %.4f (want >= 0.9)\n", acc[0]);
-        fails++;
-    }
+    /* Attention recalls (>= 0.9), and so do the mixers given a floor (mixer_cases.h); each
+     * gated convolution (and RWKV) is clearly below attention (the paper at D=64, L=128:
+     * attention ~0.98, BaseConv 0.37, H3 0.25, Hyena 0.19, RWKV 0.18). */
+    for (int i = 0; i < N_CASES; i++)
+        if (acc[i] < CASES[i].min_acc) {
+            fprintf(stderr, "FAIL %s reached only %.4f (want >= %.2f)\n", CASES[i].name, acc[i], CASES[i].min_acc);
+            fails++;
+        }
     for (int i = 1; i < N_CASES; i++)
         if (CASES[i].below_attention && !(acc[i] <= acc[0] - 0.2)) {
             fprintf(stderr, "FAIL %s %.4f is not clearly below attention %.4f\n", CASES[i].name, acc[i], acc[0]);
