@@ -18,7 +18,6 @@
 #pragma GCC optimize("no-trapping-math")
 #endif
 
-
 VEC_CLONES static float vec_max_clones(const float *x, int64_t n)
 {
     float m = x[0];
