@@ -21,7 +21,7 @@ ok() { echo "ok   $*"; }
 
 case $mode in
 train)
-    A=(--vocab 64 --seq-len 32 --kv-pairs 4 --d-model 32 --n-layers 2 --train-examples 6000 --test-examples 64
+    A=(--vocab 64 --seq-len 32 --kv-pairs 4 --d-model 32 --n-layers 2 --train-examples 12000 --test-examples 64
        --batch-size 16 --epochs 2 --threads 1 --seed 3 --quiet)
     "$zoo" train "${A[@]}" --save ref.h5 > ref.log 2>&1 || fail "reference run: $(tail -3 ref.log)"
     # kill -9 three times at a random moment after a fresh checkpoint (so each run has
