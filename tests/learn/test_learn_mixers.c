@@ -13,7 +13,8 @@
  * at least 0.2 below attention.
  *
  * The setting: D=64, L=128, K=8, V=256, 10,000 training examples per epoch, batch 32,
- * lr 2.15e-3 (the paper grid's third value), at most EPOCHS epochs, early stop > 0.99, no
+ * lr 2.15e-3 (the paper grid's third value), at most EPOCHS epochs (the newer mixers: their
+ * own budget, and GLA its own rate, in mixer_cases.h), early stop > 0.99, no
  * positional embeddings, every other setting the paper's (2 layers, identity state
  * mixer, AdamW wd 0.1, cosine per epoch). The attention-like mixers follow the Based
  * paper's MQAR sweeps and the later Zoology example sweeps: a k=3 BaseConv first
@@ -67,7 +68,7 @@ static int run_one(const char *name, const char *out)
     zoo_run_spec_default(&s);
     const char *kv[][2] = {{"vocab", "256"},         {"seq_len", "128"},      {"kv_pairs", "8"},
                            {"train_examples", "10000"}, {"test_examples", "500"}, {"d_model", "64"},
-                           {"batch_size", "32"},     {"lr", "2.154434690031884e-3"}, {"epochs", c->epochs ? c->epochs : EPOCHS},
+                           {"batch_size", "32"},     {"lr", c->lr ? c->lr : "2.154434690031884e-3"}, {"epochs", c->epochs ? c->epochs : EPOCHS},
                            {"pos_emb", "off"},       {"mixer", c->mixer}};
     int bad = 0;
     for (size_t i = 0; i < sizeof kv / sizeof *kv; i++)
@@ -102,7 +103,7 @@ static int check(const char *dir)
 {
     double acc[N_CASES], loss[N_CASES];
     int fails = 0;
-    printf("MQAR D=64 L=128 K=8 V=256, 10k examples x <= %s epochs (the newer mixers: their own), batch 32, lr 2.15e-3\n",
+    printf("MQAR D=64 L=128 K=8 V=256, 10k examples x <= %s epochs, batch 32, lr 2.15e-3 (the newer mixers: their own budget, GLA its own lr)\n",
            EPOCHS);
     printf("%-18s %10s %10s %10s %7s %9s %9s %12s\n", "mixer", "final acc", "best acc", "test loss", "epochs", "wall s",
            "params", "state floats");

@@ -159,6 +159,96 @@ static void init_values(void)
     zt_mixer_free(&b);
 }
 
+/* max |A A^T - g^2 I| over the smaller side of W (rows, cols): rows when rows <= cols */
+static double ortho_err(const float *w, int64_t rows, int64_t cols, double g)
+{
+    int byrow = rows <= cols;
+    int64_t k = byrow ? rows : cols, len = byrow ? cols : rows;
+    double worst = 0;
+    for (int64_t i = 0; i < k; i++)
+        for (int64_t j = 0; j < k; j++) {
+            double d = 0;
+            for (int64_t e = 0; e < len; e++)
+                d += byrow ? (double)w[i * cols + e] * w[j * cols + e] : (double)w[e * cols + i] * w[e * cols + j];
+            worst = fmax(worst, fabs(d - (i == j ? g * g : 0.0)));
+        }
+    return worst;
+}
+
+/* init=fla: the values of fla's RWKV7Attention._initialize_weights, written out here
+ * from its loop over channels n (linear, zigzag, www, ddd), and the random parts checked
+ * for what they must be: orthogonal with fla's gains, zero lora.0 and o_proj. */
+static void fla_init_values(int layer, int n_layers, int64_t D, int64_t N)
+{
+    char knobs[96];
+    snprintf(knobs, sizeof knobs, "init=fla head_dim=%lld " SMALL, (long long)N);
+    mcase c = {"init=fla", knobs, 1, 4, D, layer, n_layers};
+    zt_mixer b;
+    if (build_case(&c, &b) || zt_check_rc(zoo_graph_plan(b.g, 7), "plan")) {
+        ZT_CHECK(0, "rwkv7 init=fla: build and plan");
+        zt_mixer_free(&b);
+        return;
+    }
+    double r01 = n_layers > 1 ? (double)layer / (n_layers - 1) : 0.0, r1 = 1.0 - (double)layer / n_layers;
+    const float *xx = zt_mixer_pdata(&b, "x_x"), *kk = zt_mixer_pdata(&b, "k_k"), *ka = zt_mixer_pdata(&b, "k_a"),
+                *rk = zt_mixer_pdata(&b, "r_k"), *wb = zt_mixer_pdata(&b, "w_lora.lora.2.bias"),
+                *ab = zt_mixer_pdata(&b, "a_lora.lora.2.bias"), *gw = zt_mixer_pdata(&b, "g_norm.weight"),
+                *gb = zt_mixer_pdata(&b, "g_norm.bias"), *vb = layer ? zt_mixer_pdata(&b, "v_lora.lora.2.bias") : NULL;
+    if (!xx || !kk || !ka || !rk || !wb || !ab || !gw || !gb || (layer && !vb)) {
+        ZT_CHECK(0, "rwkv7 init=fla: a parameter is missing");
+        zt_mixer_free(&b);
+        return;
+    }
+    static const double pw[6] = {0.2, 0.9, 0.7, 0.7, 0.9, 0.2}; /* r, w, k, v, a, g */
+    double worst = 0;
+    for (int64_t n = 0; n < D; n++) {
+        double linear = (double)n / (double)(D - 1) - 0.5;
+        double zig = ((double)(n % N) - (N - 1) / 2.0) / ((N - 1) / 2.0);
+        zig *= fabs(zig);
+        double www = -6.0 + 6.0 * pow((double)n / (double)(D - 1), 1.0 + pow(r01, 0.3));
+        double ddd = (double)n / (double)D;
+        for (int i = 0; i < 6; i++)
+            worst = fmax(worst, fabs(xx[i * D + n] - (1.0 - pow(ddd, pw[i] * r1))));
+        worst = fmax(worst, fabs(kk[n] - (0.71 - linear * 0.1)));
+        worst = fmax(worst, fabs(ka[n] - 1.02));
+        worst = fmax(worst, fabs(rk[n] - -0.04));
+        worst = fmax(worst, fabs(wb[n] - (www + 0.5 + zig * 2.5)));
+        worst = fmax(worst, fabs(ab[n] - (-0.19 + zig * 0.3 + linear * 0.4)));
+        worst = fmax(worst, fabs(gw[n] - pow((layer + 1.0) / n_layers, 0.7)));
+        worst = fmax(worst, fabs(gb[n]));
+        if (vb)
+            worst = fmax(worst, fabs(vb[n] - (0.73 - linear * 0.4)));
+    }
+    ZT_CHECK(worst < 1e-6, "rwkv7 init=fla layer %d of %d, D=%lld N=%lld: fixed values off by %.3g", layer, n_layers,
+             (long long)D, (long long)N, worst);
+    struct {
+        const char *name;
+        double gain; /* < 0: zero */
+    } w[] = {{"r_proj.weight", 1.0},        {"k_proj.weight", 0.1},        {"v_proj.weight", 1.0},
+             {"o_proj.weight", -1},         {"w_lora.lora.0.weight", -1},  {"a_lora.lora.0.weight", -1},
+             {"g_lora.lora.0.weight", -1},  {"w_lora.lora.2.weight", 0.1}, {"a_lora.lora.2.weight", 0.1},
+             {"g_lora.lora.2.weight", 0.1}, {"v_lora.lora.0.weight", -1},  {"v_lora.lora.2.weight", 0.1}};
+    for (size_t i = 0; i < sizeof w / sizeof *w; i++) {
+        zoo_tensor *t = zt_mixer_param(&b, w[i].name);
+        if (!t) {
+            ZT_CHECK(!layer && !strncmp(w[i].name, "v_lora", 6), "rwkv7 init=fla: no %s", w[i].name);
+            continue;
+        }
+        int64_t rows = zoo_tensor_dim(t, 0), cols = zoo_tensor_dim(t, 1);
+        const float *d = zoo_tensor_data(t);
+        if (w[i].gain < 0)
+            ZT_CHECK(rms(d, rows * cols) == 0.0, "rwkv7 init=fla: %s should start at 0", w[i].name);
+        else {
+            /* a LoRA's lora.2 (out, rank) gains sqrt(rank/out) where rank > out */
+            double g = w[i].gain * (strstr(w[i].name, "lora.2") && cols > rows ? sqrt((double)cols / rows) : 1.0);
+            double e = ortho_err(d, rows, cols, g);
+            ZT_CHECK(e < 1e-5, "rwkv7 init=fla: %s (%lld x %lld) not orthogonal with gain %g: off by %.3g", w[i].name,
+                     (long long)rows, (long long)cols, g, e);
+        }
+    }
+    zt_mixer_free(&b);
+}
+
 /* A 2-layer model at D=64, L=64, V=8192 with the default knobs: 524,288 (tied embedding)
  * + 2 x (LN 256 + the layer's parameters) + 128 (final LN), with the layer's count from
  * Zoology's constructor: x_x 6D, k_k, k_a, r_k 3D, four D x D projections, w_lora and
@@ -204,6 +294,7 @@ static int run_unit(const char *arg, uint64_t seed)
     bad_knob("norm_eps=0", "norm_eps", 64);
     bad_knob("norm_eps=-1e-5", "norm_eps", 64);
     bad_knob("mode=parallel", "mode", 64);
+    bad_knob("init=fla-lite", "init", 64);
 
     /* state per layer: H heads of an N x N WKV matrix plus the previous token (D); not
      * Zoology's num_heads * key_dim * value_dim = H D^2, and independent of l_max */
@@ -219,6 +310,9 @@ static int run_unit(const char *arg, uint64_t seed)
     names_shapes(0);
     names_shapes(1);
     init_values();
+    fla_init_values(1, 2, 16, 8);
+    fla_init_values(0, 3, 12, 4);
+    fla_init_values(0, 1, 4, 4); /* g_lora rank 5 > 4 outputs: gain 0.1 sqrt(5/4) */
     model_count();
     return zt_fails != 0;
 }
