@@ -16,7 +16,10 @@
  * and here (zero gradient).
  * The constants the composition needs (the unit weight and zero bias of the GroupNorm
  * before its affine, a ones matrix for the per-head sum of the bonus) are zoo_fill
- * nodes, not buffers, so the state_dict stays Zoology's. */
+ * nodes, not buffers, so the state_dict stays Zoology's.
+ * Starting values: Zoology's by default (x_x, k_k, k_a, r_k zero, every Linear the model's
+ * N(0, 0.02^2)); init=fla gives fla's RWKV-7 layer init, under which the module learns
+ * recall far sooner (docs/mixers.md, rwkv7). */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>

@@ -105,7 +105,7 @@ static int check(const char *dir)
     int fails = 0;
     printf("MQAR D=64 L=128 K=8 V=256, 10k examples x <= %s epochs, batch 32, lr 2.15e-3 (the newer mixers: their own budget, GLA its own lr)\n",
            EPOCHS);
-    printf("%-18s %10s %10s %10s %7s %9s %9s %12s\n", "mixer", "final acc", "best acc", "test loss", "epochs", "wall s",
+    printf("%-24s %10s %10s %10s %7s %9s %9s %12s\n", "mixer", "final acc", "best acc", "test loss", "epochs", "wall s",
            "params", "state floats");
     for (int i = 0; i < N_CASES; i++) {
         char path[4096], name[64];
@@ -122,7 +122,7 @@ static int check(const char *dir)
             return 1;
         }
         fclose(f);
-        printf("%-18s %10.4f %10.4f %10.4f %7d %9.1f %9lld %12.0f\n", CASES[i].name, acc[i], best, loss[i], ep, wall,
+        printf("%-24s %10.4f %10.4f %10.4f %7d %9.1f %9lld %12.0f\n", CASES[i].name, acc[i], best, loss[i], ep, wall,
                params, state);
     }
     /* Every mixer learns: at init the logits are near zero, test loss ln V = 5.55; a model
