@@ -250,6 +250,30 @@ zoo_tensor *zoo_graph_find_param(const zoo_graph *g, const char *full_name)
     return NULL;
 }
 
+int zoo_graph_add_loss(zoo_graph *g, zoo_tensor *t)
+{
+    if (!g)
+        return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_graph_add_loss: no graph");
+    if (g->status)
+        return g->status;
+    if (g->planned)
+        return zoo_graph_fail(g, ZOO_ERR_STATE, "zoo_graph_add_loss after zoo_graph_plan: add loss terms while building");
+    if (!t || t->kind != ZOO_T_ACT || t->n != 1 || !t->requires_grad)
+        return zoo_graph_fail(g, ZOO_ERR_INVALID,
+                              "zoo_graph_add_loss: a loss term must be one element computed from a parameter (got %s)",
+                              !t ? "none" : t->kind != ZOO_T_ACT ? "a leaf" : t->n != 1 ? "several elements" : "a constant");
+    t->loss_term = 1;
+    return 0;
+}
+
+zoo_tensor *zoo_graph_loss_term(const zoo_graph *g, int i)
+{
+    for (int k = 0; g && k < g->n_nodes; k++)
+        if (g->nodes[k]->loss_term && i-- == 0)
+            return g->nodes[k];
+    return NULL;
+}
+
 /* ---- planning ---------------------------------------------------------------- */
 
 zoo_tensor *zoo_side_new(zoo_graph *g, zoo_tensor *t, zoo_dtype dt, int64_t n)
@@ -496,6 +520,14 @@ int zoo_graph_plan(zoo_graph *g, uint64_t seed)
     int rc = plan_check_support(g);
     if (rc)
         return rc;
+    /* a loss term's gradient is seeded, not accumulated: nothing may read it */
+    for (int i = 0; i < g->n_nodes; i++)
+        for (int k = 0; k < g->nodes[i]->nsrc; k++)
+            if (g->nodes[i]->src[k] && g->nodes[i]->src[k]->loss_term)
+                return ZOO_FAIL(ZOO_ERR_INVALID,
+                                "node %d is a loss term (zoo_graph_add_loss) and op '%s' (node %d) reads it: add a "
+                                "term nothing else uses",
+                                g->nodes[i]->src[k]->id, g->nodes[i]->op ? g->nodes[i]->op->name : "?", i);
     g->exec.be = g->be;
     g->exec.g = g;
     if ((rc = g->be->exec_init(&g->exec)))
@@ -671,16 +703,19 @@ static int backward_from(zoo_graph *g, zoo_tensor *out, const float *dout)
      * are zeroed now; the others right before their first accumulating backward, which
      * instead writes them whole when its op can (zoo_grad_fresh). Either way every
      * gradient equals a zero-then-accumulate of the whole graph. */
-    int rc = 0;
+    int rc = 0, top = out->id; /* the last node whose backward runs: a later loss term's too */
+    for (int i = out->id + 1; i < g->n_nodes && !dout; i++)
+        if (g->nodes[i]->loss_term)
+            top = i;
     for (int i = 0; i < g->n_nodes && !rc; i++) {
         zoo_tensor *t = g->nodes[i];
-        if (t->grad && (g->zero_at[i] < 0 || g->zero_at[i] > out->id))
+        if (t->grad && (g->zero_at[i] < 0 || g->zero_at[i] > top))
             rc = clear_grad(g, t->grad, t->n);
     }
     if (!rc)
         rc = dout ? g->be->copy(&g->exec, out->grad, dout, (size_t)out->n * sizeof(float), ZOO_COPY_H2D)
                   : g->be->fill(&g->exec, out->grad, 1.0f, out->n);
-    for (int i = out->id; i >= 0 && !rc; i--) {
+    for (int i = top; i >= 0 && !rc; i--) {
         zoo_tensor *t = g->nodes[i];
         if (!t->op || !t->requires_grad)
             continue;
@@ -693,6 +728,9 @@ static int backward_from(zoo_graph *g, zoo_tensor *out, const float *dout)
             else
                 rc = clear_grad(g, s->grad, s->n);
         }
+        /* a loss term: the objective's d/dt is 1 (only the loss's backward, not a seeded one) */
+        if (!rc && t->loss_term && !dout && t != out)
+            rc = g->be->fill(&g->exec, t->grad, 1.0f, t->n);
         if (!rc)
             rc = run_kernel(g, t->op->k[g->backend].backward, t, "backward");
     }

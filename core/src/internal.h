@@ -89,6 +89,7 @@ struct zoo_tensor {
      * over memory less). Nodes that leave it 0 always accumulate into zeroed gradients.
      * `fresh` is what the engine tells it before each backward: see zoo_grad_fresh. */
     unsigned overwrite, fresh;
+    int loss_term;               /* zoo_graph_add_loss: backward seeds it with 1 too */
 };
 
 struct zoo_graph {

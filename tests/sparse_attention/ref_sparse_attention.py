@@ -1,12 +1,15 @@
-"""ref_sparse_attention.py <dirs>: PyTorch float64 reference of Zoology's SelectiveLookups
-(the section 5 sparse attention, docs/mixers.md, sparse_attention), written from the
-published description and the module's structure: the same module tree (Wqkv,
-selecting, out_proj; the inner attention has no parameters), so its state_dict keys are
-zoo's parameter names. Training mode: y = attn * selection + x; eval mode: only the
-ceil(sqrt(L)) positions with the largest selection get attn * selection added (a gather
-and a scatter-add, out of place here so x keeps its gradient). The selection rule
-"sigmoid" (zoo's causal alternative) gates each position by sigmoid(score) in both
-modes. Each dump directory (from test_sparse_attention.c) is loaded with
+"""ref_sparse_attention.py <dirs>: PyTorch float64 references of Zoology's selective.py
+modules (the section 5 sparse attention, docs/mixers.md, sparse_attention), written from
+the published description and the modules' structure: the same module tree (Wqkv,
+selecting, out_proj; the inner attention has no parameters), so their state_dict keys
+are zoo's parameter names. SelectiveLookups ("softmax"): selection = softmax over the
+sequence of the score, times sqrt(D)/8; SigmoidLookups ("sigmoid"): sigmoid of a
+bias-free score. Training mode: y = attn * selection + x; eval mode: only the k
+(n_lookups, else ceil(sqrt(L))) positions with the largest selection get attn *
+selection added (a gather and a scatter-add, out of place here so x keeps its
+gradient). SigmoidLookups' auxiliary loss is not part of y (the C test checks it). The
+rule "gate" (zoo's causal alternative) gates each position by sigmoid(score) * sqrt(D)/8
+in both modes. Each dump directory (from test_sparse_attention.c) is loaded with
 load_state_dict(strict=True); output, x.grad and every parameter gradient are compared.
 Exit 0 pass, 1 mismatch, 77 torch missing."""
 import math
@@ -36,11 +39,11 @@ class CausalSelfAttention(nn.Module):
 
 
 class SelectiveLookups(nn.Module):
-    def __init__(self, d_model, num_heads=1, bias=True, selection="softmax"):
+    def __init__(self, d_model, num_heads=1, bias=True, selection="softmax", n_lookups=0):
         super().__init__()
-        self.d_model, self.num_heads, self.selection = d_model, num_heads, selection
+        self.d_model, self.num_heads, self.selection, self.n_lookups = d_model, num_heads, selection, n_lookups
         self.Wqkv = nn.Linear(d_model, 3 * d_model, bias=bias)
-        self.selecting = nn.Linear(d_model, 1)
+        self.selecting = nn.Linear(d_model, 1, bias=selection != "sigmoid")
         self.inner_attn = CausalSelfAttention()
         self.out_proj = nn.Linear(d_model, d_model)
 
@@ -50,20 +53,22 @@ class SelectiveLookups(nn.Module):
         q, k, v = self.Wqkv(x).reshape(B, L, 3, H, D // H).unbind(dim=2)
         attn = self.out_proj(self.inner_attn(q, k, v).reshape(B, L, D))
         score = self.selecting(x)  # (B, L, 1)
-        if self.selection == "sigmoid":
+        if self.selection == "gate":
             return attn * (torch.sigmoid(score) * math.sqrt(D) / 8) + x
-        sel = torch.softmax(score, dim=1) * math.sqrt(D) / 8
+        if self.selection == "sigmoid":
+            sel = torch.sigmoid(score)
+        else:
+            sel = torch.softmax(score, dim=1) * math.sqrt(D) / 8
         if self.training:
             return attn * sel + x
-        top = torch.topk(sel, k=math.ceil(math.sqrt(L)), dim=1, sorted=False).indices.repeat(1, 1, D)
+        n = self.n_lookups if self.n_lookups > 0 else math.ceil(math.sqrt(L))
+        top = torch.topk(sel, k=n, dim=1, sorted=False).indices.repeat(1, 1, D)
         return x.clone().scatter_add(1, top, torch.gather(attn * sel, 1, top))
-
-
 
 
 def make(cfg):
     k = zt.knobs_of(cfg["knobs"])
-    return SelectiveLookups(cfg["D"], int(k["num_heads"]), zt.truth(k["bias"]), k["selection"])
+    return SelectiveLookups(cfg["D"], int(k["num_heads"]), zt.truth(k["bias"]), k["selection"], int(k["n_lookups"]))
 
 
 def make_case(cfg):

@@ -91,6 +91,15 @@ zoo_tensor *zoo_buffer(zoo_graph *g, const char *name, int ndim, const int64_t *
  * every odd index of its filter MLP), so a checkpoint holds the trained values under
  * every name. Never trained itself (no gradient, no decay); shares src's storage. */
 zoo_tensor *zoo_alias(zoo_graph *g, const char *name, zoo_tensor *src);
+/* A term of the training objective besides the loss (a mixer's auxiliary loss, e.g.
+ * sparse_attention's selection penalty): t is one element, depends on a parameter, and
+ * no other node reads it (checked when planning). zoo_graph_backward (and so every
+ * training step) backpropagates loss + every such term, each seeded with gradient 1;
+ * zoo_graph_backward_seeded and the loss's own value (what the trainer logs and
+ * evaluates) leave them out. 0, or the graph's error. zoo_graph_loss_term lists them in
+ * creation order (NULL past the last). */
+int zoo_graph_add_loss(zoo_graph *g, zoo_tensor *t);
+zoo_tensor *zoo_graph_loss_term(const zoo_graph *g, int i);
 /* Look up an existing parameter or buffer by full name (e.g. the tied embedding). */
 zoo_tensor *zoo_graph_find_param(const zoo_graph *g, const char *full_name);
 
