@@ -41,7 +41,7 @@ static const zoo_hparam knobs[] = {
     {"mode", ZOO_HP_STRING, "chunk", "Zoology's kernel choice, chunk | fused_recurrent: the same numbers in zoo"},
     {"init", ZOO_HP_STRING, "zoology",
      "'zoology': Zoology's (x_x, k_k, k_a, r_k 0; Linears N(0, 0.02^2)); 'fla': fla's RWKV-7 layer init "
-     "(per-channel decays from 0.999 to 0.5, token-shift ratios, delta rule on, orthogonal projections)"},
+     "(starting decays per channel between 0.56 and 0.9998, token-shift ratios, delta rule on, orthogonal projections)"},
     {NULL, 0, NULL, NULL},
 };
 
@@ -154,8 +154,8 @@ static void fill_k_k(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rn
     for (int64_t c = 0; c < n; c++)
         x[c] = (float)(0.71 - 0.1 * fla_linear(c, n));
 }
-/* the decay's bias: from -6 + 0.5 (decay 0.999) at channel 0 up to 0.5 (decay 0.69) at
- * the last, the ramp's curvature growing with depth, plus a zigzag of +-2.5 per head */
+/* the decay's bias: a ramp from -6 + 0.5 (decay 0.9975) at channel 0 up to 0.5 (decay
+ * 0.69) at the last, its curvature growing with depth, plus a zigzag of +-2.5 per head */
 static void fill_w_bias(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
 {
     (void)shape, (void)ndim, (void)rng;

@@ -21,7 +21,7 @@
 
 static const zoo_hparam knobs[] = {
     {"num_heads", ZOO_HP_INT, "1", "attention heads; d_model must be divisible by it"},
-    {"bias", ZOO_HP_BOOL, "true", "bias on the Wqkv projection (out_proj and selecting always have one)"},
+    {"bias", ZOO_HP_BOOL, "true", "bias on the Wqkv projection (out_proj always has one; selecting too, but under selection sigmoid)"},
     {"dropout", ZOO_HP_FLOAT, "0.0", "dropout on the attention probabilities in training, in [0, 1)"},
     {"selection", ZOO_HP_STRING, "softmax",
      "softmax: Zoology's SelectiveLookups, softmax over the sequence, top k at eval (not causal); "

@@ -256,8 +256,8 @@ int zoo_graph_add_loss(zoo_graph *g, zoo_tensor *t)
         return ZOO_FAIL(ZOO_ERR_INVALID, "zoo_graph_add_loss: no graph");
     if (g->status)
         return g->status;
-    if (g->planned)
-        return zoo_graph_fail(g, ZOO_ERR_STATE, "zoo_graph_add_loss after zoo_graph_plan: add loss terms while building");
+    if (g->planned) /* refused without failing the graph, which still runs as planned */
+        return ZOO_FAIL(ZOO_ERR_STATE, "zoo_graph_add_loss after zoo_graph_plan: add loss terms while building");
     if (!t || t->kind != ZOO_T_ACT || t->n != 1 || !t->requires_grad)
         return zoo_graph_fail(g, ZOO_ERR_INVALID,
                               "zoo_graph_add_loss: a loss term must be one element computed from a parameter (got %s)",
