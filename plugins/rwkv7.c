@@ -148,12 +148,15 @@ static void fill_x_x(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rn
         for (int64_t c = 0; c < D; c++)
             x[i * D + c] = (float)(1.0 - pow((double)c / (double)D, p[i] * (1.0 - f.layer / f.n_layers)));
 }
-static void fill_k_k(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
+/* c0 - c1 linear_n (ctx: the two coefficients): k_k (0.71, 0.1), v_lora's bias (0.73, 0.4) */
+static void fill_linear_ramp(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
 {
-    (void)shape, (void)ndim, (void)rng, (void)ctx;
+    (void)shape, (void)ndim, (void)rng;
+    const double *c01 = ctx;
     for (int64_t c = 0; c < n; c++)
-        x[c] = (float)(0.71 - 0.1 * fla_linear(c, n));
+        x[c] = (float)(c01[0] - c01[1] * fla_linear(c, n));
 }
+static const double k_k_ramp[2] = {0.71, 0.1}, v_bias_ramp[2] = {0.73, 0.4};
 /* the decay's bias: a ramp from -6 + 0.5 (decay 0.9975) at channel 0 up to 0.5 (decay
  * 0.69) at the last, its curvature growing with depth, plus a zigzag of +-2.5 per head */
 static void fill_w_bias(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
@@ -172,20 +175,6 @@ static void fill_a_bias(float *x, int64_t n, const int64_t *shape, int ndim, zoo
     for (int64_t c = 0; c < n; c++)
         x[c] = (float)(-0.19 + 0.3 * fla_zigzag(c, f.N) + 0.4 * fla_linear(c, n));
 }
-static void fill_v_bias(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
-{
-    (void)shape, (void)ndim, (void)rng, (void)ctx;
-    for (int64_t c = 0; c < n; c++)
-        x[c] = (float)(0.73 - 0.4 * fla_linear(c, n));
-}
-static void fill_g_norm(float *x, int64_t n, const int64_t *shape, int ndim, zoo_rng *rng, const void *ctx)
-{
-    (void)shape, (void)ndim, (void)rng;
-    fla_layer f = fla_unpack(ctx);
-    for (int64_t c = 0; c < n; c++)
-        x[c] = (float)pow((f.layer + 1) / f.n_layers, 0.7);
-}
-
 /* A random (rows, cols) matrix with orthonormal rows (rows <= cols) or columns, times
  * gain, as torch.nn.init.orthogonal_: Gram-Schmidt on a Gaussian matrix, run twice so
  * the vectors stay orthogonal to float precision. */
@@ -231,14 +220,18 @@ static void fill_lora_out(float *x, int64_t n, const int64_t *shape, int ndim, z
 }
 static const double gain_one = 1.0, gain_tenth = 0.1;
 
-/* A bias-free Linear: Zoology's model-wide N(0, 0.02^2) (zoo_nn_linear), or the given init. */
-static zoo_tensor *proj(zoo_graph *g, zoo_tensor *x, const char *name, int64_t out, const zoo_init *init)
+/* A Linear: Zoology's model-wide rule (zoo_nn_linear: N(0, 0.02^2), zero bias) when w is
+ * NULL, else weight init w and, with a bias, bias init b. */
+static zoo_tensor *linear(zoo_graph *g, zoo_tensor *x, const char *name, int64_t out, int bias, const zoo_init *w,
+                          const zoo_init *b)
 {
-    if (!init)
-        return zoo_nn_linear(g, x, name, out, 0);
-    char nw[64];
+    if (!w)
+        return zoo_nn_linear(g, x, name, out, bias);
+    char nw[80], nb[80];
     snprintf(nw, sizeof nw, "%s.weight", name);
-    return zoo_linear(g, x, zoo_param(g, nw, 2, (int64_t[]){out, zoo_tensor_dim(x, -1)}, *init), NULL);
+    snprintf(nb, sizeof nb, "%s.bias", name);
+    zoo_tensor *W = zoo_param(g, nw, 2, (int64_t[]){out, zoo_tensor_dim(x, -1)}, *w);
+    return zoo_linear(g, x, W, bias ? zoo_param(g, nb, 1, (int64_t[]){out}, *b) : NULL);
 }
 
 /* fla's LoRA: lora.0 (rank, in) no bias, the activation, lora.2 (out, rank) with an
@@ -251,23 +244,13 @@ static zoo_tensor *lora(zoo_graph *g, zoo_tensor *x, const char *name, int64_t r
     char n0[64], n2[64];
     snprintf(n0, sizeof n0, "%s.lora.0", name);
     snprintf(n2, sizeof n2, "%s.lora.2", name);
-    zoo_tensor *z;
-    if (bias_init) {
-        snprintf(n0, sizeof n0, "%s.lora.0.weight", name);
-        z = zoo_linear(g, x, zoo_param(g, n0, 2, (int64_t[]){rank, zoo_tensor_dim(x, -1)}, zoo_init_zeros()), NULL);
-    } else
-        z = zoo_nn_linear(g, x, n0, rank, 0);
+    zoo_init zero = zoo_init_zeros(), w2 = zoo_init_fn(fill_lora_out, NULL);
+    zoo_tensor *z = linear(g, x, n0, rank, 0, bias_init ? &zero : NULL, NULL);
     if (act == ACT_TANH)
         z = zoo_add(g, zoo_sigmoid(g, zoo_scale(g, z, 2.0f)), zoo_scale(g, zoo_sigmoid(g, zoo_scale(g, z, -2.0f)), -1.0f));
     else if (act == ACT_SIGMOID)
         z = zoo_sigmoid(g, z);
-    if (!bias_init)
-        return zoo_nn_linear(g, z, n2, out, bias);
-    char nw[80], nb[80];
-    snprintf(nw, sizeof nw, "%s.weight", n2);
-    snprintf(nb, sizeof nb, "%s.bias", n2);
-    zoo_tensor *W = zoo_param(g, nw, 2, (int64_t[]){out, rank}, zoo_init_fn(fill_lora_out, NULL));
-    return zoo_linear(g, z, W, bias ? zoo_param(g, nb, 1, (int64_t[]){out}, *bias_init) : NULL);
+    return linear(g, z, n2, out, bias, bias_init ? &w2 : NULL, bias_init);
 }
 
 /* (B, L, H*N) <-> (B, L, H, N) */
@@ -295,7 +278,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     const void *lay = fla_pack(li, N);
     zoo_init z0 = zoo_init_zeros();
     zoo_tensor *x_x = zoo_param(g, "x_x", 2, (int64_t[]){6, D}, fla ? zoo_init_fn(fill_x_x, lay) : z0);
-    zoo_tensor *k_k = zoo_param(g, "k_k", 1, (int64_t[]){D}, fla ? zoo_init_fn(fill_k_k, NULL) : z0);
+    zoo_tensor *k_k = zoo_param(g, "k_k", 1, (int64_t[]){D}, fla ? zoo_init_fn(fill_linear_ramp, k_k_ramp) : z0);
     zoo_tensor *k_a = zoo_param(g, "k_a", 1, (int64_t[]){D}, fla ? zoo_init_const(1.02f) : z0);
     zoo_tensor *r_k = zoo_param(g, "r_k", 2, (int64_t[]){H, N}, fla ? zoo_init_const(-0.04f) : z0);
 
@@ -307,9 +290,9 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
 
     zoo_init o1 = zoo_init_fn(fill_orthogonal, &gain_one), o01 = zoo_init_fn(fill_orthogonal, &gain_tenth);
     zoo_init wb = zoo_init_fn(fill_w_bias, lay), ab = zoo_init_fn(fill_a_bias, lay);
-    zoo_tensor *r = proj(g, xs[0], "r_proj", D, fla ? &o1 : NULL);
-    zoo_tensor *k = proj(g, xs[2], "k_proj", D, fla ? &o01 : NULL);
-    zoo_tensor *v = proj(g, xs[3], "v_proj", D, fla ? &o1 : NULL);
+    zoo_tensor *r = linear(g, xs[0], "r_proj", D, 0, fla ? &o1 : NULL, NULL);
+    zoo_tensor *k = linear(g, xs[2], "k_proj", D, 0, fla ? &o01 : NULL, NULL);
+    zoo_tensor *v = linear(g, xs[3], "v_proj", D, 0, fla ? &o1 : NULL, NULL);
     zoo_tensor *wl = lora(g, xs[1], "w_lora", zoo_hvals_int(h, "decay_low_rank_dim"), D, ACT_TANH, 1, fla ? &wb : NULL);
     zoo_tensor *decay = zoo_exp(g, zoo_scale(g, zoo_sigmoid(g, wl), (float)-exp(-0.5)));
     if (li->layer_idx != 0) { /* Zoology's value residual LoRA: built, never reached (no v_first) */
@@ -317,7 +300,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
         zoo_init w0 = fla ? z0 : zoo_init_normal(0.0f, 0.02f), w2 = fla ? zoo_init_fn(fill_lora_out, NULL) : w0;
         zoo_param(g, "v_lora.lora.0.weight", 2, (int64_t[]){rv, D}, w0);
         zoo_param(g, "v_lora.lora.2.weight", 2, (int64_t[]){D, rv}, w2);
-        zoo_param(g, "v_lora.lora.2.bias", 1, (int64_t[]){D}, fla ? zoo_init_fn(fill_v_bias, NULL) : z0);
+        zoo_param(g, "v_lora.lora.2.bias", 1, (int64_t[]){D}, fla ? zoo_init_fn(fill_linear_ramp, v_bias_ramp) : z0);
     }
     zoo_tensor *a = zoo_sigmoid(g, lora(g, xs[4], "a_lora", zoo_hvals_int(h, "a_low_rank_dim"), D, ACT_NONE, 1, fla ? &ab : NULL));
     zoo_tensor *gate = lora(g, xs[5], "g_lora", zoo_hvals_int(h, "gate_low_rank_dim"), D, ACT_SIGMOID, 0, fla ? &z0 : NULL);
@@ -337,7 +320,9 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     float eps = (float)((double)N * zoo_hvals_float(h, "norm_eps"));
     o = flat3(g, zoo_layernorm(g, heads4(g, o, &d), ones, zeros, eps), &d);
     if (zoo_hvals_bool(h, "elementwise_affine")) {
-        zoo_tensor *gw = zoo_param(g, "g_norm.weight", 1, (int64_t[]){D}, fla ? zoo_init_fn(fill_g_norm, lay) : zoo_init_const(1.0f));
+        /* fla: ((l + 1) / n_l)^0.7, smaller in the lower layers */
+        float gw0 = fla ? (float)pow((li->layer_idx + 1.0) / li->n_layers, 0.7) : 1.0f;
+        zoo_tensor *gw = zoo_param(g, "g_norm.weight", 1, (int64_t[]){D}, zoo_init_const(gw0));
         zoo_tensor *gb = zoo_param(g, "g_norm.bias", 1, (int64_t[]){D}, zoo_init_zeros());
         o = zoo_add(g, zoo_mul(g, o, gw), gb);
     }
@@ -345,7 +330,7 @@ static int build(zoo_graph *g, const zoo_hvals *h, const zoo_layer_info *li, zoo
     zoo_tensor *rkr = zoo_mul(g, zoo_mul(g, r, k), zoo_reshape(g, r_k, 1, (int64_t[]){D}));
     zoo_tensor *dot = zoo_linear(g, heads4(g, rkr, &d), ones_nn, NULL); /* each of the N copies: the head's sum */
     o = zoo_add(g, o, flat3(g, zoo_mul(g, dot, heads4(g, v, &d)), &d));
-    *y = proj(g, zoo_mul(g, o, gate), "o_proj", D, fla ? &z0 : NULL);
+    *y = linear(g, zoo_mul(g, o, gate), "o_proj", D, 0, fla ? &z0 : NULL, NULL);
     return zoo_graph_status(g);
 }
 
